@@ -1,0 +1,7 @@
+"""``python -m derivcheck``: the same as the ``derivcheck`` command."""
+
+import sys
+
+from derivcheck.cli import main
+
+sys.exit(main())

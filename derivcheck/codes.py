@@ -1,0 +1,51 @@
+"""The diagnosis registry: stable codes, each with a message template.
+
+JSON carries the code and its arguments; people read the filled template.
+Codes are never renamed: tests and graders depend on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CODES: dict[str, str] = {
+    "shape-mismatch": "shapes do not fit: {detail}",
+    "sign-error": "the claimed side is the negative of the reference side",
+    "scale-factor": "the claimed side is {factor} times the reference side",
+    "transpose": "the claimed side is the transpose of the reference side",
+    "needs-assumption": "holds only if {condition}, which is not declared ({fix})",
+    "wrong-components": "some components differ: {detail}",
+    "missing-term": "a term is missing: the claim lacks {term}",
+    "extra-term": "an extra term: the claim adds {term}",
+    "missing-relu-mask": "the ReLU mask is missing: the reference multiplies by {mask}",
+    "follows-from-error": "correct from the previous expression, which was already wrong "
+                          "(link {first_wrong})",
+    "residual": "the two sides differ by {residual}",
+    "unsupported": "not decided: {reason}",
+    "engine-crosscheck": "the engine's derivative failed its finite-difference cross-check: "
+                         "{detail}",
+    "no-valid-points": "no point in the domain was found: {detail}",
+    "time-limit": "a time limit was reached: {detail}",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A finding about a step: a stable code, its arguments and the filled message."""
+
+    code: str
+    args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def message(self) -> str:
+        return CODES[self.code].format(**dict(self.args))
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "args": dict(self.args)}
+
+
+def diagnosis(code: str, **args: object) -> Diagnosis:
+    """Build a diagnosis; unknown codes are a programming error."""
+    if code not in CODES:
+        raise KeyError(code)
+    return Diagnosis(code, tuple((k, str(v)) for k, v in args.items()))

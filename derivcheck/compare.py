@@ -1,0 +1,254 @@
+"""Stage 4: decide one equation: shapes, then random points, then a symbolic proof.
+
+The order is cheapest first: shapes (no evaluation), then a numeric check at
+several sizes and points (refutes in milliseconds, with a counterexample), then
+a symbolic proof for what agreed numerically.  A verdict is never stronger than
+its evidence: a failed proof leaves ``checked``, an inconclusive comparison is
+``undecided``, and nothing is ``refuted`` without a point where the sides differ.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from derivcheck.codes import Diagnosis, diagnosis
+from derivcheck.engine.core import Engine, index_assignments
+from derivcheck.engine.crosscheck import crosscheck_derivatives
+from derivcheck.engine.simplify import simplify
+from derivcheck.engine.symbolic import prove
+from derivcheck.engine.numeric import EvalError, Point, relative_error
+from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
+from derivcheck.engine.shapes import fmt_shape
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E
+from derivcheck.printer import to_text
+from derivcheck.results import Counterexample, Evidence, Verdict
+
+AGREE = 1e-8  # relative error at or below which two values agree
+DISAGREE = 1e-6  # relative error at or above which they certainly differ
+KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
+MAX_TRIES = 40  # draws per wanted point before giving up on the domain
+
+
+@dataclass(frozen=True)
+class Options:
+    """How hard to check.
+
+    Attributes:
+        seed: makes every run reproducible (each equation derives its own stream).
+        settings: how many settings of the dimension sizes (>= 3).
+        points: random points per setting (>= 5).
+        symbolic: try a symbolic proof for what agrees numerically.
+        time_limit: seconds for each symbolic (CAS) attempt.
+    """
+
+    seed: int = 0
+    settings: int = 3
+    points: int = 5
+    symbolic: bool = True
+    time_limit: float = 5.0
+
+
+@dataclass
+class Sample:
+    """Both sides evaluated at one point, for every value of the free indices."""
+
+    sizes: dict[str, int]
+    point: Point
+    indices: list[dict[str, int]]
+    lhs: list[np.ndarray]
+    rhs: list[np.ndarray]
+    errors: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """What ``check_equation`` found (turned into a ``LinkResult`` by the caller)."""
+
+    verdict: Verdict
+    diagnoses: list[Diagnosis]
+    evidence: Evidence
+    counterexample: Counterexample | None = None
+    reference: str = ""
+    # for the diagnose stage
+    lhs: E | None = None
+    rhs: E | None = None
+    free: frozenset[str] = frozenset()
+    samples: list[Sample] = field(default_factory=list)
+    shapes: tuple = ()
+
+
+def rng_for(options: Options, *parts: object) -> np.random.Generator:
+    """A random stream that depends only on the seed and what is being checked."""
+    key = "\x1f".join(str(p) for p in parts).encode()
+    return np.random.default_rng([options.seed, zlib.crc32(key)])
+
+
+def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options,
+                   rng: np.random.Generator) -> Outcome:
+    """Decide ``lhs = rhs``; see the module docstring for the order of checks.
+
+    A refuted or ill-formed outcome carries what the diagnose stage needs
+    (the resolved sides and the samples); it adds the diagnoses.
+    """
+    started = time.perf_counter()
+    shapes = engine.shapes(layout)
+    try:
+        sl, sr = shapes.of(lhs), shapes.of(rhs)
+    except ShapeError as exc:
+        return Outcome(Verdict.ILL_FORMED, [diagnosis("shape-mismatch", detail=exc.message)],
+                       Evidence("shape", reason=exc.message))
+    except Unsupported as exc:
+        return _undecided("unsupported", str(exc), reason=str(exc))
+    try:
+        lhs_f, rhs_f = engine.resolve(lhs, layout), engine.resolve(rhs, layout)
+    except Unsupported as exc:
+        return _undecided("unsupported", str(exc), reason=str(exc))
+    reference = _reference(engine, lhs, lhs_f) or _reference(engine, rhs, rhs_f)
+    problem = crosscheck_derivatives(engine, [lhs, rhs], layout, rng)
+    if problem:
+        out = _undecided("engine-crosscheck", problem, reason=problem)
+        out.reference = reference
+        return out
+    free = engine.free_indices(lhs_f) | engine.free_indices(rhs_f)
+    if sl != sr and not _scalar_constant(lhs, sl) and not _scalar_constant(rhs, sr):
+        detail = f"the left side is {fmt_shape(sl)}, the right side {fmt_shape(sr)}"
+        return Outcome(Verdict.ILL_FORMED, [diagnosis("shape-mismatch", detail=detail)],
+                       Evidence("shape", reason=detail), reference=reference,
+                       lhs=lhs_f, rhs=rhs_f, free=free, shapes=(sl, sr))
+    try:
+        samples, tries = sample_both(engine, lhs_f, rhs_f, free, options, rng)
+    except EvalError as exc:
+        return _undecided("unsupported", str(exc), reason=f"cannot evaluate: {exc}")
+    sizes = tuple(s.sizes for s in _unique_sizes(samples))
+    if len(samples) < options.points:
+        detail = (f"only {len(samples)} valid points in {tries} tries (both sides must be "
+                  "finite, away from kinks)")
+        return _undecided("no-valid-points", detail, reason=detail)
+    worst = max(e for s in samples for e in s.errors)
+    n_idx = sum(len(s.indices) for s in samples)
+
+    def evidence(method: str = "numeric", **extra: object) -> Evidence:
+        return Evidence(method, sizes, len(samples), n_idx, options.seed, worst,
+                        seconds=time.perf_counter() - started, **extra)  # type: ignore[arg-type]
+
+    if worst >= DISAGREE:
+        bad = max(samples, key=lambda s: max(s.errors))
+        cex = find_counterexample(engine, lhs_f, rhs_f, free, bad, rng)
+        return Outcome(Verdict.REFUTED, [], evidence(), cex, reference,
+                       lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
+    if worst > AGREE:
+        detail = f"the sides agree only to a relative error of {worst:.1e}"
+        return Outcome(Verdict.UNDECIDED, [diagnosis("unsupported", reason=detail)],
+                       evidence(reason=detail), reference=reference)
+    if not options.symbolic:
+        return Outcome(Verdict.CHECKED, [], evidence(), reference=reference)
+    proof = prove(engine, lhs_f, rhs_f, free, options.time_limit)
+    if proof.proved:
+        return Outcome(Verdict.PROVED, [], evidence("symbolic", proof=proof.description),
+                       reference=reference)
+    return Outcome(Verdict.CHECKED, [], evidence(reason=f"no symbolic proof: {proof.reason}"),
+                   reference=reference)
+
+
+def _undecided(code: str, detail: str, *, reason: str) -> Outcome:
+    key = "reason" if code == "unsupported" else "detail"
+    return Outcome(Verdict.UNDECIDED, [diagnosis(code, **{key: detail})],
+                   Evidence("none", reason=reason))
+
+
+def _reference(engine: Engine, raw: E, resolved: E) -> str:
+    if raw.op != "d" and not any(n.op == "d" for n in raw.walk()):
+        return ""
+    try:
+        return to_text(simplify(resolved, engine))
+    except (Unsupported, ShapeError, RecursionError):
+        return to_text(resolved)
+
+
+def _scalar_constant(node: E, shape: tuple) -> bool:
+    return shape == () and node.op == "num"
+
+
+def _unique_sizes(samples: list[Sample]) -> list[Sample]:
+    seen: list[dict[str, int]] = []
+    out = []
+    for s in samples:
+        if s.sizes not in seen:
+            seen.append(s.sizes)
+            out.append(s)
+    return out
+
+
+def evaluate_at(engine: Engine, lhs: E, rhs: E, point: Point,
+                indices: list[dict[str, int]], *, min_kink: float = KINK_MARGIN
+                ) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """Both sides at ``point`` for each index setting; None if the point is unusable."""
+    ev = engine.evaluator(point)
+    lv, rv = [], []
+    for idx in indices:
+        a, b = ev.value(lhs, idx), ev.value(rhs, idx)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return None
+        lv.append(a)
+        rv.append(b)
+    if ev.min_kink < min_kink:
+        return None
+    return lv, rv
+
+
+def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
+                rng: np.random.Generator,
+                constraints: dict[str, frozenset[str]] | None = None
+                ) -> tuple[list[Sample], int]:
+    """Evaluate both sides at ``options.points`` valid points per size setting."""
+    names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
+    samples: list[Sample] = []
+    tries = 0
+    for sizes in size_settings(engine.derivation.dims, max(options.settings, 1)):
+        indices = index_assignments(free, engine.index_range, sizes)
+        good = 0
+        attempts = 0
+        while good < options.points and attempts < MAX_TRIES:
+            attempts += 1
+            tries += 1
+            point = draw_point(engine.symbols, names, sizes, rng, constraints=constraints)
+            got = evaluate_at(engine, lhs, rhs, point, indices)
+            if got is None:
+                continue
+            lv, rv = got
+            errors = [relative_error(a, b) for a, b in zip(lv, rv)]
+            samples.append(Sample(sizes, point, indices, lv, rv, errors))
+            good += 1
+        if good < options.points:
+            break
+    return samples, tries
+
+
+def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+                        fallback: Sample, rng: np.random.Generator) -> Counterexample:
+    """A point where the sides differ, with small integers where that works."""
+    names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
+    sizes = smallest_setting(engine.derivation.dims)
+    indices = index_assignments(free, engine.index_range, sizes)
+    for _ in range(60):
+        point = draw_point(engine.symbols, names, sizes, rng, style="small")
+        got = evaluate_at(engine, lhs, rhs, point, indices, min_kink=0.5)
+        if got is None:
+            continue
+        for idx, a, b in zip(indices, *got):
+            if relative_error(a, b) >= DISAGREE:
+                return _cex(point, idx, a, b, names, readable_point=True)
+    k = int(np.argmax(fallback.errors))
+    return _cex(fallback.point, fallback.indices[k], fallback.lhs[k], fallback.rhs[k], names,
+                readable_point=False)
+
+
+def _cex(point: Point, idx: dict[str, int], a: np.ndarray, b: np.ndarray, names: list[str],
+         *, readable_point: bool) -> Counterexample:
+    return Counterexample(dict(point.sizes), {n: readable(point.values[n]) for n in names},
+                          dict(idx), readable(a), readable(b), readable_point)

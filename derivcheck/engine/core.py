@@ -1,0 +1,200 @@
+"""The engine for one derivation: shapes, derivative formulas, evaluation at points."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from derivcheck import ir
+from derivcheck.engine.autodiff import Differentiator, _unit
+from derivcheck.engine.numeric import Evaluator, Point
+from derivcheck.engine.shapes import ShapeInference, fmt_shape
+from derivcheck.errors import InputError, ShapeError, Unsupported
+from derivcheck.ir import ONE, E, Shape
+from derivcheck.model import Derivation
+
+
+class Engine:
+    """Everything the checks need to know about one derivation.
+
+    Raises (from the constructor):
+        InputError: a definition is ill-shaped (the file cannot be checked).
+    """
+
+    def __init__(self, derivation: Derivation) -> None:
+        self.derivation = derivation
+        self.symbols = derivation.symbols
+        self.index_range = {n: s.dims[0] for n, s in self.symbols.items() if s.is_index}
+        self.symbol_shapes = {n: s.shape for n, s in self.symbols.items() if not s.is_index}
+        self.definitions: dict[str, E] = {d.name: d.expr for d in derivation.definitions}
+        self.def_shapes: dict[str, Shape] = {}
+        self.def_free: dict[str, frozenset[str]] = {}
+        base = ShapeInference(self.symbol_shapes, self.index_range, self.def_shapes)
+        for d in derivation.definitions:
+            if any(n.op == "d" for n in d.expr.walk()):
+                raise InputError("a definition cannot contain a derivative d(f)/d(v)",
+                                 d.loc.path if d.loc else derivation.path,
+                                 d.loc.line if d.loc else 0, d.loc.col if d.loc else 0,
+                                 "define the model; write derivatives in steps",
+                                 context=f"define {d.name}")
+            try:
+                self.def_shapes[d.name] = base.of(d.expr)
+            except ShapeError as exc:
+                raise InputError(f"shape mismatch: {exc.message}",
+                                 d.loc.path if d.loc else derivation.path,
+                                 d.loc.line if d.loc else 0, d.loc.col if d.loc else 0,
+                                 "check the shapes of the symbols this definition uses",
+                                 context=f"define {d.name}") from None
+            self.def_free[d.name] = ir.free_indices(d.expr, self.def_free)
+        self._base_shapes = base
+        self._shapes: dict[str, ShapeInference] = {}
+        self.diff = Differentiator(self.definitions, self._plain_shape)
+        self._derivatives: dict[tuple[E, str], E] = {}
+
+    # -- shapes --------------------------------------------------------------
+    def _plain_shape(self, node: E) -> Shape:
+        return self._base_shapes.of(node)
+
+    def shapes(self, layout: str) -> ShapeInference:
+        inf = self._shapes.get(layout)
+        if inf is None:
+            inf = ShapeInference(self.symbol_shapes, self.index_range, self.def_shapes,
+                                 lambda node: self.derivative_shape(node, layout))
+            self._shapes[layout] = inf
+        return inf
+
+    def shape(self, node: E, layout: str = "gradient") -> Shape:
+        return self.shapes(layout).of(node)
+
+    def derivative_shape(self, node: E, layout: str) -> Shape:
+        f, v = node.args
+        fs = self.shape(f, layout)
+        target, index = _split_target(v)
+        ts = self.shape(target, layout)
+        if index or ts == ():
+            self.shape(v, layout)  # checks the index ranges
+            return fs
+        if fs == ():
+            if layout == "none":
+                raise ShapeError(f"layout 'none' has no derivative of a scalar by the "
+                                 f"{fmt_shape(ts)} `{target.val}`: choose a layout",
+                                 where=str(target.val))
+            return ts if layout == "gradient" else (ts[1], ts[0])
+        if _is_vector(fs) and ts[1] == 1:
+            if layout == "none":
+                raise ShapeError("layout 'none' has no Jacobian: choose a layout",
+                                 where=str(target.val))
+            m = fs[0] if fs[1] == 1 else fs[1]
+            return (m, ts[0]) if layout == "numerator" else (ts[0], m)
+        raise Unsupported(f"d({_short(f)})/d({target.val}) is a derivative of a "
+                          f"{fmt_shape(fs)} by a {fmt_shape(ts)}: a tensor; write it per "
+                          "element, e.g. d(z[i])/d(W[j, k])")
+
+    # -- derivatives -----------------------------------------------------------
+    def resolve(self, node: E, layout: str) -> E:
+        """``node`` with every ``d(f)/d(v)`` replaced by the engine's formula."""
+        if node.op == "d":
+            return self.derivative(node, layout)
+        if not node.args or not any(n.op == "d" for n in node.walk()):
+            return node
+        return E(node.op, tuple(self.resolve(a, layout) for a in node.args), node.val, node.pos)
+
+    def derivative(self, node: E, layout: str) -> E:
+        key = (node, layout)
+        hit = self._derivatives.get(key)
+        if hit is None:
+            hit = self._derivative(node, layout)
+            self._derivatives[key] = hit
+        return hit
+
+    def _derivative(self, node: E, layout: str) -> E:
+        self.derivative_shape(node, layout)  # shape errors first
+        f_raw, v = node.args
+        if any(n.op == "d" for n in f_raw.walk()):
+            raise Unsupported("a derivative of a derivative is not supported")
+        f = f_raw
+        target, index = _split_target(v)
+        fs = self.shape(f, layout)
+        ts = self.shape(target, layout)
+        if fs == ():
+            grad = self.diff.gradient(f, target)
+            if index:
+                return ir.elem(grad, *index)
+            return ir.transpose(grad) if layout == "numerator" else grad
+        if index or ts == ():
+            tangent = _unit(ts, index) if index else ONE
+            return self.diff.directional(f, target, tangent)
+        seed = E("seed", val=tuple(ts))
+        column = self.diff.directional(f, target, seed)
+        m = fs[0] if fs[1] == 1 else fs[1]
+        jac = E("jac", (column,), (ts[0], tuple(ts), (m, ts[0])))
+        return jac if layout == "numerator" else ir.transpose(jac)
+
+    def derivative_nodes(self, node: E) -> list[E]:
+        return [n for n in node.walk() if n.op == "d"]
+
+    # -- evaluation ------------------------------------------------------------
+    def evaluator(self, point: Point, *, no_relu_mask: bool = False) -> Evaluator:
+        ev = Evaluator(point, self.definitions, self.def_free, self.index_range,
+                       self.derivation.conventions.relu_prime_at_zero)
+        ev.no_relu_mask = no_relu_mask
+        return ev
+
+    def free_indices(self, node: E) -> frozenset[str]:
+        return ir.free_indices(node, self.def_free)
+
+    def used_symbols(self, node: E) -> set[str]:
+        """Declared (non-index) symbols ``node`` depends on, through definitions."""
+        seen: set[str] = set()
+        out: set[str] = set()
+        stack = [node]
+        while stack:
+            cur = stack.pop()
+            for sub in cur.walk():
+                if sub.op == "sym":
+                    out.add(str(sub.val))
+                elif sub.op == "ref" and sub.val not in seen:
+                    seen.add(str(sub.val))
+                    stack.append(self.definitions[str(sub.val)])
+        return out
+
+
+def _split_target(v: E) -> tuple[E, tuple[E, ...]]:
+    if v.op == "elem":
+        return v.args[0], v.args[1:]
+    return v, ()
+
+
+def _is_vector(shape: Shape) -> bool:
+    return len(shape) == 2 and (shape[1] == 1 or shape[0] == 1)
+
+
+def _short(node: E) -> str:
+    from derivcheck.printer import to_text
+
+    text = to_text(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_array(value: np.ndarray | float) -> np.ndarray:
+    return np.asarray(value, dtype=float)
+
+
+def index_assignments(free: frozenset[str], ranges: Mapping[str, str],
+                      sizes: Mapping[str, int], limit: int = 4096) -> list[dict[str, int]]:
+    """Assignments of the free indices: every combination, or an even spread of ``limit``.
+
+    Every free index always gets a value; past ``limit`` combinations a
+    deterministic, evenly spaced subset is kept (the main check's limit is far
+    above what small sizes produce, so it sees every combination).
+    """
+    names = sorted(free)
+    out: list[dict[str, int]] = [{}]
+    for name in names:
+        n = sizes[ranges[name]]
+        out = [dict(a, **{name: k}) for a in out for k in range(n)]
+    if len(out) > limit:
+        step = len(out) / limit
+        out = [out[int(j * step)] for j in range(limit)]
+    return out

@@ -1,0 +1,189 @@
+"""Shape inference over the IR: every expression's shape, or a ``ShapeError``.
+
+Shapes are ``()`` for a scalar or ``(rows, cols)`` whose entries are dimension
+names or the integer 1.  A ``1 x 1`` result counts as a scalar.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E, Shape
+from derivcheck.printer import to_text
+
+
+def fmt_shape(shape: Shape) -> str:
+    if shape == ():
+        return "scalar"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def normalize(shape: Shape) -> Shape:
+    return () if shape == (1, 1) else shape
+
+
+def broadcast(a: Shape, b: Shape) -> Shape | None:
+    """numpy broadcasting of two shapes, or None when they do not fit."""
+    a, b = normalize(a), normalize(b)
+    if a == ():
+        return b
+    if b == ():
+        return a
+    out = []
+    for x, y in zip(a, b):
+        if x == y:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        else:
+            return None
+    return normalize(tuple(out))
+
+
+class ShapeInference:
+    """Infers shapes, given the shapes of symbols and defined names.
+
+    ``index_range`` maps an index name to the dimension it ranges over;
+    ``derivative_shape`` is called for ``d`` nodes (the engine knows layouts).
+    """
+
+    def __init__(self, symbol_shapes: dict[str, Shape], index_range: dict[str, str],
+                 def_shapes: dict[str, Shape],
+                 derivative_shape: Callable[[E], Shape] | None = None) -> None:
+        self.symbol_shapes = symbol_shapes
+        self.index_range = index_range
+        self.def_shapes = def_shapes
+        self.derivative_shape = derivative_shape
+        self._cache: dict[E, Shape] = {}
+
+    def of(self, node: E) -> Shape:
+        hit = self._cache.get(node)
+        if hit is None:
+            hit = normalize(self._infer(node))
+            self._cache[node] = hit
+        return hit
+
+    def _mismatch(self, node: E, what: str, *shapes: Shape) -> ShapeError:
+        text = to_text(node)
+        shown = " vs ".join(fmt_shape(s) for s in shapes)
+        return ShapeError(f"{what} in `{text}`: {shown}", where=text, shapes=shapes)
+
+    def _infer(self, node: E) -> Shape:
+        op = node.op
+        if op in ("num", "dim", "delta"):
+            return ()
+        if op == "sym":
+            return self.symbol_shapes[node.val]  # type: ignore[index]
+        if op == "ref":
+            return self.def_shapes[node.val]  # type: ignore[index]
+        if op in ("idx", "int"):
+            raise ShapeError(f"index `{to_text(node)}` used as a value", where=to_text(node))
+        if op in ("add", "sub", "mul", "div", "pow"):
+            a, b = (self.of(x) for x in node.args)
+            out = broadcast(a, b)
+            if out is None:
+                what = {"add": "shapes do not broadcast for +", "sub": "shapes do not broadcast for -",
+                        "mul": "shapes do not broadcast for elementwise *",
+                        "div": "shapes do not broadcast for /",
+                        "pow": "shapes do not broadcast for **"}[op]
+                raise self._mismatch(node, what, a, b)
+            return out
+        if op == "neg":
+            return self.of(node.args[0])
+        if op == "matmul":
+            a, b = (self.of(x) for x in node.args)
+            a2 = a if a != () else (1, 1)
+            b2 = b if b != () else (1, 1)
+            if a2[1] != b2[0]:
+                raise self._mismatch(node, "inner dimensions differ for @", a, b)
+            return (a2[0], b2[1])
+        if op == "T":
+            a = self.of(node.args[0])
+            return () if a == () else (a[1], a[0])
+        if op == "fn":
+            return self._fn(node)
+        if op in ("sum", "mean"):
+            a = self.of(node.args[0])
+            if node.val is None or a == ():
+                return ()
+            return (1, a[1]) if node.val == 0 else (a[0], 1)
+        if op == "elem":
+            return self._elem(node)
+        if op == "Sum":
+            return self.of(node.args[0])
+        if op == "onehot":
+            self._check_index(node.args[0], node.val, node)  # type: ignore[arg-type]
+            return (node.val, 1)  # type: ignore[return-value]
+        if op == "eye":
+            return (node.val, node.val)  # type: ignore[return-value]
+        if op == "ones":
+            return tuple(node.val)  # type: ignore[arg-type]
+        if op == "d":
+            if self.derivative_shape is None:
+                raise Unsupported("derivative outside the engine")
+            return self.derivative_shape(node)
+        if op == "jac":
+            return tuple(node.val[2])  # type: ignore[index]
+        if op == "seed":
+            return tuple(node.val)  # type: ignore[arg-type]
+        raise Unsupported(f"no shape rule for {op}")
+
+    def _fn(self, node: E) -> Shape:
+        name = node.val
+        a = self.of(node.args[0])
+        if name in ("softmax",):
+            if a == ():
+                raise self._mismatch(node, "softmax needs a vector or matrix", a)
+            return a
+        if name == "logsumexp":
+            if a == ():
+                raise self._mismatch(node, "logsumexp needs a vector or matrix", a)
+            return () if a[1] == 1 else (1, a[1])
+        if name == "diag":
+            if a == ():
+                raise self._mismatch(node, "diag needs a vector or a square matrix", a)
+            if a[1] == 1:
+                return (a[0], a[0])
+            if a[0] == 1:
+                return (a[1], a[1])
+            if a[0] != a[1]:
+                raise self._mismatch(node, "diag of a non-square matrix", a)
+            return (a[0], 1)
+        if name in ("tr", "det", "inv"):
+            if a == ():
+                return ()
+            if a[0] != a[1]:
+                raise self._mismatch(node, f"{name} needs a square matrix", a)
+            return () if name != "inv" else a
+        return a  # elementwise
+
+    def _check_index(self, index: E, dim: str | int, node: E) -> None:
+        if index.op == "idx":
+            rng = self.index_range[index.val]  # type: ignore[index]
+            if rng != dim:
+                raise ShapeError(
+                    f"index `{index.val}` ranges over {rng} but is used on a dimension of size "
+                    f"{dim} in `{to_text(node)}`", where=to_text(node), shapes=())
+
+    def _elem(self, node: E) -> Shape:
+        base = self.of(node.args[0])
+        idx = node.args[1:]
+        if base == ():
+            raise ShapeError(f"`{to_text(node.args[0])}` is a scalar: it has no elements",
+                             where=to_text(node))
+        if len(idx) == 1:
+            if base[1] == 1:
+                self._check_index(idx[0], base[0], node)
+            elif base[0] == 1:
+                self._check_index(idx[0], base[1], node)
+            else:
+                raise ShapeError(f"`{to_text(node.args[0])}` is a matrix {fmt_shape(base)}: "
+                                 "an element needs two indices", where=to_text(node),
+                                 shapes=(base,))
+            return ()
+        self._check_index(idx[0], base[0], node)
+        self._check_index(idx[1], base[1], node)
+        return ()

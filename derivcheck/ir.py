@@ -1,0 +1,235 @@
+"""The expression tree every stage works on.
+
+One node type, ``E``, keeps the tree small to pattern-match: ``op`` says what the
+node is, ``args`` holds its children, ``val`` its payload (a name, a number, an
+axis, a dimension).  Nodes are frozen and compare structurally, so equal
+sub-expressions are merged in dictionaries and caches.
+
+Operators (``op``):
+
+=============  ==================================  =========================
+op             args                                val
+=============  ==================================  =========================
+num            ()                                  Fraction or float
+sym            ()                                  declared symbol name
+ref            ()                                  defined intermediate name
+dim            ()                                  dimension name (its size)
+idx            ()                                  index symbol name
+int            ()                                  integer index literal
+add sub mul    (a, b)                              None
+div pow        (a, b)                              None
+neg            (a,)                                None
+matmul         (a, b)                              None
+T              (a,)                                None
+fn             (a,) or (a, b)                      function name
+sum mean       (a,)                                axis: None, 0 or 1
+elem           (a, i) or (a, i, j)                 None
+Sum            (body,)                             index name
+delta          (i, j)                              None
+onehot         (i,)                                dimension name
+eye            ()                                  dimension name
+ones           ()                                  shape tuple
+d              (f, v)                              layout name or None
+jac            (jvp_formula,)                      (n, dimension name)
+seed           ()                                  None
+=============  ==================================  =========================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterator
+
+Dim = str | int
+Shape = tuple[Dim, ...]
+SCALAR: Shape = ()
+
+
+@dataclass(frozen=True, slots=True)
+class E:
+    """An expression node (see the module docstring for the operators)."""
+
+    op: str
+    args: tuple["E", ...] = ()
+    val: object = None
+    pos: int = field(default=-1, compare=False, hash=False, repr=False)
+
+    def walk(self) -> Iterator["E"]:
+        """Yield this node and every node below it (pre-order)."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.args))
+
+    def __str__(self) -> str:  # pragma: no cover - convenience for debugging
+        from derivcheck.printer import to_text
+
+        return to_text(self)
+
+
+# Unary functions applied elementwise, and the structural ones.
+ELEMENTWISE_FUNCS = frozenset(
+    {"log", "log2", "log10", "exp", "sqrt", "abs", "tanh", "sigmoid", "relu",
+     "relu_prime", "sign"}
+)
+# Functions whose value at a point can sit on a kink (non-smooth there).
+KINK_FUNCS = frozenset({"relu", "relu_prime", "abs", "sign"})
+STRUCT_FUNCS = frozenset({"softmax", "logsumexp", "diag", "tr", "det", "inv"})
+
+ZERO = E("num", val=Fraction(0))
+ONE = E("num", val=Fraction(1))
+
+
+def num(value: int | float | Fraction) -> E:
+    """A numeric constant; integers and fractions stay exact."""
+    if isinstance(value, bool):
+        raise TypeError("bool is not a number here")
+    if isinstance(value, int):
+        value = Fraction(value)
+    return E("num", val=value)
+
+
+def is_num(node: E, value: int | None = None) -> bool:
+    """True if ``node`` is a numeric constant (equal to ``value`` if given)."""
+    return node.op == "num" and (value is None or node.val == value)
+
+
+# -- smart constructors: light, always-valid simplifications ------------------
+
+def add(a: E, b: E) -> E:
+    if is_num(a, 0):
+        return b
+    if is_num(b, 0):
+        return a
+    if a.op == "num" and b.op == "num":
+        return num(a.val + b.val)  # type: ignore[operator]
+    if b.op == "neg":
+        return sub(a, b.args[0])
+    return E("add", (a, b))
+
+
+def sub(a: E, b: E) -> E:
+    if is_num(b, 0):
+        return a
+    if is_num(a, 0):
+        return neg(b)
+    if a.op == "num" and b.op == "num":
+        return num(a.val - b.val)  # type: ignore[operator]
+    if b.op == "neg":
+        return add(a, b.args[0])
+    return E("sub", (a, b))
+
+
+def neg(a: E) -> E:
+    if a.op == "num":
+        return num(-a.val)  # type: ignore[operator]
+    if a.op == "neg":
+        return a.args[0]
+    return E("neg", (a,))
+
+
+def mul(a: E, b: E) -> E:
+    """Elementwise (broadcasting) product."""
+    if is_num(a, 1):
+        return b
+    if is_num(b, 1):
+        return a
+    if a.op == "num" and b.op == "num":
+        return num(a.val * b.val)  # type: ignore[operator]
+    if is_num(a, -1):
+        return neg(b)
+    if is_num(b, -1):
+        return neg(a)
+    if a.op == "neg":
+        return neg(mul(a.args[0], b))
+    if b.op == "neg":
+        return neg(mul(a, b.args[0]))
+    return E("mul", (a, b))
+
+
+def div(a: E, b: E) -> E:
+    if is_num(b, 1):
+        return a
+    if a.op == "num" and b.op == "num" and b.val != 0:
+        return num(a.val / b.val)  # type: ignore[operator]
+    if a.op == "neg":
+        return neg(div(a.args[0], b))
+    return E("div", (a, b))
+
+
+def power(a: E, b: E) -> E:
+    if is_num(b, 1):
+        return a
+    return E("pow", (a, b))
+
+
+def matmul(a: E, b: E) -> E:
+    if a.op == "neg":
+        return neg(matmul(a.args[0], b))
+    if b.op == "neg":
+        return neg(matmul(a, b.args[0]))
+    return E("matmul", (a, b))
+
+
+def transpose(a: E) -> E:
+    if a.op == "T":
+        return a.args[0]
+    if a.op in ("num", "dim", "delta") or a.op == "eye":
+        return a
+    if a.op == "neg":
+        return neg(transpose(a.args[0]))
+    return E("T", (a,))
+
+
+def fn(name: str, *args: E) -> E:
+    return E("fn", tuple(args), name)
+
+
+def total(a: E, axis: int | None = None) -> E:
+    return E("sum", (a,), axis)
+
+
+def elem(a: E, *index: E) -> E:
+    return E("elem", (a, *index))
+
+
+def index_sum(var: str, body: E) -> E:
+    if is_num(body, 0):
+        return body
+    return E("Sum", (body,), var)
+
+
+def free_indices(node: E, defs_free: dict[str, frozenset[str]] | None = None) -> frozenset[str]:
+    """Index names that occur in ``node`` without being bound by a ``Sum``.
+
+    ``defs_free`` gives the free indices of each defined name (a definition such
+    as ``y: onehot(t, K)`` carries the index ``t`` wherever ``y`` is used).
+    """
+    if node.op == "idx":
+        return frozenset({node.val})  # type: ignore[arg-type]
+    if node.op == "ref" and defs_free:
+        return defs_free.get(node.val, frozenset())  # type: ignore[arg-type]
+    found: frozenset[str] = frozenset()
+    for child in node.args:
+        found |= free_indices(child, defs_free)
+    if node.op == "Sum":
+        found -= {node.val}  # type: ignore[arg-type]
+    return found
+
+
+def refs(node: E) -> set[str]:
+    """Names of the defined intermediates ``node`` uses directly."""
+    return {n.val for n in node.walk() if n.op == "ref"}  # type: ignore[misc]
+
+
+def depth(node: E) -> int:
+    """Nesting depth of the tree (a leaf has depth 1)."""
+    best = 0
+    stack = [(node, 1)]
+    while stack:
+        cur, d = stack.pop()
+        best = max(best, d)
+        stack.extend((child, d + 1) for child in cur.args)
+    return best

@@ -1,0 +1,425 @@
+"""Stage 1: a YAML file -> ``Derivation``, with a file position on every error.
+
+ruamel.yaml is used because it keeps the line and column of every key and
+value, so an error in an expression can point at its character in the file.
+Tags and aliases are refused before anything is built from the document.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+
+from derivcheck.errors import ExprError, InputError
+from derivcheck.ir import E
+from derivcheck.model import (EXPECT_VALUES, IMPLIES, KINDS, LAYOUTS, PREDICATES, Conventions,
+                              Definition, Derivation, Expr, Loc, Step, Symbol)
+from derivcheck.parse.expr import FUNCTIONS, Scope, parse_expression, split_claim
+
+MAX_FILE_BYTES = 1_000_000
+MAX_STEPS = 2000
+MAX_DIM_NAMES = 12
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_PRED = re.compile(r"\s*(\w+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*\Z")
+RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"}
+TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "steps")
+STEP_KEYS = ("id", "claim", "chain", "expect", "note", "layout")
+
+
+def load_file(path: str | Path) -> Derivation:
+    """Read and parse a derivation file.
+
+    Raises:
+        InputError: the file cannot be read or is not a valid derivation.
+    """
+    path_s = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", path_s,
+                         hint="check the path") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"file too large ({len(raw)} bytes, limit {MAX_FILE_BYTES})", path_s)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path_s,
+                         hint="save the file as UTF-8") from None
+    return load_text(text, path_s)
+
+
+def load_text(text: str, path: str = "<input>") -> Derivation:
+    """Parse derivation YAML given as text (``path`` is used in messages)."""
+    return _Loader(text, path).load()
+
+
+class _Loader:
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+        self.lines = text.splitlines()
+
+    # -- errors -----------------------------------------------------------
+    def error(self, message: str, line0: int = -1, col0: int = -1, hint: str = "",
+              context: str = "") -> InputError:
+        src = self.lines[line0] if 0 <= line0 < len(self.lines) else ""
+        return InputError(message, self.path, line0 + 1 if line0 >= 0 else 0,
+                          col0 + 1 if col0 >= 0 else 0, hint, src, context)
+
+    def key_error(self, mapping: Any, key: Any, message: str, hint: str = "",
+                  context: str = "") -> InputError:
+        line, col = _key_pos(mapping, key)
+        return self.error(message, line, col, hint, context)
+
+    def value_error(self, mapping: Any, key: Any, message: str, hint: str = "",
+                    context: str = "") -> InputError:
+        line, col = _value_pos(mapping, key)
+        return self.error(message, line, col, hint, context)
+
+    # -- stages -----------------------------------------------------------
+    def load(self) -> Derivation:
+        self.refuse_tags_and_aliases()
+        try:
+            doc = YAML(typ="rt", pure=True).load(self.text)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            raise self.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
+                             mark.column if mark else -1) from None
+        except (YAMLError, RecursionError, ValueError) as exc:
+            raise self.error(f"YAML error: {exc}") from None
+        if not isinstance(doc, dict):
+            raise self.error("a derivation file is a YAML mapping (title:, symbols:, steps: ...)", 0, 0)
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise self.key_error(doc, key, f"unknown key '{key}'",
+                                     f"the keys are: {', '.join(TOP_KEYS)}")
+        for key in ("title", "symbols", "steps"):
+            if key not in doc:
+                raise self.error(f"missing '{key}:'", 0, 0, "see docs/format.md for the layout")
+        title = self.string(doc, "title")
+        source = self.string(doc, "source") if "source" in doc else None
+        symbols, dims = self.symbols(doc)
+        conventions = self.conventions(doc)
+        assumptions = self.assumptions(doc, symbols)
+        definitions = self.definitions(doc, symbols, dims)
+        scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
+        steps = self.steps(doc, scope, conventions)
+        return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
+                          definitions, steps, assumptions)
+
+    def refuse_tags_and_aliases(self) -> None:
+        try:
+            for event in YAML(typ="rt", pure=True).parse(self.text):
+                mark = event.start_mark
+                if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                    raise self.error("YAML anchors and aliases (&, *) are not allowed",
+                                     mark.line, mark.column, "write the value out in full")
+                tag = getattr(event, "tag", None)
+                if isinstance(event, (ScalarEvent, SequenceStartEvent, MappingStartEvent)) and tag:
+                    raise self.error(f"YAML tag '{tag}' is not allowed", mark.line, mark.column,
+                                     "remove the tag: values are plain strings, lists and mappings")
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            raise self.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
+                             mark.column if mark else -1) from None
+        except (YAMLError, RecursionError) as exc:
+            raise self.error(f"YAML error: {exc}") from None
+
+    def string(self, mapping: Any, key: str, context: str = "") -> str:
+        value = mapping[key]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise self.value_error(mapping, key, f"'{key}' must be a string", context=context)
+        return str(value)
+
+    def symbols(self, doc: Any) -> tuple[dict[str, Symbol], list[str]]:
+        table = doc["symbols"]
+        if not isinstance(table, dict) or not table:
+            raise self.value_error(doc, "symbols", "'symbols' must map names to kinds",
+                                   "e.g. symbols: {x: vector D, W: matrix H D}")
+        symbols: dict[str, Symbol] = {}
+        dims: list[str] = []
+        for name, spec in table.items():
+            name = str(name)
+            if not _NAME.match(name) or name in RESERVED:
+                raise self.key_error(table, name, f"'{name}' cannot be a symbol name",
+                                     "use a letter followed by letters, digits or _, and not a "
+                                     "function name")
+            if isinstance(spec, dict):
+                if "kind" not in spec:
+                    raise self.value_error(table, name, f"symbol '{name}': missing 'kind'")
+                spec = spec["kind"]
+            if not isinstance(spec, str):
+                raise self.value_error(table, name, f"symbol '{name}': the kind must be a string "
+                                       "like 'matrix H D'")
+            words = spec.split()
+            if not words or words[0] not in KINDS:
+                raise self.value_error(table, name, f"unknown kind '{words[0] if words else ''}'",
+                                       f"kinds: {', '.join(KINDS)}")
+            kind = words[0]
+            n_dims, constraints = KINDS[kind]
+            if len(words) - 1 != n_dims:
+                raise self.value_error(table, name, f"kind '{kind}' takes {n_dims} dimension"
+                                       f"{'s' if n_dims != 1 else ''}, got {len(words) - 1}",
+                                       f"e.g. {name}: {kind} {' '.join('KHD'[:n_dims])}".rstrip())
+            for d in words[1:]:
+                if not _NAME.match(d) or d in RESERVED:
+                    raise self.value_error(table, name, f"'{d}' cannot be a dimension name",
+                                           "dimensions are names such as K, H, D, N")
+                if d not in dims:
+                    dims.append(d)
+            shape = _shape_of(kind, tuple(words[1:]))
+            line, col = _key_pos(table, name)
+            symbols[name] = Symbol(name, kind, tuple(words[1:]), shape, constraints,
+                                   Loc(self.path, line + 1, col + 1))
+        clash = set(symbols) & set(dims)
+        if clash:
+            name = sorted(clash)[0]
+            raise self.key_error(table, name, f"'{name}' is both a symbol and a dimension",
+                                 "rename one of them")
+        if len(dims) > MAX_DIM_NAMES:
+            raise self.value_error(doc, "symbols", f"too many dimension names ({len(dims)}, "
+                                   f"limit {MAX_DIM_NAMES})")
+        return symbols, dims
+
+    def conventions(self, doc: Any) -> Conventions:
+        conv = doc.get("conventions") or {}
+        if not isinstance(conv, dict):
+            raise self.value_error(doc, "conventions", "'conventions' must be a mapping",
+                                   "e.g. conventions: {layout: gradient, relu_prime_at_zero: 0}")
+        layout = "gradient"
+        at_zero = 0
+        for key, value in conv.items():
+            if key == "layout":
+                if value not in LAYOUTS:
+                    raise self.value_error(conv, key, f"unknown layout '{value}'",
+                                           f"layouts: {', '.join(LAYOUTS)}")
+                layout = str(value)
+            elif key == "relu_prime_at_zero":
+                if value not in (0, 1) or isinstance(value, bool):
+                    raise self.value_error(conv, key, "relu_prime_at_zero must be 0 or 1")
+                at_zero = int(value)
+            else:
+                raise self.key_error(conv, key, f"unknown convention '{key}'",
+                                     "conventions: layout, relu_prime_at_zero")
+        return Conventions(layout, at_zero)
+
+    def assumptions(self, doc: Any, symbols: dict[str, Symbol]) -> tuple[str, ...]:
+        items = doc.get("assume") or []
+        if not isinstance(items, list):
+            raise self.value_error(doc, "assume", "'assume' must be a list of predicates",
+                                   "e.g. assume: [is_onehot(y)]")
+        out = []
+        for i, item in enumerate(items):
+            line, col = _item_pos(items, i)
+            m = _PRED.match(item) if isinstance(item, str) else None
+            if not m or m.group(1) not in PREDICATES:
+                raise self.error(f"unknown assumption {item!r}", line, col,
+                                 f"predicates: {', '.join(p + '(name)' for p in PREDICATES)}")
+            pred, name = m.groups()
+            sym = symbols.get(name)
+            if sym is None or sym.is_index:
+                raise self.error(f"{pred}({name}): '{name}' is not a declared symbol", line, col)
+            tag, applies = PREDICATES[pred]
+            cls = _shape_class(sym)
+            if cls not in applies and not (cls in ("matrix",) and "square" in applies
+                                           and sym.shape[0] == sym.shape[1]):
+                raise self.error(f"{pred}({name}) does not apply to a {sym.describe()}", line, col)
+            symbols[name] = Symbol(sym.name, sym.kind, sym.dims, sym.shape,
+                                   _close(sym.constraints | {tag}), sym.loc)
+            out.append(f"{pred}({name})")
+        for name, sym in symbols.items():
+            symbols[name] = Symbol(sym.name, sym.kind, sym.dims, sym.shape,
+                                   _close(sym.constraints), sym.loc)
+        return tuple(out)
+
+    def definitions(self, doc: Any, symbols: dict[str, Symbol],
+                    dims: list[str]) -> tuple[Definition, ...]:
+        table = doc.get("define") or {}
+        if not isinstance(table, dict):
+            raise self.value_error(doc, "define", "'define' must map names to expressions",
+                                   "e.g. define: {z: W @ x + b}")
+        out: list[Definition] = []
+        defined: set[str] = set()
+        for name, text in table.items():
+            name = str(name)
+            if not _NAME.match(name) or name in RESERVED:
+                raise self.key_error(table, name, f"'{name}' cannot be a defined name")
+            if name in symbols or name in dims:
+                raise self.key_error(table, name, f"'{name}' is already declared as a "
+                                     f"{'symbol' if name in symbols else 'dimension'}",
+                                     "give the definition another name")
+            scope = Scope(symbols, frozenset(defined), frozenset(dims))
+            node = self.expression(table, name, text, scope, f"define {name}")
+            line, col = _key_pos(table, name)
+            out.append(Definition(name, node.node, node.text, Loc(self.path, line + 1, col + 1)))
+            defined.add(name)
+        return tuple(out)
+
+    def expression(self, container: Any, key: Any, text: Any, scope: Scope, context: str,
+                   offset: int = 0, is_item: bool = False) -> Expr:
+        line, col = _item_pos(container, key) if is_item else _value_pos(container, key)
+        if isinstance(text, (int, float)) and not isinstance(text, bool):
+            text = str(text)
+        if not isinstance(text, str):
+            raise self.error("expected an expression (a string)", line, col, context=context)
+        col += self.quote_shift(line, col)
+        try:
+            node = parse_expression(text[offset:] if offset else text, scope)
+        except ExprError as exc:
+            raise self.error(exc.message, line, col + offset + exc.offset, exc.hint,
+                             context) from None
+        return Expr(node, text[offset:].strip() if offset else text.strip(),
+                    Loc(self.path, line + 1, col + offset + 1))
+
+    def quote_shift(self, line: int, col: int) -> int:
+        src = self.lines[line] if 0 <= line < len(self.lines) else ""
+        return 1 if col < len(src) and src[col] in "'\"" else 0
+
+    def steps(self, doc: Any, scope: Scope, conventions: Conventions) -> tuple[Step, ...]:
+        items = doc["steps"]
+        if not isinstance(items, list) or not items:
+            raise self.value_error(doc, "steps", "'steps' must be a non-empty list of steps",
+                                   "e.g. steps: [{id: s1, claim: 'd(L)/d(z) = a - y'}]")
+        if len(items) > MAX_STEPS:
+            raise self.value_error(doc, "steps", f"too many steps ({len(items)}, limit {MAX_STEPS})")
+        seen: dict[str, int] = {}
+        out = []
+        for i, item in enumerate(items):
+            line, col = _item_pos(items, i)
+            if not isinstance(item, dict):
+                raise self.error("a step is a mapping with 'id' and 'claim' or 'chain'", line, col)
+            for key in item:
+                if key not in STEP_KEYS:
+                    raise self.key_error(item, key, f"unknown step key '{key}'",
+                                         f"step keys: {', '.join(STEP_KEYS)}")
+            if "id" not in item:
+                raise self.error("step without an 'id'", line, col, "add id: a_short_name")
+            sid = self.string(item, "id")
+            if sid in seen:
+                raise self.value_error(item, "id", f"duplicate step id '{sid}'",
+                                       f"first used on line {seen[sid]}")
+            seen[sid] = _value_pos(item, "id")[0] + 1
+            ctx = f"step {sid}"
+            out.append(self.step(item, sid, scope, conventions, ctx, line, col))
+        return tuple(out)
+
+    def step(self, item: Any, sid: str, scope: Scope, conventions: Conventions, ctx: str,
+             line: int, col: int) -> Step:
+        has_claim, has_chain = "claim" in item, "chain" in item
+        if has_claim == has_chain:
+            raise self.error("a step has either 'claim' or 'chain' (exactly one)", line, col,
+                             context=ctx)
+        layout = conventions.layout
+        if "layout" in item:
+            layout = str(item["layout"])
+            if layout not in LAYOUTS:
+                raise self.value_error(item, "layout", f"unknown layout '{layout}'",
+                                       f"layouts: {', '.join(LAYOUTS)}", ctx)
+        if has_claim:
+            text = item["claim"]
+            if not isinstance(text, str):
+                raise self.value_error(item, "claim", "a claim is a string 'lhs = rhs'", context=ctx)
+            try:
+                lhs, lo, rhs, ro = split_claim(text)
+            except ExprError as exc:
+                l0, c0 = _value_pos(item, "claim")
+                c0 += self.quote_shift(l0, c0)
+                raise self.error(exc.message, l0, c0 + exc.offset, exc.hint, ctx) from None
+            exprs = (self.expression(item, "claim", text[:len(lhs)], scope, ctx),
+                     self.expression(item, "claim", text, scope, ctx, offset=ro))
+            form = "claim"
+        else:
+            chain = item["chain"]
+            if not isinstance(chain, list) or len(chain) < 2:
+                raise self.value_error(item, "chain", "a chain is a list of at least two "
+                                       "expressions", context=ctx)
+            exprs = tuple(self.expression(chain, k, t, scope, f"{ctx}, chain item {k}",
+                                          is_item=True) for k, t in enumerate(chain))
+            form = "chain"
+        expect = self.expect(item, len(exprs) - 1, ctx)
+        note = str(item.get("note") or "")
+        return Step(sid, form, exprs, expect, note, layout, Loc(self.path, line + 1, col + 1))
+
+    def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:
+        if "expect" not in item:
+            return None
+        value = item["expect"]
+        values = list(value) if isinstance(value, list) else [value] * n_links
+        if len(values) != n_links:
+            raise self.value_error(item, "expect", f"'expect' has {len(values)} values for "
+                                   f"{n_links} link{'s' if n_links != 1 else ''}",
+                                   "give one value, or one per chain link", ctx)
+        for v in values:
+            if v not in EXPECT_VALUES:
+                raise self.value_error(item, "expect", f"unknown expected verdict '{v}'",
+                                       f"values: {', '.join(EXPECT_VALUES)}", ctx)
+        return tuple(str(v) for v in values)
+
+
+def _shape_of(kind: str, dims: tuple[str, ...]) -> tuple:
+    if kind in ("scalar", "posscalar", "unitscalar", "index"):
+        return ()
+    if kind in ("vector", "posvector", "prob", "onehot", "multihot", "binary"):
+        return (dims[0], 1)
+    if kind in ("symmatrix", "spdmatrix", "invmatrix"):
+        return (dims[0], dims[0])
+    return (dims[0], dims[1])
+
+
+def _shape_class(sym: Symbol) -> str:
+    if sym.shape == ():
+        return "scalar"
+    if sym.shape[1] == 1:
+        return "vector"
+    return "matrix"
+
+
+def _close(tags: frozenset[str]) -> frozenset[str]:
+    out = set(tags)
+    changed = True
+    while changed:
+        changed = False
+        for tag in list(out):
+            extra = IMPLIES.get(tag, frozenset()) - out
+            if extra:
+                out |= extra
+                changed = True
+    return frozenset(out)
+
+
+def _key_pos(mapping: Any, key: Any) -> tuple[int, int]:
+    try:
+        line, col = mapping.lc.key(key)
+        return line, col
+    except (AttributeError, KeyError, TypeError):
+        return _node_pos(mapping)
+
+
+def _value_pos(mapping: Any, key: Any) -> tuple[int, int]:
+    try:
+        line, col = mapping.lc.value(key)
+        return line, col
+    except (AttributeError, KeyError, TypeError):
+        return _key_pos(mapping, key)
+
+
+def _item_pos(seq: Any, index: int) -> tuple[int, int]:
+    try:
+        line, col = seq.lc.item(index)
+        return line, col
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return _node_pos(seq)
+
+
+def _node_pos(node: Any) -> tuple[int, int]:
+    try:
+        return node.lc.line, node.lc.col
+    except AttributeError:
+        return -1, -1

@@ -1,0 +1,144 @@
+"""What a derivation file says, once loaded and parsed: symbols, definitions, steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from derivcheck.ir import E, Shape
+
+# kind name -> (number of dimension arguments, constraint tags)
+KINDS: dict[str, tuple[int, frozenset[str]]] = {
+    "scalar": (0, frozenset()),
+    "posscalar": (0, frozenset({"positive"})),
+    "unitscalar": (0, frozenset({"unit"})),
+    "vector": (1, frozenset()),
+    "posvector": (1, frozenset({"positive"})),
+    "prob": (1, frozenset({"prob", "positive"})),
+    "onehot": (1, frozenset({"onehot", "binary", "prob"})),
+    "multihot": (1, frozenset({"multihot", "binary"})),
+    "binary": (1, frozenset({"binary"})),
+    "matrix": (2, frozenset()),
+    "symmatrix": (1, frozenset({"symmetric"})),
+    "spdmatrix": (1, frozenset({"symmetric", "spd", "invertible"})),
+    "invmatrix": (1, frozenset({"invertible"})),
+    "onehotmatrix": (2, frozenset({"onehot_columns", "binary"})),
+    "index": (1, frozenset()),
+}
+
+# assumption predicate -> (constraint tag it adds, shapes it applies to)
+PREDICATES: dict[str, tuple[str, frozenset[str]]] = {
+    "is_onehot": ("onehot", frozenset({"vector"})),
+    "is_prob": ("prob", frozenset({"vector"})),
+    "is_positive": ("positive", frozenset({"scalar", "vector", "matrix"})),
+    "is_unit": ("unit", frozenset({"scalar", "vector", "matrix"})),
+    "is_binary": ("binary", frozenset({"scalar", "vector", "matrix"})),
+    "is_symmetric": ("symmetric", frozenset({"square"})),
+    "is_spd": ("spd", frozenset({"square"})),
+    "is_invertible": ("invertible", frozenset({"square"})),
+    "is_onehot_columns": ("onehot_columns", frozenset({"matrix"})),
+}
+# A constraint implies others (used to close a symbol's constraint set).
+IMPLIES: dict[str, frozenset[str]] = {
+    "onehot": frozenset({"binary", "prob"}),
+    "prob": frozenset({"positive"}),
+    "spd": frozenset({"symmetric", "invertible"}),
+    "onehot_columns": frozenset({"binary"}),
+    "multihot": frozenset({"binary"}),
+}
+
+LAYOUTS = ("gradient", "numerator", "none")
+EXPECT_VALUES = ("holds", "proved", "checked", "refuted", "ill_formed", "undecided")
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A place in an input file (1-based line and column)."""
+
+    path: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A declared symbol: its kind, its dimension names and its shape."""
+
+    name: str
+    kind: str
+    dims: tuple[str, ...]
+    shape: Shape
+    constraints: frozenset[str]
+    loc: Loc | None = None
+
+    @property
+    def is_index(self) -> bool:
+        return self.kind == "index"
+
+    def describe(self) -> str:
+        return " ".join((self.kind, *self.dims))
+
+
+@dataclass(frozen=True)
+class Definition:
+    """``name: expr`` from ``define:``."""
+
+    name: str
+    expr: E
+    text: str
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed expression with the text it came from and where."""
+
+    node: E
+    text: str
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A claimed step: ``claim`` (two expressions) or ``chain`` (two or more)."""
+
+    id: str
+    form: str  # "claim" or "chain"
+    exprs: tuple[Expr, ...]
+    expect: tuple[str, ...] | None
+    note: str = ""
+    layout: str = "gradient"
+    loc: Loc | None = None
+
+    @property
+    def n_links(self) -> int:
+        return len(self.exprs) - 1
+
+
+@dataclass(frozen=True)
+class Conventions:
+    layout: str = "gradient"
+    relu_prime_at_zero: int = 0
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A whole derivation file, parsed and checked for well-formed input."""
+
+    path: str
+    title: str
+    source: str | None
+    symbols: dict[str, Symbol]
+    dims: tuple[str, ...]
+    conventions: Conventions
+    definitions: tuple[Definition, ...]
+    steps: tuple[Step, ...]
+    assumptions: tuple[str, ...] = field(default=())
+
+    def definition(self, name: str) -> Definition:
+        for d in self.definitions:
+            if d.name == name:
+                return d
+        raise KeyError(name)

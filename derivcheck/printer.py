@@ -1,0 +1,92 @@
+"""IR -> the project's expression syntax, with as few parentheses as are needed.
+
+The output parses back to the same tree (tests check the round trip).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from derivcheck.ir import E
+
+# precedence: higher binds tighter
+_PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
+_SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**"}
+_ATOM = 9
+
+
+def to_text(node: E) -> str:
+    """Render ``node`` in the expression syntax."""
+    return _render(node)[0]
+
+
+def _num(value: object) -> str:
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _render(node: E) -> tuple[str, int]:
+    op = node.op
+    if op == "num":
+        text = _num(node.val)
+        if text.startswith("-"):
+            return text, _PREC["neg"]
+        if "/" in text:
+            return text, _PREC["div"]
+        return text, _ATOM
+    if op in ("sym", "ref", "dim", "idx"):
+        return str(node.val), _ATOM
+    if op == "int":
+        return str(node.val), _ATOM
+    if op in ("add", "sub", "mul", "div", "matmul"):
+        prec = _PREC[op]
+        left = _wrap(node.args[0], prec, strict=False)
+        right = _wrap(node.args[1], prec, strict=True)
+        return f"{left} {_SYM[op]} {right}", prec
+    if op == "pow":
+        prec = _PREC[op]
+        left = _wrap(node.args[0], prec, strict=True)
+        right = _wrap(node.args[1], prec, strict=True)
+        return f"{left} ** {right}", prec
+    if op == "neg":
+        inner = _wrap(node.args[0], _PREC["neg"], strict=False)
+        return f"-{inner}", _PREC["neg"]
+    if op == "T":
+        return f"{_wrap(node.args[0], _ATOM, strict=False)}.T", _ATOM
+    if op == "elem":
+        base = _wrap(node.args[0], _ATOM, strict=False)
+        return f"{base}[{', '.join(to_text(a) for a in node.args[1:])}]", _ATOM
+    if op == "fn":
+        return f"{node.val}({', '.join(to_text(a) for a in node.args)})", _ATOM
+    if op in ("sum", "mean"):
+        axis = "" if node.val is None else f", {node.val}"
+        return f"{op}({to_text(node.args[0])}{axis})", _ATOM
+    if op == "Sum":
+        return f"Sum({node.val}, {to_text(node.args[0])})", _ATOM
+    if op == "delta":
+        return f"delta({to_text(node.args[0])}, {to_text(node.args[1])})", _ATOM
+    if op == "onehot":
+        return f"onehot({to_text(node.args[0])}, {node.val})", _ATOM
+    if op == "eye":
+        return f"eye({node.val})", _ATOM
+    if op == "ones":
+        return f"ones{tuple(node.val)}", _ATOM  # type: ignore[arg-type]
+    if op == "d":
+        return f"d({to_text(node.args[0])})/d({to_text(node.args[1])})", _PREC["div"]
+    if op == "jac":
+        return f"jacobian({to_text(node.args[0])})", _ATOM
+    if op == "seed":
+        return "e_j", _ATOM
+    return f"<{op}>", _ATOM
+
+
+def _wrap(node: E, prec: int, *, strict: bool) -> str:
+    text, inner = _render(node)
+    if inner < prec or (strict and inner == prec):
+        return f"({text})"
+    return text

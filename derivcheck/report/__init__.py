@@ -1,0 +1,1 @@
+"""Stage 6: views of a ``Report`` (terminal text, JSON). Only reporters print."""

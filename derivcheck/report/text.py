@@ -1,0 +1,109 @@
+"""The terminal view of a ``Report``: one line per step, details for what fails."""
+
+from __future__ import annotations
+
+from derivcheck.results import Counterexample, FileResult, LinkResult, Report, StepResult, Verdict
+
+_MARK = {
+    Verdict.PROVED: "proved",
+    Verdict.CHECKED: "checked",
+    Verdict.REFUTED: "REFUTED",
+    Verdict.ILL_FORMED: "ILL-FORMED",
+    Verdict.UNDECIDED: "undecided",
+}
+
+
+def render(report: Report, *, check_expected: bool = False, verbose: bool = False) -> str:
+    lines: list[str] = []
+    for f in report.files:
+        lines.extend(_file(f, check_expected, verbose))
+        lines.append("")
+    lines.append(summary_line(report, check_expected))
+    return "\n".join(lines)
+
+
+def summary_line(report: Report, check_expected: bool = False) -> str:
+    counts = report.counts()
+    steps = sum(len(f.steps) for f in report.files)
+    parts = [f"{counts[v.value]} {v.value}" for v in Verdict]
+    text = (f"summary: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
+            f"{steps} steps: {', '.join(parts)}; {counts['input_errors']} input error"
+            f"{'s' if counts['input_errors'] != 1 else ''} (seed {report.seed})")
+    if check_expected:
+        bad = sum(1 for f in report.files for s in f.steps if s.matches_expected is False)
+        text += f"; {bad} step{'s' if bad != 1 else ''} differ from expect:"
+    return text
+
+
+def _file(f: FileResult, check_expected: bool, verbose: bool) -> list[str]:
+    if f.error:
+        return [f"{f.path}: input error", "  " + f.error.replace("\n", "\n  ")]
+    head = f"{f.path}: {f.title}"
+    if f.source:
+        head += f"  [source: {f.source}]"
+    out = [head]
+    width = max((len(s.id) for s in f.steps), default=0)
+    for s in f.steps:
+        out.extend(_step(s, width, check_expected, verbose))
+    return out
+
+
+def _step(s: StepResult, width: int, check_expected: bool, verbose: bool) -> list[str]:
+    flag = ""
+    if check_expected and s.matches_expected is False:
+        flag = f"  << expected {', '.join(s.expected or ())}"
+    first = s.links[0]
+    brief = s.message if s.message else first.evidence.summary()
+    if s.form == "chain":
+        brief = f"chain of {len(s.links)} links" + (f"; {s.message}" if s.message else "")
+    out = [f"  {s.line:>4}  {s.id:<{width}}  {_MARK[s.verdict]:<10} {_codes(s.codes)}{brief}{flag}"]
+    show_links = s.form == "chain"
+    for link in s.links:
+        if show_links:
+            expect = ""
+            if check_expected and link.expected and s.matches_expected is False:
+                expect = f"  (expected {link.expected})"
+            out.append(f"          link {link.index + 1}: {_MARK[link.verdict]:<10} "
+                       f"{_codes(link.codes)}{link.lhs}  =  {link.rhs}{expect}")
+        out.extend(_details(link, verbose))
+    return out
+
+
+def _codes(codes: tuple[str, ...]) -> str:
+    return f"[{', '.join(codes)}] " if codes else ""
+
+
+def _details(link: LinkResult, verbose: bool) -> list[str]:
+    pad = "          "
+    out = []
+    if link.verdict in (Verdict.REFUTED, Verdict.ILL_FORMED, Verdict.UNDECIDED) or verbose:
+        if link.verdict.holds or link.verdict == Verdict.REFUTED:
+            out.append(f"{pad}evidence: {link.evidence.summary()}")
+        elif link.evidence.reason and not link.diagnoses:
+            out.append(f"{pad}reason: {link.evidence.reason}")
+        if link.reference and not link.verdict.holds:
+            out.append(f"{pad}engine's result: {link.reference}")
+        if link.counterexample is not None:
+            out.extend(pad + line for line in _counterexample(link.counterexample))
+    return out
+
+
+def _counterexample(c: Counterexample) -> list[str]:
+    sizes = ", ".join(f"{k}={v}" for k, v in c.sizes.items())
+    lines = [f"counterexample at sizes {sizes}"
+             + ("" if c.readable else " (values rounded for display)") + ":"]
+    for name, value in c.values.items():
+        lines.append(f"  {name} = {_fmt(value)}")
+    if c.indices:
+        lines.append("  " + ", ".join(f"{k} = {v}" for k, v in c.indices.items()))
+    lines.append(f"  left side  = {_fmt(c.lhs)}")
+    lines.append(f"  right side = {_fmt(c.rhs)}")
+    return lines
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        if all(len(row) == 1 for row in value):
+            return "[" + ", ".join(str(row[0]) for row in value) + "]^T"
+        return "[" + "; ".join(", ".join(str(x) for x in row) for row in value) + "]"
+    return str(value)
