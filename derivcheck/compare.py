@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
 from derivcheck.engine.simplify import simplify
-from derivcheck.engine.symbolic import prove
+from derivcheck.engine.symbolic import Proof
 from derivcheck.engine.numeric import EvalError, Point, relative_error
 from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
@@ -44,6 +44,7 @@ class Options:
         points: random points per setting (>= 5).
         symbolic: try a symbolic proof for what agrees numerically.
         time_limit: seconds for each symbolic (CAS) attempt.
+        workers: symbolic proofs run this many at a time (one process each).
     """
 
     seed: int = 0
@@ -51,6 +52,7 @@ class Options:
     points: int = 5
     symbolic: bool = True
     time_limit: float = 5.0
+    workers: int = 2
 
 
 @dataclass
@@ -145,14 +147,18 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         detail = f"the sides agree only to a relative error of {worst:.1e}"
         return Outcome(Verdict.UNDECIDED, [diagnosis("unsupported", reason=detail)],
                        evidence(reason=detail), reference=reference)
-    if not options.symbolic:
-        return Outcome(Verdict.CHECKED, [], evidence(), reference=reference)
-    proof = prove(engine, lhs_f, rhs_f, free, options.time_limit)
+    # The symbolic proof of what agreed is the orchestrator's next step (run in parallel).
+    return Outcome(Verdict.CHECKED, [], evidence(), reference=reference,
+                   lhs=lhs_f, rhs=rhs_f, free=free)
+
+
+def with_proof(outcome: Outcome, proof: Proof) -> Outcome:
+    """A checked outcome upgraded to proved, or annotated with why there is no proof."""
+    ev = outcome.evidence
     if proof.proved:
-        return Outcome(Verdict.PROVED, [], evidence("symbolic", proof=proof.description),
-                       reference=reference)
-    return Outcome(Verdict.CHECKED, [], evidence(reason=f"no symbolic proof: {proof.reason}"),
-                   reference=reference)
+        evidence = replace(ev, method="symbolic", proof=proof.description)
+        return replace(outcome, verdict=Verdict.PROVED, evidence=evidence)
+    return replace(outcome, evidence=replace(ev, reason=f"no symbolic proof: {proof.reason}"))
 
 
 def _undecided(code: str, detail: str, *, reason: str) -> Outcome:
@@ -189,23 +195,25 @@ def evaluate_at(engine: Engine, lhs: E, rhs: E, point: Point,
                 ) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
     """Both sides at ``point`` for each index setting; None if the point is unusable."""
     ev = engine.evaluator(point)
-    lv, rv = [], []
-    for idx in indices:
-        a, b = ev.value(lhs, idx), ev.value(rhs, idx)
-        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-            return None
-        lv.append(a)
-        rv.append(b)
+    lv = ev.values(lhs, indices)
+    rv = ev.values(rhs, indices)
     if ev.min_kink < min_kink:
         return None
+    for a, b in zip(lv, rv):
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
+            return None
     return lv, rv
 
 
 def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
                 rng: np.random.Generator,
-                constraints: dict[str, frozenset[str]] | None = None
-                ) -> tuple[list[Sample], int]:
-    """Evaluate both sides at ``options.points`` valid points per size setting."""
+                constraints: dict[str, frozenset[str]] | None = None,
+                *, stop_at_disagreement: bool = False) -> tuple[list[Sample], int]:
+    """Evaluate both sides at ``options.points`` valid points per size setting.
+
+    With ``stop_at_disagreement`` the sampling ends at the first point where the
+    sides differ (the caller only wants to know whether they always agree).
+    """
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     samples: list[Sample] = []
     tries = 0
@@ -224,6 +232,8 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
             errors = [relative_error(a, b) for a, b in zip(lv, rv)]
             samples.append(Sample(sizes, point, indices, lv, rv, errors))
             good += 1
+            if stop_at_disagreement and max(errors) > AGREE:
+                return samples, tries
         if good < options.points:
             break
     return samples, tries

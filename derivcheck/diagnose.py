@@ -160,7 +160,8 @@ def _transposed_shape(engine: Engine, ref: E, claim: E, outcome: Outcome, option
     flipped = ir.transpose(claim)
     try:
         samples, _ = sample_both(engine, ref, flipped, outcome.free,
-                                 Options(options.seed, 2, 3, False), rng)
+                                 Options(options.seed, 2, 3, False), rng,
+                                 stop_at_disagreement=True)
     except (EvalError, ShapeError, Unsupported):
         return []
     if samples and max(e for s in samples for e in s.errors) <= AGREE:
@@ -193,7 +194,8 @@ def _needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], op
                 continue
             try:
                 samples, _ = sample_both(engine, ref, claim, free, quick, rng,
-                                         constraints={name: sym.constraints | tags})
+                                         constraints={name: sym.constraints | tags},
+                                         stop_at_disagreement=True)
             except (EvalError, ShapeError, Unsupported):
                 continue
             if len(samples) >= quick.points * quick.settings and \

@@ -46,14 +46,36 @@ Shape = tuple[Dim, ...]
 SCALAR: Shape = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class E:
-    """An expression node (see the module docstring for the operators)."""
+    """An expression node (see the module docstring for the operators).
+
+    The hash is computed once (from the children's cached hashes), so nodes are
+    cheap dictionary keys however deep the tree.
+    """
 
     op: str
     args: tuple["E", ...] = ()
     val: object = None
     pos: int = field(default=-1, compare=False, hash=False, repr=False)
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.op, self.args, self.val)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple:
+        # Rebuild through the constructor: string hashes differ between processes.
+        return (E, (self.op, self.args, self.val, self.pos))
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, E) or self._hash != other._hash:
+            return False
+        return self.op == other.op and self.val == other.val and self.args == other.args
 
     def walk(self) -> Iterator["E"]:
         """Yield this node and every node below it (pre-order)."""

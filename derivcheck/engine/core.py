@@ -51,6 +51,7 @@ class Engine:
         self._shapes: dict[str, ShapeInference] = {}
         self.diff = Differentiator(self.definitions, self._plain_shape)
         self._derivatives: dict[tuple[E, str], E] = {}
+        self._free_cache: dict[E, tuple[str, ...]] = {}
 
     # -- shapes --------------------------------------------------------------
     def _plain_shape(self, node: E) -> Shape:
@@ -137,7 +138,7 @@ class Engine:
     # -- evaluation ------------------------------------------------------------
     def evaluator(self, point: Point, *, no_relu_mask: bool = False) -> Evaluator:
         ev = Evaluator(point, self.definitions, self.def_free, self.index_range,
-                       self.derivation.conventions.relu_prime_at_zero)
+                       self.derivation.conventions.relu_prime_at_zero, self._free_cache)
         ev.no_relu_mask = no_relu_mask
         return ev
 

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 
-from derivcheck.ir import E
+from derivcheck.ir import E, free_indices
 
 
 class EvalError(Exception):
@@ -47,7 +47,8 @@ class Evaluator:
 
     def __init__(self, point: Point, definitions: Mapping[str, E],
                  def_free: Mapping[str, frozenset[str]], index_range: Mapping[str, str],
-                 relu_prime_at_zero: float = 0.0) -> None:
+                 relu_prime_at_zero: float = 0.0,
+                 free_cache: dict[E, tuple[str, ...]] | None = None) -> None:
         self.point = point
         self.defs = definitions
         self.def_free = def_free
@@ -58,12 +59,19 @@ class Evaluator:
         # Diagnosis only: evaluate as if every ReLU mask were 1 (a forgotten mask).
         self.no_relu_mask = False
         self._cache: dict[tuple, np.ndarray] = {}
+        self._memo: dict[tuple, np.ndarray] = {}
+        self._free: dict[E, tuple[str, ...]] = {} if free_cache is None else free_cache
 
     def value(self, node: E, idx: Mapping[str, int] | None = None) -> np.ndarray:
         """The value of ``node`` with free indices set by ``idx``."""
         with np.errstate(all="ignore"):
             out = self._eval(node, dict(idx or {}))
         return _squeeze(out)
+
+    def values(self, node: E, indices: list[dict[str, int]]) -> list[np.ndarray]:
+        """``value`` for each index setting (one error-state switch for all)."""
+        with np.errstate(all="ignore"):
+            return [_squeeze(self._eval(node, dict(idx))) for idx in indices]
 
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
         if name in self.point.overrides:
@@ -85,10 +93,43 @@ class Evaluator:
             raise EvalError(f"index {node.val} has no value") from None
 
     def _kink(self, arg: np.ndarray) -> None:
-        if np.size(arg):
-            self.min_kink = min(self.min_kink, float(np.nanmin(np.abs(arg))))
+        """Record how close a continuous argument came to a kink.
+
+        An argument that is exactly 0 comes from the structure (``relu`` of a
+        negative number, a one-hot entry), not from sampling: there the stated
+        convention (``relu_prime_at_zero``) decides, and the point stays usable.
+        """
+        mags = np.abs(np.asarray(arg, dtype=float))
+        mags = mags[mags > 0]
+        if mags.size:
+            self.min_kink = min(self.min_kink, float(mags.min()))
+
+    def _free_of(self, node: E) -> tuple[str, ...]:
+        hit = self._free.get(node)
+        if hit is None:
+            hit = tuple(sorted(free_indices(node, self.def_free)))
+            self._free[node] = hit
+        return hit
 
     def _eval(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        """Memoized by node and the values of the node's own free indices.
+
+        A sub-expression inside ``Sum(k, ...)`` that does not use ``k`` is
+        evaluated once, not once per value of ``k``.  The seed of a Jacobian
+        changes what ``seed`` nodes mean, so the memo is bypassed under it.
+        """
+        if not node.args or self.seed is not None:
+            return self._compute(node, idx)
+        free = self._free_of(node)
+        # id() is stable here: the tree outlives the evaluator's use of it.
+        key = (id(node), tuple([idx.get(k, -1) for k in free]) if free else ())
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._compute(node, idx)
+            self._memo[key] = hit
+        return hit
+
+    def _compute(self, node: E, idx: dict[str, int]) -> np.ndarray:
         op = node.op
         args = node.args
         if op == "num":

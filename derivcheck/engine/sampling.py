@@ -13,7 +13,7 @@ import numpy as np
 from derivcheck.engine.numeric import Point
 from derivcheck.model import Symbol
 
-SIZE_POOL = (2, 3, 4, 5)
+SIZE_POOL = (2, 3, 4)
 
 
 def size_settings(dims: tuple[str, ...], count: int = 3) -> list[dict[str, int]]:

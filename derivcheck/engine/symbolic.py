@@ -1,16 +1,440 @@
-"""Symbolic proofs (being written)."""
+"""Symbolic proofs: both sides instantiated at small sizes, the residual reduced to 0.
+
+The dimensions get small sizes, every entry of every symbol becomes a SymPy
+symbol, and each component of ``lhs - rhs`` must reduce to exactly 0 for every
+value of the free indices.  Kinds are used soundly:
+
+* finite kinds are enumerated (``onehot y`` is proved for each basis vector,
+  ``binary`` for every 0/1 pattern), so the proof covers exactly their values;
+* ``prob p`` substitutes ``p_last = 1 - (p_0 + ...)``; ``positive`` kinds give
+  positive symbols; ``symmetric`` shares the mirrored entries; other kinds
+  (spd, invertible, unit) are proved over a larger set, which is still a proof;
+* ReLU, its derivative and ``abs`` are split into cases on the sign of their
+  argument (each case is proved), so a proof holds everywhere off the kinks.
+
+Reduction is exact: exponentials become positive symbols, logs are expanded
+(arguments are positive wherever the real expressions are defined), then
+``cancel`` decides rational functions; ``simplify`` is a last resort.  A
+failed reduction is "not proved", never "refuted".  Everything runs in a
+child process with a time limit (``limits``).
+"""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Any
+
+from derivcheck.engine.core import Engine, index_assignments
+from derivcheck.engine.limits import Limited, WorkerPool
+from derivcheck.ir import E
+
+MAX_CASES = 64  # enumerated kind values x sign cases
+MAX_COMPONENTS = 400
 
 
 @dataclass(frozen=True)
 class Proof:
+    """Whether the residual reduced to 0, and what the proof covers."""
+
     proved: bool
     description: str = ""
     reason: str = ""
 
 
-def prove(engine, lhs, rhs, free, time_limit) -> Proof:
-    return Proof(False, reason="symbolic stage not available")
+class _Branch(Exception):
+    def __init__(self, key: Any) -> None:
+        super().__init__("branch")
+        self.key = key
+
+
+class _Give(Exception):
+    """The instantiated problem is too large or uses something not supported."""
+
+
+def proof_setting(dims: tuple[str, ...]) -> dict[str, int]:
+    """The sizes a proof instantiates: every dimension 2 (the smallest non-trivial size)."""
+    return {d: 2 for d in dims}
+
+
+def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: float) -> Proof:
+    """Try to prove ``lhs = rhs`` at ``proof_setting`` sizes, within ``time_limit``."""
+    with WorkerPool(1, seconds=time_limit) as pool:
+        job = pool.submit(*proof_job(engine, lhs, rhs, free))
+        return as_proof(pool.results()[job])
+
+
+def proof_job(engine: Engine, lhs: E, rhs: E, free: frozenset[str]) -> tuple:
+    """``(function, *arguments)`` of a proof, to run in a worker process."""
+    import sympy  # noqa: F401 - imported before workers fork, so they share it
+
+    return (_prove_job, engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims))
+
+
+def as_proof(result: Limited) -> Proof:
+    """A worker's answer as a ``Proof`` (a time or memory limit is "not proved")."""
+    if result.ok:
+        return result.value  # type: ignore[no-any-return]
+    return Proof(False, reason=result.reason)
+
+
+def _prove_job(derivation: Any, lhs: E, rhs: E, free: frozenset[str],
+               sizes: dict[str, int]) -> Proof:
+    return _prove_at(Engine(derivation), lhs, rhs, free, sizes)
+
+
+def _prove_at(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+              sizes: dict[str, int]) -> Proof:
+    names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
+    try:
+        cases = list(_kind_cases(engine, names, sizes))
+    except _Give as exc:
+        return Proof(False, reason=str(exc))
+    indices = index_assignments(free, engine.index_range, sizes)
+    total_branches = 0
+    for values in cases:
+        pending: list[dict[Any, bool]] = [{}]
+        while pending:
+            signs = pending.pop()
+            conv = _Converter(engine, sizes, values, signs)
+            try:
+                residuals = []
+                for idx in indices:
+                    a, b = conv.value(lhs, idx), conv.value(rhs, idx)
+                    residuals.extend(_components(a, b))
+            except _Branch as br:
+                total_branches += 2
+                if total_branches * len(cases) > MAX_CASES * 2:
+                    return Proof(False, reason="too many ReLU/abs sign cases to enumerate")
+                pending.append({**signs, br.key: True})
+                pending.append({**signs, br.key: False})
+                continue
+            except _Give as exc:
+                return Proof(False, reason=str(exc))
+            if len(residuals) > MAX_COMPONENTS:
+                return Proof(False, reason="too many components to prove symbolically")
+            for r in residuals:
+                if not _is_zero(r):
+                    return Proof(False, reason="the residual did not reduce to 0")
+    where = ", ".join(f"{k}={v}" for k, v in sizes.items()) or "all sizes (no dimensions)"
+    parts = [f"for sizes {where}" if sizes else "exactly (no dimensions)"]
+    if len(cases) > 1:
+        parts.append(f"every one of the {len(cases)} values of the finite kinds")
+    if total_branches:
+        parts.append("every sign case of ReLU/abs (off the kinks)")
+    return Proof(True, description="; ".join(parts))
+
+
+def _kind_cases(engine: Engine, names: list[str], sizes: dict[str, int]):  # type: ignore[no-untyped-def]
+    """Yield dicts name -> SymPy value (scalar or Matrix), one per enumerated case."""
+    import sympy
+
+    fixed: dict[str, Any] = {}
+    choices: list[tuple[str, list[Any]]] = []
+    for name in names:
+        sym = engine.symbols[name]
+        shape = tuple(sizes[d] if isinstance(d, str) else d for d in sym.shape)
+        tags = sym.constraints
+        if "onehot" in tags:
+            n = shape[0]
+            choices.append((name, [sympy.Matrix(n, 1, lambda i, j, k=k: 1 if i == k else 0)
+                                   for k in range(n)]))
+        elif "onehot_columns" in tags:
+            m, cols = shape
+            options = list(itertools.product(range(m), repeat=cols))
+            choices.append((name, [sympy.Matrix(m, cols, lambda i, j, o=o: 1 if o[j] == i else 0)
+                                   for o in options]))
+        elif "binary" in tags:
+            count = 1
+            for d in shape:
+                count *= d
+            patterns = list(itertools.product((0, 1), repeat=count))
+            if "multihot" in tags:
+                patterns = [p for p in patterns if any(p)]
+            rows, cols = (shape + (1, 1))[:2] if shape else (1, 1)
+            vals = []
+            for p in patterns:
+                mat = sympy.Matrix(rows, cols, list(p))
+                vals.append(mat if shape else mat[0, 0])
+            choices.append((name, vals))
+        else:
+            fixed[name] = _symbolic_value(name, shape, tags)
+        total = 1
+        for _, opts in choices:
+            total *= len(opts)
+        if total > MAX_CASES:
+            raise _Give("too many values of finite kinds to enumerate")
+    if not choices:
+        yield fixed
+        return
+    for combo in itertools.product(*(opts for _, opts in choices)):
+        out = dict(fixed)
+        out.update({name: value for (name, _), value in zip(choices, combo)})
+        yield out
+
+
+def _symbolic_value(name: str, shape: tuple[int, ...], tags: frozenset[str]) -> Any:
+    import sympy
+
+    positive = "positive" in tags
+    opts = {"positive": True} if positive else {"real": True}
+    if shape == ():
+        return sympy.Symbol(name, **opts)
+    rows, cols = shape
+    if "symmetric" in tags:
+        return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(
+            f"{name}_{min(i, j)}{max(i, j)}", **opts))
+    mat = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(
+        f"{name}_{i}" if cols == 1 else f"{name}_{i}{j}", **opts))
+    if "prob" in tags and cols == 1:
+        mat[rows - 1, 0] = 1 - sum(mat[k, 0] for k in range(rows - 1))
+    return mat
+
+
+def _components(a: Any, b: Any) -> list[Any]:
+    import sympy
+
+    if isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase):
+        if a.shape != b.shape:
+            raise _Give("shapes differ after instantiation")
+        return [a[i] - b[i] for i in range(len(a))]
+    if isinstance(a, sympy.MatrixBase):
+        return [a[i] - b for i in range(len(a))]
+    if isinstance(b, sympy.MatrixBase):
+        return [a - b[i] for i in range(len(b))]
+    return [a - b]
+
+
+def _is_zero(expr: Any) -> bool:
+    """Exact zero test: exponentials and logs to a rational function, then ``cancel``.
+
+    ``exp(c1*t1 + c2*t2)`` becomes ``E1**c1 * E2**c2`` with a positive symbol per
+    term ``t``, so every exponential of a linear combination shares the same
+    generators; logs are expanded (their arguments are positive wherever the real
+    expression is defined) and ``log(E)`` goes back to its term.  What is left is a
+    rational function in symbols and log atoms, whose zero test is exact.
+    ``simplify`` is the last resort.
+    """
+    import sympy
+
+    if expr == 0:
+        return True
+    terms: dict[Any, Any] = {}
+
+    def exp_to_power(arg: Any) -> Any:
+        out = sympy.Integer(1)
+        for term in sympy.Add.make_args(sympy.expand(arg)):
+            coeff, rest = term.as_coeff_Mul()
+            if rest == 1:
+                out *= sympy.exp(coeff)
+                continue
+            sym = terms.get(rest)
+            if sym is None:
+                sym = sympy.Symbol(f"_E{len(terms)}", positive=True)
+                terms[rest] = sym
+            out *= sym ** coeff
+        return out
+
+    e = expr.rewrite(sympy.exp) if expr.has(sympy.tanh) else expr
+    e = e.replace(lambda x: isinstance(x, sympy.exp), lambda x: exp_to_power(x.args[0]))
+    e = sympy.expand_log(e, force=True)
+    back = {sympy.log(sym): term for term, sym in terms.items()}
+    e = e.xreplace(back)
+    if sympy.cancel(sympy.together(e)) == 0:
+        return True
+    if e.has(sympy.log, sympy.Abs, sympy.sign, sympy.exp):
+        return bool(sympy.simplify(e) == 0)
+    return False
+
+
+class _Converter:
+    """IR -> SymPy at fixed sizes and values, with sign cases for kinks."""
+
+    def __init__(self, engine: Engine, sizes: dict[str, int], values: dict[str, Any],
+                 signs: dict[Any, bool]) -> None:
+        import sympy
+
+        self.sp = sympy
+        self.engine = engine
+        self.sizes = sizes
+        self.values = values
+        self.signs = signs
+        self.at_zero = engine.derivation.conventions.relu_prime_at_zero
+        self.seed: Any = None
+        self._defs: dict[tuple, Any] = {}
+
+    def value(self, node: E, idx: dict[str, int]) -> Any:
+        return self._conv(node, dict(idx))
+
+    def _mat(self, x: Any) -> Any:
+        return x if isinstance(x, self.sp.MatrixBase) else self.sp.Matrix([[x]])
+
+    def _squeeze(self, x: Any) -> Any:
+        if isinstance(x, self.sp.MatrixBase) and x.shape == (1, 1):
+            return x[0, 0]
+        return x
+
+    def _elementwise(self, fn: Any, *xs: Any) -> Any:
+        mats = [x for x in xs if isinstance(x, self.sp.MatrixBase)]
+        if not mats:
+            return fn(*xs)
+        rows = max(m.shape[0] for m in mats)
+        cols = max(m.shape[1] for m in mats)
+
+        def pick(x: Any, i: int, j: int) -> Any:
+            if not isinstance(x, self.sp.MatrixBase):
+                return x
+            return x[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0]
+
+        return self.sp.Matrix(rows, cols, lambda i, j: fn(*(pick(x, i, j) for x in xs)))
+
+    def _sign(self, arg: Any, kind: str) -> bool:
+        """Is ``arg`` > 0 in the current case? (branches when unknown)"""
+        arg = self.sp.expand(arg)
+        if arg.is_number:
+            return bool(arg > 0)
+        if arg.is_positive:
+            return True
+        if arg.is_negative:
+            return False
+        key = self.sp.srepr(arg)
+        if key in self.signs:
+            return self.signs[key]
+        raise _Branch(key)
+
+    def _relu_prime(self, x: Any) -> Any:
+        if x.is_number and x == 0:
+            return self.sp.Integer(self.at_zero)  # the stated convention at the kink
+        return self.sp.Integer(1) if self._sign(x, "relu") else self.sp.Integer(0)
+
+    def _ref(self, name: str, idx: dict[str, int]) -> Any:
+        free = self.engine.def_free.get(name, frozenset())
+        key = (name, tuple(sorted((k, idx[k]) for k in free)))
+        if key not in self._defs:
+            self._defs[key] = self._squeeze(self._conv(self.engine.definitions[name], idx))
+        return self._defs[key]
+
+    def _index(self, node: E, idx: dict[str, int]) -> int:
+        return int(node.val) if node.op == "int" else idx[str(node.val)]  # type: ignore[arg-type]
+
+    def _conv(self, node: E, idx: dict[str, int]) -> Any:  # noqa: C901 - one case per op
+        sp = self.sp
+        op, args = node.op, node.args
+        if op == "num":
+            return sp.Rational(node.val.numerator, node.val.denominator)  # type: ignore[union-attr]
+        if op == "sym":
+            return self.values[str(node.val)]
+        if op == "ref":
+            return self._ref(str(node.val), idx)
+        if op == "dim":
+            return sp.Integer(self.sizes[str(node.val)])
+        if op in ("add", "sub", "mul", "div", "pow"):
+            a, b = self._conv(args[0], idx), self._conv(args[1], idx)
+            fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y,
+                  "mul": lambda x, y: x * y, "div": lambda x, y: x / y,
+                  "pow": lambda x, y: x ** y}[op]
+            return self._squeeze(self._elementwise(fn, a, b))
+        if op == "neg":
+            a = self._conv(args[0], idx)
+            return -a
+        if op == "matmul":
+            a, b = self._mat(self._conv(args[0], idx)), self._mat(self._conv(args[1], idx))
+            return self._squeeze(a * b)
+        if op == "T":
+            a = self._conv(args[0], idx)
+            return a.T if isinstance(a, sp.MatrixBase) else a
+        if op == "fn":
+            return self._fn(node, idx)
+        if op in ("sum", "mean"):
+            a = self._mat(self._conv(args[0], idx))
+            if node.val is None:
+                total = sum(a[i] for i in range(len(a)))
+                return total if op == "sum" else total / len(a)
+            if node.val == 0:
+                out = sp.Matrix(1, a.shape[1], lambda i, j: sum(a[k, j] for k in range(a.shape[0])))
+                count = a.shape[0]
+            else:
+                out = sp.Matrix(a.shape[0], 1, lambda i, j: sum(a[i, k] for k in range(a.shape[1])))
+                count = a.shape[1]
+            return self._squeeze(out if op == "sum" else out / count)
+        if op == "elem":
+            base = self._mat(self._conv(args[0], idx))
+            keys = [self._index(a, idx) for a in args[1:]]
+            if len(keys) == 1:
+                return base[keys[0], 0] if base.shape[1] == 1 else base[0, keys[0]]
+            return base[keys[0], keys[1]]
+        if op == "Sum":
+            var = str(node.val)
+            n = self.sizes[self.engine.index_range[var]]
+            total: Any = None
+            for k in range(n):
+                term = self._conv(args[0], {**idx, var: k})
+                total = term if total is None else total + term
+            return total
+        if op == "delta":
+            return sp.Integer(1 if self._index(args[0], idx) == self._index(args[1], idx) else 0)
+        if op == "onehot":
+            n = self.sizes[str(node.val)]
+            k = self._index(args[0], idx)
+            return sp.Matrix(n, 1, lambda i, j: 1 if i == k else 0)
+        if op == "eye":
+            return sp.eye(self.sizes[str(node.val)])
+        if op == "ones":
+            shape = [d if isinstance(d, int) else self.sizes[d] for d in node.val]  # type: ignore[union-attr]
+            return self._squeeze(sp.ones(*shape)) if shape else sp.Integer(1)
+        if op == "jac":
+            n_dim, seed_shape, _ = node.val  # type: ignore[misc]
+            n = self.sizes[n_dim] if isinstance(n_dim, str) else int(n_dim)
+            cols = []
+            saved = self.seed
+            for j in range(n):
+                self.seed = sp.Matrix(n, 1, lambda i, c, j=j: 1 if i == j else 0)
+                col = self._mat(self._conv(args[0], idx))
+                cols.append(col.reshape(len(col), 1))
+            self.seed = saved
+            return sp.Matrix.hstack(*cols)
+        if op == "seed":
+            return self.seed
+        raise _Give(f"no symbolic rule for '{op}'")
+
+    def _fn(self, node: E, idx: dict[str, int]) -> Any:
+        sp = self.sp
+        name = node.val
+        a = self._conv(node.args[0], idx)
+        simple = {
+            "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh,
+            "log2": lambda x: sp.log(x) / sp.log(2), "log10": lambda x: sp.log(x) / sp.log(10),
+            "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+            "relu": lambda x: x if self._sign(x, "relu") else sp.Integer(0),
+            "relu_prime": self._relu_prime,
+            "abs": lambda x: x if self._sign(x, "abs") else -x,
+            "sign": lambda x: sp.sign(x) if x.is_number else (
+                sp.Integer(1) if self._sign(x, "abs") else sp.Integer(-1)),
+        }
+        if name in simple:
+            return self._elementwise(simple[name], a)  # type: ignore[index]
+        m = self._mat(a)
+        if name == "softmax":
+            cols = []
+            for j in range(m.shape[1]):
+                col = [sp.exp(m[i, j]) for i in range(m.shape[0])]
+                total = sum(col)
+                cols.append(sp.Matrix([c / total for c in col]))
+            return sp.Matrix.hstack(*cols)
+        if name == "logsumexp":
+            out = sp.Matrix(1, m.shape[1], lambda i, j: sp.log(
+                sum(sp.exp(m[k, j]) for k in range(m.shape[0]))))
+            return self._squeeze(out)
+        if name == "diag":
+            if m.shape[1] == 1:
+                return sp.diag(*[m[i, 0] for i in range(m.shape[0])])
+            if m.shape[0] == 1:
+                return sp.diag(*[m[0, i] for i in range(m.shape[1])])
+            return sp.Matrix([m[i, i] for i in range(m.shape[0])])
+        if name == "tr":
+            return m.trace()
+        if name == "det":
+            return m.det()
+        if name == "inv":
+            return self._squeeze(m.inv())
+        raise _Give(f"no symbolic rule for {name}")

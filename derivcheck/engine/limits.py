@@ -1,0 +1,273 @@
+"""Bounded CAS calls: a child process with a wall-time and memory limit.
+
+``signal.alarm`` does not work in threads and cannot interrupt C code, so every
+SymPy call that could run long runs in a forked child: the parent waits at most
+``seconds``, then kills it.  ``RLIMIT_AS`` bounds its memory, ``RLIMIT_CPU``
+its processor time.  Where ``fork`` is unavailable the ``spawn`` start method
+is used (slower to start, same limits).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+DEFAULT_MEMORY_MB = 2048
+
+
+@dataclass(frozen=True)
+class Limited:
+    """What a bounded call gave: a value, or why there is none."""
+
+    ok: bool
+    value: Any = None
+    reason: str = ""
+
+
+def _context() -> Any:
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _child(conn: Any, fn: Callable[..., Any], args: tuple, memory_mb: int,
+           cpu_seconds: int) -> None:
+    try:
+        try:
+            import resource
+
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        except (ImportError, ValueError, OSError):
+            pass  # not on this platform: the wall-time kill still holds
+        conn.send(("ok", fn(*args)))
+    except MemoryError:
+        conn.send(("error", f"memory limit of {memory_mb} MB reached"))
+    except RecursionError:
+        conn.send(("error", "expression too deeply nested for the CAS"))
+    except Exception as exc:  # noqa: BLE001 - any failure of the CAS is "no result"
+        conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]
+                   or traceback.format_exc(limit=1)))
+    finally:
+        conn.close()
+
+
+def run_many(fn: Callable[..., Any], jobs: list[tuple], *, seconds: float, workers: int = 2,
+             memory_mb: int = DEFAULT_MEMORY_MB) -> list[Limited]:
+    """``fn(*job)`` for every job, ``workers`` children at a time, each with its own limit.
+
+    Results come back in the order of ``jobs``.  One job running out of time or
+    memory gives a ``Limited`` with the reason; the others are not affected.
+    """
+    import time
+    from multiprocessing.connection import wait
+
+    ctx = _context()
+    results: list[Limited | None] = [None] * len(jobs)
+    running: dict[Any, tuple[int, Any, float]] = {}  # connection -> (job, process, deadline)
+    queue = list(range(len(jobs)))
+    workers = max(1, workers)
+    while queue or running:
+        while queue and len(running) < workers:
+            k = queue.pop(0)
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(child, fn, jobs[k], memory_mb,
+                                                    max(1, int(seconds) + 1)), daemon=True)
+            proc.start()
+            child.close()
+            running[parent] = (k, proc, time.monotonic() + seconds)
+        now = time.monotonic()
+        timeout = max(0.0, min(d for _, _, d in running.values()) - now)
+        for conn in wait(list(running), timeout=timeout):
+            k, proc, _ = running.pop(conn)
+            try:
+                status, value = conn.recv()
+                results[k] = Limited(True, value) if status == "ok" else Limited(False, reason=str(value))
+            except (EOFError, OSError):
+                results[k] = Limited(False, reason="the CAS process ended without an answer "
+                                     "(probably its memory or CPU limit)")
+            conn.close()
+            proc.join(timeout=5)
+        now = time.monotonic()
+        for conn, (k, proc, deadline) in list(running.items()):
+            if now >= deadline:
+                running.pop(conn)
+                proc.kill()
+                proc.join(timeout=5)
+                conn.close()
+                results[k] = Limited(False, reason=f"time limit of {seconds:g} s reached")
+    return [r if r is not None else Limited(False, reason="not run") for r in results]
+
+
+def run_limited(fn: Callable[..., Any], *args: Any, seconds: float,
+                memory_mb: int = DEFAULT_MEMORY_MB) -> Limited:
+    """Run ``fn(*args)`` in a child; give up after ``seconds`` of wall time."""
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, fn, args, memory_mb,
+                                            max(1, int(seconds) + 1)), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if parent.poll(seconds):
+            try:
+                status, value = parent.recv()
+            except (EOFError, OSError):
+                return Limited(False, reason="the CAS process ended without an answer "
+                               "(probably its memory or CPU limit)")
+            if status == "ok":
+                return Limited(True, value)
+            return Limited(False, reason=str(value))
+        return Limited(False, reason=f"time limit of {seconds:g} s reached")
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(timeout=5)
+        if proc.is_alive():  # pragma: no cover - a child that ignores SIGKILL
+            os.kill(proc.pid, 9)
+
+
+def _worker_loop(conn: Any, memory_mb: int) -> None:
+    """A pool worker: run jobs from ``conn`` until it closes (or the parent kills us)."""
+    try:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+    while True:
+        try:
+            job_id, fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = (job_id, "ok", fn(*args))
+        except MemoryError:
+            reply = (job_id, "error", f"memory limit of {memory_mb} MB reached")
+        except RecursionError:
+            reply = (job_id, "error", "expression too deeply nested for the CAS")
+        except Exception as exc:  # noqa: BLE001 - any CAS failure is "no result"
+            reply = (job_id, "error", f"{type(exc).__name__}: {exc}"[:300])
+        try:
+            conn.send(reply)
+        except (OSError, ValueError):
+            return
+
+
+class WorkerPool:
+    """Long-lived worker processes with a wall-time limit per job.
+
+    Workers keep SymPy's caches warm between jobs (a fresh process per job
+    would pay for them every time).  A job that runs past ``seconds`` gets its
+    worker killed and replaced; its result is a ``Limited`` with the reason.
+    Jobs are dispatched as workers free up; ``pump`` does that without
+    blocking (call it between other work), ``results`` waits for everything.
+    """
+
+    def __init__(self, workers: int = 2, *, seconds: float = 5.0,
+                 memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+        self.size = max(1, workers)
+        self.seconds = seconds
+        self.memory_mb = memory_mb
+        self._ctx = _context()
+        self._queue: list[tuple[int, Callable[..., Any], tuple]] = []
+        self._idle: list[tuple[Any, Any]] = []  # (connection, process)
+        self._busy: dict[Any, tuple[Any, int, float]] = {}  # conn -> (process, job, deadline)
+        self._done: dict[int, Limited] = {}
+        self._next = 0
+        self._started = 0
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> int:
+        job = self._next
+        self._next += 1
+        self._queue.append((job, fn, args))
+        self.pump()
+        return job
+
+    def _spawn(self) -> tuple[Any, Any]:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_loop, args=(child, self.memory_mb), daemon=True)
+        proc.start()
+        child.close()
+        self._started += 1
+        return parent, proc
+
+    def _dispatch(self) -> None:
+        import time
+
+        while self._queue and (self._idle or len(self._busy) < self.size):
+            conn, proc = self._idle.pop() if self._idle else self._spawn()
+            job, fn, args = self._queue.pop(0)
+            try:
+                conn.send((job, fn, args))
+            except (OSError, ValueError) as exc:
+                self._done[job] = Limited(False, reason=f"cannot send the job: {exc}")
+                self._retire(conn, proc)
+                continue
+            self._busy[conn] = (proc, job, time.monotonic() + self.seconds)
+
+    def _retire(self, conn: Any, proc: Any) -> None:
+        conn.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(timeout=5)
+
+    def _collect(self, timeout: float) -> None:
+        import time
+        from multiprocessing.connection import wait
+
+        if not self._busy:
+            return
+        for conn in wait(list(self._busy), timeout=timeout):
+            proc, job, _ = self._busy.pop(conn)
+            try:
+                job_id, status, value = conn.recv()
+                self._done[job] = (Limited(True, value) if status == "ok"
+                                   else Limited(False, reason=str(value)))
+                self._idle.append((conn, proc))
+            except (EOFError, OSError):
+                self._done[job] = Limited(False, reason="the CAS process ended without an "
+                                          "answer (probably its memory limit)")
+                self._retire(conn, proc)
+        now = time.monotonic()
+        for conn, (proc, job, deadline) in list(self._busy.items()):
+            if now >= deadline:
+                self._busy.pop(conn)
+                self._retire(conn, proc)
+                self._done[job] = Limited(False, reason=f"time limit of {self.seconds:g} s "
+                                          "reached")
+
+    def pump(self) -> None:
+        """Collect finished jobs and start queued ones, without waiting."""
+        self._collect(0)
+        self._dispatch()
+
+    def results(self) -> dict[int, Limited]:
+        """Wait for every submitted job; job id -> result."""
+        import time
+
+        self._dispatch()
+        while self._busy or self._queue:
+            soonest = min((d for _, _, d in self._busy.values()), default=time.monotonic())
+            self._collect(max(0.0, min(soonest - time.monotonic(), 0.5)))
+            self._dispatch()
+        return dict(self._done)
+
+    def close(self) -> None:
+        for conn, proc in self._idle:
+            self._retire(conn, proc)
+        for conn, (proc, _, _) in self._busy.items():
+            self._retire(conn, proc)
+        self._idle.clear()
+        self._busy.clear()
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
