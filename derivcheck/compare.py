@@ -32,6 +32,7 @@ AGREE = 1e-8  # relative error at or below which two values agree
 DISAGREE = 1e-6  # relative error at or above which they certainly differ
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
 MAX_TRIES = 40  # draws per wanted point before giving up on the domain
+CLEAR = 0.05  # a counterexample this far apart is shown without looking further
 
 
 @dataclass(frozen=True)
@@ -245,14 +246,20 @@ def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     sizes = smallest_setting(engine.derivation.dims)
     indices = index_assignments(free, engine.index_range, sizes)
+    best: tuple[float, Counterexample] | None = None
     for _ in range(60):
         point = draw_point(engine.symbols, names, sizes, rng, style="small")
         got = evaluate_at(engine, lhs, rhs, point, indices, min_kink=0.5)
         if got is None:
             continue
         for idx, a, b in zip(indices, *got):
-            if relative_error(a, b) >= DISAGREE:
-                return _cex(point, idx, a, b, names, readable_point=True)
+            err = relative_error(a, b)
+            if err >= DISAGREE and (best is None or err > best[0]):
+                best = (err, _cex(point, idx, a, b, names, readable_point=True))
+        if best is not None and best[0] >= CLEAR:
+            break
+    if best is not None:
+        return best[1]
     k = int(np.argmax(fallback.errors))
     return _cex(fallback.point, fallback.indices[k], fallback.lhs[k], fallback.rhs[k], names,
                 readable_point=False)

@@ -45,7 +45,9 @@ def _render(node: E) -> tuple[str, int]:
         return str(node.val), _ATOM
     if op in ("add", "sub", "mul", "div", "matmul"):
         prec = _PREC[op]
-        left = _wrap(node.args[0], prec, strict=False)
+        # `*` and `@` bind alike in Python; a mix of them is parenthesised for the reader.
+        mixed = {"mul": "matmul", "matmul": "mul", "div": "matmul"}.get(op)
+        left = _wrap(node.args[0], prec, strict=node.args[0].op == mixed)
         right = _wrap(node.args[1], prec, strict=True)
         return f"{left} {_SYM[op]} {right}", prec
     if op == "pow":

@@ -132,5 +132,7 @@ def _short(x: float) -> object:
         return int(x)
     frac = Fraction(x).limit_denominator(64)
     if abs(float(frac) - x) < 1e-12 * max(1.0, abs(x)):
+        if frac.denominator == 1:
+            return frac.numerator
         return f"{frac.numerator}/{frac.denominator}"
     return float(f"{x:.6g}")

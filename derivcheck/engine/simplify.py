@@ -1,9 +1,238 @@
-"""Shape-aware simplification of engine formulas, for display (placeholder pass)."""
+"""Shape-aware rewriting of engine formulas, so a person can read them.
+
+Used to show the engine's own result (``a2 - y`` rather than the raw output of
+reverse mode) and residuals.  Every rule is an identity wherever the input is
+defined, given the declared kinds (``sum(y) = 1`` only for a ``prob`` or
+``onehot`` y).  Nothing is decided from a simplified formula: verdicts come from
+``compare``; this is for display and for splitting a formula into terms.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from derivcheck import ir
+from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 
+if TYPE_CHECKING:
+    from derivcheck.engine.core import Engine
 
-def simplify(node: E, engine: object) -> E:
+MAX_PASSES = 6
+
+
+def simplify(node: E, engine: "Engine") -> E:
+    """Rewrite ``node`` to a simpler equal formula (or return it unchanged)."""
+    rw = _Rewriter(engine)
+    for _ in range(MAX_PASSES):
+        try:
+            new = rw.run(node)
+        except (ShapeError, Unsupported, KeyError, RecursionError):
+            return node
+        if new == node:
+            break
+        node = new
     return node
+
+
+class _Rewriter:
+    def __init__(self, engine: "Engine") -> None:
+        self.engine = engine
+        self.aliases = {expr: E("ref", val=name) for name, expr in engine.definitions.items()
+                        if expr.args}
+        self.normalised = {name for name, s in engine.symbols.items()
+                           if "prob" in s.constraints and not s.is_index}
+        self._memo: dict[E, E] = {}
+
+    def shape(self, node: E) -> tuple:
+        return self.engine._plain_shape(node)
+
+    def run(self, node: E) -> E:
+        hit = self._memo.get(node)
+        if hit is None:
+            hit = self._node(node)
+            self._memo[node] = hit
+        return hit
+
+    def _node(self, node: E) -> E:
+        if not node.args:
+            return node
+        args = tuple(self.run(a) for a in node.args)
+        node = E(node.op, args, node.val)
+        alias = self.aliases.get(node)
+        if alias is not None:
+            return alias
+        rule = getattr(self, f"_{node.op}", None)
+        return rule(node) if rule else node
+
+    # -- rules ---------------------------------------------------------------
+    def _mul(self, node: E) -> E:
+        a, b = node.args
+        for x, y in ((a, b), (b, a)):
+            if y.op == "ones" and self.shape(x) == tuple(y.val):  # type: ignore[arg-type]
+                return x
+            if y.op == "div" and y.args[1] == x and self._covers(y.args[0], x):
+                return y.args[0]
+            if x.op == "num" and x.val == 0 and self.shape(y) == ():
+                return ir.ZERO
+        if ir.is_num(a, 0) and self.shape(b) == ():
+            return ir.ZERO
+        if ir.is_num(b, 0) and self.shape(a) == ():
+            return ir.ZERO
+        if a.op == "div" and ir.is_num(a.args[0], 1):  # (1 / s) * x -> x / s
+            return self.run(E("div", (b, a.args[1])))
+        if a.op == "neg" or b.op == "neg":
+            return ir.neg(self.run(ir.mul(a.args[0] if a.op == "neg" else a,
+                                          b.args[0] if b.op == "neg" else b)))
+        for x, y in ((a, b), (b, a)):
+            if y.op in ("add", "sub"):
+                left = self.run(E("mul", (x, y.args[0])))
+                right = self.run(E("mul", (x, y.args[1])))
+                if left != E("mul", (x, y.args[0])) or right != E("mul", (x, y.args[1])):
+                    return self.run(E(y.op, (left, right)))
+        return ir.mul(a, b)
+
+    def _covers(self, b: E, a: E) -> bool:
+        """``a * (b / a) == b`` keeps its shape only if b's shape already covers a's."""
+        from derivcheck.engine.shapes import broadcast
+
+        return broadcast(self.shape(a), self.shape(b)) == self.shape(b)
+
+    def _div(self, node: E) -> E:
+        a, b = node.args
+        if a.op == "mul":
+            for x, y in ((a.args[0], a.args[1]), (a.args[1], a.args[0])):
+                if x == b and self._covers(y, b):
+                    return y
+        return ir.div(a, b)
+
+    def _delta(self, node: E) -> E:
+        i, j = node.args
+        if i == j:
+            return ir.ONE
+        if i.op == "int" and j.op == "int":
+            return ir.ZERO
+        return node
+
+    def _elem(self, node: E) -> E:
+        base, index = node.args[0], node.args[1:]
+        if base.op == "onehot" and len(index) == 1:
+            return self.run(E("delta", (base.args[0], index[0])))
+        if base.op == "mul":
+            a, b = base.args
+            sa, sb = self.shape(a), self.shape(b)
+            shape = self.shape(base)
+            if sa == () or sa == shape:
+                ea = a if sa == () else E("elem", (a, *index))
+                if sb == () or sb == shape:
+                    eb = b if sb == () else E("elem", (b, *index))
+                    return self.run(E("mul", (ea, eb)))
+        if base.op in ("add", "sub"):
+            return self.run(E(base.op, tuple(E("elem", (x, *index)) for x in base.args)))
+        if base.op == "neg":
+            return ir.neg(self.run(E("elem", (base.args[0], *index))))
+        return node
+
+    def _collect(self, node: E) -> E:
+        """Combine equal terms of a sum: ``a + y - (a - y)`` -> ``2 * y``."""
+        terms: list[tuple[object, E]] = []
+        for sign, term in _terms(node):
+            coeff, core = sign, term
+            if term.op == "mul" and term.args[0].op == "num":
+                coeff, core = sign * term.args[0].val, term.args[1]  # type: ignore[operator]
+            for k, (c, t) in enumerate(terms):
+                if t == core:
+                    terms[k] = (c + coeff, t)  # type: ignore[operator]
+                    break
+            else:
+                terms.append((coeff, core))
+        if len(terms) == len(_terms(node)):
+            return node
+        out: E | None = None
+        for c, t in terms:
+            if c == 0:
+                continue
+            piece = t if c in (1, -1) else ir.mul(ir.num(abs(c)), t)  # type: ignore[arg-type]
+            if out is None:
+                out = piece if c > 0 else ir.neg(piece)  # type: ignore[operator]
+            else:
+                out = ir.add(out, piece) if c > 0 else ir.sub(out, piece)  # type: ignore[operator]
+        if out is None or self.shape(out) != self.shape(node):
+            return node
+        return out
+
+    def _add(self, node: E) -> E:
+        collected = self._collect(node)
+        if collected is not node:
+            return collected
+        a, b = node.args
+        if a.op == "neg" and b.op != "neg":
+            return ir.sub(b, a.args[0])
+        if _is_zeros(a):
+            return b if self.shape(b) == self.shape(node) else node
+        if _is_zeros(b):
+            return a if self.shape(a) == self.shape(node) else node
+        return ir.add(a, b)
+
+    def _sub(self, node: E) -> E:
+        collected = self._collect(node)
+        if collected is not node:
+            return collected
+        a, b = node.args
+        if a == b:
+            shape = self.shape(a)
+            return ir.ZERO if shape == () else E("mul", (ir.ZERO, E("ones", val=tuple(shape))))
+        if a.op == "neg" and b.op == "neg":
+            return ir.sub(b.args[0], a.args[0])
+        if _is_zeros(b):
+            return a
+        return ir.sub(a, b)
+
+    def _neg(self, node: E) -> E:
+        return ir.neg(node.args[0])
+
+    def _sum(self, node: E) -> E:
+        (a,) = node.args
+        shape = self.shape(a)
+        if node.val is not None and shape != () and (
+                (node.val == 0 and shape[1] == 1) or (node.val == 1 and shape[0] == 1)):
+            return self.run(E("sum", (a,), None))
+        if node.val is None:
+            if shape == ():
+                return a
+            if a.op == "neg":
+                return ir.neg(self.run(E("sum", (a.args[0],), None)))
+            if a.op == "mul" and a.args[0].op == "num":
+                return ir.mul(a.args[0], self.run(E("sum", (a.args[1],), None)))
+            if a.op == "sym" and a.val in self.normalised:
+                return ir.ONE
+            if a.op == "mul":  # sum(x * onehot(i, K)) -> x[i]
+                for x, y in ((a.args[0], a.args[1]), (a.args[1], a.args[0])):
+                    if y.op == "onehot" and self.shape(x) == self.shape(y):
+                        return self.run(E("elem", (x, y.args[0])))
+        return node
+
+    def _matmul(self, node: E) -> E:
+        a, b = node.args
+        if a.op == "eye":
+            return b
+        if b.op == "eye":
+            return a
+        return ir.matmul(a, b)
+
+    def _T(self, node: E) -> E:
+        return ir.transpose(node.args[0])
+
+
+def _terms(node: E, sign: int = 1) -> list[tuple[int, E]]:
+    if node.op == "add":
+        return _terms(node.args[0], sign) + _terms(node.args[1], sign)
+    if node.op == "sub":
+        return _terms(node.args[0], sign) + _terms(node.args[1], -sign)
+    if node.op == "neg":
+        return _terms(node.args[0], -sign)
+    return [(sign, node)]
+
+
+def _is_zeros(node: E) -> bool:
+    return ir.is_num(node, 0) or (node.op == "mul" and ir.is_num(node.args[0], 0))
