@@ -16,10 +16,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 
 from derivcheck.errors import ExprError, InputError
-from derivcheck.ir import E
 from derivcheck.model import (EXPECT_VALUES, IMPLIES, KINDS, LAYOUTS, PREDICATES, Conventions,
                               Definition, Derivation, Expr, Loc, Step, Symbol)
-from derivcheck.parse.expr import FUNCTIONS, Scope, parse_expression, split_claim
+from derivcheck.parse.expr import FUNCTIONS, Scope, _did_you_mean, parse_expression, split_claim
 
 MAX_FILE_BYTES = 1_000_000
 MAX_STEPS = 2000
@@ -160,7 +159,9 @@ class _Loader:
                                        "like 'matrix H D'")
             words = spec.split()
             if not words or words[0] not in KINDS:
-                raise self.value_error(table, name, f"unknown kind '{words[0] if words else ''}'",
+                word = words[0] if words else ""
+                raise self.value_error(table, name, f"unknown kind '{word}'"
+                                       f"{_did_you_mean(word, list(KINDS))}",
                                        f"kinds: {', '.join(KINDS)}")
             kind = words[0]
             n_dims, constraints = KINDS[kind]

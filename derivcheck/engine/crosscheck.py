@@ -59,6 +59,12 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
             if fd is None:
                 break
             err = relative_error(value, fd)
+            if err > FD_TOLERANCE:  # confirm with the more accurate estimate before failing
+                fd = _finite_difference(engine, f, target, index, point, idx, layout,
+                                        richardson=True)
+                if fd is None:
+                    break
+                err = relative_error(value, fd)
             if err > FD_TOLERANCE:
                 return (f"d({to_text(f)})/d({to_text(v)}) at indices {idx or '-'}: formula "
                         f"{np.round(np.asarray(value), 6).tolist()} vs finite differences "
@@ -71,7 +77,9 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
 
 
 def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], point: Point,
-                       idx: dict[str, int], layout: str) -> np.ndarray | None:
+                       idx: dict[str, int], layout: str, *, richardson: bool = False
+                       ) -> np.ndarray | None:
+    """Central differences of ``f`` in every entry of ``target`` (or the one indexed)."""
     base_ev = engine.evaluator(point)
     if target.op == "sym":
         base = np.asarray(point.values[str(target.val)], dtype=float)
@@ -101,8 +109,10 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
             if any(not np.all(np.isfinite(v)) for v in vals):
                 return None
             estimates.append((vals[0] - vals[1]) / (2 * step))
+            if not richardson:
+                break
         # Richardson extrapolation: error O(h^4) instead of O(h^2).
-        columns.append((4 * estimates[1] - estimates[0]) / 3)
+        columns.append(estimates[0] if not richardson else (4 * estimates[1] - estimates[0]) / 3)
     if index or base.ndim == 0:
         return columns[0]
     if f0.ndim == 0:

@@ -187,7 +187,9 @@ class _Reader:
             return E("dim", val=ident, pos=pos)
         if ident in FUNCTIONS:
             raise self.fail(node, f"'{ident}' is a function: call it, e.g. {ident}(x)")
-        raise self.fail(node, f"unknown name '{ident}'", f"declared {self.scope.declared()}")
+        known = [*self.scope.symbols, *self.scope.defined, *self.scope.dims]
+        raise self.fail(node, f"unknown name '{ident}'{_did_you_mean(ident, known)}",
+                        f"declared {self.scope.declared()}")
 
     def index(self, node: ast.AST) -> E:
         if isinstance(node, ast.Name):
@@ -268,7 +270,7 @@ class _Reader:
         if name == "eye":
             self.arity(node, name, args, 1)
             return E("eye", (), self.dim(args[0]), pos=pos)
-        raise self.fail(node.func, f"unknown function '{name}'",
+        raise self.fail(node.func, f"unknown function '{name}'{_did_you_mean(name, FUNCTIONS)}",
                         f"known functions: {', '.join(FUNCTIONS)}")
 
     def dim(self, node: ast.AST) -> str:
@@ -313,6 +315,13 @@ def _regroup_derivative(node: ast.BinOp) -> ast.AST | None:
     else:
         parent.operand = inner  # type: ignore[attr-defined]
     return node.left
+
+
+def _did_you_mean(word: str, known: list[str] | tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _is_d_call(node: ast.AST) -> bool:
