@@ -20,7 +20,7 @@ from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
 from derivcheck.engine.simplify import simplify
 from derivcheck.engine.symbolic import Proof
-from derivcheck.engine.numeric import EvalError, Point, relative_error
+from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, relative_error
 from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
 from derivcheck.errors import ShapeError, Unsupported
@@ -125,6 +125,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
                        lhs=lhs_f, rhs=rhs_f, free=free, shapes=(sl, sr))
     try:
         samples, tries = sample_both(engine, lhs_f, rhs_f, free, options, rng)
+    except BudgetExceeded as exc:
+        return _undecided("time-limit", str(exc), reason=str(exc))
     except EvalError as exc:
         return _undecided("unsupported", str(exc), reason=f"cannot evaluate: {exc}")
     sizes = tuple(s.sizes for s in _unique_sizes(samples))
@@ -168,7 +170,10 @@ def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
     if any(n.op in ("jac", "seed") for side in (lhs, rhs) for n in side.walk()):
         return ""
     a, b = simplify(lhs, engine), simplify(rhs, engine)
-    return to_text(a) if a == b else ""
+    if a != b:
+        return ""
+    text = to_text(a)
+    return text if len(text) <= 90 else text[:87] + "..."
 
 
 def with_proof(outcome: Outcome, proof: Proof) -> Outcome:

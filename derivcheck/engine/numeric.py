@@ -21,6 +21,15 @@ class EvalError(Exception):
     """The expression cannot be evaluated at any point (e.g. an index out of range)."""
 
 
+class BudgetExceeded(EvalError):
+    """Evaluating at one point took more operations than ``MAX_OPERATIONS``."""
+
+
+# Operations one evaluator may perform (all index settings of one point): bounds the
+# time of pathological inputs such as deeply nested Sum(i, Sum(j, ...)) expressions.
+MAX_OPERATIONS = 2_000_000
+
+
 @dataclass
 class Point:
     """Sizes of the dimensions and values of the symbols."""
@@ -58,6 +67,7 @@ class Evaluator:
         self.seed: np.ndarray | None = None
         # Diagnosis only: evaluate as if every ReLU mask were 1 (a forgotten mask).
         self.no_relu_mask = False
+        self.operations = 0
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[tuple, np.ndarray] = {}
         self._free: dict[E, tuple[str, ...]] = {} if free_cache is None else free_cache
@@ -130,6 +140,10 @@ class Evaluator:
         return hit
 
     def _compute(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        self.operations += 1
+        if self.operations > MAX_OPERATIONS:
+            raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} operations "
+                                 "per point")
         op = node.op
         args = node.args
         if op == "num":

@@ -206,10 +206,28 @@ class _Rewriter:
                 return ir.mul(a.args[0], self.run(E("sum", (a.args[1],), None)))
             if a.op == "sym" and a.val in self.normalised:
                 return ir.ONE
+            if a.op == "onehot" or (a.op == "ref" and self.engine.definitions[
+                    str(a.val)].op == "onehot"):
+                return ir.ONE
             if a.op == "mul":  # sum(x * onehot(i, K)) -> x[i]
                 for x, y in ((a.args[0], a.args[1]), (a.args[1], a.args[0])):
                     if y.op == "onehot" and self.shape(x) == self.shape(y):
                         return self.run(E("elem", (x, y.args[0])))
+        return node
+
+    def _Sum(self, node: E) -> E:
+        """``Sum(m, s[m] * onehot(m, K))`` -> the vector ``s`` (elementwise over K)."""
+        var, body = str(node.val), node.args[0]
+        if body.op == "neg":
+            return ir.neg(self.run(E("Sum", (body.args[0],), var)))
+        if body.op == "mul":
+            for s, e in ((body.args[0], body.args[1]), (body.args[1], body.args[0])):
+                if e.op == "onehot" and e.args[0] == E("idx", val=var):
+                    vec = _vectorize(s, var, self.shape(e), self.shape)
+                    if vec is not None:
+                        return self.run(vec)
+        if var not in ir.free_indices(body, self.engine.def_free):
+            return ir.mul(E("dim", val=self.engine.index_range[var]), body)
         return node
 
     def _matmul(self, node: E) -> E:
@@ -222,6 +240,26 @@ class _Rewriter:
 
     def _T(self, node: E) -> E:
         return ir.transpose(node.args[0])
+
+
+def _vectorize(node: E, var: str, shape: tuple, shape_of) -> E | None:  # type: ignore[no-untyped-def]
+    """``node`` with every ``v[var]`` (v of ``shape``) replaced by ``v``, if that is all
+    ``var`` does in it; None otherwise."""
+    if node.op == "elem" and len(node.args) == 2 and node.args[1] == E("idx", val=var):
+        return node.args[0] if shape_of(node.args[0]) == shape else None
+    if node.op in ("num", "dim", "sym", "ref", "int"):
+        return node
+    if node.op == "idx":
+        return None if node.val == var else node
+    if node.op in ("add", "sub", "mul", "div", "neg", "pow") or (
+            node.op == "fn" and node.val in ir.ELEMENTWISE_FUNCS):
+        args = [_vectorize(a, var, shape, shape_of) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        return E(node.op, tuple(args), node.val)  # type: ignore[arg-type]
+    if not any(n.op == "idx" and n.val == var for n in node.walk()):
+        return node if shape_of(node) == () else None
+    return None
 
 
 def _terms(node: E, sign: int = 1) -> list[tuple[int, E]]:
