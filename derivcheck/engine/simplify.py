@@ -128,7 +128,9 @@ class _Rewriter:
                     eb = b if sb == () else E("elem", (b, *index))
                     return self.run(E("mul", (ea, eb)))
         if base.op in ("add", "sub"):
-            return self.run(E(base.op, tuple(E("elem", (x, *index)) for x in base.args)))
+            parts = tuple(x if self.shape(x) == () else E("elem", (x, *index))
+                          for x in base.args)
+            return self.run(E(base.op, parts))
         if base.op == "neg":
             return ir.neg(self.run(E("elem", (base.args[0], *index))))
         return node

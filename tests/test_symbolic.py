@@ -1,0 +1,166 @@
+"""The symbolic stage: proofs, their evidence, their limits, and the worker pool."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from derivcheck.compare import Options
+from derivcheck.engine.core import Engine
+from derivcheck.engine.limits import WorkerPool, run_limited
+from derivcheck.engine.numeric import Point
+from derivcheck.engine.sampling import draw_point, size_settings
+from derivcheck.engine.simplify import simplify
+from derivcheck.engine.symbolic import prove
+from derivcheck.load import load_file, load_text
+from derivcheck.results import Verdict
+from derivcheck.verify import verify_derivation
+
+from .conftest import DERIVATIONS
+
+MLP = """
+title: mlp
+symbols: {x: vector D, W1: matrix H D, b1: vector H, W2: matrix K H, b2: vector K,
+          y: onehot K, i: index K, k: index K, yv: vector K}
+define:
+  z1: W1 @ x + b1
+  a1: relu(z1)
+  z2: W2 @ a1 + b2
+  a2: softmax(z2)
+  L: -sum(y * log(a2))
+steps:
+{steps}
+"""
+
+
+def _step(claim: str, **options: object) -> tuple:
+    text = MLP.replace("{steps}", f"  - id: s\n    claim: '{claim}'")
+    result = verify_derivation(load_text(text, "t.yaml"), Options(**options))[0]  # type: ignore[arg-type]
+    return result, result.links[0]
+
+
+# (name, claim, words the proof description must contain)
+PROVED = [
+    ("softmax-ce-all-sizes", "d(L)/d(z2) = a2 - y", "for all sizes"),
+    ("mlp-w1-all-sizes", "d(L)/d(W1) = ((W2.T @ (a2 - y)) * relu_prime(z1)) @ x.T",
+     "for all sizes"),
+    ("indexed-instantiated", "d(L)/d(z2[i]) = Sum(k, -y[k] * (delta(k, i) - a2[i]))",
+     "for sizes"),
+    ("softmax-jacobian", "d(a2)/d(z2) = diag(a2) - a2 @ a2.T", "for sizes"),
+    ("relu-cases", "relu(z1) = z1 * relu_prime(z1)", "sign case"),
+    ("onehot-enumerated", "sum(y * a2) = Sum(k, y[k] * a2[k])",
+     "values of the finite kinds"),
+]
+
+
+@pytest.mark.parametrize("claim,words", [c[1:] for c in PROVED], ids=[c[0] for c in PROVED])
+def test_correct_claims_are_proved_with_evidence(claim: str, words: str) -> None:
+    result, link = _step(claim)
+    assert result.verdict == Verdict.PROVED, link.evidence
+    assert link.evidence.method == "symbolic"
+    assert words in link.evidence.proof
+    assert link.evidence.points >= 15  # the numeric check ran as well
+
+
+# Mutations that agree numerically nowhere: never proved, never checked.
+MUTATED = [
+    ("sign", "d(L)/d(z2) = y - a2"),
+    ("undeclared-onehot", "d(-sum(yv * log(a2)))/d(z2) = a2 - yv"),
+    ("missing-mask", "d(L)/d(W1) = (W2.T @ (a2 - y)) @ x.T"),
+    ("wrong-layer", "d(L)/d(b1) = W2.T @ (a2 - y) * relu_prime(a1 - 1)"),
+    ("half", "d(L)/d(b2) = (a2 - y) / 2"),
+]
+
+
+@pytest.mark.parametrize("claim", [c[1] for c in MUTATED], ids=[c[0] for c in MUTATED])
+def test_mutations_are_never_proved(claim: str) -> None:
+    result, _ = _step(claim)
+    assert not result.verdict.holds
+
+
+def test_a_proof_that_runs_out_of_time_leaves_checked_with_the_reason() -> None:
+    claim = "d(L)/d(z2[i]) = Sum(k, -y[k] * (delta(k, i) - a2[i]))"
+    result, link = _step(claim, time_limit=0.001)
+    assert result.verdict == Verdict.CHECKED
+    assert "time limit" in link.evidence.reason
+
+
+def test_no_symbolic_means_at_most_checked() -> None:
+    result, link = _step("d(L)/d(z2) = a2 - y", symbolic=False)
+    assert result.verdict == Verdict.CHECKED
+    assert link.evidence.method == "numeric"
+    assert link.evidence.points == 15 and len(link.evidence.sizes) == 3
+
+
+def test_prove_directly_gives_sizes() -> None:
+    d = load_text(MLP.replace("{steps}", "  - {id: s, claim: 'x = x'}"), "t.yaml")
+    engine = Engine(d)
+    step = d.steps[0]
+    node = step.exprs[0].node
+    proof = prove(engine, node, node, frozenset(), 5.0)
+    assert proof.proved and "D=2" in proof.description
+
+
+def _sleep(seconds: float) -> str:
+    time.sleep(seconds)
+    return "woke"
+
+
+def _allocate(megabytes: int) -> int:
+    block = bytearray(megabytes * 1024 * 1024)
+    return len(block)
+
+
+def test_worker_pool_kills_a_job_past_its_limit_and_finishes_the_others() -> None:
+    with WorkerPool(2, seconds=0.5) as pool:
+        slow = pool.submit(_sleep, 30)
+        fast = [pool.submit(_sleep, 0.01) for _ in range(3)]
+        started = time.monotonic()
+        results = pool.results()
+    assert time.monotonic() - started < 10
+    assert not results[slow].ok and "time limit" in results[slow].reason
+    assert all(results[j].ok and results[j].value == "woke" for j in fast)
+
+
+def test_memory_limit_gives_a_reason_not_a_crash() -> None:
+    result = run_limited(_allocate, 4096, seconds=20, memory_mb=512)
+    assert not result.ok
+    assert "memory" in result.reason or "ended without an answer" in result.reason
+
+
+def _formulas():  # type: ignore[no-untyped-def]
+    """Every derivative formula the engine builds for derivations/ (file, layout, node)."""
+    for path in sorted(DERIVATIONS.glob("*.yaml")):
+        d = load_file(path)
+        engine = Engine(d)
+        for step in d.steps:
+            for expr in step.exprs:
+                for node in expr.node.walk():
+                    if node.op == "d":
+                        yield path.name, engine, step.layout, node
+
+
+def test_simplify_preserves_the_value_of_every_engine_formula() -> None:
+    """The simplifier's rewrites are identities: checked on every formula of derivations/."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for name, engine, layout, node in _formulas():
+        try:
+            formula = engine.derivative(node, layout)
+        except Exception:  # noqa: BLE001 - unsupported derivatives are not formulas
+            continue
+        simple = simplify(formula, engine)
+        free = sorted(engine.free_indices(formula))
+        sizes = size_settings(engine.derivation.dims, 2)[1]
+        names = sorted(engine.used_symbols(formula))
+        for _ in range(3):
+            point: Point = draw_point(engine.symbols, names, sizes, rng)
+            idx = {k: 0 for k in free}
+            a = engine.evaluator(point).value(formula, idx)
+            b = engine.evaluator(point).value(simple, idx)
+            if np.all(np.isfinite(a)):
+                np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9, err_msg=f"{name}: {node}")
+                checked += 1
+    assert checked > 50
