@@ -324,8 +324,8 @@ def _components(samples: list[Sample]) -> Diagnosis | None:
 
 
 def _fmt_idx(items: list[dict[str, int]]) -> str:
-    shown = ["(" + ", ".join(f"{k}={v}" for k, v in sorted(d.items())) + ")" for d in items[:6]]
-    return " ".join(shown) + (" ..." if len(items) > 6 else "")
+    shown = ["(" + ", ".join(f"{k}={v}" for k, v in sorted(d.items())) + ")" for d in items[:4]]
+    return " ".join(shown) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
 
 
 def _fmt_sizes(sizes: dict[str, int]) -> str:

@@ -135,4 +135,5 @@ def _short(x: float) -> object:
         if frac.denominator == 1:
             return frac.numerator
         return f"{frac.numerator}/{frac.denominator}"
-    return float(f"{x:.6g}")
+    short = float(f"{x:.6g}")
+    return int(short) if short.is_integer() and abs(short) < 1e15 else short

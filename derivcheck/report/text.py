@@ -55,7 +55,10 @@ def _step(s: StepResult, width: int, check_expected: bool, verbose: bool) -> lis
     first = s.links[0]
     brief = s.message if s.message else first.evidence.summary()
     if s.form == "chain":
-        brief = f"chain of {len(s.links)} links" + (f"; {s.message}" if s.message else "")
+        wrong = [link.index + 1 for link in s.links if not link.verdict.holds]
+        brief = f"chain of {len(s.links)} links"
+        if wrong:
+            brief += f"; first link that does not hold: {wrong[0]}"
     out = [f"  {s.line:>4}  {s.id:<{width}}  {_MARK[s.verdict]:<10} {_codes(s.codes)}{brief}{flag}"]
     show_links = s.form == "chain"
     for link in s.links:
@@ -65,6 +68,8 @@ def _step(s: StepResult, width: int, check_expected: bool, verbose: bool) -> lis
                 expect = f"  (expected {link.expected})"
             out.append(f"          link {link.index + 1}: {_MARK[link.verdict]:<10} "
                        f"{_codes(link.codes)}{link.lhs}  =  {link.rhs}{expect}")
+            if link.diagnoses:
+                out.append(f"          {'':9}{link.message}")
         out.extend(_details(link, verbose))
     return out
 
