@@ -18,11 +18,11 @@ import numpy as np
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
-from derivcheck.engine.simplify import simplify
-from derivcheck.engine.symbolic import Proof
 from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, relative_error
 from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
+from derivcheck.engine.simplify import simplify
+from derivcheck.engine.symbolic import Proof
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.printer import to_text

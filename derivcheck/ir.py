@@ -37,9 +37,9 @@ seed           ()                                  None
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Iterator
 
 Dim = str | int
 Shape = tuple[Dim, ...]
@@ -55,7 +55,7 @@ class E:
     """
 
     op: str
-    args: tuple["E", ...] = ()
+    args: tuple[E, ...] = ()
     val: object = None
     pos: int = field(default=-1, compare=False, hash=False, repr=False)
     _hash: int = field(default=0, init=False, compare=False, repr=False)
@@ -77,7 +77,7 @@ class E:
             return False
         return self.op == other.op and self.val == other.val and self.args == other.args
 
-    def walk(self) -> Iterator["E"]:
+    def walk(self) -> Iterator[E]:
         """Yield this node and every node below it (pre-order)."""
         stack = [self]
         while stack:

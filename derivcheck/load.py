@@ -16,8 +16,20 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 
 from derivcheck.errors import ExprError, InputError
-from derivcheck.model import (EXPECT_VALUES, IMPLIES, KINDS, LAYOUTS, PREDICATES, Conventions,
-                              Definition, Derivation, Expr, Loc, Step, Symbol)
+from derivcheck.model import (
+    EXPECT_VALUES,
+    IMPLIES,
+    KINDS,
+    LAYOUTS,
+    PREDICATES,
+    Conventions,
+    Definition,
+    Derivation,
+    Expr,
+    Loc,
+    Step,
+    Symbol,
+)
 from derivcheck.parse.expr import FUNCTIONS, Scope, _did_you_mean, parse_expression, split_claim
 
 MAX_FILE_BYTES = 1_000_000
@@ -92,7 +104,8 @@ class _Loader:
         except (YAMLError, RecursionError, ValueError) as exc:
             raise self.error(f"YAML error: {exc}") from None
         if not isinstance(doc, dict):
-            raise self.error("a derivation file is a YAML mapping (title:, symbols:, steps: ...)", 0, 0)
+            raise self.error("a derivation file is a YAML mapping (title:, symbols:, steps: ...)",
+                             0, 0)
         for key in doc:
             if key not in TOP_KEYS:
                 raise self.key_error(doc, key, f"unknown key '{key}'",
@@ -289,7 +302,8 @@ class _Loader:
             raise self.value_error(doc, "steps", "'steps' must be a non-empty list of steps",
                                    "e.g. steps: [{id: s1, claim: 'd(L)/d(z) = a - y'}]")
         if len(items) > MAX_STEPS:
-            raise self.value_error(doc, "steps", f"too many steps ({len(items)}, limit {MAX_STEPS})")
+            raise self.value_error(doc, "steps",
+                                   f"too many steps ({len(items)}, limit {MAX_STEPS})")
         seen: dict[str, int] = {}
         out = []
         for i, item in enumerate(items):
@@ -326,9 +340,10 @@ class _Loader:
         if has_claim:
             text = item["claim"]
             if not isinstance(text, str):
-                raise self.value_error(item, "claim", "a claim is a string 'lhs = rhs'", context=ctx)
+                raise self.value_error(item, "claim", "a claim is a string 'lhs = rhs'",
+                                       context=ctx)
             try:
-                lhs, lo, rhs, ro = split_claim(text)
+                lhs, _lo, _rhs, ro = split_claim(text)
             except ExprError as exc:
                 l0, c0 = _value_pos(item, "claim")
                 c0 += self.quote_shift(l0, c0)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from derivcheck.codes import Diagnosis
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """What the engine concluded about one equation.
 
     ``proved``: a symbolic proof. ``checked``: agreement at random points.

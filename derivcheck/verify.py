@@ -6,9 +6,9 @@ Returns data only (``Report``); the reporters turn it into text or JSON.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from derivcheck.codes import diagnosis
 from derivcheck.compare import Options, Outcome, check_equation, rng_for, with_proof
@@ -84,7 +84,7 @@ def _pool(options: Options) -> WorkerPool | _NoPool:
     return WorkerPool(options.workers, seconds=options.time_limit)
 
 
-def _start_file(path: Path, options: Options, pool: WorkerPool | None) -> "_FileRun":
+def _start_file(path: Path, options: Options, pool: WorkerPool | None) -> _FileRun:
     try:
         return _FileRun(str(path), options, pool)
     except InputError as exc:
@@ -106,7 +106,7 @@ class _FileRun:
         self.seconds = time.perf_counter() - started
 
     @classmethod
-    def failed(cls, path: str, exc: InputError) -> "_FileRun":
+    def failed(cls, path: str, exc: InputError) -> _FileRun:
         run = cls.__new__(cls)
         run.path, run.error, run.derivation, run.drafts, run.seconds = (
             path, exc.format(), None, [], 0.0)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_MEMORY_MB = 2048
 
@@ -48,58 +49,11 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple, memory_mb: int,
         conn.send(("error", f"memory limit of {memory_mb} MB reached"))
     except RecursionError:
         conn.send(("error", "expression too deeply nested for the CAS"))
-    except Exception as exc:  # noqa: BLE001 - any failure of the CAS is "no result"
+    except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]
                    or traceback.format_exc(limit=1)))
     finally:
         conn.close()
-
-
-def run_many(fn: Callable[..., Any], jobs: list[tuple], *, seconds: float, workers: int = 2,
-             memory_mb: int = DEFAULT_MEMORY_MB) -> list[Limited]:
-    """``fn(*job)`` for every job, ``workers`` children at a time, each with its own limit.
-
-    Results come back in the order of ``jobs``.  One job running out of time or
-    memory gives a ``Limited`` with the reason; the others are not affected.
-    """
-    import time
-    from multiprocessing.connection import wait
-
-    ctx = _context()
-    results: list[Limited | None] = [None] * len(jobs)
-    running: dict[Any, tuple[int, Any, float]] = {}  # connection -> (job, process, deadline)
-    queue = list(range(len(jobs)))
-    workers = max(1, workers)
-    while queue or running:
-        while queue and len(running) < workers:
-            k = queue.pop(0)
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(child, fn, jobs[k], memory_mb,
-                                                    max(1, int(seconds) + 1)), daemon=True)
-            proc.start()
-            child.close()
-            running[parent] = (k, proc, time.monotonic() + seconds)
-        now = time.monotonic()
-        timeout = max(0.0, min(d for _, _, d in running.values()) - now)
-        for conn in wait(list(running), timeout=timeout):
-            k, proc, _ = running.pop(conn)
-            try:
-                status, value = conn.recv()
-                results[k] = Limited(True, value) if status == "ok" else Limited(False, reason=str(value))
-            except (EOFError, OSError):
-                results[k] = Limited(False, reason="the CAS process ended without an answer "
-                                     "(probably its memory or CPU limit)")
-            conn.close()
-            proc.join(timeout=5)
-        now = time.monotonic()
-        for conn, (k, proc, deadline) in list(running.items()):
-            if now >= deadline:
-                running.pop(conn)
-                proc.kill()
-                proc.join(timeout=5)
-                conn.close()
-                results[k] = Limited(False, reason=f"time limit of {seconds:g} s reached")
-    return [r if r is not None else Limited(False, reason="not run") for r in results]
 
 
 def run_limited(fn: Callable[..., Any], *args: Any, seconds: float,
@@ -151,7 +105,7 @@ def _worker_loop(conn: Any, memory_mb: int) -> None:
             reply = (job_id, "error", f"memory limit of {memory_mb} MB reached")
         except RecursionError:
             reply = (job_id, "error", "expression too deeply nested for the CAS")
-        except Exception as exc:  # noqa: BLE001 - any CAS failure is "no result"
+        except Exception as exc:
             reply = (job_id, "error", f"{type(exc).__name__}: {exc}"[:300])
         try:
             conn.send(reply)
@@ -226,7 +180,7 @@ class WorkerPool:
         for conn in wait(list(self._busy), timeout=timeout):
             proc, job, _ = self._busy.pop(conn)
             try:
-                job_id, status, value = conn.recv()
+                _job_id, status, value = conn.recv()
                 self._done[job] = (Limited(True, value) if status == "ok"
                                    else Limited(False, reason=str(value)))
                 self._idle.append((conn, proc))
@@ -266,7 +220,7 @@ class WorkerPool:
         self._idle.clear()
         self._busy.clear()
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

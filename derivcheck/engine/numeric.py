@@ -9,8 +9,8 @@ treats as "this point is outside the domain".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 

@@ -6,7 +6,7 @@ names or the integer 1.  A ``1 x 1`` result counts as a scalar.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
@@ -85,10 +85,9 @@ class ShapeInference:
             a, b = (self.of(x) for x in node.args)
             out = broadcast(a, b)
             if out is None:
-                what = {"add": "shapes do not broadcast for +", "sub": "shapes do not broadcast for -",
-                        "mul": "shapes do not broadcast for elementwise *",
-                        "div": "shapes do not broadcast for /",
-                        "pow": "shapes do not broadcast for **"}[op]
+                symbol = {"add": "+", "sub": "-", "mul": "elementwise *", "div": "/",
+                          "pow": "**"}[op]
+                what = f"shapes do not broadcast for {symbol}"
                 raise self._mismatch(node, what, a, b)
             return out
         if op == "neg":

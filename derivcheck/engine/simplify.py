@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MAX_PASSES = 6
 
 
-def simplify(node: E, engine: "Engine") -> E:
+def simplify(node: E, engine: Engine) -> E:
     """Rewrite ``node`` to a simpler equal formula (or return it unchanged)."""
     rw = _Rewriter(engine)
     for _ in range(MAX_PASSES):
@@ -36,7 +36,7 @@ def simplify(node: E, engine: "Engine") -> E:
 
 
 class _Rewriter:
-    def __init__(self, engine: "Engine") -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.aliases = {expr: E("ref", val=name) for name, expr in engine.definitions.items()
                         if expr.args}

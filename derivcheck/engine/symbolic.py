@@ -54,7 +54,7 @@ class _Give(Exception):
 
 def proof_setting(dims: tuple[str, ...]) -> dict[str, int]:
     """The sizes a proof instantiates: every dimension 2 (the smallest non-trivial size)."""
-    return {d: 2 for d in dims}
+    return dict.fromkeys(dims, 2)
 
 
 def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: float) -> Proof:
@@ -317,7 +317,7 @@ class _Converter:
     def _index(self, node: E, idx: dict[str, int]) -> int:
         return int(node.val) if node.op == "int" else idx[str(node.val)]  # type: ignore[arg-type]
 
-    def _conv(self, node: E, idx: dict[str, int]) -> Any:  # noqa: C901 - one case per op
+    def _conv(self, node: E, idx: dict[str, int]) -> Any:
         sp = self.sp
         op, args = node.op, node.args
         if op == "num":
@@ -383,7 +383,7 @@ class _Converter:
             shape = [d if isinstance(d, int) else self.sizes[d] for d in node.val]  # type: ignore[union-attr]
             return self._squeeze(sp.ones(*shape)) if shape else sp.Integer(1)
         if op == "jac":
-            n_dim, seed_shape, _ = node.val  # type: ignore[misc]
+            n_dim, _seed_shape, _ = node.val  # type: ignore[misc]
             n = self.sizes[n_dim] if isinstance(n_dim, str) else int(n_dim)
             cols = []
             saved = self.seed

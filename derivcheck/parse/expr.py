@@ -246,7 +246,8 @@ class _Reader:
             return E("fn", (self.read(args[0], level + 1),), name, pos=pos)
         if name in ("sum", "mean"):
             if len(args) not in (1, 2):
-                raise self.fail(node, f"{name}() takes 1 or 2 arguments: {name}(x) or {name}(M, axis)")
+                raise self.fail(node, f"{name}() takes 1 or 2 arguments: {name}(x) or "
+                                f"{name}(M, axis)")
             axis = None
             if len(args) == 2:
                 a = args[1]
