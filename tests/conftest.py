@@ -9,8 +9,9 @@ case reads as the YAML a user would write.  Most checks run with
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest

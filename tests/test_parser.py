@@ -9,8 +9,8 @@ from __future__ import annotations
 import builtins
 import importlib
 import pkgutil
-from fractions import Fraction
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -120,7 +120,8 @@ GROUPING = [
     ("product of derivatives", "d(f)/d(s) * d(f)/d(u)",
      E("mul", (deriv(E("ref", val="f"), sym("s")), deriv(E("ref", val="f"), sym("u"))))),
     ("matmul of derivatives", "d(z)/d(x) @ d(L)/d(z)",
-     E("matmul", (deriv(E("ref", val="z"), sym("x")), deriv(E("ref", val="L"), E("ref", val="z"))))),
+     E("matmul", (deriv(E("ref", val="z"), sym("x")),
+                  deriv(E("ref", val="L"), E("ref", val="z"))))),
     ("scaled product", "2 * d(f)/d(s) * d(f)/d(u)",
      E("mul", (E("mul", (num(2), deriv(E("ref", val="f"), sym("s")))),
                deriv(E("ref", val="f"), sym("u"))))),
