@@ -13,7 +13,7 @@ CODES: dict[str, str] = {
     "sign-error": "the claimed side is the negative of the reference side",
     "scale-factor": "the claimed side is {factor} times the reference side",
     "transpose": "the claimed side is the transpose of the reference side",
-    "needs-assumption": "holds only if {condition}, which is not declared ({fix})",
+    "needs-assumption": "holds when {condition}, which is not declared ({fix})",
     "wrong-components": "some components differ: {detail}",
     "missing-term": "a term is missing: the claim lacks {term}",
     "extra-term": "an extra term: the claim adds {term}",

@@ -32,6 +32,7 @@ AGREE = 1e-8  # relative error at or below which two values agree
 DISAGREE = 1e-6  # relative error at or above which they certainly differ
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
 MAX_TRIES = 40  # draws per wanted point before giving up on the domain
+SCALES = (1.0, 0.1, 4.0, 1.0, 16.0)  # magnitudes of the points of one size setting
 CLEAR = 0.05  # a counterexample this far apart is shown without looking further
 
 
@@ -248,7 +249,11 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
         while good < options.points and attempts < MAX_TRIES:
             attempts += 1
             tries += 1
-            point = draw_point(engine.symbols, names, sizes, rng, constraints=constraints)
+            # Magnitudes vary between points; a scale whose points keep falling
+            # outside the domain (overflow, log of a negative) falls back to 1.
+            scale = SCALES[good % len(SCALES)] if attempts <= good + 6 else 1.0
+            point = draw_point(engine.symbols, names, sizes, rng, constraints=constraints,
+                               scale=scale)
             got = evaluate_at(engine, lhs, rhs, point, indices)
             if got is None:
                 continue

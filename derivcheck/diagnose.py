@@ -17,7 +17,7 @@ from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.compare import AGREE, DISAGREE, Options, Outcome, Sample, sample_both
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError, relative_error
-from derivcheck.engine.simplify import simplify
+from derivcheck.engine.simplify import expand_terms, simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.printer import to_text
@@ -99,7 +99,8 @@ def _scale(samples: list[Sample]) -> Diagnosis | None:
                 return None
             big = float(np.max(np.abs(ref)))
             mask = np.abs(ref) > 1e-6 * (1 + big)
-            if np.any(np.abs(claim[~mask]) > 1e-9 * (1 + big)):
+            # where the reference is (nearly) 0 the claim must be too, on its own scale
+            if np.any(np.abs(claim[~mask]) > 1e-6 * (1 + float(np.max(np.abs(claim))))):
                 return None
             per.append(claim[mask] / ref[mask])
         if per and sum(p.size for p in per):
@@ -169,22 +170,26 @@ def _transposed_shape(engine: Engine, ref: E, claim: E, outcome: Outcome, option
     return []
 
 
+# Candidate assumptions, weakest first: the diagnosis names the first that suffices.
 _STRONGER = (
-    ("prob", frozenset({"prob", "positive"}), "sum({n}) = 1",
+    ("positive", frozenset({"positive"}), "{n} > 0",
+     "declare {n} with a positive kind (posscalar, posvector), or add is_positive({n}) to "
+     "assume"),
+    ("sum1", frozenset({"sum1"}), "sum({n}) = 1",
      "declare {n} as 'prob' or 'onehot', or add is_prob({n}) to assume"),
+    ("prob", frozenset({"prob", "positive"}), "{n} is a probability vector (positive, sum 1)",
+     "declare {n} as 'prob', or add is_prob({n}) to assume"),
     ("onehot", frozenset({"onehot", "binary", "prob", "positive"}), "{n} is one-hot",
      "declare {n} as 'onehot', or add is_onehot({n}) to assume"),
     ("symmetric", frozenset({"symmetric"}), "{n} is symmetric",
      "declare {n} as 'symmatrix', or add is_symmetric({n}) to assume"),
-    ("positive", frozenset({"positive"}), "{n} > 0",
-     "declare {n} with a positive kind, or add is_positive({n}) to assume"),
 )
 
 
 def _needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], options: Options,
                       rng: np.random.Generator) -> Diagnosis | None:
     names = sorted(engine.used_symbols(ref) | engine.used_symbols(claim))
-    quick = Options(options.seed, 2, 3, False)
+    quick = Options(options.seed, max(options.settings, 3), 3, False)
     for tag, tags, condition, fix in _STRONGER:
         for name in names:
             sym = engine.symbols[name]
@@ -206,7 +211,7 @@ def _needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], op
 
 
 def _applies(tag: str, shape: tuple) -> bool:
-    if tag in ("prob", "onehot"):
+    if tag in ("prob", "onehot", "sum1"):
         return len(shape) == 2 and shape[1] == 1
     if tag == "symmetric":
         return len(shape) == 2 and shape[0] == shape[1]
@@ -274,8 +279,14 @@ def _signed(sign: int, node: E) -> E:
 
 def _terms(engine: Engine, ref: E, claim: E, samples: list[Sample]) -> Diagnosis | None:
     claimed = [s.rhs for s in samples]
-    ref_terms = _split_terms(simplify(ref, engine))
-    if len(ref_terms) >= 2:
+    simple = simplify(ref, engine)
+    splits = [_split_terms(simple)]
+    expanded = expand_terms(simple, engine)
+    if len(expanded) > len(splits[0]):
+        splits.append(expanded)
+    for ref_terms in splits:
+        if len(ref_terms) < 2:
+            continue
         for k, (sign, term) in enumerate(ref_terms):
             rest = [_signed(s, t) for j, (s, t) in enumerate(ref_terms) if j != k]
             expr = rest[0]

@@ -7,6 +7,7 @@ Tags and aliases are refused before anything is built from the document.
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ MAX_STEPS = 2000
 MAX_DIM_NAMES = 12
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _PRED = re.compile(r"\s*(\w+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*\Z")
-RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"}
+RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"} | frozenset(keyword.kwlist) | frozenset(
+    keyword.softkwlist)
 TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "steps")
 STEP_KEYS = ("id", "claim", "chain", "expect", "note", "layout")
 
@@ -283,18 +285,71 @@ class _Loader:
             text = str(text)
         if not isinstance(text, str):
             raise self.error("expected an expression (a string)", line, col, context=context)
-        col += self.quote_shift(line, col)
         try:
             node = parse_expression(text[offset:] if offset else text, scope)
         except ExprError as exc:
-            raise self.error(exc.message, line, col + offset + exc.offset, exc.hint,
-                             context) from None
+            l1, c1 = self.locate(line, col, text, offset + exc.offset)
+            raise self.error(exc.message, l1, c1, exc.hint, context) from None
+        l1, c1 = self.locate(line, col, text, offset + _lead_len(text[offset:]))
         return Expr(node, text[offset:].strip() if offset else text.strip(),
-                    Loc(self.path, line + 1, col + offset + 1))
+                    Loc(self.path, l1 + 1, c1 + 1))
 
-    def quote_shift(self, line: int, col: int) -> int:
-        src = self.lines[line] if 0 <= line < len(self.lines) else ""
-        return 1 if col < len(src) and src[col] in "'\"" else 0
+    def locate(self, line: int, col: int, value: str, offset: int) -> tuple[int, int]:
+        """The file position (0-based) of character ``offset`` of a scalar ``value``.
+
+        The scalar starts at (``line``, ``col``).  Its characters are matched, in
+        order, against the source text, which handles quotes, escapes in double
+        quotes, block scalars (``|``, ``>``) and values folded over several lines.
+        """
+        starts = self._line_starts()
+        if not 0 <= line < len(self.lines):
+            return line, col
+        raw = self.text
+        r = starts[line] + col
+        style = raw[r] if r < len(raw) else " "
+        if style in "'\"":
+            r += 1
+        elif style in "|>":
+            nl = raw.find("\n", r)
+            r = len(raw) if nl < 0 else nl + 1
+        target = min(offset, len(value))
+        pos = r
+        for k, ch in enumerate(value[:target + 1]):
+            found = self._match(raw, r, ch, style)
+            if found is None:
+                return line, col + offset + (1 if style in "'\"" else 0)
+            pos, r = found
+            if k == target:
+                break
+        if target >= len(value):  # just past the end of the value
+            pos = r
+        line_no = max(i for i, st in enumerate(starts) if st <= pos)
+        return line_no, pos - starts[line_no]
+
+    @staticmethod
+    def _match(raw: str, r: int, ch: str, style: str) -> tuple[int, int] | None:
+        """Where the source produces ``ch`` from index ``r`` on: (its index, next index)."""
+        escapes = {"t": "\t", "n": "\n", "\\": "\\", '"': '"', "/": "/", " ": " ", "0": "\0"}
+        while r < len(raw):
+            rc = raw[r]
+            if style == '"' and rc == "\\" and r + 1 < len(raw):
+                produced = escapes.get(raw[r + 1])
+                if produced == ch:
+                    return r, r + 2
+                r += 2
+                continue
+            if style == "'" and rc == "'" and raw[r + 1:r + 2] == "'" and ch == "'":
+                return r, r + 2
+            if rc == ch or (ch == " " and rc == "\n"):
+                return r, r + 1
+            r += 1
+        return None
+
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        for text_line in self.text.splitlines(keepends=True):
+            starts.append(starts[-1] + len(text_line))
+        return starts
 
     def steps(self, doc: Any, scope: Scope, conventions: Conventions) -> tuple[Step, ...]:
         items = doc["steps"]
@@ -346,8 +401,8 @@ class _Loader:
                 lhs, _lo, _rhs, ro = split_claim(text)
             except ExprError as exc:
                 l0, c0 = _value_pos(item, "claim")
-                c0 += self.quote_shift(l0, c0)
-                raise self.error(exc.message, l0, c0 + exc.offset, exc.hint, ctx) from None
+                l1, c1 = self.locate(l0, c0, text, exc.offset)
+                raise self.error(exc.message, l1, c1, exc.hint, ctx) from None
             exprs = (self.expression(item, "claim", text[:len(lhs)], scope, ctx),
                      self.expression(item, "claim", text, scope, ctx, offset=ro))
             form = "claim"
@@ -377,6 +432,10 @@ class _Loader:
                 raise self.value_error(item, "expect", f"unknown expected verdict '{v}'",
                                        f"values: {', '.join(EXPECT_VALUES)}", ctx)
         return tuple(str(v) for v in values)
+
+
+def _lead_len(text: str) -> int:
+    return len(text) - len(text.lstrip())
 
 
 def _shape_of(kind: str, dims: tuple[str, ...]) -> tuple:

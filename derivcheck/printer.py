@@ -24,10 +24,27 @@ def _num(value: object) -> str:
     if isinstance(value, Fraction):
         if value.denominator == 1:
             return str(value.numerator)
+        decimal = _decimal(value)
+        if decimal is not None:  # a literal such as 0.5 prints back as it was written
+            return decimal
         return f"{value.numerator}/{value.denominator}"
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def _decimal(value: Fraction) -> str | None:
+    """``value`` as a finite decimal, if its denominator has only the factors 2 and 5."""
+    d = value.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d != 1:
+        return None
+    text = format(value.numerator / value.denominator, ".17g")
+    if Fraction(text) != value or "e" in text or "inf" in text:
+        return None
+    return text
 
 
 def _render(node: E) -> tuple[str, int]:
@@ -38,6 +55,8 @@ def _render(node: E) -> tuple[str, int]:
             return text, _PREC["neg"]
         if "/" in text:
             return text, _PREC["div"]
+        if text.startswith("-"):
+            return text, _PREC["neg"]
         return text, _ATOM
     if op in ("sym", "ref", "dim", "idx"):
         return str(node.val), _ATOM
@@ -77,7 +96,7 @@ def _render(node: E) -> tuple[str, int]:
     if op == "eye":
         return f"eye({node.val})", _ATOM
     if op == "ones":
-        return f"ones{tuple(node.val)}", _ATOM  # type: ignore[arg-type]
+        return f"ones({', '.join(str(d) for d in node.val)})", _ATOM  # type: ignore[union-attr]
     if op == "d":
         return f"d({to_text(node.args[0])})/d({to_text(node.args[1])})", _PREC["div"]
     if op == "jac":

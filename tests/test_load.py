@@ -50,16 +50,7 @@ CARETS = [
     ("continued quoted", '  - id: a\n    claim: "x =\n      x + qq"\n'),
     ("escape before", '  - id: a\n    claim: "x = x\\t+ qq"\n'),
 ]
-CARET_BUG = pytest.mark.xfail(strict=True, reason="engine bug: the error position is the "
-                              "value's start plus the offset in the string, which is wrong for "
-                              "block scalars, values that continue on the next line, and "
-                              "escapes in double quotes")
-_CARET_PARAMS = [
-    pytest.param(text, id=name,
-                 marks=CARET_BUG if name in ("folded block", "literal block", "continued plain",
-                                             "continued quoted", "escape before") else ())
-    for name, text in CARETS
-]
+_CARET_PARAMS = [pytest.param(text, id=name) for name, text in CARETS]
 
 
 @pytest.mark.parametrize("step", _CARET_PARAMS)
@@ -171,8 +162,6 @@ def test_structure_errors(text: str, fragment: str, line: int, col: int) -> None
     assert (err.line, err.col) == (line, col)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a Python keyword is accepted as a symbol "
-                   "name, then every expression using it is a 'syntax error'")
 @pytest.mark.parametrize("name", ["lambda", "in", "None"])
 def test_python_keyword_is_refused_where_it_is_declared(name: str) -> None:
     text = f"title: t\nsymbols:\n  x: vector n\n  {name}: scalar\nsteps:\n" \

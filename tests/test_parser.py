@@ -167,8 +167,6 @@ def test_round_trip(text: str) -> None:
 DECIMALS = ["x * 0.5", "2 ** 0.5", "0.001 * x", "s + 2.25"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: to_text prints the decimal 0.5 as '1/2', "
-                   "which parses back as a division, not as the number")
 @pytest.mark.parametrize("text", DECIMALS, ids=DECIMALS)
 def test_round_trip_of_decimals(text: str) -> None:
     node = parse(text)
@@ -265,8 +263,6 @@ def test_unknown_name_lists_the_declared_names() -> None:
     assert "i" in hint and "z" in hint and "n" in hint
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: '** -N' is not checked against the "
-                   "exponent limit (the check only looks at a bare number)")
 @pytest.mark.parametrize("text", ["x ** -65", "x ** -1000000"], ids=["-65", "-1000000"])
 def test_huge_negative_exponent_is_refused(text: str) -> None:
     with pytest.raises(ExprError) as info:
@@ -274,8 +270,6 @@ def test_huge_negative_exponent_is_refused(text: str) -> None:
     assert "too large" in info.value.message
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: offsets come from ast col_offset, which "
-                   "counts UTF-8 bytes, not characters")
 def test_offset_counts_characters_not_bytes() -> None:
     text = "sum('é', 2)"
     with pytest.raises(ExprError) as info:

@@ -348,25 +348,18 @@ def test_dropped_factor_is_refuted_with_a_diagnosis(check, model: str, claim: st
     assert "sign-error" not in result.codes and "scale-factor" not in result.codes
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: missing-term only splits the engine's own "
-                   "formula X.T @ (2 r / N), not its expansion 2/N X.T X w - 2/N X.T y")
 def test_dropped_term_of_an_expansion(check) -> None:
     result = check("d(L)/d(w) = 2 / N * X.T @ X @ w", model="linreg")
     assert result.codes == ("missing-term",)
     assert "y" in result.message
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the simplifier distributes [j] into the "
-                   "broadcast scalar a[i] (giving a[i][j]), so the reference's terms cannot be "
-                   "evaluated")
 def test_dropped_term_of_the_softmax_jacobian(check) -> None:
     # reference a[i] (delta(i, j) - a[j]) = a[i] delta(i, j) - a[i] a[j]
     result = check("d(a[i])/d(z[j]) = a[i] * delta(i, j)", model="softmax")
     assert result.codes == ("missing-term",)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the prob condition is tried before the "
-                   "positive one, and a condition that suffices is reported as necessary")
 def test_positive_assumption_is_named_not_a_stronger_one(check) -> None:
     # sqrt(x ** 2) = abs(x), which equals x exactly when x >= 0; [2, 3] satisfies it.
     result = check("sqrt(x ** 2) = x", symbols={"x": "vector n"})
@@ -375,9 +368,6 @@ def test_positive_assumption_is_named_not_a_stronger_one(check) -> None:
     assert "sum(x) = 1" not in result.message
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the assumption re-check samples only two "
-                   "size settings, where D - 1 happens to equal N; at the third the claim fails "
-                   "whatever w is")
 @pytest.mark.parametrize(("symbols", "claim"), [
     (None, "d(L)/d(w) = 2 / (D - 1) * X.T @ r"),
     ({"u": "vector N", "v": "vector D"}, "sum(u / u) = D - 1"),
@@ -389,9 +379,6 @@ def test_no_assumption_for_a_wrong_dimension(check, symbols, claim: str) -> None
     assert "needs-assumption" not in result.codes
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: entries of the reference below 1e-6 are "
-                   "left out of the ratio but must then be below 1e-9 in the claim, so an exact "
-                   "factor is missed when the reference has a small entry")
 def test_factor_found_when_the_reference_has_a_small_entry(check) -> None:
     # the reference is [1, 1e-7, 0, ...]; the claim is exactly twice it
     result = check("d(x[0] + 0.0000001 * x[1])/d(x) = 2 * (onehot(0, n) + 0.0000001 * "
@@ -509,8 +496,6 @@ def test_mutations_never_hold(check, model: str, claim: str, layout: str | None)
     assert result.codes
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (numeric tolerance): the sides differ by 1 "
-                   "but agree to a relative error of 1e-13, so a false claim is 'checked'")
 def test_a_difference_small_only_relative_to_huge_values_is_not_agreement(check) -> None:
     result = check("exp(100 * s) = exp(100 * s) + 1", symbols={"s": "posscalar"})
     assert not result.verdict.holds
@@ -627,12 +612,9 @@ REUSED_INDEX = [
      "onehot(i, n)", True),
     ("derivative, bound letter first", "d(y[i] * Sum(i, x[i]))/d(x[j]) = y[i]", True),
 ]
-_CAPTURE = pytest.mark.xfail(strict=True, reason="engine bug: autodiff's Sum rules capture a "
-                             "free index of the same name (the cross-check then makes it "
-                             "undecided)")
 
 
-@pytest.mark.parametrize("claim", [pytest.param(c[1], id=c[0], marks=_CAPTURE if c[2] else ())
+@pytest.mark.parametrize("claim", [pytest.param(c[1], id=c[0])
                                    for c in REUSED_INDEX])
 def test_sum_index_reused_outside_the_sum(check, claim: str) -> None:
     result = check(claim, symbols={"x": "vector n", "y": "vector n", "i": "index n",
@@ -651,13 +633,9 @@ AXIS_OF_SCALAR = [
     ("mean columns of a scalar", "mean(s, 1) = s", True),
     ("gradient of a mean of a scalar", "d(mean(s, 1))/d(s) = 1", True),
 ]
-_AXIS_BUG = pytest.mark.xfail(strict=True, raises=(IndexError, ValueError),
-                              reason="engine bug: an axis reduction of a 0-d value raises "
-                              "numpy's AxisError (evaluator) or IndexError (autodiff _count) out "
-                              "of verify_derivation")
 
 
-@pytest.mark.parametrize("claim", [pytest.param(c[1], id=c[0], marks=_AXIS_BUG if c[2] else ())
+@pytest.mark.parametrize("claim", [pytest.param(c[1], id=c[0])
                                    for c in AXIS_OF_SCALAR])
 def test_axis_reduction_of_a_scalar(check, claim: str) -> None:
     result = check(claim, symbols={"x": "vector n", "y": "vector n", "s": "scalar"})

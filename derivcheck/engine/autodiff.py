@@ -36,10 +36,29 @@ class Differentiator:
         shape_of: the shape of any IR node.
     """
 
-    def __init__(self, definitions: Mapping[str, E], shape_of: Callable[[E], Shape]) -> None:
+    def __init__(self, definitions: Mapping[str, E], shape_of: Callable[[E], Shape],
+                 free_of: Callable[[E], frozenset[str]] | None = None,
+                 fresh_index: Callable[[str], str] | None = None) -> None:
         self.defs = dict(definitions)
         self.order = list(definitions)
         self.shape = shape_of
+        self.free_of = free_of or (lambda node: ir.free_indices(node))
+        self.fresh_index = fresh_index
+
+    def unclash(self, node: E, avoid: frozenset[str]) -> E:
+        """``Sum(k, body)`` with ``k`` renamed if ``k`` is free in what surrounds it.
+
+        Reverse mode wraps what flows out of a ``Sum`` in ``Sum(k, ...)``; if the
+        incoming adjoint (or, in forward mode, the tangent) uses a free index of
+        the same name, it would be captured.
+        """
+        var = str(node.val)
+        if var not in avoid:
+            return node
+        if self.fresh_index is None:
+            raise Unsupported(f"the summation index {var} is also used as a free index")
+        new = self.fresh_index(var)
+        return E("Sum", (_rename(node.args[0], var, new),), new)
 
     # -- dependency --------------------------------------------------------
     def _dependents(self, target: E) -> set[str]:
@@ -120,6 +139,8 @@ def _fill(g: E, shape_of: Callable[[E], Shape], shape: Shape) -> E:
 
 
 def _count(shape: Shape, axis: int | None) -> E:
+    if shape == ():
+        return ONE  # a scalar (1 x 1) reduces over one entry
     dims = list(shape) if axis is None else [shape[axis]]
     out: E = ONE
     for d in dims:
@@ -130,6 +151,7 @@ def _count(shape: Shape, axis: int | None) -> E:
 class _Reverse:
     def __init__(self, owner: Differentiator, target: E, dep: set[str],
                  acc: dict[tuple[str, str], list[E]]) -> None:
+        self.owner = owner
         self.shape = owner.shape
         self.target = target
         self.dep = dep
@@ -209,6 +231,8 @@ class _Reverse:
         elif op == "elem":
             self.vjp(args[0], ir.mul(g, _unit(self.shape(args[0]), args[1:])))
         elif op == "Sum":
+            node = self.owner.unclash(node, self.owner.free_of(g))
+            args = node.args
             inner: dict[tuple[str, str], list[E]] = {}
             sub = _Reverse.__new__(_Reverse)
             sub.__dict__.update(self.__dict__)
@@ -267,6 +291,7 @@ def _unit(shape: Shape, index: tuple[E, ...]) -> E:
 class _Forward:
     def __init__(self, owner: Differentiator, target: E, dep: set[str],
                  tangents: dict[tuple[str, str], E]) -> None:
+        self.owner = owner
         self.shape = owner.shape
         self.target = target
         self.dep = dep
@@ -322,7 +347,11 @@ class _Forward:
             t = self.jvp(args[0])
             return None if t is None else E("elem", (t, *args[1:]))
         if op == "Sum":
-            t = self.jvp(args[0])
+            avoid: frozenset[str] = frozenset()
+            for tangent in self.tangents.values():
+                avoid |= self.owner.free_of(tangent)
+            node = self.owner.unclash(node, avoid)
+            t = self.jvp(node.args[0])
             return None if t is None else ir.index_sum(str(node.val), t)
         if op == "fn":
             return self.jvp_fn(node)
@@ -357,6 +386,17 @@ class _Forward:
             return {"tr": lambda: t, "det": lambda: t,
                     "inv": lambda: ir.neg(ir.div(t, ir.power(a, ir.num(2))))}[name]()
         return rule()
+
+
+def _rename(node: E, old: str, new: str) -> E:
+    """``node`` with the index ``old`` renamed ``new`` (not inside a Sum rebinding ``old``)."""
+    if node.op == "idx" and node.val == old:
+        return E("idx", val=new)
+    if node.op == "Sum" and node.val == old:
+        return node
+    if not node.args:
+        return node
+    return E(node.op, tuple(_rename(a, old, new) for a in node.args), node.val)
 
 
 def _plus(a: E | None, b: E | None) -> E | None:

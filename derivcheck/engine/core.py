@@ -49,7 +49,8 @@ class Engine:
             self.def_free[d.name] = ir.free_indices(d.expr, self.def_free)
         self._base_shapes = base
         self._shapes: dict[str, ShapeInference] = {}
-        self.diff = Differentiator(self.definitions, self._plain_shape)
+        self.diff = Differentiator(self.definitions, self._plain_shape, self.free_indices,
+                                   self.fresh_index)
         self._derivatives: dict[tuple[E, str], E] = {}
         self._free_cache: dict[E, tuple[str, ...]] = {}
 
@@ -141,6 +142,15 @@ class Engine:
                        self.derivation.conventions.relu_prime_at_zero, self._free_cache)
         ev.no_relu_mask = no_relu_mask
         return ev
+
+    def fresh_index(self, like: str) -> str:
+        """A new index name with the same range as ``like`` (for renaming a bound index)."""
+        k = 1
+        while f"{like}_{k}" in self.index_range or f"{like}_{k}" in self.symbols:
+            k += 1
+        name = f"{like}_{k}"
+        self.index_range[name] = self.index_range[like]
+        return name
 
     def free_indices(self, node: E) -> frozenset[str]:
         return ir.free_indices(node, self.def_free)

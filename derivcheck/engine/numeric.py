@@ -178,7 +178,7 @@ class Evaluator:
             return self._fn(node, idx)
         if op in ("sum", "mean"):
             a = np.asarray(self._eval(args[0], idx))
-            if node.val is None:
+            if node.val is None or a.ndim == 0:
                 out = np.sum(a) if op == "sum" else np.mean(a)
             else:
                 out = (np.sum if op == "sum" else np.mean)(a, axis=node.val, keepdims=True)

@@ -13,21 +13,20 @@ import numpy as np
 from derivcheck.engine.numeric import Point
 from derivcheck.model import Symbol
 
-SIZE_POOL = (2, 3, 4)
+# Size settings: within a setting distinct dimensions get distinct sizes (a lost
+# transpose cannot hide behind a square shape), and across settings sums, products
+# and differences of sizes change (no accidental relation such as N + D + K = 9
+# holds at every setting).
+SIZE_POOLS = ((2, 3, 4, 5), (3, 5, 2, 4), (4, 2, 5, 3))
 
 
 def size_settings(dims: tuple[str, ...], count: int = 3) -> list[dict[str, int]]:
-    """``count`` settings of the dimensions, small and mostly distinct per dimension.
-
-    Distinct sizes for distinct dimension names make a lost transpose or a
-    wrong dimension show up instead of hiding behind a square shape.
-    """
+    """``count`` settings of the dimension sizes (see ``SIZE_POOLS``)."""
     settings = []
     for s in range(count):
-        sizes = {}
-        for k, d in enumerate(dims):
-            sizes[d] = SIZE_POOL[(k + s) % len(SIZE_POOL)]
-        settings.append(sizes)
+        pool = SIZE_POOLS[s % len(SIZE_POOLS)]
+        grow = s // len(SIZE_POOLS)  # settings beyond the third are larger
+        settings.append({d: pool[k % len(pool)] + grow for k, d in enumerate(dims)})
     return settings
 
 
@@ -40,8 +39,15 @@ def _shape(sym: Symbol, sizes: dict[str, int]) -> tuple[int, ...]:
 
 
 def draw(sym: Symbol, sizes: dict[str, int], rng: np.random.Generator,
-         style: str = "float", constraints: frozenset[str] | None = None) -> np.ndarray:
-    """A value for ``sym`` under its constraints (or ``constraints`` if given)."""
+         style: str = "float", constraints: frozenset[str] | None = None,
+         scale: float = 1.0) -> np.ndarray:
+    """A value for ``sym`` under its constraints (or ``constraints`` if given).
+
+    ``scale`` multiplies unbounded values (real, positive, matrix entries): the
+    numeric check draws some points at other magnitudes than 1, so that a claim
+    true only for small values (``relu(x + 10) = x + 10``) or only up to rounding
+    at large ones is caught.  Bounded kinds (unit, prob, binary) ignore it.
+    """
     tags = sym.constraints if constraints is None else constraints
     shape = _shape(sym, sizes)
     small = style == "small"
@@ -73,39 +79,44 @@ def draw(sym: Symbol, sizes: dict[str, int], rng: np.random.Generator,
         return _scalarize(rng.uniform(0.05, 0.95, size=shape or None), shape)
     if "spd" in tags:
         n = shape[0]
-        a = rng.integers(-2, 3, size=(n, n)).astype(float) if small else rng.normal(size=(n, n))
-        return a @ a.T + n * np.eye(n)
+        a = (rng.integers(-2, 3, size=(n, n)).astype(float) if small
+             else rng.normal(size=(n, n)) * scale)
+        return a @ a.T + n * scale * scale * np.eye(n)
     if "symmetric" in tags:
         n = shape[0]
-        a = rng.integers(-3, 4, size=(n, n)).astype(float) if small else rng.normal(size=(n, n))
+        a = (rng.integers(-3, 4, size=(n, n)).astype(float) if small
+             else rng.normal(size=(n, n)) * scale)
         return np.triu(a) + np.triu(a, 1).T
     if "positive" in tags:
         if small:
             return _scalarize(rng.integers(1, 4, size=shape or None).astype(float), shape)
-        return _scalarize(rng.uniform(0.3, 2.0, size=shape or None), shape)
+        return _scalarize(rng.uniform(0.3, 2.0, size=shape or None) * scale, shape)
     if small:
         values = rng.integers(-3, 4, size=shape or None).astype(float)
     else:
-        values = rng.normal(size=shape or None) * 1.2
+        values = rng.normal(size=shape or None) * 1.2 * scale
+    if "sum1" in tags and shape:  # any signs, entries summing to 1 (diagnosis only)
+        values = values - (values.sum() - 1.0) / values.size
     if "invertible" in tags:
         n = shape[0]
         for _ in range(20):
-            if abs(np.linalg.det(values)) > 0.2 and np.linalg.cond(values) < 200:
+            if abs(np.linalg.det(values)) > 0.2 * scale ** n and np.linalg.cond(values) < 200:
                 break
             values = (rng.integers(-3, 4, size=(n, n)).astype(float) if small
-                      else rng.normal(size=(n, n)))
-            values = values + (0 if small else 0.5 * np.eye(n))
+                      else rng.normal(size=(n, n)) * scale)
+            values = values + (0 if small else 0.5 * scale * np.eye(n))
     return _scalarize(values, shape)
 
 
 def draw_point(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, int],
                rng: np.random.Generator, style: str = "float",
-               constraints: dict[str, frozenset[str]] | None = None) -> Point:
+               constraints: dict[str, frozenset[str]] | None = None,
+               scale: float = 1.0) -> Point:
     """A point: values for ``names`` (in that order, for reproducibility)."""
     values = {}
     for name in names:
         tags = (constraints or {}).get(name)
-        values[name] = draw(symbols[name], sizes, rng, style, tags)
+        values[name] = draw(symbols[name], sizes, rng, style, tags, scale)
     return Point(dict(sizes), values)
 
 

@@ -71,6 +71,10 @@ class _Rewriter:
         for x, y in ((a, b), (b, a)):
             if y.op == "ones" and self.shape(x) == tuple(y.val):  # type: ignore[arg-type]
                 return x
+            if y.op == "mul" and self.shape(x) == self.shape(y):  # (c * ones) * x -> c * x
+                for c, o in ((y.args[0], y.args[1]), (y.args[1], y.args[0])):
+                    if o.op == "ones" and self.shape(c) == ():
+                        return self.run(E("mul", (c, x)))
             if y.op == "div" and y.args[1] == x and self._covers(y.args[0], x):
                 return y.args[0]
             if x.op == "num" and x.val == 0 and self.shape(y) == ():
@@ -276,3 +280,40 @@ def _terms(node: E, sign: int = 1) -> list[tuple[int, E]]:
 
 def _is_zeros(node: E) -> bool:
     return ir.is_num(node, 0) or (node.op == "mul" and ir.is_num(node.args[0], 0))
+
+
+def expand_terms(node: E, engine: "Engine", limit: int = 32) -> list[tuple[int, E]]:
+    """``node`` as a signed sum of terms, distributing ``*``, ``/``, ``@`` and ``.T``.
+
+    ``2 / N * X.T @ (X @ w - y)`` gives the terms ``2 / N * X.T @ X @ w`` and
+    ``-(2 / N * X.T @ y)``: the diagnosis of a missing term looks for a single
+    dropped term among these.  Stops distributing past ``limit`` terms.
+    """
+    shape = engine._plain_shape
+
+    def go(n: E, sign: int) -> list[tuple[int, E]]:
+        if n.op in ("add", "sub"):
+            right = go(n.args[1], sign if n.op == "add" else -sign)
+            return go(n.args[0], sign) + right
+        if n.op == "neg":
+            return go(n.args[0], -sign)
+        if n.op == "T":
+            return [(s, ir.transpose(t)) for s, t in go(n.args[0], sign)]
+        if n.op == "ref":  # a definition that is itself a sum, e.g. r = X @ w - y
+            inner = go(engine.definitions[str(n.val)], sign)
+            return inner if len(inner) > 1 else [(sign, n)]
+        if n.op == "div":
+            return [(s, ir.div(t, n.args[1])) for s, t in go(n.args[0], sign)]
+        if n.op in ("mul", "matmul"):
+            a, b = n.args
+            if n.op == "mul" and shape(a) != () and shape(b) != ():
+                if shape(a) != shape(b):
+                    return [(sign, n)]
+            left, right = go(a, 1), go(b, 1)
+            if len(left) * len(right) > limit:
+                return [(sign, n)]
+            build = ir.mul if n.op == "mul" else ir.matmul
+            return [(sign * sa * sb, build(ta, tb)) for sa, ta in left for sb, tb in right]
+        return [(sign, n)]
+
+    return go(node, 1)

@@ -68,7 +68,8 @@ def proof_job(engine: Engine, lhs: E, rhs: E, free: frozenset[str]) -> tuple:
     """``(function, *arguments)`` of a proof, to run in a worker process."""
     import sympy  # noqa: F401 - imported before workers fork, so they share it
 
-    return (_prove_job, engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims))
+    return (_prove_job, engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims),
+            dict(engine.index_range))
 
 
 def as_proof(result: Limited) -> Proof:
@@ -79,8 +80,10 @@ def as_proof(result: Limited) -> Proof:
 
 
 def _prove_job(derivation: Any, lhs: E, rhs: E, free: frozenset[str],
-               sizes: dict[str, int]) -> Proof:
-    return _prove_at(Engine(derivation), lhs, rhs, free, sizes)
+               sizes: dict[str, int], index_range: dict[str, str]) -> Proof:
+    engine = Engine(derivation)
+    engine.index_range.update(index_range)  # indices the engine renamed while differentiating
+    return _prove_at(engine, lhs, rhs, free, sizes)
 
 
 def _prove_at(engine: Engine, lhs: E, rhs: E, free: frozenset[str],

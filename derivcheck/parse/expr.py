@@ -77,7 +77,7 @@ def parse_expression(text: str, scope: Scope) -> E:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        offset = max((exc.offset or 1) - 1, 0)
+        offset = max((exc.offset or 1) - 1, 0)  # SyntaxError.offset counts characters
         raise ExprError(f"syntax error: {exc.msg}", offset + _lead(text),
                         "the syntax is numpy-like: + - * / ** @ .T f(x) a[i]") from None
     except (RecursionError, MemoryError, ValueError):
@@ -106,9 +106,12 @@ class _Reader:
         self.text = text
         self.scope = scope
         self.lead = _lead(text)
+        self.body = text.strip().encode("utf-8")
 
     def at(self, node: ast.AST) -> int:
-        return self.lead + getattr(node, "col_offset", 0)
+        """The character offset of ``node`` in the text (``ast`` counts UTF-8 bytes)."""
+        col = getattr(node, "col_offset", 0)
+        return self.lead + len(self.body[:col].decode("utf-8", errors="ignore"))
 
     def fail(self, node: ast.AST, message: str, hint: str = "") -> ExprError:
         return ExprError(message, self.at(node), hint)
@@ -156,8 +159,10 @@ class _Reader:
             return self.derivative(node, level)
         left = self.read(node.left, level + 1)
         right = self.read(node.right, level + 1)
-        if op == "pow" and right.op == "num" and abs(right.val) > MAX_EXPONENT:  # type: ignore[arg-type]
-            raise self.fail(node.right, f"exponent {right.val} is too large (limit {MAX_EXPONENT})")
+        exponent = right.args[0] if right.op == "neg" else right
+        if op == "pow" and exponent.op == "num" and abs(exponent.val) > MAX_EXPONENT:  # type: ignore[arg-type]
+            raise self.fail(node.right, f"exponent {_fmt_num(right)} is too large "
+                            f"(limit {MAX_EXPONENT} in magnitude)")
         if op == "pow" and right.op == "pow":
             raise self.fail(node, "exponent towers (a ** b ** c) are not allowed",
                             "add parentheses: (a ** b) ** c")
@@ -284,6 +289,12 @@ class _Reader:
         if len(args) != n:
             raise self.fail(node, f"{name}() takes {n} argument{'s' if n > 1 else ''}, "
                             f"got {len(args)}")
+
+
+def _fmt_num(node: E) -> str:
+    if node.op == "neg":
+        return "-" + _fmt_num(node.args[0])
+    return str(node.val)
 
 
 def _regroup_derivative(node: ast.BinOp) -> ast.AST | None:
