@@ -282,15 +282,13 @@ def _is_zeros(node: E) -> bool:
     return ir.is_num(node, 0) or (node.op == "mul" and ir.is_num(node.args[0], 0))
 
 
-def expand_terms(node: E, engine: "Engine", limit: int = 32) -> list[tuple[int, E]]:
+def expand_terms(node: E, engine: Engine, limit: int = 32) -> list[tuple[int, E]]:
     """``node`` as a signed sum of terms, distributing ``*``, ``/``, ``@`` and ``.T``.
 
     ``2 / N * X.T @ (X @ w - y)`` gives the terms ``2 / N * X.T @ X @ w`` and
     ``-(2 / N * X.T @ y)``: the diagnosis of a missing term looks for a single
     dropped term among these.  Stops distributing past ``limit`` terms.
     """
-    shape = engine._plain_shape
-
     def go(n: E, sign: int) -> list[tuple[int, E]]:
         if n.op in ("add", "sub"):
             right = go(n.args[1], sign if n.op == "add" else -sign)
@@ -306,9 +304,6 @@ def expand_terms(node: E, engine: "Engine", limit: int = 32) -> list[tuple[int, 
             return [(s, ir.div(t, n.args[1])) for s, t in go(n.args[0], sign)]
         if n.op in ("mul", "matmul"):
             a, b = n.args
-            if n.op == "mul" and shape(a) != () and shape(b) != ():
-                if shape(a) != shape(b):
-                    return [(sign, n)]
             left, right = go(a, 1), go(b, 1)
             if len(left) * len(right) > limit:
                 return [(sign, n)]
