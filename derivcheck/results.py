@@ -162,6 +162,12 @@ class StepResult:
         return "; ".join(parts)
 
     @property
+    def agrees_with_expectation(self) -> bool:
+        """``matches_expected``, where a step without ``expect:`` is expected to hold."""
+        found = self.matches_expected
+        return self.verdict.holds if found is None else found
+
+    @property
     def matches_expected(self) -> bool | None:
         if self.expected is None:
             return None

@@ -84,6 +84,18 @@ def test_check_expected_disagreement_exits_1(mislabelled: Path, capsys) -> None:
     assert "expected holds" in out
 
 
+@pytest.mark.parametrize(("claim", "code"), [
+    pytest.param("d(L)/d(z) = a - t", 0, id="holds"),
+    pytest.param("d(L)/d(z) = t - a", 1, id="refuted"),
+])
+def test_check_expected_takes_a_step_without_expect_as_expected_to_hold(
+        tmp_path: Path, capsys, claim: str, code: int) -> None:
+    path = write(tmp_path, "plain.yaml", [{"id": "s", "claim": claim}])
+    got, out, _ = run(["verify", str(path), "--no-symbolic", "--check-expected"], capsys)
+    assert got == code
+    assert ("expected holds (no expect:)" in out) == (code == 1)
+
+
 def test_missing_file_exits_2(tmp_path: Path, capsys) -> None:
     code, _, err = run(["verify", str(tmp_path / "nope.yaml"), "--no-symbolic"], capsys)
     assert code == 2

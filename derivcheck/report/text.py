@@ -30,7 +30,7 @@ def summary_line(report: Report, check_expected: bool = False) -> str:
             f"{steps} steps: {', '.join(parts)}; {counts['input_errors']} input error"
             f"{'s' if counts['input_errors'] != 1 else ''} (seed {report.seed})")
     if check_expected:
-        bad = sum(1 for f in report.files for s in f.steps if s.matches_expected is False)
+        bad = sum(1 for f in report.files for s in f.steps if not s.agrees_with_expectation)
         text += f"; {bad} step{'s' if bad != 1 else ''} differ from expect:"
     return text
 
@@ -50,8 +50,8 @@ def _file(f: FileResult, check_expected: bool, verbose: bool) -> list[str]:
 
 def _step(s: StepResult, width: int, check_expected: bool, verbose: bool) -> list[str]:
     flag = ""
-    if check_expected and s.matches_expected is False:
-        flag = f"  << expected {', '.join(s.expected or ())}"
+    if check_expected and not s.agrees_with_expectation:
+        flag = f"  << expected {', '.join(s.expected or ('holds (no expect:)',))}"
     first = s.links[0]
     brief = s.message if s.message else first.evidence.summary()
     if s.form == "chain":
