@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="settings of the dimension sizes (>= 3)")
     verify.add_argument("--time-limit", type=float, default=5.0,
                         help="seconds for each symbolic proof attempt (default 5)")
+    verify.add_argument("--workers", type=int, default=2,
+                        help="worker processes for files and proofs (default 2)")
     verify.add_argument("--no-symbolic", action="store_true",
                         help="skip symbolic proofs (verdicts are then at most 'checked')")
     verify.add_argument("-v", "--verbose", action="store_true",
@@ -55,9 +57,9 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_INPUT if exc.code else EXIT_OK
-    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0:
-        print("derivcheck: --points must be >= 5, --sizes >= 3, --time-limit > 0",
-              file=sys.stderr)
+    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
+        print("derivcheck: --points must be >= 5, --sizes >= 3, --time-limit > 0, "
+              "--workers >= 1", file=sys.stderr)
         return EXIT_INPUT
     from derivcheck.compare import Options
     from derivcheck.verify import expand_paths, verify_paths
@@ -69,7 +71,8 @@ def _main(argv: Sequence[str] | None) -> int:
                   file=sys.stderr)
         return EXIT_INPUT
     options = Options(seed=args.seed, settings=args.sizes, points=args.points,
-                      symbolic=not args.no_symbolic, time_limit=args.time_limit)
+                      symbolic=not args.no_symbolic, time_limit=args.time_limit,
+                      workers=args.workers)
     report = verify_paths(args.paths, options)
     if args.format == "json":
         from derivcheck.report.json_report import render

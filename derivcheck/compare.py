@@ -18,7 +18,7 @@ import numpy as np
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
-from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, relative_error
+from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, stack
 from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
 from derivcheck.engine.simplify import simplify
@@ -46,7 +46,8 @@ class Options:
         points: random points per setting (>= 5).
         symbolic: try a symbolic proof for what agrees numerically.
         time_limit: seconds for each symbolic (CAS) attempt.
-        workers: symbolic proofs run this many at a time (one process each).
+        workers: processes for the numeric checks of several files and for the proofs.
+        file_time_limit: seconds for the numeric checks of one file (in a worker).
     """
 
     seed: int = 0
@@ -55,6 +56,7 @@ class Options:
     symbolic: bool = True
     time_limit: float = 5.0
     workers: int = 2
+    file_time_limit: float = 600.0
 
 
 @dataclass
@@ -215,19 +217,44 @@ def _unique_sizes(samples: list[Sample]) -> list[Sample]:
     return out
 
 
-def evaluate_at(engine: Engine, lhs: E, rhs: E, point: Point,
-                indices: list[dict[str, int]], *, min_kink: float = KINK_MARGIN
-                ) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
-    """Both sides at ``point`` for each index setting; None if the point is unusable."""
+def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
+                   indices: list[dict[str, int]], *, min_kink: float = KINK_MARGIN
+                   ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Both sides at a batch of points, for each index setting.
+
+    Returns the values (one ``(P, rows, cols)`` array per index setting and side)
+    and which points are usable: both sides finite, away from kinks.
+    """
     ev = engine.evaluator(point)
     lv = ev.values(lhs, indices)
     rv = ev.values(rhs, indices)
-    if ev.min_kink < min_kink:
-        return None
+    ok = np.asarray(ev.min_kink) >= min_kink
     for a, b in zip(lv, rv):
-        if not (np.isfinite(a).all() and np.isfinite(b).all()):
-            return None
-    return lv, rv
+        ok &= np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=(1, 2))
+    return lv, rv, ok
+
+
+def batch_errors(lv: list[np.ndarray], rv: list[np.ndarray]) -> np.ndarray:
+    """Relative errors, ``(index settings, points)``: see ``relative_error``."""
+    out = []
+    with np.errstate(all="ignore"):  # unusable points (inf, nan) are masked by the caller
+        for a, b in zip(lv, rv):
+            a, b = np.broadcast_arrays(a, b)
+            big = np.maximum(np.abs(a).max(axis=(1, 2)), np.abs(b).max(axis=(1, 2)))
+            out.append(np.abs(a - b).max(axis=(1, 2)) / (1.0 + big))
+    return np.array(out)
+
+
+def _one(value: np.ndarray) -> np.ndarray:
+    """One point's value out of a batch: ``(rows, cols)``, or a 0-d float for a scalar."""
+    return np.float64(value[0, 0]) if value.shape == (1, 1) else np.array(value)
+
+
+def _draw_batch(engine: Engine, names: list[str], sizes: dict[str, int],
+                rng: np.random.Generator, scales: list[float], style: str = "float",
+                constraints: dict[str, frozenset[str]] | None = None) -> Point:
+    return stack([draw_point(engine.symbols, names, sizes, rng, style, constraints, scale)
+                  for scale in scales])
 
 
 def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
@@ -236,8 +263,11 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
                 *, stop_at_disagreement: bool = False) -> tuple[list[Sample], int]:
     """Evaluate both sides at ``options.points`` valid points per size setting.
 
-    With ``stop_at_disagreement`` the sampling ends at the first point where the
-    sides differ (the caller only wants to know whether they always agree).
+    Points are drawn and evaluated in batches.  Their magnitudes vary (``SCALES``);
+    after a few rounds short of valid points (overflow, log of a negative), the
+    remaining draws use scale 1.  With ``stop_at_disagreement`` the sampling ends
+    at the first point where the sides differ (the caller only wants to know
+    whether they always agree).
     """
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     samples: list[Sample] = []
@@ -246,23 +276,25 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
         indices = index_assignments(free, engine.index_range, sizes)
         good = 0
         attempts = 0
+        rounds = 0
         while good < options.points and attempts < MAX_TRIES:
-            attempts += 1
-            tries += 1
-            # Magnitudes vary between points; a scale whose points keep falling
-            # outside the domain (overflow, log of a negative) falls back to 1.
-            scale = SCALES[good % len(SCALES)] if attempts <= good + 6 else 1.0
-            point = draw_point(engine.symbols, names, sizes, rng, constraints=constraints,
-                               scale=scale)
-            got = evaluate_at(engine, lhs, rhs, point, indices)
-            if got is None:
-                continue
-            lv, rv = got
-            errors = [relative_error(a, b) for a, b in zip(lv, rv)]
-            samples.append(Sample(sizes, point, indices, lv, rv, errors))
-            good += 1
-            if stop_at_disagreement and max(errors) > AGREE:
-                return samples, tries
+            need = options.points - good
+            count = min(need if rounds == 0 else 2 * need, MAX_TRIES - attempts)
+            scales = [SCALES[(good + j) % len(SCALES)] if rounds < 3 else 1.0
+                      for j in range(count)]
+            rounds += 1
+            attempts += count
+            tries += count
+            point = _draw_batch(engine, names, sizes, rng, scales, constraints=constraints)
+            lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices)
+            errors = batch_errors(lv, rv)
+            for p in np.flatnonzero(ok)[:need]:
+                errs = [float(e) for e in errors[:, p]]
+                samples.append(Sample(sizes, point.take(int(p)), indices,
+                                      [_one(v[p]) for v in lv], [_one(v[p]) for v in rv], errs))
+                good += 1
+                if stop_at_disagreement and max(errs) > AGREE:
+                    return samples, tries
         if good < options.points:
             break
     return samples, tries
@@ -274,20 +306,21 @@ def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     sizes = smallest_setting(engine.derivation.dims)
     indices = index_assignments(free, engine.index_range, sizes)
-    best: tuple[float, Counterexample] | None = None
-    for _ in range(60):
-        point = draw_point(engine.symbols, names, sizes, rng, style="small")
-        got = evaluate_at(engine, lhs, rhs, point, indices, min_kink=0.5)
-        if got is None:
-            continue
-        for idx, a, b in zip(indices, *got):
-            err = relative_error(a, b)
-            if err >= DISAGREE and (best is None or err > best[0]):
-                best = (err, _cex(point, idx, a, b, names, readable_point=True))
+    point = _draw_batch(engine, names, sizes, rng, [1.0] * 60, style="small")
+    lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices, min_kink=0.5)
+    errors = batch_errors(lv, rv)
+    best: tuple[float, int, int] | None = None
+    for p in np.flatnonzero(ok):
+        k = int(np.argmax(errors[:, p]))
+        err = float(errors[k, p])
+        if err >= DISAGREE and (best is None or err > best[0]):
+            best = (err, int(p), k)
         if best is not None and best[0] >= CLEAR:
             break
     if best is not None:
-        return best[1]
+        _, p, k = best
+        return _cex(point.take(p), indices[k], _one(lv[k][p]), _one(rv[k][p]), names,
+                    readable_point=True)
     k = int(np.argmax(fallback.errors))
     return _cex(fallback.point, fallback.indices[k], fallback.lhs[k], fallback.rhs[k], names,
                 readable_point=False)

@@ -59,6 +59,8 @@ class E:
     val: object = None
     pos: int = field(default=-1, compare=False, hash=False, repr=False)
     _hash: int = field(default=0, init=False, compare=False, repr=False)
+    # (definitions' free indices it was computed with, free indices, sorted): see free_indices
+    _free: object = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_hash", hash((self.op, self.args, self.val)))
@@ -223,22 +225,41 @@ def index_sum(var: str, body: E) -> E:
     return E("Sum", (body,), var)
 
 
+_NO_DEFS: dict[str, frozenset[str]] = {}
+
+
 def free_indices(node: E, defs_free: dict[str, frozenset[str]] | None = None) -> frozenset[str]:
     """Index names that occur in ``node`` without being bound by a ``Sum``.
 
     ``defs_free`` gives the free indices of each defined name (a definition such
-    as ``y: onehot(t, K)`` carries the index ``t`` wherever ``y`` is used).
+    as ``y: onehot(t, K)`` carries the index ``t`` wherever ``y`` is used).  The
+    result is cached on the node, together with the ``defs_free`` mapping it was
+    computed with (held by reference, so the cache can never be mistaken for
+    another derivation's).
     """
+    return free_info(node, defs_free)[0]
+
+
+def free_info(node: E, defs_free: dict[str, frozenset[str]] | None = None
+              ) -> tuple[frozenset[str], tuple[str, ...]]:
+    """``free_indices`` and the same names sorted, cached on the node."""
+    defs = _NO_DEFS if defs_free is None else defs_free
+    cached = node._free
+    if cached is not None and cached[0] is defs:  # type: ignore[index]
+        return cached[1], cached[2]  # type: ignore[index]
     if node.op == "idx":
-        return frozenset({node.val})  # type: ignore[arg-type]
-    if node.op == "ref" and defs_free:
-        return defs_free.get(node.val, frozenset())  # type: ignore[arg-type]
-    found: frozenset[str] = frozenset()
-    for child in node.args:
-        found |= free_indices(child, defs_free)
-    if node.op == "Sum":
-        found -= {node.val}  # type: ignore[arg-type]
-    return found
+        found: frozenset[str] = frozenset({node.val})  # type: ignore[arg-type]
+    elif node.op == "ref":
+        found = defs.get(node.val, frozenset())  # type: ignore[arg-type]
+    else:
+        found = frozenset()
+        for child in node.args:
+            found |= free_info(child, defs)[0]
+        if node.op == "Sum":
+            found -= {node.val}  # type: ignore[arg-type]
+    ordered = tuple(sorted(found))
+    object.__setattr__(node, "_free", (defs, found, ordered))
+    return found, ordered
 
 
 def refs(node: E) -> set[str]:

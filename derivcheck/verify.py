@@ -15,7 +15,7 @@ from derivcheck.compare import Options, Outcome, check_equation, rng_for, with_p
 from derivcheck.diagnose import diagnose
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited, WorkerPool
-from derivcheck.engine.symbolic import as_proof, proof_job
+from derivcheck.engine.symbolic import as_proof, proof_setting, prove_call
 from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
@@ -41,14 +41,38 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 def verify_paths(paths: Iterable[str | Path], options: Options | None = None) -> Report:
     """Verify every derivation file in ``paths``; one bad file never stops the run.
 
-    Numeric checks run in this process; symbolic proofs of what agreed run
-    meanwhile in ``options.workers`` worker processes, each with a time limit.
+    With several files, each file's numeric checks run as a job in a pool of
+    ``options.workers`` processes; as a file finishes, the symbolic proofs of
+    what agreed are queued in the same pool (each with ``options.time_limit``),
+    so both cores stay busy.  A single file is checked in this process while
+    its proofs run in the pool.
     """
     options = options or Options()
-    with _pool(options) as pool:
-        runs = [_start_file(p, options, pool) for p in expand_paths(paths)]
-        proofs = pool.results() if pool else {}
+    files = expand_paths(paths)
+    with WorkerPool(options.workers, seconds=options.time_limit) as pool:
+        if len(files) > 1 and options.workers > 1:
+            runs = _numeric_in_pool(files, options, pool)
+        else:
+            runs = [_start_file(p, options, pool if options.symbolic else None) for p in files]
+        proofs = pool.results()
     return Report(tuple(run.finish(proofs) for run in runs), options.seed)
+
+
+def _numeric_in_pool(files: list[Path], options: Options, pool: WorkerPool) -> list[_FileRun]:
+    jobs = {pool.submit(_numeric_job, str(p), options, seconds=options.file_time_limit): k
+            for k, p in enumerate(files)}
+    runs: list[_FileRun | None] = [None] * len(files)
+    pending = set(jobs)
+    while pending:
+        for job in pool.wait(pending):
+            k = jobs[job]
+            result = pool.result(job)
+            run = result.value if result.ok else _FileRun.failed(
+                str(files[k]), f"{files[k]}: not checked: {result.reason}")
+            if options.symbolic:
+                run.submit_proofs(pool)
+            runs[k] = run
+    return [r for r in runs if r is not None]
 
 
 def verify_file(path: str | Path, options: Options | None = None) -> FileResult:
@@ -88,11 +112,15 @@ def _start_file(path: Path, options: Options, pool: WorkerPool | None) -> _FileR
     try:
         return _FileRun(str(path), options, pool)
     except InputError as exc:
-        return _FileRun.failed(str(path), exc)
+        return _FileRun.failed(str(path), exc.format())
+
+
+def _numeric_job(path: str, options: Options) -> _FileRun:
+    return _start_file(Path(path), options, None)
 
 
 class _FileRun:
-    """One file: numeric checks done at construction, proofs submitted to the pool."""
+    """One file: numeric checks done at construction; proofs submitted to a pool."""
 
     def __init__(self, path: str, options: Options, pool: WorkerPool | None,
                  derivation: Derivation | None = None) -> None:
@@ -101,16 +129,37 @@ class _FileRun:
         self.error: str | None = None
         self.derivation = derivation or load_file(path)
         engine = Engine(self.derivation)
-        self.drafts = [_check_links(engine, step, options, pool)
-                       for step in self.derivation.steps]
+        self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
+        # names of indices the engine introduced while differentiating, for the proofs
+        self.index_range = dict(engine.index_range)
         self.seconds = time.perf_counter() - started
+        if pool is not None:
+            self.submit_proofs(pool)
 
     @classmethod
-    def failed(cls, path: str, exc: InputError) -> _FileRun:
+    def failed(cls, path: str, error: str) -> _FileRun:
         run = cls.__new__(cls)
         run.path, run.error, run.derivation, run.drafts, run.seconds = (
-            path, exc.format(), None, [], 0.0)
+            path, error, None, [], 0.0)
+        run.index_range = {}
         return run
+
+    def submit_proofs(self, pool: WorkerPool) -> None:
+        """Submit a proof of every checked link (identical equations proved once)."""
+        if self.derivation is None:
+            return
+        jobs: dict[tuple, int] = {}
+        sizes = proof_setting(self.derivation.dims)
+        for links in self.drafts:
+            for d in links:
+                o = d.outcome
+                if o.verdict != Verdict.CHECKED or o.lhs is None or o.rhs is None:
+                    continue
+                key = (o.lhs, o.rhs, o.free)
+                if key not in jobs:
+                    jobs[key] = pool.submit(*prove_call(self.derivation, o.lhs, o.rhs, o.free,
+                                                        sizes, self.index_range))
+                d.job = jobs[key]
 
     def steps(self, proofs: dict[int, Limited]) -> tuple[StepResult, ...]:
         assert self.derivation is not None
@@ -142,8 +191,7 @@ class _Draft:
     job: int | None = None
 
 
-def _check_links(engine: Engine, step: Step, options: Options,
-                 pool: WorkerPool | None) -> list[_Draft]:
+def _check_links(engine: Engine, step: Step, options: Options) -> list[_Draft]:
     """Check each link of a step; mark links that follow correctly from an earlier error."""
     exprs = [e.node for e in step.exprs]
     drafts: list[_Draft] = []
@@ -165,15 +213,7 @@ def _check_links(engine: Engine, step: Step, options: Options,
                 found.append(diagnosis("follows-from-error", first_wrong=first_wrong + 1))
         if first_wrong is None and out.verdict in (Verdict.REFUTED, Verdict.ILL_FORMED):
             first_wrong = k
-        job = None
-        if pool is not None and out.verdict == Verdict.CHECKED and out.lhs is not None:
-            key = (out.lhs, out.rhs, out.free)
-            jobs = engine.__dict__.setdefault("_proof_jobs", {})
-            if key not in jobs:  # identical equations are proved once
-                jobs[key] = pool.submit(*proof_job(engine, out.lhs, out.rhs, out.free))
-            job = jobs[key]
-            pool.pump()
-        drafts.append(_Draft(out, found, against, job))
+        drafts.append(_Draft(out, found, against))
     return drafts
 
 

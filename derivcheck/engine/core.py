@@ -52,7 +52,6 @@ class Engine:
         self.diff = Differentiator(self.definitions, self._plain_shape, self.free_indices,
                                    self.fresh_index)
         self._derivatives: dict[tuple[E, str], E] = {}
-        self._free_cache: dict[E, tuple[str, ...]] = {}
 
     # -- shapes --------------------------------------------------------------
     def _plain_shape(self, node: E) -> Shape:
@@ -139,7 +138,7 @@ class Engine:
     # -- evaluation ------------------------------------------------------------
     def evaluator(self, point: Point, *, no_relu_mask: bool = False) -> Evaluator:
         ev = Evaluator(point, self.definitions, self.def_free, self.index_range,
-                       self.derivation.conventions.relu_prime_at_zero, self._free_cache)
+                       self.derivation.conventions.relu_prime_at_zero)
         ev.no_relu_mask = no_relu_mask
         return ev
 

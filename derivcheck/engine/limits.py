@@ -129,17 +129,19 @@ class WorkerPool:
         self.seconds = seconds
         self.memory_mb = memory_mb
         self._ctx = _context()
-        self._queue: list[tuple[int, Callable[..., Any], tuple]] = []
+        self._queue: list[tuple[int, Callable[..., Any], tuple, float]] = []
         self._idle: list[tuple[Any, Any]] = []  # (connection, process)
-        self._busy: dict[Any, tuple[Any, int, float]] = {}  # conn -> (process, job, deadline)
+        # connection -> (process, job, deadline, limit)
+        self._busy: dict[Any, tuple[Any, int, float, float]] = {}
         self._done: dict[int, Limited] = {}
         self._next = 0
         self._started = 0
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> int:
+    def submit(self, fn: Callable[..., Any], *args: Any, seconds: float | None = None) -> int:
+        """Queue ``fn(*args)``; ``seconds`` overrides the pool's time limit for this job."""
         job = self._next
         self._next += 1
-        self._queue.append((job, fn, args))
+        self._queue.append((job, fn, args, self.seconds if seconds is None else seconds))
         self.pump()
         return job
 
@@ -156,14 +158,14 @@ class WorkerPool:
 
         while self._queue and (self._idle or len(self._busy) < self.size):
             conn, proc = self._idle.pop() if self._idle else self._spawn()
-            job, fn, args = self._queue.pop(0)
+            job, fn, args, seconds = self._queue.pop(0)
             try:
                 conn.send((job, fn, args))
             except (OSError, ValueError) as exc:
                 self._done[job] = Limited(False, reason=f"cannot send the job: {exc}")
                 self._retire(conn, proc)
                 continue
-            self._busy[conn] = (proc, job, time.monotonic() + self.seconds)
+            self._busy[conn] = (proc, job, time.monotonic() + seconds, seconds)
 
     def _retire(self, conn: Any, proc: Any) -> None:
         conn.close()
@@ -178,7 +180,7 @@ class WorkerPool:
         if not self._busy:
             return
         for conn in wait(list(self._busy), timeout=timeout):
-            proc, job, _ = self._busy.pop(conn)
+            proc, job, _, _ = self._busy.pop(conn)
             try:
                 _job_id, status, value = conn.recv()
                 self._done[job] = (Limited(True, value) if status == "ok"
@@ -189,17 +191,34 @@ class WorkerPool:
                                           "answer (probably its memory limit)")
                 self._retire(conn, proc)
         now = time.monotonic()
-        for conn, (proc, job, deadline) in list(self._busy.items()):
+        for conn, (proc, job, deadline, limit) in list(self._busy.items()):
             if now >= deadline:
                 self._busy.pop(conn)
                 self._retire(conn, proc)
-                self._done[job] = Limited(False, reason=f"time limit of {self.seconds:g} s "
-                                          "reached")
+                self._done[job] = Limited(False, reason=f"time limit of {limit:g} s reached")
 
     def pump(self) -> None:
         """Collect finished jobs and start queued ones, without waiting."""
         self._collect(0)
         self._dispatch()
+
+    def wait(self, jobs: set[int]) -> list[int]:
+        """Block until at least one of ``jobs`` is done; the ones done (removed from ``jobs``)."""
+        import time
+
+        self._dispatch()
+        while True:
+            ready = [j for j in jobs if j in self._done]
+            if ready or not (self._busy or self._queue):
+                for j in ready:
+                    jobs.discard(j)
+                return ready
+            soonest = min((d for _, _, d, _ in self._busy.values()), default=time.monotonic())
+            self._collect(max(0.0, min(soonest - time.monotonic(), 0.5)))
+            self._dispatch()
+
+    def result(self, job: int) -> Limited:
+        return self._done[job]
 
     def results(self) -> dict[int, Limited]:
         """Wait for every submitted job; job id -> result."""
@@ -207,7 +226,7 @@ class WorkerPool:
 
         self._dispatch()
         while self._busy or self._queue:
-            soonest = min((d for _, _, d in self._busy.values()), default=time.monotonic())
+            soonest = min((d for _, _, d, _ in self._busy.values()), default=time.monotonic())
             self._collect(max(0.0, min(soonest - time.monotonic(), 0.5)))
             self._dispatch()
         return dict(self._done)
@@ -215,7 +234,7 @@ class WorkerPool:
     def close(self) -> None:
         for conn, proc in self._idle:
             self._retire(conn, proc)
-        for conn, (proc, _, _) in self._busy.items():
+        for conn, (proc, _, _, _) in self._busy.items():
             self._retire(conn, proc)
         self._idle.clear()
         self._busy.clear()

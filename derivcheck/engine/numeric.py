@@ -9,12 +9,13 @@ treats as "this point is outside the domain".
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from derivcheck.ir import E, free_indices
+from derivcheck.ir import E, free_info
 
 
 class EvalError(Exception):
@@ -32,11 +33,56 @@ MAX_OPERATIONS = 2_000_000
 
 @dataclass
 class Point:
-    """Sizes of the dimensions and values of the symbols."""
+    """Sizes of the dimensions and values of the symbols.
+
+    A point is one point (``batched=False``: vectors ``(n, 1)``, scalars 0-d) or
+    a batch of points evaluated together (``batched=True``: every value has a
+    leading axis, ``(P, rows, cols)``, scalars ``(P, 1, 1)``).
+    """
 
     sizes: dict[str, int]
     values: dict[str, np.ndarray]
     overrides: dict[str, np.ndarray] = field(default_factory=dict)
+    batched: bool = False
+
+    @property
+    def size(self) -> int:
+        """How many points (1 for an unbatched point)."""
+        if not self.batched:
+            return 1
+        for v in (*self.values.values(), *self.overrides.values()):
+            return int(np.shape(v)[0])
+        return 1
+
+    def take(self, k: int) -> Point:
+        """Point ``k`` of a batch, as an unbatched point."""
+        if not self.batched:
+            return self
+        return Point(dict(self.sizes), {n: _unbatch(v[k]) for n, v in self.values.items()},
+                     {n: _unbatch(v[k]) for n, v in self.overrides.items()})
+
+
+def stack(points: list[Point]) -> Point:
+    """Unbatched points with the same sizes and names, as one batch."""
+    first = points[0]
+    values = {n: np.stack([_batch1(p.values[n])[0] for p in points]) for n in first.values}
+    overrides = {n: np.stack([_batch1(p.overrides[n])[0] for p in points])
+                 for n in first.overrides}
+    return Point(dict(first.sizes), values, overrides, batched=True)
+
+
+def _batch1(value: object) -> np.ndarray:
+    """An unbatched value as a batch of one: ``(1, rows, cols)``."""
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return arr.reshape(1, 1, 1)
+    if arr.ndim == 1:
+        return arr.reshape(1, -1, 1)
+    return arr[None]
+
+
+def _unbatch(value: np.ndarray) -> np.ndarray:
+    return np.float64(value[0, 0]) if value.shape == (1, 1) else value
 
 
 _UNARY = {
@@ -52,45 +98,65 @@ _UNARY = {
 
 
 class Evaluator:
-    """Evaluates IR at a point; definitions are evaluated once per index setting."""
+    """Evaluates IR at a point or a batch of points.
+
+    Internally every value has three axes, ``(batch, rows, cols)``; constants
+    have a batch axis of 1 and broadcast.  Definitions are evaluated once per
+    setting of their free indices, sub-expressions once per setting of theirs.
+    """
 
     def __init__(self, point: Point, definitions: Mapping[str, E],
                  def_free: Mapping[str, frozenset[str]], index_range: Mapping[str, str],
-                 relu_prime_at_zero: float = 0.0,
-                 free_cache: dict[E, tuple[str, ...]] | None = None) -> None:
+                 relu_prime_at_zero: float = 0.0) -> None:
         self.point = point
+        self.batch = point.size
+        self._vals = {n: v if point.batched else _batch1(v) for n, v in point.values.items()}
+        self.overrides = {n: v if point.batched else _batch1(v)
+                          for n, v in point.overrides.items()}
         self.defs = definitions
         self.def_free = def_free
         self.index_range = index_range
         self.at_zero = float(relu_prime_at_zero)
-        self.min_kink = np.inf
+        self._kinks = np.full(self.batch, np.inf)
         self.seed: np.ndarray | None = None
         # Diagnosis only: evaluate as if every ReLU mask were 1 (a forgotten mask).
         self.no_relu_mask = False
         self.operations = 0
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[tuple, np.ndarray] = {}
-        self._free: dict[E, tuple[str, ...]] = {} if free_cache is None else free_cache
+
+    @property
+    def min_kink(self) -> np.ndarray | float:
+        """How close each point came to a kink (a float for an unbatched point)."""
+        return self._kinks if self.point.batched else float(self._kinks[0])
+
+    def _out(self, value: np.ndarray) -> np.ndarray:
+        if self.point.batched:
+            return np.broadcast_to(value, (self.batch, *value.shape[1:]))
+        return _unbatch(value[0])
 
     def value(self, node: E, idx: Mapping[str, int] | None = None) -> np.ndarray:
-        """The value of ``node`` with free indices set by ``idx``."""
+        """The value of ``node`` with free indices set by ``idx``.
+
+        For a batched point, an array ``(P, rows, cols)``; else the value itself
+        (a 0-d float for a scalar).
+        """
         with np.errstate(all="ignore"):
-            out = self._eval(node, dict(idx or {}))
-        return _squeeze(out)
+            return self._out(self._eval(node, dict(idx or {})))
 
     def values(self, node: E, indices: list[dict[str, int]]) -> list[np.ndarray]:
         """``value`` for each index setting (one error-state switch for all)."""
         with np.errstate(all="ignore"):
-            return [_squeeze(self._eval(node, dict(idx))) for idx in indices]
+            return [self._out(self._eval(node, dict(idx))) for idx in indices]
 
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
-        if name in self.point.overrides:
-            return self.point.overrides[name]
+        if name in self.overrides:
+            return self.overrides[name]
         free = self.def_free.get(name, frozenset())
         key = (name, tuple(sorted((k, idx[k]) for k in free)))
         hit = self._cache.get(key)
         if hit is None:
-            hit = _squeeze(self._eval(self.defs[name], idx))
+            hit = self._eval(self.defs[name], idx)
             self._cache[key] = hit
         return hit
 
@@ -103,23 +169,15 @@ class Evaluator:
             raise EvalError(f"index {node.val} has no value") from None
 
     def _kink(self, arg: np.ndarray) -> None:
-        """Record how close a continuous argument came to a kink.
+        """Record how close a continuous argument came to a kink, per point.
 
         An argument that is exactly 0 comes from the structure (``relu`` of a
         negative number, a one-hot entry), not from sampling: there the stated
         convention (``relu_prime_at_zero``) decides, and the point stays usable.
         """
-        mags = np.abs(np.asarray(arg, dtype=float))
-        mags = mags[mags > 0]
-        if mags.size:
-            self.min_kink = min(self.min_kink, float(mags.min()))
-
-    def _free_of(self, node: E) -> tuple[str, ...]:
-        hit = self._free.get(node)
-        if hit is None:
-            hit = tuple(sorted(free_indices(node, self.def_free)))
-            self._free[node] = hit
-        return hit
+        mags = np.abs(arg)
+        mags = np.where(mags > 0, mags, np.inf)
+        self._kinks = np.minimum(self._kinks, mags.min(axis=(1, 2)))
 
     def _eval(self, node: E, idx: dict[str, int]) -> np.ndarray:
         """Memoized by node and the values of the node's own free indices.
@@ -130,7 +188,7 @@ class Evaluator:
         """
         if not node.args or self.seed is not None:
             return self._compute(node, idx)
-        free = self._free_of(node)
+        free = free_info(node, self.def_free)[1]  # type: ignore[arg-type]
         # id() is stable here: the tree outlives the evaluator's use of it.
         key = (id(node), tuple([idx.get(k, -1) for k in free]) if free else ())
         hit = self._memo.get(key)
@@ -138,6 +196,9 @@ class Evaluator:
             hit = self._compute(node, idx)
             self._memo[key] = hit
         return hit
+
+    def _const(self, value: float) -> np.ndarray:
+        return np.full((1, 1, 1), value)
 
     def _compute(self, node: E, idx: dict[str, int]) -> np.ndarray:
         self.operations += 1
@@ -147,13 +208,13 @@ class Evaluator:
         op = node.op
         args = node.args
         if op == "num":
-            return np.float64(node.val)  # type: ignore[arg-type]
+            return self._const(float(node.val))  # type: ignore[arg-type]
         if op == "sym":
-            return self.point.values[node.val]  # type: ignore[index]
+            return self._vals[node.val]  # type: ignore[index]
         if op == "ref":
             return self._ref(node.val, idx)  # type: ignore[arg-type]
         if op == "dim":
-            return np.float64(self.point.sizes[node.val])  # type: ignore[index]
+            return self._const(float(self.point.sizes[node.val]))  # type: ignore[index]
         if op == "add":
             return self._eval(args[0], idx) + self._eval(args[1], idx)
         if op == "sub":
@@ -163,52 +224,47 @@ class Evaluator:
         if op == "div":
             return self._eval(args[0], idx) / self._eval(args[1], idx)
         if op == "pow":
-            base, expo = self._eval(args[0], idx), self._eval(args[1], idx)
-            return np.power(np.asarray(base, dtype=float), expo)
+            return np.power(self._eval(args[0], idx), self._eval(args[1], idx))
         if op == "neg":
             return -self._eval(args[0], idx)
         if op == "matmul":
-            a, b = self._eval(args[0], idx), self._eval(args[1], idx)
-            a = a.reshape(1, 1) if np.ndim(a) == 0 else a
-            b = b.reshape(1, 1) if np.ndim(b) == 0 else b
-            return _squeeze(a @ b)
+            return np.matmul(self._eval(args[0], idx), self._eval(args[1], idx))
         if op == "T":
-            return np.transpose(self._eval(args[0], idx))
+            return np.swapaxes(self._eval(args[0], idx), 1, 2)
         if op == "fn":
             return self._fn(node, idx)
         if op in ("sum", "mean"):
-            a = np.asarray(self._eval(args[0], idx))
-            if node.val is None or a.ndim == 0:
-                out = np.sum(a) if op == "sum" else np.mean(a)
-            else:
-                out = (np.sum if op == "sum" else np.mean)(a, axis=node.val, keepdims=True)
-            return _squeeze(out)
+            a = self._eval(args[0], idx)
+            axis = (1, 2) if node.val is None else (1 if node.val == 0 else 2)
+            reduce = np.sum if op == "sum" else np.mean
+            return reduce(a, axis=axis, keepdims=True)
         if op == "elem":
             return self._elem(node, idx)
         if op == "Sum":
             var = node.val
             n = self.point.sizes[self.index_range[var]]  # type: ignore[index]
-            total: np.ndarray = np.float64(0.0)
+            total: np.ndarray | None = None
             inner = dict(idx)
             for k in range(n):
                 inner[var] = k  # type: ignore[index]
-                total = total + self._eval(args[0], inner)
-            return total
+                term = self._eval(args[0], inner)
+                total = term if total is None else total + term
+            return total if total is not None else self._const(0.0)
         if op == "delta":
-            return np.float64(self._index(args[0], idx) == self._index(args[1], idx))
+            return self._const(float(self._index(args[0], idx) == self._index(args[1], idx)))
         if op == "onehot":
             n = self.point.sizes[node.val]  # type: ignore[index]
             k = self._index(args[0], idx)
             if not 0 <= k < n:
                 raise EvalError(f"onehot index {k} out of range 0..{n - 1}")
-            out = np.zeros((n, 1))
-            out[k, 0] = 1.0
+            out = np.zeros((1, n, 1))
+            out[0, k, 0] = 1.0
             return out
         if op == "eye":
-            return np.eye(self.point.sizes[node.val])  # type: ignore[index]
+            return np.eye(self.point.sizes[node.val])[None]  # type: ignore[index]
         if op == "ones":
             shape = tuple(d if isinstance(d, int) else self.point.sizes[d] for d in node.val)  # type: ignore[union-attr]
-            return _squeeze(np.ones(shape)) if shape else np.float64(1.0)
+            return np.ones((1, *shape)) if shape else self._const(1.0)
         if op == "jac":
             return self._jacobian(node, idx)
         if op == "seed":
@@ -232,48 +288,48 @@ class Evaluator:
         if name == "relu_prime":
             self._kink(a)
             if self.no_relu_mask:
-                return np.ones_like(np.asarray(a, dtype=float))
+                return np.ones_like(a)
             return np.where(a > 0, 1.0, np.where(a < 0, 0.0, self.at_zero))
         if name == "softmax":
-            a = np.asarray(a, dtype=float)
-            shifted = np.exp(a - np.max(a, axis=0, keepdims=True))
-            return shifted / np.sum(shifted, axis=0, keepdims=True)
+            shifted = np.exp(a - np.max(a, axis=1, keepdims=True))
+            return shifted / np.sum(shifted, axis=1, keepdims=True)
         if name == "logsumexp":
-            a = np.asarray(a, dtype=float)
-            m = np.max(a, axis=0, keepdims=True)
-            return _squeeze(m + np.log(np.sum(np.exp(a - m), axis=0, keepdims=True)))
+            m = np.max(a, axis=1, keepdims=True)
+            return m + np.log(np.sum(np.exp(a - m), axis=1, keepdims=True))
         if name == "diag":
-            a = np.asarray(a, dtype=float)
+            if a.shape[2] == 1:
+                return a * np.eye(a.shape[1])[None]
             if a.shape[1] == 1:
-                return np.diag(a[:, 0])
-            if a.shape[0] == 1:
-                return np.diag(a[0, :])
-            return np.diag(a).reshape(-1, 1)
+                return np.swapaxes(a, 1, 2) * np.eye(a.shape[2])[None]
+            return np.diagonal(a, axis1=1, axis2=2)[:, :, None]
         if name == "tr":
-            return np.float64(np.trace(np.atleast_2d(a)))
+            return np.trace(a, axis1=1, axis2=2)[:, None, None]
         if name == "det":
-            return np.float64(np.linalg.det(np.atleast_2d(a)))
+            return np.linalg.det(a)[:, None, None]
         if name == "inv":
-            m = np.atleast_2d(a)
             try:
-                out = np.linalg.inv(m)
-            except np.linalg.LinAlgError:
-                out = np.full(m.shape, np.nan)
-            return _squeeze(out) if np.ndim(a) == 0 else out
+                return np.linalg.inv(a)
+            except np.linalg.LinAlgError:  # some matrix of the batch is singular
+                out = np.full(a.shape, np.nan)
+                for b in range(a.shape[0]):
+                    with contextlib.suppress(np.linalg.LinAlgError):
+                        out[b] = np.linalg.inv(a[b])
+                return out
         raise EvalError(f"unknown function {name}")
 
     def _elem(self, node: E, idx: dict[str, int]) -> np.ndarray:
-        base = np.asarray(self._eval(node.args[0], idx))
+        base = self._eval(node.args[0], idx)
         keys = [self._index(i, idx) for i in node.args[1:]]
-        if base.ndim != 2:
+        rows, cols = base.shape[1], base.shape[2]
+        if rows == 1 and cols == 1:
             raise EvalError("element of a scalar")
         if len(keys) == 1:
-            pos = (keys[0], 0) if base.shape[1] == 1 else (0, keys[0])
+            r, c = (keys[0], 0) if cols == 1 else (0, keys[0])
         else:
-            pos = (keys[0], keys[1])
-        if not (0 <= pos[0] < base.shape[0] and 0 <= pos[1] < base.shape[1]):
-            raise EvalError(f"index {tuple(keys)} out of range for shape {base.shape}")
-        return np.float64(base[pos])
+            r, c = keys[0], keys[1]
+        if not (0 <= r < rows and 0 <= c < cols):
+            raise EvalError(f"index {tuple(keys)} out of range for shape {(rows, cols)}")
+        return base[:, r:r + 1, c:c + 1]
 
     def _jacobian(self, node: E, idx: dict[str, int]) -> np.ndarray:
         n_dim, seed_shape, _out = node.val  # type: ignore[misc]
@@ -281,13 +337,14 @@ class Evaluator:
         cols = []
         saved = self.seed
         for j in range(n):
-            e = np.zeros((n, 1))
-            e[j, 0] = 1.0
-            self.seed = e if seed_shape != () else np.float64(1.0)
-            col = np.asarray(self._eval(node.args[0], idx), dtype=float)
-            cols.append(col.reshape(-1, 1))
+            e = np.zeros((1, n, 1))
+            e[0, j, 0] = 1.0
+            self.seed = e if seed_shape != () else self._const(1.0)
+            col = self._eval(node.args[0], idx)
+            cols.append(col.reshape(col.shape[0], -1, 1))
         self.seed = saved
-        return np.hstack(cols)
+        batch = max(c.shape[0] for c in cols)
+        return np.concatenate([np.broadcast_to(c, (batch, *c.shape[1:])) for c in cols], axis=2)
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -298,12 +355,3 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
         a, b = np.broadcast_arrays(a, b)
     big = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
     return float(np.max(np.abs(a - b), initial=0.0)) / (1.0 + big)
-
-
-def _squeeze(value: np.ndarray) -> np.ndarray:
-    """A ``1 x 1`` array is a scalar."""
-    if np.ndim(value) == 2 and np.shape(value) == (1, 1):
-        return np.float64(value[0, 0])
-    if np.ndim(value) == 0:
-        return np.float64(value)
-    return value

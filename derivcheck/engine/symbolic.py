@@ -66,10 +66,14 @@ def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: floa
 
 def proof_job(engine: Engine, lhs: E, rhs: E, free: frozenset[str]) -> tuple:
     """``(function, *arguments)`` of a proof, to run in a worker process."""
-    import sympy  # noqa: F401 - imported before workers fork, so they share it
+    return prove_call(engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims),
+                      dict(engine.index_range))
 
-    return (_prove_job, engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims),
-            dict(engine.index_range))
+
+def prove_call(derivation: Any, lhs: E, rhs: E, free: frozenset[str], sizes: dict[str, int],
+               index_range: dict[str, str]) -> tuple:
+    """``(function, *arguments)`` of a proof at ``sizes``, to run in a worker process."""
+    return (_prove_job, derivation, lhs, rhs, free, sizes, index_range)
 
 
 def as_proof(result: Limited) -> Proof:
