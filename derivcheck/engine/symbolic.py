@@ -199,16 +199,15 @@ def _symbolic_value(name: str, shape: tuple[int, ...], tags: frozenset[str]) -> 
 
 
 def _components(a: Any, b: Any) -> list[Any]:
-    import sympy
+    """The components of ``a - b`` (arrays broadcast against scalars)."""
+    import numpy as np
 
-    if isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase):
-        if a.shape != b.shape:
-            raise _Give("shapes differ after instantiation")
-        return [a[i] - b[i] for i in range(len(a))]
-    if isinstance(a, sympy.MatrixBase):
-        return [a[i] - b for i in range(len(a))]
-    if isinstance(b, sympy.MatrixBase):
-        return [a - b[i] for i in range(len(b))]
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            a2, b2 = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+        except ValueError:
+            raise _Give("shapes differ after instantiation") from None
+        return [x - y for x, y in zip(a2.flat, b2.flat)]
     return [a - b]
 
 
@@ -247,6 +246,8 @@ def _is_zero(expr: Any) -> bool:
     e = sympy.expand_log(e, force=True)
     back = {sympy.log(sym): term for term, sym in terms.items()}
     e = e.xreplace(back)
+    if _zero_in_field(e):
+        return True
     if sympy.cancel(sympy.together(e)) == 0:
         return True
     if e.has(sympy.log, sympy.Abs, sympy.sign, sympy.exp):
@@ -254,46 +255,74 @@ def _is_zero(expr: Any) -> bool:
     return False
 
 
+def _zero_in_field(expr: Any) -> bool:
+    """Is ``expr`` 0 as a rational function of its atoms (sparse field arithmetic)?
+
+    Atoms that are not polynomial generators (logs, powers of symbols) are taken
+    as independent generators: zero there means zero for every value, so a True
+    answer is a proof; False only means "not shown this way".
+    """
+    from sympy.polys.fields import sfield
+    from sympy.polys.polyerrors import PolynomialError
+
+    try:
+        _, element = sfield(expr)
+    except (PolynomialError, ValueError, TypeError, NotImplementedError):
+        return False
+    return bool(element == 0)
+
+
 class _Converter:
-    """IR -> SymPy at fixed sizes and values, with sign cases for kinks."""
+    """IR -> SymPy at fixed sizes and values, with sign cases for kinks.
+
+    Arrays are NumPy object arrays of SymPy expressions (much cheaper to build
+    than SymPy matrices); scalars are SymPy expressions.
+    """
 
     def __init__(self, engine: Engine, sizes: dict[str, int], values: dict[str, Any],
                  signs: dict[Any, bool]) -> None:
+        import numpy as np
         import sympy
 
+        self.np = np
         self.sp = sympy
         self.engine = engine
         self.sizes = sizes
-        self.values = values
+        self.values = {k: self._from_sympy(v) for k, v in values.items()}
         self.signs = signs
         self.at_zero = engine.derivation.conventions.relu_prime_at_zero
         self.seed: Any = None
         self._defs: dict[tuple, Any] = {}
 
-    def value(self, node: E, idx: dict[str, int]) -> Any:
-        return self._conv(node, dict(idx))
+    # -- arrays ------------------------------------------------------------------
+    def _from_sympy(self, x: Any) -> Any:
+        if isinstance(x, self.sp.MatrixBase):
+            out = self.np.empty(x.shape, dtype=object)
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    out[i, j] = x[i, j]
+            return out
+        return x
 
-    def _mat(self, x: Any) -> Any:
-        return x if isinstance(x, self.sp.MatrixBase) else self.sp.Matrix([[x]])
+    def _is_arr(self, x: Any) -> bool:
+        return isinstance(x, self.np.ndarray)
 
     def _squeeze(self, x: Any) -> Any:
-        if isinstance(x, self.sp.MatrixBase) and x.shape == (1, 1):
+        if self._is_arr(x) and x.shape == (1, 1):
             return x[0, 0]
         return x
 
+    def _full(self, rows: int, cols: int, fn: Any) -> Any:
+        out = self.np.empty((rows, cols), dtype=object)
+        for i in range(rows):
+            for j in range(cols):
+                out[i, j] = fn(i, j)
+        return out
+
     def _elementwise(self, fn: Any, *xs: Any) -> Any:
-        mats = [x for x in xs if isinstance(x, self.sp.MatrixBase)]
-        if not mats:
+        if not any(self._is_arr(x) for x in xs):
             return fn(*xs)
-        rows = max(m.shape[0] for m in mats)
-        cols = max(m.shape[1] for m in mats)
-
-        def pick(x: Any, i: int, j: int) -> Any:
-            if not isinstance(x, self.sp.MatrixBase):
-                return x
-            return x[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0]
-
-        return self.sp.Matrix(rows, cols, lambda i, j: fn(*(pick(x, i, j) for x in xs)))
+        return self.np.frompyfunc(fn, len(xs), 1)(*xs)
 
     def _sign(self, arg: Any, kind: str) -> bool:
         """Is ``arg`` > 0 in the current case? (branches when unknown)"""
@@ -324,8 +353,19 @@ class _Converter:
     def _index(self, node: E, idx: dict[str, int]) -> int:
         return int(node.val) if node.op == "int" else idx[str(node.val)]  # type: ignore[arg-type]
 
+    def value(self, node: E, idx: dict[str, int]) -> Any:
+        return self._conv(node, dict(idx))
+
+    def _add_all(self, items: list[Any]) -> Any:
+        if not any(self._is_arr(x) for x in items):
+            return self.sp.Add(*items)
+        total = items[0]
+        for x in items[1:]:
+            total = self._elementwise(lambda u, v: u + v, total, x)
+        return total
+
     def _conv(self, node: E, idx: dict[str, int]) -> Any:
-        sp = self.sp
+        sp, np = self.sp, self.np
         op, args = node.op, node.args
         if op == "num":
             return sp.Rational(node.val.numerator, node.val.denominator)  # type: ignore[union-attr]
@@ -343,29 +383,37 @@ class _Converter:
             return self._squeeze(self._elementwise(fn, a, b))
         if op == "neg":
             a = self._conv(args[0], idx)
-            return -a
+            return self._elementwise(lambda x: -x, a)
         if op == "matmul":
-            a, b = self._mat(self._conv(args[0], idx)), self._mat(self._conv(args[1], idx))
-            return self._squeeze(a * b)
+            a, b = self._conv(args[0], idx), self._conv(args[1], idx)
+            if not self._is_arr(a) or not self._is_arr(b):
+                return self._squeeze(self._elementwise(lambda x, y: x * y, a, b))
+            out = self._full(a.shape[0], b.shape[1], lambda i, j: sp.Add(
+                *[a[i, k] * b[k, j] for k in range(a.shape[1])]))
+            return self._squeeze(out)
         if op == "T":
             a = self._conv(args[0], idx)
-            return a.T if isinstance(a, sp.MatrixBase) else a
+            return a.T if self._is_arr(a) else a
         if op == "fn":
             return self._fn(node, idx)
         if op in ("sum", "mean"):
-            a = self._mat(self._conv(args[0], idx))
+            a = self._conv(args[0], idx)
+            if not self._is_arr(a):
+                return a
             if node.val is None:
-                total = sum(a[i] for i in range(len(a)))
-                return total if op == "sum" else total / len(a)
+                total = sp.Add(*a.flat)
+                return total if op == "sum" else total / a.size
             if node.val == 0:
-                out = sp.Matrix(1, a.shape[1], lambda i, j: sum(a[k, j] for k in range(a.shape[0])))
+                out = self._full(1, a.shape[1], lambda i, j: sp.Add(*a[:, j]))
                 count = a.shape[0]
             else:
-                out = sp.Matrix(a.shape[0], 1, lambda i, j: sum(a[i, k] for k in range(a.shape[1])))
+                out = self._full(a.shape[0], 1, lambda i, j: sp.Add(*a[i, :]))
                 count = a.shape[1]
-            return self._squeeze(out if op == "sum" else out / count)
+            if op == "mean":
+                out = self._elementwise(lambda x: x / count, out)
+            return self._squeeze(out)
         if op == "elem":
-            base = self._mat(self._conv(args[0], idx))
+            base = self._conv(args[0], idx)
             keys = [self._index(a, idx) for a in args[1:]]
             if len(keys) == 1:
                 return base[keys[0], 0] if base.shape[1] == 1 else base[0, keys[0]]
@@ -373,33 +421,33 @@ class _Converter:
         if op == "Sum":
             var = str(node.val)
             n = self.sizes[self.engine.index_range[var]]
-            total: Any = None
-            for k in range(n):
-                term = self._conv(args[0], {**idx, var: k})
-                total = term if total is None else total + term
-            return total
+            return self._add_all([self._conv(args[0], {**idx, var: k}) for k in range(n)])
         if op == "delta":
             return sp.Integer(1 if self._index(args[0], idx) == self._index(args[1], idx) else 0)
         if op == "onehot":
             n = self.sizes[str(node.val)]
             k = self._index(args[0], idx)
-            return sp.Matrix(n, 1, lambda i, j: 1 if i == k else 0)
+            return self._full(n, 1, lambda i, j: sp.Integer(1 if i == k else 0))
         if op == "eye":
-            return sp.eye(self.sizes[str(node.val)])
+            n = self.sizes[str(node.val)]
+            return self._full(n, n, lambda i, j: sp.Integer(1 if i == j else 0))
         if op == "ones":
             shape = [d if isinstance(d, int) else self.sizes[d] for d in node.val]  # type: ignore[union-attr]
-            return self._squeeze(sp.ones(*shape)) if shape else sp.Integer(1)
+            if not shape:
+                return sp.Integer(1)
+            return self._squeeze(self._full(shape[0], shape[1], lambda i, j: sp.Integer(1)))
         if op == "jac":
-            n_dim, _seed_shape, _ = node.val  # type: ignore[misc]
+            n_dim = node.val[0]  # type: ignore[index]
             n = self.sizes[n_dim] if isinstance(n_dim, str) else int(n_dim)
             cols = []
             saved = self.seed
             for j in range(n):
-                self.seed = sp.Matrix(n, 1, lambda i, c, j=j: 1 if i == j else 0)
-                col = self._mat(self._conv(args[0], idx))
-                cols.append(col.reshape(len(col), 1))
+                self.seed = self._full(n, 1, lambda i, c, j=j: sp.Integer(1 if i == j else 0))
+                col = self._conv(args[0], idx)
+                col = col if self._is_arr(col) else np.array([[col]], dtype=object)
+                cols.append(col.reshape(-1, 1))
             self.seed = saved
-            return sp.Matrix.hstack(*cols)
+            return np.hstack(cols)
         if op == "seed":
             return self.seed
         raise _Give(f"no symbolic rule for '{op}'")
@@ -420,28 +468,31 @@ class _Converter:
         }
         if name in simple:
             return self._elementwise(simple[name], a)  # type: ignore[index]
-        m = self._mat(a)
+        m = a if self._is_arr(a) else self.np.array([[a]], dtype=object)
+        rows, cols = m.shape
         if name == "softmax":
-            cols = []
-            for j in range(m.shape[1]):
-                col = [sp.exp(m[i, j]) for i in range(m.shape[0])]
-                total = sum(col)
-                cols.append(sp.Matrix([c / total for c in col]))
-            return sp.Matrix.hstack(*cols)
+            out = self.np.empty(m.shape, dtype=object)
+            for j in range(cols):
+                col = [sp.exp(m[i, j]) for i in range(rows)]
+                total = sp.Add(*col)
+                for i in range(rows):
+                    out[i, j] = col[i] / total
+            return out
         if name == "logsumexp":
-            out = sp.Matrix(1, m.shape[1], lambda i, j: sp.log(
-                sum(sp.exp(m[k, j]) for k in range(m.shape[0]))))
+            out = self._full(1, cols, lambda i, j: sp.log(
+                sp.Add(*[sp.exp(m[k, j]) for k in range(rows)])))
             return self._squeeze(out)
         if name == "diag":
-            if m.shape[1] == 1:
-                return sp.diag(*[m[i, 0] for i in range(m.shape[0])])
-            if m.shape[0] == 1:
-                return sp.diag(*[m[0, i] for i in range(m.shape[1])])
-            return sp.Matrix([m[i, i] for i in range(m.shape[0])])
+            if cols == 1:
+                return self._full(rows, rows, lambda i, j: m[i, 0] if i == j else sp.Integer(0))
+            if rows == 1:
+                return self._full(cols, cols, lambda i, j: m[0, i] if i == j else sp.Integer(0))
+            return self._full(rows, 1, lambda i, j: m[i, i])
         if name == "tr":
-            return m.trace()
+            return sp.Add(*[m[i, i] for i in range(rows)])
+        matrix = sp.Matrix(m.tolist())
         if name == "det":
-            return m.det()
+            return matrix.det()
         if name == "inv":
-            return self._squeeze(m.inv())
+            return self._squeeze(self._from_sympy(matrix.inv()))
         raise _Give(f"no symbolic rule for {name}")
