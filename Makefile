@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/derivcheck verify derivations/ --check-expected
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check derivcheck tests bench
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
