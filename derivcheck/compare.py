@@ -309,14 +309,17 @@ def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     point = _draw_batch(engine, names, sizes, rng, [1.0] * 60, style="small")
     lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices, min_kink=0.5)
     errors = batch_errors(lv, rv)
-    best: tuple[float, int, int] | None = None
+    # Prefer a point where the reference side is not all zero (a clearer
+    # illustration), then a clear difference, then the largest one.
+    best: tuple[tuple, int, int] | None = None
     for p in np.flatnonzero(ok):
         k = int(np.argmax(errors[:, p]))
         err = float(errors[k, p])
-        if err >= DISAGREE and (best is None or err > best[0]):
-            best = (err, int(p), k)
-        if best is not None and best[0] >= CLEAR:
-            break
+        if err < DISAGREE:
+            continue
+        score = (bool(np.any(np.abs(lv[k][p]) > 1e-9)), err >= CLEAR, err)
+        if best is None or score > best[0]:
+            best = (score, int(p), k)
     if best is not None:
         _, p, k = best
         return _cex(point.take(p), indices[k], _one(lv[k][p]), _one(rv[k][p]), names,
