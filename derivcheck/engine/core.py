@@ -112,9 +112,10 @@ class Engine:
     def _derivative(self, node: E, layout: str) -> E:
         self.derivative_shape(node, layout)  # shape errors first
         f_raw, v = node.args
-        if any(n.op == "d" for n in f_raw.walk()):
-            raise Unsupported("a derivative of a derivative is not supported")
-        f = f_raw
+        # A derivative of a derivative (a Hessian): differentiate the inner formula.
+        f = self.resolve(f_raw, layout)
+        if any(n.op in ("jac", "seed") for n in f.walk()):
+            raise Unsupported("a derivative of a Jacobian is a tensor: write it per element")
         target, index = _split_target(v)
         fs = self.shape(f, layout)
         ts = self.shape(target, layout)

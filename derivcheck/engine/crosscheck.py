@@ -40,6 +40,7 @@ def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
 
 def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) -> str | None:
     f, v = dnode.args
+    f = engine.resolve(f, layout)  # a derivative of a derivative: the inner formula
     target, index = (v.args[0], v.args[1:]) if v.op == "elem" else (v, ())
     formula = engine.derivative(dnode, layout)
     free = engine.free_indices(formula) | engine.free_indices(f) | engine.free_indices(v)
