@@ -19,6 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check derivcheck tests bench
+	$(VENV)/bin/mypy derivcheck
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -245,7 +246,7 @@ def batch_errors(lv: list[np.ndarray], rv: list[np.ndarray]) -> np.ndarray:
     return np.array(out)
 
 
-def _one(value: np.ndarray) -> np.ndarray:
+def _one(value: np.ndarray) -> Any:
     """One point's value out of a batch: ``(rows, cols)``, or a 0-d float for a scalar."""
     return np.float64(value[0, 0]) if value.shape == (1, 1) else np.array(value)
 
@@ -321,8 +322,8 @@ def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
         if best is None or score > best[0]:
             best = (score, int(p), k)
     if best is not None:
-        _, p, k = best
-        return _cex(point.take(p), indices[k], _one(lv[k][p]), _one(rv[k][p]), names,
+        _, q, k = best
+        return _cex(point.take(q), indices[k], _one(lv[k][q]), _one(rv[k][q]), names,
                     readable_point=True)
     k = int(np.argmax(fallback.errors))
     return _cex(fallback.point, fallback.indices[k], fallback.lhs[k], fallback.rhs[k], names,

@@ -324,10 +324,10 @@ def _components(samples: list[Sample]) -> Diagnosis | None:
         return None
     scale = 1.0 + max(np.max(np.abs(ref)), np.max(np.abs(claim)))
     diff = np.abs(ref - claim) / scale
-    bad = [tuple(int(x) for x in p) for p in np.argwhere(diff >= DISAGREE)]
-    if 0 < len(bad) < diff.size:
-        shown = ", ".join(str(p[0] if ref.shape[1] == 1 else p) for p in bad[:8])
-        more = "" if len(bad) <= 8 else f" and {len(bad) - 8} more"
+    entries = [tuple(int(x) for x in p) for p in np.argwhere(diff >= DISAGREE)]
+    if 0 < len(entries) < diff.size:
+        shown = ", ".join(str(p[0] if ref.shape[1] == 1 else p) for p in entries[:8])
+        more = "" if len(entries) <= 8 else f" and {len(entries) - 8} more"
         return diagnosis("wrong-components",
                          detail=f"entries {shown}{more} of {diff.size} differ, the others agree "
                                 f"(sizes {_fmt_sizes(s.sizes)})")

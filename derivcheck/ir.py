@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 Dim = str | int
 Shape = tuple[Dim, ...]
@@ -56,7 +57,7 @@ class E:
 
     op: str
     args: tuple[E, ...] = ()
-    val: object = None
+    val: Any = None
     pos: int = field(default=-1, compare=False, hash=False, repr=False)
     _hash: int = field(default=0, init=False, compare=False, repr=False)
     # (definitions' free indices it was computed with, free indices, sorted): see free_indices

@@ -403,8 +403,9 @@ class _Loader:
                 l0, c0 = _value_pos(item, "claim")
                 l1, c1 = self.locate(l0, c0, text, exc.offset)
                 raise self.error(exc.message, l1, c1, exc.hint, ctx) from None
-            exprs = (self.expression(item, "claim", text[:len(lhs)], scope, ctx),
-                     self.expression(item, "claim", text, scope, ctx, offset=ro))
+            exprs: tuple[Expr, ...] = (
+                self.expression(item, "claim", text[:len(lhs)], scope, ctx),
+                self.expression(item, "claim", text, scope, ctx, offset=ro))
             form = "claim"
         else:
             chain = item["chain"]

@@ -127,7 +127,7 @@ class _FileRun:
         started = time.perf_counter()
         self.path = path
         self.error: str | None = None
-        self.derivation = derivation or load_file(path)
+        self.derivation: Derivation | None = derivation or load_file(path)
         engine = Engine(self.derivation)
         self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
         # names of indices the engine introduced while differentiating, for the proofs

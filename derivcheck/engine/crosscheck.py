@@ -9,6 +9,8 @@ into ``refuted`` or ``checked``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from derivcheck.engine.core import Engine, index_assignments
@@ -91,9 +93,9 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
         positions: list[tuple[int, ...]] = [()]
     elif index:
         keys = [int(i.val) if i.op == "int" else idx[str(i.val)] for i in index]
-        pos = (keys[0], 0) if len(keys) == 1 and base.shape[1] == 1 else (
+        pos: tuple[int, ...] = (keys[0], 0) if len(keys) == 1 and base.shape[1] == 1 else (
             (0, keys[0]) if len(keys) == 1 else (keys[0], keys[1]))
-        positions = [pos]
+        positions = [tuple(pos)]
     else:
         positions = [tuple(p) for p in np.ndindex(*base.shape)]
     columns = []
@@ -126,11 +128,11 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
 def _value_with(engine: Engine, f: E, target: E, point: Point, value: np.ndarray,
                 idx: dict[str, int]) -> np.ndarray:
     if target.op == "sym":
-        values = dict(point.values)
+        values: dict[str, Any] = dict(point.values)
         values[str(target.val)] = value if value.ndim else np.float64(value)
         moved = Point(point.sizes, values, dict(point.overrides))
     else:
-        overrides = dict(point.overrides)
+        overrides: dict[str, Any] = dict(point.overrides)
         overrides[str(target.val)] = value if value.ndim else np.float64(value)
         moved = Point(point.sizes, point.values, overrides)
     return np.asarray(engine.evaluator(moved).value(f, idx), dtype=float)

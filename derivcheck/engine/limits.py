@@ -179,7 +179,8 @@ class WorkerPool:
 
         if not self._busy:
             return
-        for conn in wait(list(self._busy), timeout=timeout):
+        for ready in wait(list(self._busy), timeout=timeout):
+            conn: Any = ready
             proc, job, _, _ = self._busy.pop(conn)
             try:
                 _job_id, status, value = conn.recv()

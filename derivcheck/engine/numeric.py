@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def _batch1(value: object) -> np.ndarray:
     return arr[None]
 
 
-def _unbatch(value: np.ndarray) -> np.ndarray:
+def _unbatch(value: np.ndarray) -> Any:
     return np.float64(value[0, 0]) if value.shape == (1, 1) else value
 
 
@@ -130,12 +131,12 @@ class Evaluator:
         """How close each point came to a kink (a float for an unbatched point)."""
         return self._kinks if self.point.batched else float(self._kinks[0])
 
-    def _out(self, value: np.ndarray) -> np.ndarray:
+    def _out(self, value: np.ndarray) -> Any:
         if self.point.batched:
             return np.broadcast_to(value, (self.batch, *value.shape[1:]))
         return _unbatch(value[0])
 
-    def value(self, node: E, idx: Mapping[str, int] | None = None) -> np.ndarray:
+    def value(self, node: E, idx: Mapping[str, int] | None = None) -> Any:
         """The value of ``node`` with free indices set by ``idx``.
 
         For a batched point, an array ``(P, rows, cols)``; else the value itself
@@ -144,7 +145,7 @@ class Evaluator:
         with np.errstate(all="ignore"):
             return self._out(self._eval(node, dict(idx or {})))
 
-    def values(self, node: E, indices: list[dict[str, int]]) -> list[np.ndarray]:
+    def values(self, node: E, indices: list[dict[str, int]]) -> list[Any]:
         """``value`` for each index setting (one error-state switch for all)."""
         with np.errstate(all="ignore"):
             return [self._out(self._eval(node, dict(idx))) for idx in indices]

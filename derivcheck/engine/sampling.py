@@ -7,6 +7,7 @@ simple fractions, used to find a readable counterexample).
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -120,7 +121,7 @@ def draw_point(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, in
     return Point(dict(sizes), values)
 
 
-def _scalarize(values: np.ndarray | float, shape: tuple) -> np.ndarray:
+def _scalarize(values: np.ndarray | float, shape: tuple) -> Any:
     if shape == ():
         return np.float64(values)
     return np.asarray(values, dtype=float).reshape(shape)

@@ -259,7 +259,7 @@ class _Reader:
                 if not (isinstance(a, ast.Constant) and a.value in (0, 1)
                         and not isinstance(a.value, bool)):
                     raise self.fail(a, f"{name}(M, axis): axis must be 0 or 1")
-                axis = int(a.value)
+                axis = 0 if a.value == 0 else 1
             return E(name, (self.read(args[0], level + 1),), axis, pos=pos)
         if name == "Sum":
             self.arity(node, name, args, 2)
@@ -307,7 +307,7 @@ def _regroup_derivative(node: ast.BinOp) -> ast.AST | None:
     """
     parent: ast.AST | None = None
     cur = node.left
-    path = []
+    path: list[ast.AST] = []
     while True:
         if isinstance(cur, ast.BinOp) and isinstance(cur.op, (ast.Mult, ast.Div, ast.MatMult)):
             path.append(cur)
