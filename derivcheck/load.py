@@ -8,7 +8,9 @@ Tags and aliases are refused before anything is built from the document.
 from __future__ import annotations
 
 import keyword
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +54,21 @@ def load_file(path: str | Path) -> Derivation:
     """
     path_s = str(path)
     try:
-        raw = Path(path).read_bytes()
+        info = os.stat(path)  # follows a symbolic link to its target
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file", path_s,
+                             hint="give a derivation file (.yaml) or a folder of them")
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError(f"file too large ({info.st_size} bytes, limit {MAX_FILE_BYTES})",
+                             path_s, hint="split the derivation into several files")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", path_s,
                          hint="check the path") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"file too large ({len(raw)} bytes, limit {MAX_FILE_BYTES})", path_s)
+        raise InputError(f"file too large (over {MAX_FILE_BYTES} bytes)", path_s,
+                         hint="split the derivation into several files")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -5,6 +5,8 @@ Returns data only (``Report``); the reporters turn it into text or JSON.
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,16 +28,32 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and every ``*.yaml``/``*.yml`` under each folder (sorted)."""
+    """Files as given, and every ``*.yaml``/``*.yml`` under each folder (sorted).
+
+    Folders are walked without following symbolic links (no loops), and only
+    regular files are taken from them (no FIFOs or devices that would block).
+    """
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(f for f in path.rglob("*") if f.suffix in YAML_SUFFIXES
-                              and f.is_file()))
+            found = []
+            for root, _dirs, files in os.walk(path, followlinks=False):
+                for name in files:
+                    f = Path(root) / name
+                    if f.suffix in YAML_SUFFIXES and _is_regular(f):
+                        found.append(f)
+            out.extend(sorted(found))
         else:
             out.append(path)
     return out
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def verify_paths(paths: Iterable[str | Path], options: Options | None = None) -> Report:
