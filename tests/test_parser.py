@@ -271,11 +271,32 @@ def test_huge_negative_exponent_is_refused(text: str) -> None:
 
 
 def test_offset_counts_characters_not_bytes() -> None:
-    text = "sum('é', 2)"
+    text = "sum('é', 2) + ñ"
     with pytest.raises(ExprError) as info:
         parse(text)
-    # Either the string literal or the axis is a right place to point at.
-    assert text[info.value.offset] in ("'", "2")
+    # The first non-ASCII character is refused where it is (a character offset).
+    assert info.value.offset == text.index("é")
+    assert "non-ASCII" in info.value.message
+
+
+# Confusables and NFKC-folded look-alikes never alias a declared name.
+CONFUSABLES = [
+    ("fullwidth x", "x + \uff58"),
+    ("cyrillic x", "x + \u0445"),
+    ("greek capital alpha", "\u0391 @ x"),
+    ("zero-width joiner", "x\u200d + x"),
+    ("right-to-left override", "x + \u202ex"),
+    ("fullwidth digit", "x * \uff12"),
+]
+
+
+@pytest.mark.parametrize("text", [c[1].encode().decode("unicode_escape") for c in CONFUSABLES],
+                         ids=[c[0] for c in CONFUSABLES])
+def test_non_ascii_characters_are_refused(text: str) -> None:
+    with pytest.raises(ExprError) as info:
+        parse(text)
+    assert "non-ASCII" in info.value.message
+    assert ord(text[info.value.offset]) > 127
 
 
 def test_leading_spaces_shift_the_offset() -> None:

@@ -74,6 +74,7 @@ def parse_expression(text: str, scope: Scope) -> E:
     if not text.strip():
         raise ExprError("empty expression", 0, "write an expression, e.g. a2 - y")
     _check_depth_cheaply(text)
+    _check_ascii(text)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -87,6 +88,23 @@ def parse_expression(text: str, scope: Scope) -> E:
 
 def _lead(text: str) -> int:
     return len(text) - len(text.lstrip())
+
+
+def _check_ascii(text: str) -> None:
+    """Refuse non-ASCII characters.
+
+    Python folds identifiers with NFKC (a fullwidth x, U+FF58, reads as ``x``), and
+    confusables (a Cyrillic x, U+0445) look like declared names: neither may reach
+    the name lookup, so the syntax is ASCII and anything else is reported.
+    """
+    for k, ch in enumerate(text):
+        if ord(ch) > 127:
+            import unicodedata
+
+            name = unicodedata.name(ch, "unnamed character")
+            raise ExprError(f"non-ASCII character {ch!r} (U+{ord(ch):04X} {name})", k,
+                            "expressions are written in ASCII: letters a-z, A-Z, digits, "
+                            "+ - * / ** @ ( ) [ ] , .")
 
 
 def _check_depth_cheaply(text: str) -> None:
