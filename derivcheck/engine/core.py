@@ -9,7 +9,7 @@ import numpy as np
 from derivcheck import ir
 from derivcheck.engine.autodiff import Differentiator, _unit
 from derivcheck.engine.numeric import Evaluator, Point
-from derivcheck.engine.shapes import ShapeInference, fmt_shape
+from derivcheck.engine.shapes import ShapeInference, derivative_shape
 from derivcheck.errors import InputError, ShapeError, Unsupported
 from derivcheck.ir import ONE, E, Shape
 from derivcheck.model import Derivation
@@ -69,28 +69,7 @@ class Engine:
         return self.shapes(layout).of(node)
 
     def derivative_shape(self, node: E, layout: str) -> Shape:
-        f, v = node.args
-        fs = self.shape(f, layout)
-        target, index = _split_target(v)
-        ts = self.shape(target, layout)
-        if index or ts == ():
-            self.shape(v, layout)  # checks the index ranges
-            return fs
-        if fs == ():
-            if layout == "none":
-                raise ShapeError(f"layout 'none' has no derivative of a scalar by the "
-                                 f"{fmt_shape(ts)} `{target.val}`: choose a layout",
-                                 where=str(target.val))
-            return ts if layout == "gradient" else (ts[1], ts[0])
-        if _is_vector(fs) and ts[1] == 1:
-            if layout == "none":
-                raise ShapeError("layout 'none' has no Jacobian: choose a layout",
-                                 where=str(target.val))
-            m = fs[0] if fs[1] == 1 else fs[1]
-            return (m, ts[0]) if layout == "numerator" else (ts[0], m)
-        raise Unsupported(f"d({_short(f)})/d({target.val}) is a derivative of a "
-                          f"{fmt_shape(fs)} by a {fmt_shape(ts)}: a tensor; write it per "
-                          "element, e.g. d(z[i])/d(W[j, k])")
+        return derivative_shape(node, layout, lambda n: self.shape(n, layout))
 
     # -- derivatives -----------------------------------------------------------
     def resolve(self, node: E, layout: str) -> E:

@@ -186,3 +186,34 @@ class ShapeInference:
         self._check_index(idx[0], base[0], node)
         self._check_index(idx[1], base[1], node)
         return ()
+
+
+def derivative_shape(node: E, layout: str, shape_of: Callable[[E], Shape]) -> Shape:
+    """The shape of ``d(f)/d(v)`` in ``layout`` (see docs/format.md), or a ShapeError.
+
+    Raises ``Unsupported`` for derivatives that would be tensors.
+    """
+    f, v = node.args
+    fs = shape_of(f)
+    target, index = (v.args[0], v.args[1:]) if v.op == "elem" else (v, ())
+    ts = shape_of(target)
+    if index or ts == ():
+        shape_of(v)  # checks the index ranges
+        return fs
+    if fs == ():
+        if layout == "none":
+            raise ShapeError(f"layout 'none' has no derivative of a scalar by the "
+                             f"{fmt_shape(ts)} `{target.val}`: choose a layout",
+                             where=str(target.val))
+        return ts if layout == "gradient" else (ts[1], ts[0])
+    if len(fs) == 2 and (fs[1] == 1 or fs[0] == 1) and ts[1] == 1:
+        if layout == "none":
+            raise ShapeError("layout 'none' has no Jacobian: choose a layout",
+                             where=str(target.val))
+        m = fs[0] if fs[1] == 1 else fs[1]
+        return (m, ts[0]) if layout == "numerator" else (ts[0], m)
+    text = to_text(f)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    raise Unsupported(f"d({text})/d({target.val}) is a derivative of a {fmt_shape(fs)} by a "
+                      f"{fmt_shape(ts)}: a tensor; write it per element, e.g. "
+                      "d(z[i])/d(W[j, k])")
