@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds for each symbolic proof attempt (default 5)")
     verify.add_argument("--workers", type=int, default=2,
                         help="worker processes for files and proofs (default 2)")
+    verify.add_argument("--latex", action="store_true",
+                        help="check the LaTeX form (latex:) of the steps that have one")
     verify.add_argument("--no-symbolic", action="store_true",
                         help="skip symbolic proofs (verdicts are then at most 'checked')")
     verify.add_argument("-v", "--verbose", action="store_true",
@@ -72,7 +74,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INPUT
     options = Options(seed=args.seed, settings=args.sizes, points=args.points,
                       symbolic=not args.no_symbolic, time_limit=args.time_limit,
-                      workers=args.workers)
+                      workers=args.workers, latex=args.latex)
     report = verify_paths(args.paths, options)
     if args.format == "json":
         from derivcheck.report.json_report import render

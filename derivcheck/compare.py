@@ -49,6 +49,7 @@ class Options:
         time_limit: seconds for each symbolic (CAS) attempt.
         workers: processes for the numeric checks of several files and for the proofs.
         file_time_limit: seconds for the numeric checks of one file (in a worker).
+        latex: check the LaTeX form of the steps that have one (``latex:``).
     """
 
     seed: int = 0
@@ -58,6 +59,7 @@ class Options:
     time_limit: float = 5.0
     workers: int = 2
     file_time_limit: float = 600.0
+    latex: bool = False
 
 
 @dataclass

@@ -7,6 +7,7 @@ Tags and aliases are refused before anything is built from the document.
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import os
 import re
@@ -18,7 +19,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 
-from derivcheck.errors import ExprError, InputError
+from derivcheck.engine.shapes import ShapeInference, derivative_shape
+from derivcheck.errors import ExprError, InputError, ShapeError, Unsupported
+from derivcheck.ir import E
 from derivcheck.model import (
     EXPECT_VALUES,
     IMPLIES,
@@ -34,6 +37,15 @@ from derivcheck.model import (
     Symbol,
 )
 from derivcheck.parse.expr import FUNCTIONS, Scope, _did_you_mean, parse_expression, split_claim
+from derivcheck.parse.latex import (
+    LatexError,
+    LatexNames,
+    LatexScope,
+    latex_name_key,
+    read_latex,
+    split_latex_equation,
+)
+from derivcheck.printer import to_text
 
 MAX_FILE_BYTES = 1_000_000
 MAX_STEPS = 2000
@@ -43,7 +55,7 @@ _PRED = re.compile(r"\s*(\w+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*\Z")
 RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"} | frozenset(keyword.kwlist) | frozenset(
     keyword.softkwlist)
 TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "steps")
-STEP_KEYS = ("id", "claim", "chain", "expect", "note", "layout")
+STEP_KEYS = ("id", "claim", "chain", "latex", "expect", "note", "layout")
 
 
 def load_file(path: str | Path) -> Derivation:
@@ -135,7 +147,8 @@ class _Loader:
         scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
         steps = self.steps(doc, scope, conventions)
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
-                          definitions, steps, assumptions)
+                          definitions, steps, assumptions,
+                          dict(self.__dict__.get("_declared_latex", {})))
 
     def refuse_tags_and_aliases(self) -> None:
         try:
@@ -179,6 +192,16 @@ class _Loader:
             if isinstance(spec, dict):
                 if "kind" not in spec:
                     raise self.value_error(table, name, f"symbol '{name}': missing 'kind'")
+                for key in spec:
+                    if key not in ("kind", "latex"):
+                        raise self.key_error(spec, key, f"unknown symbol key '{key}'",
+                                             "a symbol has 'kind' and, optionally, 'latex'")
+                if "latex" in spec:
+                    if not isinstance(spec["latex"], str) or latex_name_key(spec["latex"]) is None:
+                        raise self.value_error(spec, "latex", "'latex' is a LaTeX name such as "
+                                               "'W_2', '\\mathbf{W}_2', 'W^{(1)}' or "
+                                               "'\\hat{y}'")
+                    self.__dict__.setdefault("_declared_latex", {})[name] = spec["latex"]
                 spec = spec["kind"]
             if not isinstance(spec, str):
                 raise self.value_error(table, name, f"symbol '{name}': the kind must be a string "
@@ -287,7 +310,19 @@ class _Loader:
             line, col = _key_pos(table, name)
             out.append(Definition(name, node.node, node.text, Loc(self.path, line + 1, col + 1)))
             defined.add(name)
+            self._note_def_shape(symbols, name, node.node)
         return tuple(out)
+
+    def _note_def_shape(self, symbols: dict[str, Symbol], name: str, node: E) -> None:
+        """Shapes of definitions, so that LaTeX can tell a matrix product from a product.
+
+        A shape error is left to the engine, which reports it with the definition.
+        """
+        shapes = self.__dict__.setdefault("_def_shapes", {})
+        symbol_shapes = {n: s.shape for n, s in symbols.items() if not s.is_index}
+        ranges = {n: s.dims[0] for n, s in symbols.items() if s.is_index}
+        with contextlib.suppress(ShapeError, Unsupported, KeyError):
+            shapes[name] = ShapeInference(symbol_shapes, ranges, shapes).of(node)
 
     def expression(self, container: Any, key: Any, text: Any, scope: Scope, context: str,
                    offset: int = 0, is_item: bool = False) -> Expr:
@@ -394,15 +429,25 @@ class _Loader:
     def step(self, item: Any, sid: str, scope: Scope, conventions: Conventions, ctx: str,
              line: int, col: int) -> Step:
         has_claim, has_chain = "claim" in item, "chain" in item
-        if has_claim == has_chain:
-            raise self.error("a step has either 'claim' or 'chain' (exactly one)", line, col,
+        if has_claim and has_chain:
+            raise self.error("a step has either 'claim' or 'chain', not both", line, col,
                              context=ctx)
+        if not (has_claim or has_chain or "latex" in item):
+            raise self.error("a step needs 'claim', 'chain' or 'latex'", line, col, context=ctx)
         layout = conventions.layout
         if "layout" in item:
             layout = str(item["layout"])
             if layout not in LAYOUTS:
                 raise self.value_error(item, "layout", f"unknown layout '{layout}'",
                                        f"layouts: {', '.join(LAYOUTS)}", ctx)
+        latex = self.latex_step(item, scope, layout, ctx) if "latex" in item else None
+        if not (has_claim or has_chain):
+            assert latex is not None
+            exprs_only = latex
+            expect = self.expect(item, len(exprs_only) - 1, ctx)
+            note = str(item.get("note") or "")
+            return Step(sid, "claim" if len(exprs_only) == 2 else "chain", exprs_only, expect,
+                        note, layout, Loc(self.path, line + 1, col + 1), latex)
         if has_claim:
             text = item["claim"]
             if not isinstance(text, str):
@@ -428,7 +473,74 @@ class _Loader:
             form = "chain"
         expect = self.expect(item, len(exprs) - 1, ctx)
         note = str(item.get("note") or "")
-        return Step(sid, form, exprs, expect, note, layout, Loc(self.path, line + 1, col + 1))
+        if latex is not None and len(latex) != len(exprs):
+            raise self.value_error(item, "latex", f"the LaTeX form has {len(latex)} expressions, "
+                                   f"the {form} {len(exprs)}", "write the same equalities in "
+                                   "both forms", ctx)
+        return Step(sid, form, exprs, expect, note, layout, Loc(self.path, line + 1, col + 1),
+                    latex)
+
+    # -- LaTeX -------------------------------------------------------------------
+    def latex_step(self, item: Any, scope: Scope, layout: str, ctx: str) -> tuple[Expr, ...]:
+        """The step's ``latex:``: ``'lhs = rhs'``, ``'e0 = e1 = ...'`` or a list of expressions."""
+        value = item["latex"]
+        pieces: list[tuple[Any, Any, str, int, bool]] = []  # container, key, text, offset, item
+        if isinstance(value, str):
+            for text, offset in split_latex_equation(value):
+                pieces.append((item, "latex", value, offset, False))
+                del text
+            if len(pieces) < 2:
+                raise self.value_error(item, "latex", "a LaTeX step is 'lhs = rhs' (or a chain "
+                                       "e0 = e1 = ...)", "or give a list of expressions", ctx)
+        elif isinstance(value, list) and len(value) >= 2:
+            for k, text in enumerate(value):
+                if not isinstance(text, str):
+                    raise self.error("a LaTeX chain item is a string", *_item_pos(value, k),
+                                     context=ctx)
+                pieces.append((value, k, text, 0, True))
+        else:
+            raise self.value_error(item, "latex", "'latex' is a string or a list of at least "
+                                   "two strings", context=ctx)
+        reader_scope = self.latex_scope(scope, layout)
+        out = []
+        if isinstance(value, str):
+            sides = split_latex_equation(value)
+            for text, offset in sides:
+                out.append(self.latex_expression(item, "latex", value, text, offset,
+                                                 reader_scope, ctx, False))
+        else:
+            for k, text in enumerate(value):
+                out.append(self.latex_expression(value, k, text, text, 0, reader_scope,
+                                                 f"{ctx}, latex item {k}", True))
+        return tuple(out)
+
+    def latex_expression(self, container: Any, key: Any, whole: str, text: str, offset: int,
+                         reader_scope: LatexScope, context: str, is_item: bool) -> Expr:
+        line, col = _item_pos(container, key) if is_item else _value_pos(container, key)
+        try:
+            node = read_latex(text, reader_scope)
+        except LatexError as exc:
+            l1, c1 = self.locate(line, col, whole, offset + exc.offset)
+            raise self.error(f"LaTeX: {exc.message}", l1, c1, exc.hint, context) from None
+        l1, c1 = self.locate(line, col, whole, offset + _lead_len(text))
+        return Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip())
+
+    def latex_scope(self, scope: Scope, layout: str) -> LatexScope:
+        cached = self.__dict__.setdefault("_latex_scopes", {})
+        if layout in cached:
+            return cached[layout]  # type: ignore[no-any-return]
+        kinds: dict[str, str] = {n: ("idx" if s.is_index else "sym")
+                                 for n, s in scope.symbols.items()}
+        kinds.update(dict.fromkeys(scope.defined, "ref"))
+        kinds.update(dict.fromkeys(scope.dims, "dim"))
+        names = LatexNames.build(list(kinds), self.__dict__.get("_declared_latex", {}))
+        shapes = self.__dict__.get("_def_shapes", {})
+        symbol_shapes = {n: s.shape for n, s in scope.symbols.items() if not s.is_index}
+        ranges = {n: s.dims[0] for n, s in scope.symbols.items() if s.is_index}
+        inference = ShapeInference(symbol_shapes, ranges, shapes,
+                                   lambda node: derivative_shape(node, layout, inference.of))
+        cached[layout] = LatexScope(names, kinds, inference.of)
+        return cached[layout]  # type: ignore[no-any-return]
 
     def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:
         if "expect" not in item:

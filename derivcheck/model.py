@@ -98,6 +98,7 @@ class Expr:
     node: E
     text: str
     loc: Loc | None = None
+    latex: str = ""  # the LaTeX it was read from (``text`` is then how it was read)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Step:
     note: str = ""
     layout: str = "gradient"
     loc: Loc | None = None
+    latex: tuple[Expr, ...] | None = None  # the step as written in LaTeX, when given
 
     @property
     def n_links(self) -> int:
@@ -136,6 +138,7 @@ class Derivation:
     definitions: tuple[Definition, ...]
     steps: tuple[Step, ...]
     assumptions: tuple[str, ...] = field(default=())
+    latex_names: dict[str, str] = field(default_factory=dict)  # symbol -> declared LaTeX
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:

@@ -118,6 +118,8 @@ class LinkResult:
     reference: str = ""  # the engine's own result for a derivative side, as a formula
     expected: str | None = None
     against_truth: Verdict | None = None  # for chains: this expression vs the first
+    lhs_latex: str = ""  # the LaTeX each side was read from (lhs/rhs: how it was read)
+    rhs_latex: str = ""
 
     @property
     def codes(self) -> tuple[str, ...]:

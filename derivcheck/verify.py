@@ -145,6 +145,7 @@ class _FileRun:
         started = time.perf_counter()
         self.path = path
         self.error: str | None = None
+        self.latex = options.latex
         self.derivation: Derivation | None = derivation or load_file(path)
         engine = Engine(self.derivation)
         self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
@@ -159,6 +160,7 @@ class _FileRun:
         run = cls.__new__(cls)
         run.path, run.error, run.derivation, run.drafts, run.seconds = (
             path, error, None, [], 0.0)
+        run.latex = False
         run.index_range = {}
         return run
 
@@ -185,7 +187,7 @@ class _FileRun:
             for d in links:
                 if d.job is not None and d.job in proofs:
                     d.outcome = with_proof(d.outcome, as_proof(proofs[d.job]))
-        return tuple(_step_result(step, links)
+        return tuple(_step_result(step, links, self.latex)
                      for step, links in zip(self.derivation.steps, self.drafts))
 
     def finish(self, proofs: dict[int, Limited]) -> FileResult:
@@ -211,7 +213,8 @@ class _Draft:
 
 def _check_links(engine: Engine, step: Step, options: Options) -> list[_Draft]:
     """Check each link of a step; mark links that follow correctly from an earlier error."""
-    exprs = [e.node for e in step.exprs]
+    forms = step.latex if options.latex and step.latex else step.exprs
+    exprs = [e.node for e in forms]
     drafts: list[_Draft] = []
     first_wrong: int | None = None
     name = Path(engine.derivation.path).name
@@ -235,11 +238,14 @@ def _check_links(engine: Engine, step: Step, options: Options) -> list[_Draft]:
     return drafts
 
 
-def _step_result(step: Step, drafts: list[_Draft]) -> StepResult:
+def _step_result(step: Step, drafts: list[_Draft], use_latex: bool) -> StepResult:
+    forms = step.latex if use_latex and step.latex else step.exprs
     links = tuple(LinkResult(
         index=k,
-        lhs=step.exprs[k].text,
-        rhs=step.exprs[k + 1].text,
+        lhs=forms[k].text,
+        rhs=forms[k + 1].text,
+        lhs_latex=forms[k].latex,
+        rhs_latex=forms[k + 1].latex,
         verdict=d.outcome.verdict,
         diagnoses=tuple(d.found),
         evidence=d.outcome.evidence,

@@ -113,7 +113,7 @@ STRUCTURE = [
      "kind 'index' takes 1 dimension, got 0", 5, 6),
     ("duplicate step id", GOOD + "  - id: a\n    claim: y = y\n", "duplicate step id 'a'", 9, 9),
     ("step without claim or chain", GOOD + "  - id: b\n    note: hi\n",
-     "either 'claim' or 'chain'", 9, 5),
+     "needs 'claim', 'chain' or 'latex'", 9, 5),
     ("step with both", GOOD + "  - id: b\n    claim: x = x\n    chain: [x, x]\n",
      "either 'claim' or 'chain'", 9, 5),
     ("step without id", GOOD + "  - claim: x = x\n", "step without an 'id'", 9, 5),

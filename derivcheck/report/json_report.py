@@ -22,6 +22,8 @@ def link_dict(link: LinkResult) -> dict[str, Any]:
         "expected": link.expected,
         "evidence": link.evidence.as_dict(),
     }
+    if link.lhs_latex or link.rhs_latex:
+        out["latex"] = {"lhs": link.lhs_latex, "rhs": link.rhs_latex}
     if link.reference:
         out["reference"] = link.reference
     if link.counterexample is not None:

@@ -1,0 +1,766 @@
+"""LaTeX as people write derivations -> IR (the normalisation layer).
+
+A tokenizer and a recursive-descent reader for the notation of ML derivations:
+``\\frac{\\partial L}{\\partial W_2}``, ``^T``/``^\\top``, ``\\odot``, juxtaposition,
+``\\cdot`` (a matrix product between two non-scalars, else a product),
+``\\sum_k``, ``\\delta_{ij}``, ``\\mathbb{1}[z > 0]``, ``\\operatorname{ReLU}'``,
+norms, elements ``a_i``, ``z_{2i}``, ``W_{jk}``...  The rule: an operator in the
+input is either understood or reported, never dropped.  ``\\log`` is the natural
+logarithm (``\\log_{10}`` and ``\\log_2`` are explicit).
+
+Symbols are found through their LaTeX names: the declared ``latex:`` of a symbol,
+or defaults (``W2`` reads ``W_2``, ``W_{2}``, ``\\mathbf{W}_2``, ``\\boldsymbol{W}_2``;
+``yhat`` reads ``\\hat{y}``; ``xbar`` reads ``\\bar{x}``; ``gamma``, ``lam``/``lambda``,
+``tau``... read as the Greek letters).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E, Shape
+
+MAX_LATEX = 4000
+MAX_DEPTH = 60
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon",
+    "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi",
+    "Pi", "Sigma", "Phi", "Psi", "Omega",
+}
+GREEK_ALIASES = {"lam": "lambda", "eps": "epsilon"}
+FONT_COMMANDS = {"mathbf", "boldsymbol", "bm", "mathit", "mathrm", "vec", "mathsf", "mathcal"}
+ACCENTS = {"hat": "hat", "bar": "bar", "tilde": "tilde", "widehat": "hat", "overline": "bar"}
+IGNORED = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
+           "biggl", "biggr", ",", ";", "!", ":", "quad", "qquad", " ", "displaystyle",
+           "textstyle", "limits", "nolimits"}
+FUNCTIONS = {  # LaTeX function name -> IR function
+    "exp": "exp", "ln": "log", "log": "log", "sqrt": "sqrt", "tanh": "tanh",
+    "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu", "diag": "diag",
+    "tr": "tr", "trace": "tr", "det": "det", "logsumexp": "logsumexp", "lse": "logsumexp",
+}
+_NUMBER = re.compile(r"\d+(\.\d+)?|\.\d+")
+
+
+class LatexError(Exception):
+    """A LaTeX expression that cannot be read; ``offset`` is 0-based in the string."""
+
+    def __init__(self, message: str, offset: int = 0, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # "cmd", "char", "num", "letter"
+    text: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Tok]:
+    """LaTeX tokens with their offsets; spacing and sizing commands are dropped."""
+    if len(text) > MAX_LATEX:
+        raise LatexError(f"LaTeX too long ({len(text)} characters, limit {MAX_LATEX})", 0)
+    out: list[Tok] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace() or ch == "~":
+            i += 1
+            continue
+        if ch == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", text[i:])
+            if not m:
+                raise LatexError("a lone backslash at the end", i)
+            name = m.group(1)
+            if name not in IGNORED:
+                out.append(Tok("cmd", name, i))
+            i += len(m.group(0))
+            continue
+        m = _NUMBER.match(text, i)
+        if m:
+            out.append(Tok("num", m.group(0), i))
+            i = m.end()
+            continue
+        if ch.isascii() and ch.isalpha():
+            out.append(Tok("letter", ch, i))
+            i += 1
+            continue
+        if ch in "{}()[]^_'+-*/=,|<>.":
+            out.append(Tok("char", ch, i))
+            i += 1
+            continue
+        raise LatexError(f"unexpected character {ch!r}", i,
+                         "write LaTeX math: letters, digits, + - = ^ _ { } ( ) and commands")
+    return out
+
+
+@dataclass(frozen=True)
+class LatexNames:
+    """How declared names appear in LaTeX: (base, subscript) -> name."""
+
+    table: dict[tuple[str, str], str]
+
+    @classmethod
+    def build(cls, names: list[str], declared: dict[str, str] | None = None) -> LatexNames:
+        table: dict[tuple[str, str], str] = {}
+        for name in names:
+            for key in _default_keys(name):
+                table.setdefault(key, name)
+        for name, latex in (declared or {}).items():
+            found = _key_of(latex)
+            if found is None:
+                raise LatexError(f"cannot read the LaTeX name {latex!r} of '{name}'", 0)
+            table[found] = name
+        return cls(table)
+
+    def lookup(self, base: str, sub: str = "") -> str | None:
+        return self.table.get((base, sub))
+
+
+def _default_keys(name: str) -> list[tuple[str, str]]:
+    keys = [(name, "")]
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
+    if m:
+        keys.append((m.group(1), m.group(2)))
+    for suffix, accent in (("hat", "hat"), ("bar", "bar"), ("tilde", "tilde")):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            keys.append((f"{accent}:{name[:-len(suffix)]}", ""))
+    greek = GREEK_ALIASES.get(name, name)
+    if greek in GREEK:
+        keys.append((f"\\{greek}", ""))
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
+    if m:
+        g = GREEK_ALIASES.get(m.group(1), m.group(1))
+        if g in GREEK:
+            keys.append((f"\\{g}", m.group(2)))
+    return keys
+
+
+def latex_name_key(latex: str) -> tuple[str, str] | None:
+    """How a declared LaTeX name is looked up, or None if it is not a name."""
+    try:
+        return _key_of(latex)
+    except LatexError:
+        return None
+
+
+def _key_of(latex: str) -> tuple[str, str] | None:
+    toks = tokenize(latex)
+    reader = _Reader(latex, toks, None)  # type: ignore[arg-type]
+    try:
+        base = reader.base_name()
+        sub = reader.name_suffix()
+        if not reader.at_end():
+            return None
+        return (base, sub)
+    except LatexError:
+        return None
+
+
+@dataclass
+class LatexScope:
+    """What a LaTeX expression may refer to, and how to know shapes."""
+
+    names: LatexNames
+    kinds: dict[str, str]  # name -> "sym" | "idx" | "ref" | "dim"
+    shape_of: Callable[[E], Shape]
+
+
+def read_latex(text: str, scope: LatexScope) -> E:
+    """Read one LaTeX expression (no ``=``) into IR.
+
+    Raises:
+        LatexError: with the offset in ``text`` and what was expected.
+    """
+    toks = tokenize(text)
+    if not toks:
+        raise LatexError("empty LaTeX expression", 0)
+    reader = _Reader(text, toks, scope)
+    node = reader.expr()
+    if not reader.at_end():
+        tok = reader.toks[reader.i]
+        raise LatexError(f"unexpected {tok.text!r}", tok.pos,
+                         "an expression ends here; is an operator or a bracket missing?")
+    return node
+
+
+def split_latex_equation(text: str) -> list[tuple[str, int]]:
+    """The sides of ``e0 = e1 = ...`` at top level, with their offsets."""
+    parts: list[tuple[str, int]] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        elif ch == "=" and depth == 0 and not text[max(0, i - 1):i].endswith("\\"):
+            parts.append((text[start:i], start))
+            start = i + 1
+    parts.append((text[start:], start))
+    return parts
+
+
+_PRODUCT_CMDS = {"cdot": "dot", "odot": "hadamard", "circ": "hadamard", "times": "times",
+                 "ast": "hadamard"}
+
+
+class _Reader:
+    def __init__(self, text: str, toks: list[Tok], scope: LatexScope) -> None:
+        self.text = text
+        self.toks = toks
+        self.i = 0
+        self.scope = scope
+        self.depth = 0
+        self.closers: list[str] = []  # norm bars awaiting their closing bar
+
+    # -- token helpers ----------------------------------------------------------
+    def at_end(self) -> bool:
+        return self.i >= len(self.toks)
+
+    def peek(self) -> Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def peek_char(self, ch: str) -> bool:
+        t = self.peek()
+        return t is not None and t.kind == "char" and t.text == ch
+
+    def peek_cmd(self, *names: str) -> bool:
+        t = self.peek()
+        return t is not None and t.kind == "cmd" and t.text in names
+
+    def next(self) -> Tok:
+        if self.at_end():
+            raise LatexError("the expression ends too early", len(self.text))
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def expect_char(self, ch: str) -> Tok:
+        tok = self.peek()
+        if tok is None or tok.kind != "char" or tok.text != ch:
+            pos = tok.pos if tok else len(self.text)
+            raise LatexError(f"expected '{ch}'", pos)
+        return self.next()
+
+    def here(self) -> int:
+        tok = self.peek()
+        return tok.pos if tok else len(self.text)
+
+    def raw_group_text(self) -> str:
+        """The text of a ``{...}`` group or of one token (for names and subscripts)."""
+        if self.peek_char("{"):
+            start = self.next().pos
+            depth = 1
+            parts = []
+            while depth:
+                tok = self.next()
+                if tok.kind == "char" and tok.text == "{":
+                    depth += 1
+                elif tok.kind == "char" and tok.text == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                parts.append(("\\" + tok.text) if tok.kind == "cmd" else tok.text)
+            del start
+            return "".join(parts)
+        tok = self.next()
+        return ("\\" + tok.text) if tok.kind == "cmd" else tok.text
+
+    def base_name(self) -> str:
+        """A symbol's base: a letter, a Greek command, a font command or an accent."""
+        tok = self.next()
+        if tok.kind == "letter":
+            return tok.text
+        if tok.kind == "cmd" and tok.text in GREEK:
+            return "\\" + tok.text
+        if tok.kind == "cmd" and tok.text in FONT_COMMANDS:
+            inner = self.raw_group_text()
+            return inner
+        if tok.kind == "cmd" and tok.text in ACCENTS:
+            inner = self.raw_group_text()
+            return f"{ACCENTS[tok.text]}:{inner}"
+        raise LatexError(f"expected a name, got {tok.text!r}", tok.pos)
+
+    def name_suffix(self) -> str:
+        """A subscript and/or a layer superscript ``^{(1)}`` that belong to a name."""
+        sub = ""
+        for _ in range(2):
+            if self.peek_char("_") and "_" not in sub:
+                self.next()
+                sub = self.raw_group_text().replace(" ", "").replace(",", "") + sub
+            elif self.peek_char("^") and self.layer_superscript_ahead():
+                self.next()
+                sub += "^" + self.raw_group_text().replace(" ", "")
+        return sub
+
+    def layer_superscript_ahead(self) -> bool:
+        """``^{(1)}`` or ``^{[1]}``: part of a name (a layer), not a power."""
+        nxt = self.toks[self.i + 1:self.i + 3]
+        return len(nxt) == 2 and nxt[0].text == "{" and nxt[1].text in ("(", "[")
+
+    # -- grammar ----------------------------------------------------------------
+    def expr(self) -> E:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise LatexError("expression nested too deeply", self.here())
+        node = self.term()
+        while self.peek_char("+") or self.peek_char("-"):
+            op = self.next()
+            right = self.term()
+            node = E("add" if op.text == "+" else "sub", (node, right), pos=op.pos)
+        self.depth -= 1
+        return node
+
+    def term(self) -> E:
+        node = self.unary()
+        while True:
+            tok = self.peek()
+            if tok is None:
+                return node
+            if tok.kind == "cmd" and tok.text in _PRODUCT_CMDS:
+                self.next()
+                right = self.unary()
+                node = self.product(node, right, _PRODUCT_CMDS[tok.text], tok.pos)
+            elif tok.kind == "char" and tok.text in "*":
+                self.next()
+                right = self.unary()
+                node = self.product(node, right, "hadamard", tok.pos)
+            elif tok.kind == "char" and tok.text == "/":
+                self.next()
+                right = self.unary()
+                node = E("div", (node, right), pos=tok.pos)
+            elif self.starts_primary(tok):
+                right = self.unary()
+                node = self.product(node, right, "juxtaposition", tok.pos)
+            else:
+                return node
+
+    def starts_primary(self, tok: Tok) -> bool:
+        if self.closers and tok.text == self.closers[-1]:
+            return False  # the closing bar of a norm, not a new factor
+        if tok.kind in ("letter", "num"):
+            return True
+        if tok.kind == "char":
+            return tok.text in "([|"
+        return tok.text not in _PRODUCT_CMDS and tok.text not in ("right", "rVert", "rvert",
+                                                                   "}", "partial")
+
+    def product(self, a: E, b: E, how: str, pos: int) -> E:
+        """``a`` times ``b``: a matrix product between non-scalars (juxtaposition,
+        ``\\cdot``), elementwise for ``\\odot``/``\\circ``/``*``."""
+        if how == "hadamard":
+            return E("mul", (a, b), pos=pos)
+        try:
+            sa, sb = self.scope.shape_of(a), self.scope.shape_of(b)
+        except (ShapeError, Unsupported, KeyError):
+            sa, sb = (), ()
+        if sa != () and sb != ():
+            if how == "times":
+                raise LatexError("\\times between two non-scalars is ambiguous", pos,
+                                 "write \\odot (elementwise) or juxtapose/\\cdot (matrix product)")
+            return E("matmul", (a, b), pos=pos)
+        return E("mul", (a, b), pos=pos)
+
+    def unary(self) -> E:
+        if self.peek_char("-"):
+            tok = self.next()
+            return E("neg", (self.unary(),), pos=tok.pos)
+        if self.peek_char("+"):
+            self.next()
+            return self.unary()
+        return self.postfix(self.primary())
+
+    def postfix(self, node: E) -> E:
+        while True:
+            if self.peek_char("^"):
+                tok = self.next()
+                node = self.superscript(node, tok.pos)
+            elif self.peek_char("'"):
+                tok = self.next()
+                if node.op == "fn" and node.val == "relu":
+                    node = E("fn", node.args, "relu_prime", pos=tok.pos)
+                else:
+                    raise LatexError("a prime is only understood on ReLU (ReLU')", tok.pos)
+            else:
+                return node
+
+    def superscript(self, node: E, pos: int) -> E:
+        start = self.i
+        text = self.raw_group_text().replace(" ", "")
+        if text in ("T", "\\top", "\\intercal", "\\mathsfT", "\\mathrmT", "\\mathsf{T}",
+                    "\\mathrm{T}", "{T}"):
+            return E("T", (node,), pos=pos)
+        if text in ("-1",):
+            try:
+                square = self.scope.shape_of(node) != ()
+            except (ShapeError, Unsupported, KeyError):
+                square = False
+            if square:
+                return E("fn", (node,), "inv", pos=pos)
+            return E("div", (E("num", val=Fraction(1)), node), pos=pos)
+        if text in ("-T", "-\\top"):
+            return E("T", (E("fn", (node,), "inv"),), pos=pos)
+        self.i = start
+        expo = self.group_or_atom()
+        return E("pow", (node, expo), pos=pos)
+
+    def group_or_atom(self) -> E:
+        if self.peek_char("{"):
+            self.next()
+            node = self.expr()
+            self.expect_char("}")
+            return node
+        tok = self.peek()
+        if tok is not None and tok.kind == "num":
+            self.next()
+            return E("num", val=Fraction(tok.text), pos=tok.pos)
+        return self.primary()
+
+    def primary(self) -> E:
+        tok = self.peek()
+        if tok is None:
+            raise LatexError("the expression ends too early", len(self.text))
+        if tok.kind == "num":
+            self.next()
+            if len(tok.text) > 12:
+                raise LatexError("number too long", tok.pos)
+            return E("num", val=Fraction(tok.text), pos=tok.pos)
+        if tok.kind == "char" and tok.text == "(":
+            self.next()
+            node = self.expr()
+            self.close(")")
+            return node
+        if tok.kind == "char" and tok.text == "[":
+            self.next()
+            node = self.expr()
+            self.close("]")
+            return node
+        if tok.kind == "char" and tok.text == "{":
+            self.next()
+            node = self.expr()
+            self.expect_char("}")
+            return node
+        if tok.kind == "char" and tok.text == "|":
+            return self.norm("|")
+        if tok.kind == "cmd":
+            return self.command(tok)
+        if tok.kind == "letter":
+            return self.name_or_element()
+        raise LatexError(f"unexpected {tok.text!r}", tok.pos)
+
+    def close(self, ch: str) -> None:
+        self.expect_char(ch)
+
+    def command(self, tok: Tok) -> E:
+        name = tok.text
+        if name in ("frac", "tfrac", "dfrac"):
+            self.next()
+            return self.fraction(tok.pos)
+        if name == "partial":
+            return self.partial_slash(tok)
+        if name in ("sum",):
+            self.next()
+            return self.sum(tok.pos)
+        if name == "delta" and self.toks[self.i + 1:self.i + 2] and \
+                self.toks[self.i + 1].text == "_" and self.scope.names.lookup("\\delta") is None:
+            self.next()
+            self.expect_char("_")
+            return self.delta(tok.pos)
+        if name in ("mathbb", "mathbf") and self.indicator_ahead():
+            self.next()
+            return self.indicator(tok.pos)
+        if name in ("|", "Vert", "lVert", "lvert"):
+            return self.norm(name)
+        if name in ("operatorname", "text", "mathrm", "textrm", "mathop") and \
+                self.function_name_ahead():
+            self.next()
+            fname = self.raw_group_text().replace(" ", "")
+            return self.apply_named(fname, tok.pos)
+        if name in FUNCTIONS or (name == "sigma" and self.scope.names.lookup("\\sigma") is None):
+            self.next()
+            return self.apply_named(name, tok.pos)
+        if name in GREEK or name in FONT_COMMANDS or name in ACCENTS:
+            return self.name_or_element()
+        raise LatexError(f"unknown command \\{name}", tok.pos,
+                         "understood: \\frac \\partial \\sum \\delta \\odot \\cdot \\log \\exp "
+                         "\\sigma \\operatorname{...} \\mathbb{1} norms, and Greek letters")
+
+    def function_name_ahead(self) -> bool:
+        save = self.i
+        try:
+            self.next()
+            text = self.raw_group_text().replace(" ", "")
+        except LatexError:
+            return False
+        finally:
+            self.i = save
+        return text.lower() in FUNCTIONS or text in ("ReLU", "Relu", "relu", "softmax",
+                                                     "Softmax", "sigmoid", "diag", "tr")
+
+    def indicator_ahead(self) -> bool:
+        save = self.i
+        try:
+            self.next()
+            text = self.raw_group_text()
+        except LatexError:
+            return False
+        finally:
+            self.i = save
+        return text in ("1", "I")
+
+    def apply_named(self, fname: str, pos: int) -> E:
+        key = fname.lower()
+        if key in ("relu",):
+            fn = "relu"
+        elif key in ("sigma", "sigmoid"):
+            fn = "sigmoid"
+        elif key in FUNCTIONS:
+            fn = FUNCTIONS[key]
+        else:
+            raise LatexError(f"unknown function {fname!r}", pos,
+                             f"known: {', '.join(sorted(FUNCTIONS))}, ReLU, sigma")
+        prime = False
+        if self.peek_char("'"):
+            self.next()
+            prime = True
+        if fn == "log" and self.peek_char("_"):
+            self.next()
+            base = self.raw_group_text()
+            chosen = {"10": "log10", "2": "log2", "e": "log"}.get(base)
+            if chosen is None:
+                raise LatexError(f"logarithm base {base!r} is not supported", pos,
+                                 "use \\log (natural), \\log_2 or \\log_{10}")
+            fn = chosen
+        power: E | None = None
+        if self.peek_char("^") and fn in ("exp", "log", "tanh", "sigmoid"):
+            self.next()
+            power = self.group_or_atom()
+        if fn == "sqrt" and self.peek_char("{"):
+            arg = self.group_or_atom()
+        elif self.peek_char("(") or self.peek_char("["):
+            arg = self.primary()
+        else:
+            arg = self.postfix(self.primary())
+        node = E("fn", (arg,), fn, pos=pos)
+        if prime:
+            if fn != "relu":
+                raise LatexError("a prime is only understood on ReLU (ReLU')", pos)
+            node = E("fn", (arg,), "relu_prime", pos=pos)
+        if power is not None:
+            node = E("pow", (node, power), pos=pos)
+        return node
+
+    def fraction(self, pos: int) -> E:
+        num_start = self.i
+        if self.partial_group_ahead():
+            return self.derivative_fraction(pos)
+        self.i = num_start
+        num = self.group_or_atom()
+        den = self.group_or_atom()
+        return E("div", (num, den), pos=pos)
+
+    def partial_group_ahead(self) -> bool:
+        """Does a ``{\\partial ...}`` (or ``{\\mathrm{d} ...}``) numerator follow?"""
+        if not self.peek_char("{"):
+            return False
+        tok = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
+        if tok is None or tok.kind != "cmd":
+            return False
+        if tok.text == "partial":
+            return True
+        following = "".join(t.text for t in self.toks[self.i + 2:self.i + 5])
+        return tok.text in ("mathrm", "operatorname") and following == "{d}"
+
+    def derivative_fraction(self, pos: int) -> E:
+        self.expect_char("{")
+        self.skip_partial()
+        if self.peek_char("}"):
+            self.next()  # \frac{\partial}{\partial v} f
+            self.expect_char("{")
+            self.skip_partial()
+            v = self.variable()
+            self.expect_char("}")
+            f = self.unary()
+            return E("d", (f, v), pos=pos)
+        f = self.expr()
+        self.expect_char("}")
+        self.expect_char("{")
+        self.skip_partial()
+        v = self.variable()
+        self.expect_char("}")
+        return E("d", (f, v), pos=pos)
+
+    def skip_partial(self) -> None:
+        tok = self.next()
+        if tok.kind == "cmd" and tok.text == "partial":
+            return
+        if tok.kind == "cmd" and tok.text in ("mathrm", "operatorname"):
+            self.raw_group_text()
+            return
+        raise LatexError("expected \\partial", tok.pos)
+
+    def partial_slash(self, tok: Tok) -> E:
+        """``\\partial f / \\partial v``."""
+        self.next()
+        f = self.postfix(self.primary())
+        if not self.peek_char("/"):
+            raise LatexError("expected '/ \\partial v' after '\\partial f'", self.here())
+        self.next()
+        if not self.peek_cmd("partial"):
+            raise LatexError("expected \\partial after '/'", self.here())
+        self.next()
+        v = self.variable()
+        return E("d", (f, v), pos=tok.pos)
+
+    def variable(self) -> E:
+        node = self.name_or_element()
+        if node.op in ("sym", "ref") or (node.op == "elem" and node.args[0].op in ("sym", "ref")):
+            return node
+        raise LatexError("the variable of a derivative must be a symbol, a defined name or an "
+                         "element of one", self.here())
+
+    def sum(self, pos: int) -> E:
+        if not self.peek_char("_"):
+            raise LatexError("\\sum needs its index: \\sum_k or \\sum_{k=1}^{K}", pos)
+        self.next()
+        sub_start = self.here()
+        sub = self.raw_group_text().replace(" ", "")
+        var = sub.split("=")[0]
+        if self.scope.kinds.get(var) != "idx":
+            raise LatexError(f"'{var}' is not a declared index", sub_start,
+                             "declare it as 'index n'; the sum runs over its whole range")
+        if self.peek_char("^"):
+            self.next()
+            self.raw_group_text()  # the upper bound: the sum covers the declared range
+        body = self.unary()
+        while True:  # the body extends over the following product (not past + or -)
+            tok = self.peek()
+            if tok is None or not (self.starts_primary(tok) or (
+                    tok.kind == "cmd" and tok.text in _PRODUCT_CMDS)):
+                break
+            if tok.kind == "cmd" and tok.text in _PRODUCT_CMDS:
+                self.next()
+                body = self.product(body, self.unary(), _PRODUCT_CMDS[tok.text], tok.pos)
+            else:
+                body = self.product(body, self.unary(), "juxtaposition", tok.pos)
+        return E("Sum", (body,), var, pos=pos)
+
+    def delta(self, pos: int) -> E:
+        text = self.raw_group_text().replace(" ", "").replace(",", "")
+        idx = list(text)
+        if len(idx) != 2 or not all(self.scope.kinds.get(c) == "idx" or c.isdigit() for c in idx):
+            raise LatexError(f"\\delta_{{{text}}}: expected two indices", pos)
+        return E("delta", tuple(self.index_node(c, pos) for c in idx), pos=pos)
+
+    def index_node(self, text: str, pos: int) -> E:
+        if text.isdigit():
+            return E("int", val=int(text), pos=pos)
+        if self.scope.kinds.get(text) == "idx":
+            return E("idx", val=text, pos=pos)
+        raise LatexError(f"'{text}' is not a declared index", pos)
+
+    def indicator(self, pos: int) -> E:
+        self.raw_group_text()  # 1 or I
+        if self.peek_char("["):
+            self.next()
+            close = "]"
+        else:
+            self.expect_char("(")
+            close = ")"
+        left = self.expr()
+        op = self.next()
+        if op.kind != "char" or op.text not in "=>":
+            raise LatexError("an indicator is 1[z > 0] or I(k = c)", op.pos)
+        right = self.expr()
+        self.expect_char(close)
+        if op.text == ">":
+            if right.op == "num" and right.val == 0:
+                return E("fn", (left,), "relu_prime", pos=pos)
+            raise LatexError("only 1[z > 0] is understood for an inequality", op.pos)
+        if left.op in ("idx", "int") and right.op in ("idx", "int"):
+            return E("delta", (left, right), pos=pos)
+        raise LatexError("1[a = b] needs two indices", op.pos)
+
+    def norm(self, opener: str) -> E:
+        tok = self.next()
+        closers = {"|": "|", "Vert": "Vert", "lVert": "rVert", "lvert": "rvert"}
+        closer = closers.get(opener, opener)
+        self.closers.append(closer)
+        try:
+            inner = self.expr()
+        finally:
+            self.closers.pop()
+        end = self.next()
+        if end.text != closer:
+            raise LatexError(f"expected the closing norm bar ({closer})", end.pos)
+        sub = ""
+        if self.peek_char("_"):
+            self.next()
+            sub = self.raw_group_text()
+        sum_sq = E("sum", (E("pow", (inner, E("num", val=Fraction(2))), pos=tok.pos),), None)
+        if sub not in ("", "2", "F"):
+            raise LatexError(f"norm _{sub} is not supported", tok.pos, "use \\|x\\|, _2 or _F")
+        if self.peek_char("^"):
+            save = self.i
+            self.next()
+            text = self.raw_group_text()
+            if text == "2":
+                return sum_sq
+            self.i = save
+        return E("fn", (sum_sq,), "sqrt", pos=tok.pos)
+
+    def name_or_element(self) -> E:
+        """A declared name, perhaps with a subscript that is part of it or its indices."""
+        tok = self.peek()
+        start = tok.pos if tok else len(self.text)
+        base = self.base_name()
+        if base == "e" and self.peek_char("^") and self.scope.names.lookup("e") is None:
+            self.next()
+            return E("fn", (self.group_or_atom(),), "exp", pos=start)
+        sub = self.name_suffix()
+        names = self.scope.names
+        whole = names.lookup(base, sub)
+        if whole is not None:
+            return self.leaf(whole, start)
+        sup = ""
+        if "^" in sub:
+            sub, sup = sub.split("^", 1)
+            sup = "^" + sup
+            whole = names.lookup(base, sup)
+            if whole is not None:
+                node = self.leaf(whole, start)
+                return self.element(node, sub, start) if sub else node
+        name = names.lookup(base, "")
+        if name is not None and sub and not sup:
+            return self.element(self.leaf(name, start), sub, start)
+        m = re.fullmatch(r"(\d+)(.*)", sub)
+        if m:
+            name = names.lookup(base, m.group(1))
+            if name is not None:
+                rest = m.group(2)
+                node = self.leaf(name, start)
+                return self.element(node, rest, start) if rest else node
+        shown = base if not sub else f"{base}_{{{sub}}}"
+        raise LatexError(f"unknown name {shown!r}", start,
+                         f"declared: {', '.join(sorted(set(names.table.values())))}")
+
+    def leaf(self, name: str, pos: int) -> E:
+        kind = self.scope.kinds.get(name, "sym")
+        return E(kind, val=name, pos=pos)
+
+    def element(self, base: E, sub: str, pos: int) -> E:
+        if base.op in ("idx", "dim"):
+            raise LatexError(f"'{base.val}' has no elements", pos)
+        indices = [self.index_node(c, pos) for c in sub]
+        if not 1 <= len(indices) <= 2:
+            raise LatexError(f"an element takes one or two indices, got {sub!r}", pos)
+        return E("elem", (base, *indices), pos=pos)
