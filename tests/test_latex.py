@@ -1,0 +1,224 @@
+"""The LaTeX reader: every notation of the issue, the latex2sympy2 hazards, and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from derivcheck.compare import Options
+from derivcheck.errors import InputError
+from derivcheck.load import load_text
+from derivcheck.parse.expr import Scope, parse_expression
+from derivcheck.verify import verify_derivation
+
+MODEL = """title: latex
+symbols:
+  x: vector D
+  W1: matrix H D
+  b1: vector H
+  W2: matrix K H
+  b2: vector K
+  y: onehot K
+  yhat: prob K
+  xbar: vector D
+  gamma: posscalar
+  lam: posscalar
+  S: symmatrix D
+  i: index K
+  j: index H
+  k: index K
+  c: index K
+define:
+  z1: W1 @ x + b1
+  a1: relu(z1)
+  z2: W2 @ a1 + b2
+  a2: softmax(z2)
+  L: -sum(y * log(a2))
+steps:
+{steps}
+"""
+
+
+def read(latex: str) -> str:
+    """How a LaTeX expression is read, in the expression syntax."""
+    quoted = latex.replace("'", "''")  # YAML single quotes
+    text = MODEL.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    return load_text(text, "t.yaml").steps[0].exprs[0].text
+
+
+def syntax(text: str) -> str:
+    """A syntax-form expression, normalised through the same printer."""
+    d = load_text(MODEL.replace("{steps}", "  - {id: s, claim: 'x = x'}"), "t.yaml")
+    scope = Scope(d.symbols, frozenset(x.name for x in d.definitions), frozenset(d.dims))
+    from derivcheck.printer import to_text
+
+    return to_text(parse_expression(text, scope))
+
+
+# (id, LaTeX, the same in the expression syntax)
+NOTATION = [
+    ("partial fraction", r"\frac{\partial L}{\partial W_2}", "d(L)/d(W2)"),
+    ("partial slash", r"\partial L / \partial W_2", "d(L)/d(W2)"),
+    ("partial element", r"\frac{\partial L}{\partial z_{2i}}", "d(L)/d(z2[i])"),
+    ("partial matrix element", r"\frac{\partial L}{\partial W_{2jk}}", "d(L)/d(W2[j, k])"),
+    ("operator before f", r"\frac{\partial}{\partial z_2} L", "d(L)/d(z2)"),
+    ("delta", r"\delta_{ik}", "delta(i, k)"),
+    ("transpose T", r"a_1^T", "a1.T"),
+    ("transpose braces", r"a_1^{T}", "a1.T"),
+    ("transpose top", r"a_1^\top", "a1.T"),
+    ("transpose mathsf", r"a_1^{\mathsf T}", "a1.T"),
+    ("odot", r"a_2 \odot y", "a2 * y"),
+    ("circ", r"a_2 \circ y", "a2 * y"),
+    ("indicator bracket", r"\mathbb{1}[z_1 > 0]", "relu_prime(z1)"),
+    ("indicator I", r"\mathbb{I}(k = c)", "delta(k, c)"),
+    ("operatorname ReLU", r"\operatorname{ReLU}(z_1)", "relu(z1)"),
+    ("text ReLU prime", r"\text{ReLU}'(z_1)", "relu_prime(z1)"),
+    ("sigma", r"\sigma(W_1 x)", "sigmoid(W1 @ x)"),
+    ("softmax", r"\operatorname{softmax}(z_2)", "softmax(z2)"),
+    ("sum without bounds", r"\sum_k y_k", "Sum(k, y[k])"),
+    ("sum with bounds", r"\sum_{k=1}^{K} y_k a_{2k}", "Sum(k, y[k] * a2[k])"),
+    ("exp", r"\exp(z_{2i})", "exp(z2[i])"),
+    ("e power", r"e^{z_{2i}}", "exp(z2[i])"),
+    ("log is natural", r"\log a_{2i}", "log(a2[i])"),
+    ("ln", r"\ln a_{2i}", "log(a2[i])"),
+    ("log base 10", r"\log_{10} a_{2i}", "log10(a2[i])"),
+    ("cdot matrix product", r"W_2 \cdot a_1", "W2 @ a1"),
+    ("cdot scalar product", r"y_i \cdot a_{2i}", "y[i] * a2[i]"),
+    ("juxtaposition matrices", r"(a_2 - y) a_1^T", "(a2 - y) @ a1.T"),
+    ("juxtaposition scalar", r"2 a_1", "2 * a1"),
+    ("norm bars", r"\|x\|", "sqrt(sum(x ** 2))"),
+    ("norm squared", r"\lVert x \rVert_2^2", "sum(x ** 2)"),
+    ("frobenius squared", r"\|W_1\|_F^2", "sum(W1 ** 2)"),
+    ("trace", r"\mathrm{tr}(W_1^T W_1)", "tr(W1.T @ W1)"),
+    ("det", r"\det(S)", "det(S)"),
+    ("diag", r"\operatorname{diag}(a_2)", "diag(a2)"),
+    ("tfrac", r"\tfrac{1}{2} \gamma", "1 / 2 * gamma"),
+    ("dfrac", r"\dfrac{y_i}{a_{2i}}", "y[i] / a2[i]"),
+    ("sizing", r"\left( a_2 - y \right)", "a2 - y"),
+    ("big", r"\big( a_2 - y \big)", "a2 - y"),
+    ("spacing", r"a_2 \, - \; y", "a2 - y"),
+    ("element vector", r"a_{2i}", "a2[i]"),
+    ("element matrix", r"W_{2jk}", "W2[j, k]"),
+    ("mathbf name", r"\mathbf{W}_2 a_1", "W2 @ a1"),
+    ("boldsymbol name", r"\boldsymbol{W}_{2} a_1", "W2 @ a1"),
+    ("hat", r"\hat{y}", "yhat"),
+    ("bar", r"\bar{x}", "xbar"),
+    ("greek gamma", r"\gamma", "gamma"),
+    ("greek lambda for lam", r"\lambda", "lam"),
+    ("inverse", r"S^{-1}", "inv(S)"),
+    ("power", r"a_1^2", "a1 ** 2"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected"), [c[1:] for c in NOTATION],
+                         ids=[c[0] for c in NOTATION])
+def test_notation(latex: str, expected: str) -> None:
+    assert read(latex) == syntax(expected)
+
+
+# latex2sympy2 1.9.1 gets each of these wrong (PITFALLS.md); the reader must not.
+HAZARDS = [
+    ("W^T is not dropped", r"W_1^T", "W1.T"),
+    ("transpose of a bold vector", r"\mathbf{a}_1^{T}", "a1.T"),
+    ("products keep their order", r"(a_2 - y) a_1^{T}", "(a2 - y) @ a1.T"),
+    ("log is not base 10", r"\log a_{2i}", "log(a2[i])"),
+    ("sigma applies to the product", r"\sigma(W_1 x)", "sigmoid(W1 @ x)"),
+    ("partial fractions read", r"\frac{\partial L}{\partial z_{2i}}", "d(L)/d(z2[i])"),
+    ("odot understood", r"a_2 \odot y", "a2 * y"),
+    ("sum without limits", r"\sum_k y_k", "Sum(k, y[k])"),
+    ("det parses", r"\det(S)", "det(S)"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected"), [c[1:] for c in HAZARDS],
+                         ids=[c[0] for c in HAZARDS])
+def test_latex2sympy2_hazards_are_read_right(latex: str, expected: str) -> None:
+    assert read(latex) == syntax(expected)
+
+
+# Unknown or unsupported notation is reported, never dropped: (id, LaTeX, message part, column
+# of the offending piece inside the LaTeX string, 0-based)
+ERRORS = [
+    ("unknown command", r"a_2 + \foo{x}", "unknown command \\foo", 6),
+    ("unknown name", r"a_2 - q", "unknown name 'q'", 6),
+    ("unknown function", r"\operatorname{gelu}(z_1)", "unknown command \\operatorname", 0),
+    ("unbalanced parenthesis", r"(a_2 - y", "expected ')'", 8),
+    ("dangling operator", r"a_2 -", "ends too early", 5),
+    ("prime on a non-ReLU", r"\exp'(x)", "prime is only understood on ReLU", 0),
+    ("sum over a non-index", r"\sum_q y_q", "'q' is not a declared index", 5),
+    ("times between matrices", r"W_1 \times W_1", "ambiguous", 4),
+    ("log base 3", r"\log_3 x", "base '3'", 0),
+    ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in ERRORS],
+                         ids=[c[0] for c in ERRORS])
+def test_errors_name_the_column_inside_the_latex(latex: str, message: str, column: int) -> None:
+    quoted = latex.replace("'", "''")  # YAML single quotes
+    text = MODEL.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    err = info.value
+    assert message in err.message
+    line = err.source_line
+    start = line.index("'") + 1  # the LaTeX string starts after the quote
+    quoted_column = column + latex[:column].count("'")  # a quote is written twice in YAML
+    assert err.col - 1 == start + quoted_column, (err.col, start, column, err.format())
+    assert "^" in err.format()
+
+
+def test_a_step_in_latex_only_is_checked() -> None:
+    text = MODEL.replace("{steps}", "  - id: s\n    latex: "
+                         "'\\frac{\\partial L}{\\partial z_2} = a_2 - y'\n"
+                         "  - id: t\n    latex: '\\frac{\\partial L}{\\partial z_2} = y - a_2'\n")
+    d = load_text(text, "t.yaml")
+    results = verify_derivation(d, Options(symbolic=False))
+    assert results[0].verdict.holds
+    assert results[1].codes == ("sign-error",)
+    assert results[0].links[0].lhs == "d(L)/d(z2)"  # echoed as read
+    assert results[0].links[0].lhs_latex == "\\frac{\\partial L}{\\partial z_2}"
+
+
+def test_latex_chain_string_and_list_forms() -> None:
+    chain = "\\frac{\\partial L}{\\partial z_{2i}} = \\sum_k -y_k (\\delta_{ki} - a_{2i}) = a_{2i} - y_i"
+    as_string = MODEL.replace("{steps}", f"  - id: s\n    latex: '{chain}'\n")
+    items = [p.strip() for p in chain.split(" = ")]
+    as_list = MODEL.replace("{steps}", "  - id: s\n    latex:\n" + "".join(
+        f"      - '{p}'\n" for p in items))
+    for text in (as_string, as_list):
+        d = load_text(text, "t.yaml")
+        assert d.steps[0].form == "chain" and len(d.steps[0].exprs) == 3
+        assert verify_derivation(d, Options(symbolic=False))[0].verdict.holds
+
+
+def test_both_forms_must_have_the_same_number_of_expressions() -> None:
+    text = MODEL.replace("{steps}", "  - id: s\n    claim: d(L)/d(z2) = a2 - y\n"
+                         "    latex: ['\\frac{\\partial L}{\\partial z_2}', 'a_2', 'a_2 - y']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert "LaTeX form has 3 expressions" in info.value.message
+
+
+def test_declared_latex_names() -> None:
+    text = MODEL.replace("  W1: matrix H D", "  W1: {kind: matrix H D, latex: 'W^{(1)}'}")
+    text = text.replace("{steps}", "  - id: s\n    latex: "
+                        "'\\frac{\\partial L}{\\partial W^{(1)}} = 0'\n")
+    d = load_text(text, "t.yaml")
+    assert d.steps[0].exprs[0].text == "d(L)/d(W1)"
+    assert d.latex_names == {"W1": "W^{(1)}"}
+
+
+def test_a_declared_latex_name_must_be_a_name() -> None:
+    text = MODEL.replace("  W1: matrix H D", "  W1: {kind: matrix H D, latex: 'W + 1'}")
+    with pytest.raises(InputError) as info:
+        load_text(text.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    assert "LaTeX name" in info.value.message
+
+
+def test_with_latex_option_the_latex_forms_are_checked() -> None:
+    # the syntax form holds, the LaTeX form has a sign error: each option checks its own form
+    text = MODEL.replace("{steps}", "  - id: s\n    claim: d(L)/d(z2) = a2 - y\n"
+                         "    latex: '\\frac{\\partial L}{\\partial z_2} = y - a_2'\n")
+    d = load_text(text, "t.yaml")
+    assert verify_derivation(d, Options(symbolic=False))[0].verdict.holds
+    assert not verify_derivation(d, Options(symbolic=False, latex=True))[0].verdict.holds
