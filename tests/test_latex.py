@@ -180,7 +180,8 @@ def test_a_step_in_latex_only_is_checked() -> None:
 
 
 def test_latex_chain_string_and_list_forms() -> None:
-    chain = "\\frac{\\partial L}{\\partial z_{2i}} = \\sum_k -y_k (\\delta_{ki} - a_{2i}) = a_{2i} - y_i"
+    chain = ("\\frac{\\partial L}{\\partial z_{2i}} = \\sum_k -y_k (\\delta_{ki} - a_{2i})"
+             " = a_{2i} - y_i")
     as_string = MODEL.replace("{steps}", f"  - id: s\n    latex: '{chain}'\n")
     items = [p.strip() for p in chain.split(" = ")]
     as_list = MODEL.replace("{steps}", "  - id: s\n    latex:\n" + "".join(
