@@ -1,9 +1,10 @@
 """The ``derivcheck`` command: argument parsing and exit codes, nothing else.
 
-Exit codes: 0 every step holds (or, with ``--check-expected``, every verdict
-agrees with ``expect:``); 1 a step does not hold (refuted, ill-formed or
-undecided) or disagrees with ``expect:``; 2 an input could not be read or the
-command line is wrong; 130 interrupted.
+Exit codes of ``verify``: 0 every step holds (or, with ``--check-expected``,
+every verdict agrees with ``expect:``); 1 a step does not hold (refuted,
+ill-formed or undecided) or disagrees with ``expect:``; 2 an input could not be
+read or the command line is wrong; 130 interrupted.  ``report`` exits 0 when the
+report is written (whatever the verdicts), 2 for an input, output or TeX problem.
 """
 
 from __future__ import annotations
@@ -41,6 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("-v", "--verbose", action="store_true",
                         help="show the evidence of every step")
     verify.add_argument("-o", "--output", help="write the report to this file")
+    report = sub.add_parser("report", help="write a LaTeX (and PDF) report of the verdicts")
+    report.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders")
+    report.add_argument("-o", "--output", default="report.tex",
+                        help="the .tex file to write (default report.tex); a name ending "
+                             "in .pdf writes only the PDF")
+    report.add_argument("--pdf", action="store_true",
+                        help="also compile the PDF next to the .tex (needs latexmk or pdflatex)")
+    report.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    report.add_argument("--no-symbolic", action="store_true",
+                        help="skip symbolic proofs (verdicts are then at most 'checked')")
+    report.add_argument("--latex", action="store_true",
+                        help="check the LaTeX form (latex:) of the steps that have one")
+    report.add_argument("--workers", type=int, default=2,
+                        help="worker processes for files and proofs (default 2)")
     return parser
 
 
@@ -59,6 +74,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_INPUT if exc.code else EXIT_OK
+    if args.command == "report":
+        return _report(args)
     if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
         print("derivcheck: --points must be >= 5, --sizes >= 3, --time-limit > 0, "
               "--workers >= 1", file=sys.stderr)
@@ -88,6 +105,66 @@ def _main(argv: Sequence[str] | None) -> int:
     else:
         print(text)
     return exit_code(report, check_expected=args.check_expected)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``derivcheck report``: 0 written; 2 an input, output or TeX problem (one line each)."""
+    from pathlib import Path
+
+    from derivcheck.compare import Options
+    from derivcheck.verify import expand_paths, verify_paths
+
+    if args.workers < 1:
+        print("derivcheck: --workers must be >= 1", file=sys.stderr)
+        return EXIT_INPUT
+    missing = [p for p in args.paths if not expand_paths([p]) or not _exists(p)]
+    for p in missing:
+        print(f"derivcheck: {p}: no such file, or no .yaml files in that folder",
+              file=sys.stderr)
+    if missing:
+        return EXIT_INPUT
+    output = Path(args.output)
+    pdf_only = output.suffix.lower() == ".pdf"
+    tex_path = output.with_suffix(".tex") if pdf_only else output
+    if not output.parent.is_dir():
+        print(f"derivcheck: {output.parent}: no such folder for the output", file=sys.stderr)
+        return EXIT_INPUT
+    options = Options(seed=args.seed, symbolic=not args.no_symbolic, workers=args.workers,
+                      latex=args.latex)
+    report = verify_paths(args.paths, options)
+
+    from derivcheck.atomic import write_bytes, write_text
+    from derivcheck.report.latex import render
+
+    notes = [text for flag, text in ((args.no_symbolic, "symbolic proofs off"),
+                                     (args.latex, "steps checked from their LaTeX form"))
+             if flag]
+    tex = render(report, subtitle="; ".join(notes))
+    try:
+        if not pdf_only:
+            write_text(tex_path, tex)
+        if pdf_only or args.pdf:
+            from derivcheck.report.pdf import TexError, compile_pdf
+
+            try:
+                pdf = compile_pdf(tex)
+            except TexError as exc:
+                print(f"derivcheck: no PDF written: {exc.message}", file=sys.stderr)
+                if exc.log_excerpt:
+                    print(exc.log_excerpt, file=sys.stderr)
+                return EXIT_INPUT
+            write_bytes(tex_path.with_suffix(".pdf"), pdf)
+    except OSError as exc:
+        print(f"derivcheck: cannot write {exc.filename or output}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return EXIT_INPUT
+    errors = [f for f in report.files if f.error]
+    if errors:
+        print(f"derivcheck: {len(errors)} file{'s' if len(errors) != 1 else ''} could not be "
+              f"read (shown in the report): {', '.join(f.path for f in errors)}",
+              file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
 
 
 def _exists(path: str) -> bool:
