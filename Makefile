@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine with only Python 3.11+:
 #   make demo   set up .venv, then check every file in derivations/
 #   make test   set up .venv, then run the whole test suite
+#   make report report.tex and report.pdf for derivations/ (needs TeX: see the README)
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint fuzz clean
+.PHONY: demo test bench lint fuzz report clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +22,9 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check derivcheck tests bench
 	$(VENV)/bin/mypy derivcheck
 	$(PY) -m pytest -q
+
+report: $(STAMP)
+	$(VENV)/bin/derivcheck report derivations/ -o report.tex --pdf
 
 bench: $(STAMP)
 	$(PY) bench/run.py
