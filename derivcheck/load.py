@@ -539,7 +539,7 @@ class _Loader:
         ranges = {n: s.dims[0] for n, s in scope.symbols.items() if s.is_index}
         inference = ShapeInference(symbol_shapes, ranges, shapes,
                                    lambda node: derivative_shape(node, layout, inference.of))
-        cached[layout] = LatexScope(names, kinds, inference.of)
+        cached[layout] = LatexScope(names, kinds, inference.of, ranges)
         return cached[layout]  # type: ignore[no-any-return]
 
     def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:

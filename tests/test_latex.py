@@ -106,6 +106,14 @@ NOTATION = [
     ("greek lambda for lam", r"\lambda", "lam"),
     ("inverse", r"S^{-1}", "inv(S)"),
     ("power", r"a_1^2", "a1 ** 2"),
+    ("plain d fraction", r"\frac{d L}{d z_2}", "d(L)/d(z2)"),
+    ("plain d operator", r"\frac{d}{d z_{2i}} L", "d(L)/d(z2[i])"),
+    ("mathrm d", r"\frac{\mathrm{d} L}{\mathrm{d} z_2}", "d(L)/d(z2)"),
+    ("subscript after a function", r"\operatorname{softmax}(z_2)_i", "softmax(z2)[i]"),
+    ("subscript after a group", r"(a_2 - y)_i", "(a2 - y)[i]"),
+    ("indicator geq", r"\mathbb{1}[z_1 \geq 0]", "relu_prime(z1)"),
+    ("indicator >=", r"\mathbb{1}[z_1 >= 0]", "relu_prime(z1)"),
+    ("sum bounds 0..K-1", r"\sum_{k=0}^{K-1} y_k", "Sum(k, y[k])"),
 ]
 
 
@@ -148,6 +156,8 @@ ERRORS = [
     ("times between matrices", r"W_1 \times W_1", "ambiguous", 4),
     ("log base 3", r"\log_3 x", "base '3'", 0),
     ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
+    ("partial sum", r"\sum_{k=2}^{3} y_k", "only the whole range", 5),
+    ("accent shown as written", r"\tilde{x}", "unknown name '\\tilde{x}'", 0),
 ]
 
 
@@ -207,6 +217,14 @@ def test_declared_latex_names() -> None:
     d = load_text(text, "t.yaml")
     assert d.steps[0].exprs[0].text == "d(L)/d(W1)"
     assert d.latex_names == {"W1": "W^{(1)}"}
+
+
+def test_a_name_with_a_letter_subscript_then_indices() -> None:
+    # the document writes the label y_t (t: the true class) and its entries y_{ti}
+    text = MODEL.replace("  y: onehot K", "  y: {kind: onehot K, latex: 'y_t'}")
+    text = text.replace("{steps}", "  - id: s\n    latex: ['y_{ti}', 'y_t', 'y_{t,i}']\n")
+    d = load_text(text, "t.yaml")
+    assert [e.text for e in d.steps[0].exprs] == ["y[i]", "y", "y[i]"]
 
 
 def test_a_declared_latex_name_must_be_a_name() -> None:

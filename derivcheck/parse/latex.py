@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from derivcheck.errors import ShapeError, Unsupported
@@ -172,6 +172,7 @@ class LatexScope:
     names: LatexNames
     kinds: dict[str, str]  # name -> "sym" | "idx" | "ref" | "dim"
     shape_of: Callable[[E], Shape]
+    ranges: dict[str, str] = field(default_factory=dict)  # index -> its dimension
 
 
 def read_latex(text: str, scope: LatexScope) -> E:
@@ -209,6 +210,9 @@ def split_latex_equation(text: str) -> list[tuple[str, int]]:
     return parts
 
 
+# commands that end a product (closing delimiters, relations) rather than start a factor
+_NOT_FACTORS = {"right", "rVert", "rvert", "}", "partial", "geq", "ge", "leq", "le", "neq",
+                "gt", "lt"}
 _PRODUCT_CMDS = {"cdot": "dot", "odot": "hadamard", "circ": "hadamard", "times": "times",
                  "ast": "hadamard"}
 
@@ -351,8 +355,7 @@ class _Reader:
             return True
         if tok.kind == "char":
             return tok.text in "([|"
-        return tok.text not in _PRODUCT_CMDS and tok.text not in ("right", "rVert", "rvert",
-                                                                   "}", "partial")
+        return tok.text not in _PRODUCT_CMDS and tok.text not in _NOT_FACTORS
 
     def product(self, a: E, b: E, how: str, pos: int) -> E:
         """``a`` times ``b``: a matrix product between non-scalars (juxtaposition,
@@ -384,6 +387,10 @@ class _Reader:
             if self.peek_char("^"):
                 tok = self.next()
                 node = self.superscript(node, tok.pos)
+            elif self.peek_char("_") and node.op not in ("sym", "ref", "idx", "dim"):
+                tok = self.next()  # (expression)_i, \operatorname{softmax}(z)_i
+                sub = self.raw_group_text().replace(" ", "").replace(",", "")
+                node = self.element(node, sub, tok.pos)
             elif self.peek_char("'"):
                 tok = self.next()
                 if node.op == "fn" and node.val == "relu":
@@ -573,10 +580,12 @@ class _Reader:
         if not self.peek_char("{"):
             return False
         tok = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-        if tok is None or tok.kind != "cmd":
+        if tok is None or tok.kind not in ("cmd", "letter"):
             return False
-        if tok.text == "partial":
+        if tok.kind == "cmd" and tok.text == "partial":
             return True
+        if tok.kind == "letter" and tok.text == "d" and self.scope.names.lookup("d") is None:
+            return True  # \frac{d y}{d x}, \frac{d}{dx} y
         following = "".join(t.text for t in self.toks[self.i + 2:self.i + 5])
         return tok.text in ("mathrm", "operatorname") and following == "{d}"
 
@@ -606,7 +615,9 @@ class _Reader:
         if tok.kind == "cmd" and tok.text in ("mathrm", "operatorname"):
             self.raw_group_text()
             return
-        raise LatexError("expected \\partial", tok.pos)
+        if tok.kind == "letter" and tok.text == "d":
+            return
+        raise LatexError("expected \\partial (or d)", tok.pos)
 
     def partial_slash(self, tok: Tok) -> E:
         """``\\partial f / \\partial v``."""
@@ -634,13 +645,15 @@ class _Reader:
         self.next()
         sub_start = self.here()
         sub = self.raw_group_text().replace(" ", "")
-        var = sub.split("=")[0]
+        var, _, lower = sub.partition("=")
         if self.scope.kinds.get(var) != "idx":
             raise LatexError(f"'{var}' is not a declared index", sub_start,
                              "declare it as 'index n'; the sum runs over its whole range")
+        upper = ""
         if self.peek_char("^"):
             self.next()
-            self.raw_group_text()  # the upper bound: the sum covers the declared range
+            upper = self.raw_group_text().replace(" ", "")
+        self.check_bounds(var, lower, upper, sub_start)
         body = self.unary()
         while True:  # the body extends over the following product (not past + or -)
             tok = self.peek()
@@ -654,12 +667,30 @@ class _Reader:
                 body = self.product(body, self.unary(), "juxtaposition", tok.pos)
         return E("Sum", (body,), var, pos=pos)
 
+    def check_bounds(self, var: str, lower: str, upper: str, pos: int) -> None:
+        """Bounds, when written, must cover the index's whole declared range.
+
+        ``0..K-1`` and ``1..K`` are the whole range of an index over ``K`` (notes
+        count from 0 or 1; ``0..K`` is read the same way, as notes often write it);
+        anything else would be a partial sum, which is reported, not dropped.
+        """
+        dim = self.scope.ranges.get(var, "")
+        if not lower and not upper:
+            return
+        if lower not in ("0", "1") or upper not in (dim, f"{dim}-1", ""):
+            raise LatexError(f"sum bounds {lower or '?'}..{upper or '?'}: only the whole range "
+                             f"of {var} (0..{dim}-1 or 1..{dim}) is supported", pos,
+                             f"write \\sum_{var} for a sum over every value of {var}")
+
     def delta(self, pos: int) -> E:
         text = self.raw_group_text().replace(" ", "").replace(",", "")
         idx = list(text)
         if len(idx) != 2 or not all(self.scope.kinds.get(c) == "idx" or c.isdigit() for c in idx):
             raise LatexError(f"\\delta_{{{text}}}: expected two indices", pos)
         return E("delta", tuple(self.index_node(c, pos) for c in idx), pos=pos)
+
+    def is_index(self, text: str) -> bool:
+        return text.isdigit() or self.scope.kinds.get(text) == "idx"
 
     def index_node(self, text: str, pos: int) -> E:
         if text.isdigit():
@@ -678,14 +709,19 @@ class _Reader:
             close = ")"
         left = self.expr()
         op = self.next()
-        if op.kind != "char" or op.text not in "=>":
-            raise LatexError("an indicator is 1[z > 0] or I(k = c)", op.pos)
+        relation = op.text if op.kind == "char" else {"geq": ">=", "ge": ">="}.get(op.text, "")
+        if relation == ">" and self.peek_char("="):
+            self.next()
+            relation = ">="
+        if relation not in ("=", ">", ">="):
+            raise LatexError("an indicator is 1[z > 0], 1[z \\geq 0] or I(k = c)", op.pos)
         right = self.expr()
         self.expect_char(close)
-        if op.text == ">":
+        if relation in (">", ">="):  # the value at z = 0 is the relu_prime_at_zero convention
             if right.op == "num" and right.val == 0:
                 return E("fn", (left,), "relu_prime", pos=pos)
-            raise LatexError("only 1[z > 0] is understood for an inequality", op.pos)
+            raise LatexError("only 1[z > 0] and 1[z \\geq 0] are understood for an inequality",
+                             op.pos)
         if left.op in ("idx", "int") and right.op in ("idx", "int"):
             return E("delta", (left, right), pos=pos)
         raise LatexError("1[a = b] needs two indices", op.pos)
@@ -739,9 +775,15 @@ class _Reader:
             if whole is not None:
                 node = self.leaf(whole, start)
                 return self.element(node, sub, start) if sub else node
-        name = names.lookup(base, "")
-        if name is not None and sub and not sup:
-            return self.element(self.leaf(name, start), sub, start)
+        if sub and not sup:
+            for k in range(len(sub), -1, -1):  # the longest part of the subscript that names
+                name = names.lookup(base, sub[:k])
+                rest = sub[k:]
+                if name is not None and rest and all(self.is_index(c) for c in rest):
+                    return self.element(self.leaf(name, start), rest, start)
+            name = names.lookup(base, "")
+            if name is not None:
+                return self.element(self.leaf(name, start), sub, start)
         m = re.fullmatch(r"(\d+)(.*)", sub)
         if m:
             name = names.lookup(base, m.group(1))
@@ -749,8 +791,13 @@ class _Reader:
                 rest = m.group(2)
                 node = self.leaf(name, start)
                 return self.element(node, rest, start) if rest else node
-        shown = base if not sub else f"{base}_{{{sub}}}"
-        raise LatexError(f"unknown name {shown!r}", start,
+        shown = base
+        if ":" in base:  # an accent: show it as written
+            accent, inner = base.split(":", 1)
+            shown = f"\\{accent}{{{inner}}}"
+        if sub:
+            shown += f"_{{{sub}}}"
+        raise LatexError(f"unknown name '{shown}'", start,
                          f"declared: {', '.join(sorted(set(names.table.values())))}")
 
     def leaf(self, name: str, pos: int) -> E:
