@@ -42,7 +42,7 @@ from derivcheck.parse.latex import (
     LatexNames,
     LatexScope,
     latex_name_key,
-    read_latex,
+    read_latex_noting,
     split_latex_equation,
 )
 from derivcheck.printer import to_text
@@ -142,6 +142,7 @@ class _Loader:
         source = self.string(doc, "source") if "source" in doc else None
         symbols, dims = self.symbols(doc)
         conventions = self.conventions(doc)
+        self._relu_at_zero = conventions.relu_prime_at_zero
         assumptions = self.assumptions(doc, symbols)
         definitions = self.definitions(doc, symbols, dims)
         scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
@@ -518,12 +519,13 @@ class _Loader:
                          reader_scope: LatexScope, context: str, is_item: bool) -> Expr:
         line, col = _item_pos(container, key) if is_item else _value_pos(container, key)
         try:
-            node = read_latex(text, reader_scope)
+            node, notes = read_latex_noting(text, reader_scope)
         except LatexError as exc:
             l1, c1 = self.locate(line, col, whole, offset + exc.offset)
             raise self.error(f"LaTeX: {exc.message}", l1, c1, exc.hint, context) from None
         l1, c1 = self.locate(line, col, whole, offset + _lead_len(text))
-        return Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip())
+        return Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip(),
+                    reading=notes)
 
     def latex_scope(self, scope: Scope, layout: str) -> LatexScope:
         cached = self.__dict__.setdefault("_latex_scopes", {})
@@ -539,7 +541,8 @@ class _Loader:
         ranges = {n: s.dims[0] for n, s in scope.symbols.items() if s.is_index}
         inference = ShapeInference(symbol_shapes, ranges, shapes,
                                    lambda node: derivative_shape(node, layout, inference.of))
-        cached[layout] = LatexScope(names, kinds, inference.of, ranges)
+        at_zero = self.__dict__.get("_relu_at_zero", 0)
+        cached[layout] = LatexScope(names, kinds, inference.of, ranges, at_zero)
         return cached[layout]  # type: ignore[no-any-return]
 
     def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:

@@ -99,6 +99,7 @@ class Expr:
     text: str
     loc: Loc | None = None
     latex: str = ""  # the LaTeX it was read from (``text`` is then how it was read)
+    reading: tuple[str, ...] = ()  # ambiguous readings of that LaTeX, with the choice made
 
 
 @dataclass(frozen=True)

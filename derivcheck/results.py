@@ -120,6 +120,7 @@ class LinkResult:
     against_truth: Verdict | None = None  # for chains: this expression vs the first
     lhs_latex: str = ""  # the LaTeX each side was read from (lhs/rhs: how it was read)
     rhs_latex: str = ""
+    reading: tuple[str, ...] = ()  # ambiguous LaTeX readings, with the choice made
 
     @property
     def codes(self) -> tuple[str, ...]:

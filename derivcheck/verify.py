@@ -246,6 +246,7 @@ def _step_result(step: Step, drafts: list[_Draft], use_latex: bool) -> StepResul
         rhs=forms[k + 1].text,
         lhs_latex=forms[k].latex,
         rhs_latex=forms[k + 1].latex,
+        reading=tuple(dict.fromkeys(forms[k].reading + forms[k + 1].reading)),
         verdict=d.outcome.verdict,
         diagnoses=tuple(d.found),
         evidence=d.outcome.evidence,

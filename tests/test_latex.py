@@ -241,3 +241,29 @@ def test_with_latex_option_the_latex_forms_are_checked() -> None:
     d = load_text(text, "t.yaml")
     assert verify_derivation(d, Options(symbolic=False))[0].verdict.holds
     assert not verify_derivation(d, Options(symbolic=False, latex=True))[0].verdict.holds
+
+
+# Ambiguous readings are reported with the choice made: (id, model change, LaTeX, note part)
+AMBIGUOUS = [
+    ("symbol or element", ("  S: symmatrix D", "  S: symmatrix D\n  S2: symmatrix D"),
+     r"S_2", "read as the symbol S2, not as an element of S"),
+    ("indicator and the convention at 0",
+     ("steps:", "conventions: {relu_prime_at_zero: 1}\nsteps:"),
+     r"\mathbb{1}[z_1 > 0]", "relu_prime_at_zero (1)"),
+]
+
+
+@pytest.mark.parametrize(("change", "latex", "note"), [c[1:] for c in AMBIGUOUS],
+                         ids=[c[0] for c in AMBIGUOUS])
+def test_ambiguous_readings_are_reported(change: tuple[str, str], latex: str, note: str) -> None:
+    text = MODEL.replace(*change).replace(
+        "{steps}", f"  - id: s\n    latex: ['{latex}', '{latex}']\n")
+    d = load_text(text, "t.yaml")
+    assert any(note in n for n in d.steps[0].exprs[0].reading)
+    link = verify_derivation(d, Options(symbolic=False))[0].links[0]
+    assert any(note in n for n in link.reading)
+
+
+def test_an_unambiguous_reading_has_no_note() -> None:
+    text = MODEL.replace("{steps}", "  - id: s\n    latex: ['W_2 a_1', 'W_2 a_1']\n")
+    assert load_text(text, "t.yaml").steps[0].exprs[0].reading == ()

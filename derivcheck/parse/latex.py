@@ -173,6 +173,7 @@ class LatexScope:
     kinds: dict[str, str]  # name -> "sym" | "idx" | "ref" | "dim"
     shape_of: Callable[[E], Shape]
     ranges: dict[str, str] = field(default_factory=dict)  # index -> its dimension
+    at_zero: int = 0  # the relu_prime_at_zero convention
 
 
 def read_latex(text: str, scope: LatexScope) -> E:
@@ -181,6 +182,11 @@ def read_latex(text: str, scope: LatexScope) -> E:
     Raises:
         LatexError: with the offset in ``text`` and what was expected.
     """
+    return read_latex_noting(text, scope)[0]
+
+
+def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]:
+    """``read_latex``, and the ambiguous readings met, each with the choice made."""
     toks = tokenize(text)
     if not toks:
         raise LatexError("empty LaTeX expression", 0)
@@ -190,7 +196,7 @@ def read_latex(text: str, scope: LatexScope) -> E:
         tok = reader.toks[reader.i]
         raise LatexError(f"unexpected {tok.text!r}", tok.pos,
                          "an expression ends here; is an operator or a bracket missing?")
-    return node
+    return node, tuple(dict.fromkeys(reader.notes))
 
 
 def split_latex_equation(text: str) -> list[tuple[str, int]]:
@@ -225,6 +231,7 @@ class _Reader:
         self.scope = scope
         self.depth = 0
         self.closers: list[str] = []  # norm bars awaiting their closing bar
+        self.notes: list[str] = []  # ambiguous readings, each with the choice made
 
     # -- token helpers ----------------------------------------------------------
     def at_end(self) -> bool:
@@ -719,6 +726,13 @@ class _Reader:
         self.expect_char(close)
         if relation in (">", ">="):  # the value at z = 0 is the relu_prime_at_zero convention
             if right.op == "num" and right.val == 0:
+                at_zero = 1 if relation == ">=" else 0
+                if at_zero != self.scope.at_zero:
+                    written = "\\geq" if relation == ">=" else ">"
+                    self.notes.append(
+                        f"1[... {written} 0] read as relu_prime: at exactly 0 it takes the "
+                        f"file's relu_prime_at_zero ({self.scope.at_zero}), not {at_zero} "
+                        "(random points never land there)")
                 return E("fn", (left,), "relu_prime", pos=pos)
             raise LatexError("only 1[z > 0] and 1[z \\geq 0] are understood for an inequality",
                              op.pos)
@@ -766,6 +780,10 @@ class _Reader:
         names = self.scope.names
         whole = names.lookup(base, sub)
         if whole is not None:
+            plain = names.lookup(base, "")
+            if sub and plain is not None and all(self.is_index(c) for c in sub):
+                self.notes.append(f"{base}_{{{sub}}} read as the symbol {whole}, not as an "
+                                  f"element of {plain}")
             return self.leaf(whole, start)
         sup = ""
         if "^" in sub:

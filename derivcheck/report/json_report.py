@@ -23,7 +23,8 @@ def link_dict(link: LinkResult) -> dict[str, Any]:
         "evidence": link.evidence.as_dict(),
     }
     if link.lhs_latex or link.rhs_latex:
-        out["latex"] = {"lhs": link.lhs_latex, "rhs": link.rhs_latex}
+        out["latex"] = {"lhs": link.lhs_latex, "rhs": link.rhs_latex,
+                        "ambiguous_readings": list(link.reading)}
     if link.reference:
         out["reference"] = link.reference
     if link.counterexample is not None:

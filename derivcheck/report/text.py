@@ -62,6 +62,9 @@ def _step(s: StepResult, width: int, check_expected: bool, verbose: bool) -> lis
     out = [f"  {s.line:>4}  {s.id:<{width}}  {_MARK[s.verdict]:<10} {_codes(s.codes)}{brief}{flag}"]
     if s.form == "claim" and (first.lhs_latex or first.rhs_latex):
         out.append(f"          read as: {first.lhs}  =  {first.rhs}")
+    for link in s.links:
+        for note in link.reading:
+            out.append(f"          LaTeX reading: {note}")
     show_links = s.form == "chain"
     for link in s.links:
         if show_links:
