@@ -124,7 +124,9 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 # -- escaping ------------------------------------------------------------------------
 
 _TEXT_SPECIAL = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    # OT1 italic fonts have a pound sign where the dollar is: keep it upright
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"{\upshape\$}", "&": r"\&",
+    "#": r"\#",
     "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
 }
@@ -193,16 +195,22 @@ def _non_ascii(ch: str) -> str:
     return f"[U+{ord(ch):04X}]"
 
 
-def code_tex(text: str, *, breakable: bool = False) -> str:
+def code_tex(text: str, *, breakable: bool = False, keep_spaces: bool = False) -> str:
     """Text in typewriter type, every non-alphanumeric ASCII character by its code.
 
     The typewriter font has a glyph at each ASCII position, so ``\\char95`` is a
     real underscore: the PDF's text (``pdftotext``, copy and paste) shows ``_``.
-    With ``breakable``, a line may break after ``( [ , + - * / @ =`` (long formulas).
+    With ``breakable``, a line may break after ``( [ , + - * / @ =`` (long formulas);
+    with ``keep_spaces``, every space is kept (a caret under an error lines up).
     """
     out: list[str] = []
-    for ch in " ".join(str(text).split()):
-        if ch.isascii() and (ch.isalnum() or ch == " "):
+    text = str(text).replace("\t", " ") if keep_spaces else " ".join(str(text).split())
+    for ch in text:
+        if keep_spaces and ch == " ":
+            out.append("\\ ")
+        elif keep_spaces and not ch.isprintable():
+            continue
+        elif ch.isascii() and (ch.isalnum() or ch == " "):
             out.append(ch)
         elif "!" <= ch <= "~":
             out.append(f"{{\\char{ord(ch)}}}")
@@ -373,7 +381,8 @@ def _file(n: int, f: FileResult, ctx: _Context) -> list[str]:
     if f.error:
         out += [r"\medskip\dcword{refuted}{\textbf{Input error}}: the file could not be read.",
                 r"\par\smallskip{\small"]
-        out += [code_tex_preserving(line) + r"\\" for line in f.error.splitlines()]
+        out += [(code_tex(line, keep_spaces=True) if line.strip() else r"\mbox{}") + r"\\"
+                for line in f.error.splitlines()]
         out.append("}")
         return out
     if ctx.derivation is not None:
@@ -386,10 +395,6 @@ def _file(n: int, f: FileResult, ctx: _Context) -> list[str]:
     return out
 
 
-def code_tex_preserving(line: str) -> str:
-    """One line of an error message in typewriter type, spaces kept (carets line up)."""
-    parts = [code_tex(chunk) if chunk else "" for chunk in line.split(" ")]
-    return r"\texttt{\ }".join(parts) if line.strip() else r"\mbox{}"
 
 
 # -- declarations and definitions ---------------------------------------------------------
@@ -447,8 +452,8 @@ def _definitions(ctx: _Context) -> list[str]:
 
 def _step_table(n: int, f: FileResult) -> list[str]:
     out = [r"\subsection*{Verdicts}",
-           r"{\small\begin{longtable}{@{}r>{\raggedright\arraybackslash}p{0.34\linewidth}r"
-           r"l>{\raggedright\arraybackslash}p{0.3\linewidth}@{}}",
+           r"{\small\begin{longtable}{@{}r>{\raggedright\arraybackslash}p{0.29\linewidth}r"
+           r"l>{\raggedright\arraybackslash}p{0.38\linewidth}@{}}",
            r"\toprule",
            r"\textbf{\#} & \textbf{step} & \textbf{line} & \textbf{verdict} & "
            r"\textbf{diagnosis}\\",
@@ -458,9 +463,9 @@ def _step_table(n: int, f: FileResult) -> list[str]:
         link = f"\\hyperlink{{dc-f{n}-s{k}}}{{{code_tex(s.id)}}}"
         if s.form == "chain":
             link += f" {{\\color{{dcmuted}}\\footnotesize({len(s.links)} links)}}"
-        codes = ", ".join(code_tex(c) for c in s.codes)
+        codes = ", ".join(r"\textsf{" + escape_tex(c) + "}" for c in s.codes)
         out.append(f"{k + 1} & {link} & {s.line} & {_verdict(s.verdict)} & "
-                   f"{{\\footnotesize {codes}}}\\\\")
+                   f"{{\\footnotesize\\color{{dcmuted}}{codes}}}\\\\")
     counts = {v: sum(1 for s in f.steps if s.verdict == v) for v in Verdict}
     summary = ", ".join(f"{counts[v]} {WORD[v]}" for v in Verdict if counts[v])
     out += [r"\midrule",

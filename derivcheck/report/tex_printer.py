@@ -152,6 +152,19 @@ def safe_latex_name(latex: str) -> bool:
     return len(scripts) == 1
 
 
+def _top_level(latex: str) -> str:
+    """The characters of ``latex`` outside every brace group."""
+    out, depth = [], 0
+    for ch in latex:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
 def name_tex(name: str) -> str:
     """A name as LaTeX math: ``W2`` -> ``W_{2}``, ``lam`` -> ``\\lambda``."""
     head, sub = tex_name(name)
@@ -207,6 +220,10 @@ class TexPrinter:
         # declared LaTeX names (checked by safe_latex_name), braced so that scripts attach
         self._names = {k: "{" + v + "}" for k, v in (names or {}).items()
                        if safe_latex_name(v)}
+        # a declared name without a subscript of its own takes an element's directly:
+        # W^{(2)}_{iq}, not {W^{(2)}}_{iq}
+        self._subscriptable = {k: v[1:-1] for k, v in self._names.items()
+                               if "_" not in _top_level(v[1:-1])}
 
     def name(self, name: str) -> tuple[str, str]:
         """(head, subscript) of a name: its declared LaTeX, else ``tex_name``."""
@@ -370,6 +387,7 @@ class TexPrinter:
         idx = list(node.args[1:])
         if base_node.op in ("sym", "ref"):
             head, sub = self.name(str(base_node.val))
+            head = self._subscriptable.get(str(base_node.val), head)
             inner = self._indices(idx)
             full = f"{sub},{inner}" if sub else inner
             return _R(f"{head}_{{{full}}}", ATOM, _name_width(head, full))
