@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -353,6 +354,18 @@ def test_chain_has_a_mark_per_link(small_tex: str) -> None:
     assert equations.count(r"\tag*{") == 2
     assert r"\dcmarkrefuted" in equations and r"\dcmarkchecked" in equations
     assert "(follows-from-error)" in block
+
+
+def test_a_step_read_from_latex_shows_it_as_written_and_as_read(small_report) -> None:
+    report, derivation = small_report
+    step = report.files[0].steps[0]
+    link = replace(step.links[0], lhs_latex=r"\frac{\partial L}{\partial z}",
+                   rhs_latex="a - t", reading=("z_{2i} read as the element z2[i]",))
+    one = replace(report.files[0], steps=(replace(step, links=(link,)),))
+    tex = render(Report((one,), seed=0), derivations={"small.yaml": derivation})
+    assert r"\dclabel{as written}" in tex and r"\dclabel{read as}" in tex
+    assert code_tex(r"\frac{\partial L}{\partial z} = a - t", breakable=True) in tex
+    assert r"\dclabel{ambiguous}" in tex and r"z\_\{2i\} read as" in tex
 
 
 @pytest.mark.parametrize("verdict", list(Verdict))

@@ -494,7 +494,7 @@ def _step(n: int, k: int, s: StepResult, ctx: _Context) -> list[str]:
     out = [f"\\dcstep{{dc-f{n}-s{k}}}{{\\dcmark{MACRO[s.verdict]}}}{{{code_tex(s.id)}}}"
            f"{{{expected}\\dcword{{{MACRO[s.verdict]}}}{{{WORD[s.verdict]}}}}}{{{where}}}"]
     out += _equations(s, exprs, printer)
-    out += _as_written(s)
+    out += _as_written(s, ctx)
     out += _details(s, exprs, printer, ctx)
     if s.note:
         out.append(r"{\footnotesize\color{dcmuted}\textit{Note.} " + escape_tex(s.note)
@@ -519,16 +519,19 @@ def _expressions(s: StepResult, step: Step | None, ctx: _Context) -> list[E | No
     return [ctx.parse(t) for t in texts]
 
 
-def _as_written(s: StepResult) -> list[str]:
-    """For a step read from LaTeX: the LaTeX as written, and how it was read."""
+def _as_written(s: StepResult, ctx: _Context) -> list[str]:
+    """For a step read from LaTeX: the LaTeX as written, how it was read, and the choices."""
     written = [s.links[0].lhs_latex] + [link.rhs_latex for link in s.links]
     if not any(written):
         return []
     read = [s.links[0].lhs] + [link.rhs for link in s.links]
-    return [_small(r"\dclabel{as written}\enspace "
-                   + code_tex(" = ".join(w or r for w, r in zip(written, read)), breakable=True)
-                   + r"\\ \dclabel{read as}\enspace "
-                   + code_tex(" = ".join(read), breakable=True))]
+    text = (r"\dclabel{as written}\enspace "
+            + code_tex(" = ".join(w or r for w, r in zip(written, read)), breakable=True)
+            + r"\\ \dclabel{read as}\enspace " + code_tex(" = ".join(read), breakable=True))
+    readings = list(dict.fromkeys(note for link in s.links for note in link.reading))
+    for note in readings:
+        text += r"\\ \dclabel{ambiguous}\enspace " + message_tex(note, ctx)
+    return [_small(text)]
 
 
 def _expr_text(s: StepResult, k: int) -> str:
