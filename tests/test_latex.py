@@ -245,8 +245,8 @@ def test_with_latex_option_the_latex_forms_are_checked() -> None:
 
 # Ambiguous readings are reported with the choice made: (id, model change, LaTeX, note part)
 AMBIGUOUS = [
-    ("symbol or element", ("  S: symmatrix D", "  S: symmatrix D\n  S2: symmatrix D"),
-     r"S_2", "read as the symbol S2, not as an element of S"),
+    ("symbol or element", ("  S: symmatrix D", "  S: symmatrix D\n  x2: vector D"),
+     r"x_2", "read as the symbol x2, not as an element of x"),
     ("indicator and the convention at 0",
      ("steps:", "conventions: {relu_prime_at_zero: 1}\nsteps:"),
      r"\mathbb{1}[z_1 > 0]", "relu_prime_at_zero (1)"),
@@ -267,3 +267,37 @@ def test_ambiguous_readings_are_reported(change: tuple[str, str], latex: str, no
 def test_an_unambiguous_reading_has_no_note() -> None:
     text = MODEL.replace("{steps}", "  - id: s\n    latex: ['W_2 a_1', 'W_2 a_1']\n")
     assert load_text(text, "t.yaml").steps[0].exprs[0].reading == ()
+    # one index cannot be an element of a matrix: S_2 is only the symbol S2
+    text = MODEL.replace("  S: symmatrix D", "  S: symmatrix D\n  S2: symmatrix D").replace(
+        "{steps}", "  - id: s\n    latex: ['S_2', 'S_2']\n")
+    assert load_text(text, "t.yaml").steps[0].exprs[0].reading == ()
+
+
+# More notation found in the source documents: (id, LaTeX, syntax)
+MORE = [
+    ("nabla", r"\nabla_{z_2} L", "d(L)/d(z2)"),
+    ("indicator subscript", r"\mathbb{1}_{k=c}", "delta(k, c)"),
+    ("indicator braces", r"\mathbb{1}\{k = c\}", "delta(k, c)"),
+    ("indicator neq", r"\mathbb{1}[k \neq c]", "1 - delta(k, c)"),
+    ("subscript inside an accent", r"\hat{y_i}", "yhat[i]"),
+    ("accent then subscript", r"\hat{y}_i", "yhat[i]"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected"), [c[1:] for c in MORE],
+                         ids=[c[0] for c in MORE])
+def test_more_notation(latex: str, expected: str) -> None:
+    assert read(latex) == syntax(expected)
+
+
+def test_a_letter_suffix_name_reads_with_a_subscript() -> None:
+    text = MODEL.replace("  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n  aL: a2 + 1")
+    text = text.replace("{steps}", "  - id: s\n    latex: ['a_L', 'a_{L,i}']\n")
+    assert [e.text for e in load_text(text, "t.yaml").steps[0].exprs] == ["aL", "aL[i]"]
+
+
+def test_a_double_subscript_is_refused() -> None:
+    text = MODEL.replace("{steps}", "  - id: s\n    latex: ['a_2_i', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert "double subscript" in info.value.message

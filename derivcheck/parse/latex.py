@@ -133,6 +133,9 @@ def _default_keys(name: str) -> list[tuple[str, str]]:
     for suffix, accent in (("hat", "hat"), ("bar", "bar"), ("tilde", "tilde")):
         if name.endswith(suffix) and len(name) > len(suffix):
             keys.append((f"{accent}:{name[:-len(suffix)]}", ""))
+    m = re.fullmatch(r"([a-z]+)([A-Z][A-Za-z]*)", name)  # aL reads a_L, hT reads h_T
+    if m:
+        keys.append((m.group(1), m.group(2)))
     greek = GREEK_ALIASES.get(name, name)
     if greek in GREEK:
         keys.append((f"\\{greek}", ""))
@@ -232,6 +235,7 @@ class _Reader:
         self.depth = 0
         self.closers: list[str] = []  # norm bars awaiting their closing bar
         self.notes: list[str] = []  # ambiguous readings, each with the choice made
+        self.pending_sub = ""  # a subscript read inside an accent, for the name that follows
 
     # -- token helpers ----------------------------------------------------------
     def at_end(self) -> bool:
@@ -298,15 +302,22 @@ class _Reader:
             return inner
         if tok.kind == "cmd" and tok.text in ACCENTS:
             inner = self.raw_group_text()
+            inner, _, sub = inner.partition("_")  # \\hat{y_i} is \\hat{y}_i
+            self.pending_sub = sub.strip("{}").replace(",", "")
             return f"{ACCENTS[tok.text]}:{inner}"
         raise LatexError(f"expected a name, got {tok.text!r}", tok.pos)
 
     def name_suffix(self) -> str:
         """A subscript and/or a layer superscript ``^{(1)}`` that belong to a name."""
-        sub = ""
+        sub = self.pending_sub  # from inside an accent: \\hat{y_i}
+        self.pending_sub = ""
+        seen_sub = bool(sub)
         for _ in range(2):
-            if self.peek_char("_") and "_" not in sub:
+            if self.peek_char("_"):
+                if seen_sub:
+                    raise LatexError("double subscript: write a_{0h}, not a_0_h", self.here())
                 self.next()
+                seen_sub = True
                 sub = self.raw_group_text().replace(" ", "").replace(",", "") + sub
             elif self.peek_char("^") and self.layer_superscript_ahead():
                 self.next()
@@ -489,6 +500,9 @@ class _Reader:
             self.next()
             self.expect_char("_")
             return self.delta(tok.pos)
+        if name == "nabla":
+            self.next()
+            return self.nabla(tok.pos)
         if name in ("mathbb", "mathbf") and self.indicator_ahead():
             self.next()
             return self.indicator(tok.pos)
@@ -530,6 +544,20 @@ class _Reader:
         finally:
             self.i = save
         return text in ("1", "I")
+
+    def nabla(self, pos: int) -> E:
+        """``\\nabla_{v} f``: the derivative of ``f`` by ``v``."""
+        if not self.peek_char("_"):
+            raise LatexError("\\nabla needs its variable: \\nabla_{W} L", pos)
+        self.next()
+        if self.peek_char("{"):
+            self.next()
+            v = self.variable()
+            self.expect_char("}")
+        else:
+            v = self.variable()
+        f = self.postfix(self.primary())
+        return E("d", (f, v), pos=pos)
 
     def apply_named(self, fname: str, pos: int) -> E:
         key = fname.lower()
@@ -696,6 +724,16 @@ class _Reader:
             raise LatexError(f"\\delta_{{{text}}}: expected two indices", pos)
         return E("delta", tuple(self.index_node(c, pos) for c in idx), pos=pos)
 
+    def n_indices(self, name: str) -> int:
+        """How many indices an element of ``name`` takes (0 if it has no elements)."""
+        try:
+            shape = self.scope.shape_of(self.leaf(name, 0))
+        except (ShapeError, Unsupported, KeyError):
+            return 0
+        if shape == ():
+            return 0
+        return 1 if 1 in shape else 2
+
     def is_index(self, text: str) -> bool:
         return text.isdigit() or self.scope.kinds.get(text) == "idx"
 
@@ -707,23 +745,44 @@ class _Reader:
         raise LatexError(f"'{text}' is not a declared index", pos)
 
     def indicator(self, pos: int) -> E:
+        """``1[z > 0]``, ``1[z \\geq 0]``, ``I(k = c)``, ``1\\{k = c\\}``, ``1_{k=c}``,
+        ``1[i \\neq j]``."""
         self.raw_group_text()  # 1 or I
-        if self.peek_char("["):
+        if self.peek_char("_"):  # the condition as a subscript: 1_{k=c}
             self.next()
-            close = "]"
+            self.expect_char("{")
+            close, close_kind = "}", "char"
+        elif self.peek_char("["):
+            self.next()
+            close, close_kind = "]", "char"
+        elif self.peek_cmd("{"):
+            self.next()
+            close, close_kind = "}", "cmd"
         else:
             self.expect_char("(")
-            close = ")"
-        left = self.expr()
-        op = self.next()
-        relation = op.text if op.kind == "char" else {"geq": ">=", "ge": ">="}.get(op.text, "")
-        if relation == ">" and self.peek_char("="):
-            self.next()
-            relation = ">="
-        if relation not in ("=", ">", ">="):
-            raise LatexError("an indicator is 1[z > 0], 1[z \\geq 0] or I(k = c)", op.pos)
-        right = self.expr()
-        self.expect_char(close)
+            close, close_kind = ")", "char"
+        self.closers.append(close)
+        try:
+            left = self.expr()
+            op = self.next()
+            relation = op.text if op.kind == "char" else {
+                "geq": ">=", "ge": ">=", "neq": "!=", "ne": "!="}.get(op.text, "")
+            if relation == ">" and self.peek_char("="):
+                self.next()
+                relation = ">="
+            if relation not in ("=", ">", ">=", "!="):
+                raise LatexError("an indicator is 1[z > 0], 1[z \\geq 0], I(k = c) or "
+                                 "1[k \\neq c]", op.pos)
+            right = self.expr()
+        finally:
+            self.closers.pop()
+        end = self.next()
+        if end.text != close or end.kind != close_kind:
+            raise LatexError(f"expected the closing {close} of the indicator", end.pos)
+        if relation == "!=":
+            if left.op in ("idx", "int") and right.op in ("idx", "int"):
+                return E("sub", (E("num", val=Fraction(1)), E("delta", (left, right))), pos=pos)
+            raise LatexError("1[a \\neq b] needs two indices", op.pos)
         if relation in (">", ">="):  # the value at z = 0 is the relu_prime_at_zero convention
             if right.op == "num" and right.val == 0:
                 at_zero = 1 if relation == ">=" else 0
@@ -781,7 +840,8 @@ class _Reader:
         whole = names.lookup(base, sub)
         if whole is not None:
             plain = names.lookup(base, "")
-            if sub and plain is not None and all(self.is_index(c) for c in sub):
+            if sub and plain is not None and all(self.is_index(c) for c in sub) and \
+                    len(sub) == self.n_indices(plain):
                 self.notes.append(f"{base}_{{{sub}}} read as the symbol {whole}, not as an "
                                   f"element of {plain}")
             return self.leaf(whole, start)
