@@ -3,7 +3,8 @@
 Exit codes of ``verify``: 0 every step holds (or, with ``--check-expected``,
 every verdict agrees with ``expect:``); 1 a step does not hold (refuted,
 ill-formed or undecided) or disagrees with ``expect:``; 2 an input could not be
-read or the command line is wrong; 130 interrupted.  ``report`` exits 0 when the
+read or the command line is wrong; 3 an internal error of derivcheck (reported
+as such, never a bare traceback); 130 interrupted.  ``report`` exits 0 when the
 report is written (whatever the verdicts), 2 for an input, output or TeX problem.
 """
 
@@ -13,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERRUPT = 0, 1, 2, 130
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("derivcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPT
+    except Exception as exc:  # a bug in derivcheck: say so, never a bare traceback
+        print(f"derivcheck: internal error: {type(exc).__name__}: {exc} (please report it)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _main(argv: Sequence[str] | None) -> int:

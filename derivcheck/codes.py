@@ -26,6 +26,8 @@ CODES: dict[str, str] = {
                          "{detail}",
     "no-valid-points": "no point in the domain was found: {detail}",
     "time-limit": "a time limit was reached: {detail}",
+    "internal-error": "derivcheck failed on this step ({detail}); the step is not decided; "
+                      "please report it",
 }
 
 

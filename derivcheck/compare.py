@@ -34,6 +34,7 @@ DISAGREE = 1e-6  # relative error at or above which they certainly differ
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
 MAX_TRIES = 40  # draws per wanted point before giving up on the domain
 SCALES = (1.0, 0.1, 4.0, 1.0, 16.0)  # magnitudes of the points of one size setting
+RESOLVABLE = 1e4  # largest value at which agreement to AGREE still resolves differences ~1e-4
 CLEAR = 0.05  # a counterexample this far apart is shown without looking further
 
 
@@ -89,6 +90,7 @@ class Outcome:
     free: frozenset[str] = frozenset()
     samples: list[Sample] = field(default_factory=list)
     shapes: tuple = ()
+    await_proof: bool = False  # undecided numerically; a symbolic proof may still decide
 
 
 def rng_for(options: Options, *parts: object) -> np.random.Generator:
@@ -135,6 +137,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         return _undecided("time-limit", str(exc), reason=str(exc))
     except EvalError as exc:
         return _undecided("unsupported", str(exc), reason=f"cannot evaluate: {exc}")
+    except Unsupported as exc:
+        return _undecided("unsupported", str(exc), reason=str(exc))
     sizes = tuple(s.sizes for s in _unique_sizes(samples))
     if len(samples) < options.points:
         detail = (f"only {len(samples)} valid points in {tries} tries (both sides must be "
@@ -162,9 +166,27 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
             return Outcome(Verdict.PROVED, [], evidence(
                 "symbolic", proof=f"for all sizes: both sides rewrite to `{same}`"),
                 reference=reference)
+    resolved = sum(1 for s in samples if _magnitude(s) <= RESOLVABLE)
+    if resolved < max(options.settings, 1):
+        # Agreement to 1e-8 of values above RESOLVABLE cannot see a difference of a few
+        # units (exp(100) + s = exp(100) agrees to 1e-43): only a proof can decide.
+        detail = (f"the values exceed {RESOLVABLE:.0e} at {len(samples) - resolved} of "
+                  f"{len(samples)} points: agreement to a relative {AGREE:.0e} there cannot "
+                  "exclude a difference; only a symbolic proof can decide")
+        return Outcome(Verdict.UNDECIDED, [diagnosis("unsupported", reason=detail)],
+                       evidence(reason=detail), reference=reference,
+                       lhs=lhs_f, rhs=rhs_f, free=free, await_proof=True)
     # The CAS proof of what agreed is the orchestrator's next step (run in parallel).
     return Outcome(Verdict.CHECKED, [], evidence(), reference=reference,
                    lhs=lhs_f, rhs=rhs_f, free=free)
+
+
+def _magnitude(sample: Sample) -> float:
+    """The largest absolute value on either side at this point (all index settings)."""
+    big = 0.0
+    for a, b in zip(sample.lhs, sample.rhs):
+        big = max(big, float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return big
 
 
 def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
@@ -186,9 +208,12 @@ def with_proof(outcome: Outcome, proof: Proof) -> Outcome:
     """A checked outcome upgraded to proved, or annotated with why there is no proof."""
     ev = outcome.evidence
     if proof.proved:
-        evidence = replace(ev, method="symbolic", proof=proof.description)
-        return replace(outcome, verdict=Verdict.PROVED, evidence=evidence)
-    return replace(outcome, evidence=replace(ev, reason=f"no symbolic proof: {proof.reason}"))
+        evidence = replace(ev, method="symbolic", proof=proof.description, reason="")
+        return replace(outcome, verdict=Verdict.PROVED, evidence=evidence, diagnoses=[])
+    reason = f"no symbolic proof: {proof.reason}"
+    if outcome.await_proof:
+        reason = f"{ev.reason}; {reason}"
+    return replace(outcome, evidence=replace(ev, reason=reason))
 
 
 def _undecided(code: str, detail: str, *, reason: str) -> Outcome:

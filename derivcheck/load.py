@@ -48,6 +48,7 @@ from derivcheck.parse.latex import (
 from derivcheck.printer import to_text
 
 MAX_FILE_BYTES = 1_000_000
+MAX_YAML_DEPTH = 100
 MAX_STEPS = 2000
 MAX_DIM_NAMES = 12
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -119,6 +120,7 @@ class _Loader:
 
     # -- stages -----------------------------------------------------------
     def load(self) -> Derivation:
+        self.refuse_deep_nesting()
         self.refuse_tags_and_aliases()
         try:
             doc = YAML(typ="rt", pure=True).load(self.text)
@@ -128,6 +130,7 @@ class _Loader:
                              mark.column if mark else -1) from None
         except (YAMLError, RecursionError, ValueError) as exc:
             raise self.error(f"YAML error: {exc}") from None
+        self.refuse_bad_text(doc)
         if not isinstance(doc, dict):
             raise self.error("a derivation file is a YAML mapping (title:, symbols:, steps: ...)",
                              0, 0)
@@ -150,6 +153,41 @@ class _Loader:
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
                           definitions, steps, assumptions,
                           dict(self.__dict__.get("_declared_latex", {})))
+
+    def refuse_deep_nesting(self) -> None:
+        """YAML flow collections nested deeper than ``MAX_YAML_DEPTH`` are refused
+        before the YAML reader sees them (its time grows with the square of the depth)."""
+        depth = 0
+        for k, ch in enumerate(self.text):
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    line = self.text.count("\n", 0, k)
+                    col = k - (self.text.rfind("\n", 0, k) + 1)
+                    raise self.error(f"brackets nested too deeply (over {MAX_YAML_DEPTH})", line,
+                                     col, "a derivation file needs only shallow nesting")
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+
+    def refuse_bad_text(self, node: Any, depth: int = 0) -> None:
+        """Every string must be valid Unicode text (no lone surrogates from YAML escapes)."""
+        items: list[Any]
+        if isinstance(node, dict):
+            items = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            items = list(node)
+        else:
+            items = [node]
+        for item in items:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise self.error(f"invalid Unicode in {item[:40]!r} (a lone surrogate, "
+                                     f"position {exc.start})", hint="remove the \\u escape of "
+                                     "a surrogate (D800-DFFF)") from None
+            elif isinstance(item, (dict, list)) and item is not node:
+                self.refuse_bad_text(item, depth + 1)
 
     def refuse_tags_and_aliases(self) -> None:
         try:

@@ -34,17 +34,24 @@ def _num(value: object) -> str:
 
 
 def _decimal(value: Fraction) -> str | None:
-    """``value`` as a finite decimal, if its denominator has only the factors 2 and 5."""
+    """``value`` as an exact finite decimal, if its denominator is 2^a 5^b."""
     d = value.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
+    twos = fives = 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
     if d != 1:
         return None
-    text = format(value.numerator / value.denominator, ".17g")
-    if Fraction(text) != value or "e" in text or "inf" in text:
+    places = max(twos, fives)
+    if places > 30:
         return None
-    return text
+    scaled = abs(value.numerator) * 10 ** places // value.denominator
+    digits = str(scaled).rjust(places + 1, "0")
+    text = f"{digits[:-places]}.{digits[-places:]}".rstrip("0").rstrip(".")
+    return ("-" if value < 0 else "") + text
 
 
 def _render(node: E) -> tuple[str, int]:
@@ -78,9 +85,15 @@ def _render(node: E) -> tuple[str, int]:
         inner = _wrap(node.args[0], _PREC["neg"], strict=False)
         return f"-{inner}", _PREC["neg"]
     if op == "T":
-        return f"{_wrap(node.args[0], _ATOM, strict=False)}.T", _ATOM
+        operand = node.args[0]
+        text = _wrap(operand, _ATOM, strict=False)
+        if operand.op == "num":  # 0.T would read as a malformed number
+            text = f"({text})"
+        return f"{text}.T", _ATOM
     if op == "elem":
         base = _wrap(node.args[0], _ATOM, strict=False)
+        if node.args[0].op == "num":
+            base = f"({base})"
         return f"{base}[{', '.join(to_text(a) for a in node.args[1:])}]", _ATOM
     if op == "fn":
         return f"{node.val}({', '.join(to_text(a) for a in node.args)})", _ATOM

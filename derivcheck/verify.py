@@ -22,7 +22,15 @@ from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
-from derivcheck.results import FileResult, LinkResult, Report, StepResult, Verdict, combine
+from derivcheck.results import (
+    Evidence,
+    FileResult,
+    LinkResult,
+    Report,
+    StepResult,
+    Verdict,
+    combine,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -173,7 +181,8 @@ class _FileRun:
         for links in self.drafts:
             for d in links:
                 o = d.outcome
-                if o.verdict != Verdict.CHECKED or o.lhs is None or o.rhs is None:
+                wanted = o.verdict == Verdict.CHECKED or o.await_proof
+                if not wanted or o.lhs is None or o.rhs is None:
                     continue
                 key = (o.lhs, o.rhs, o.free)
                 if key not in jobs:
@@ -187,6 +196,8 @@ class _FileRun:
             for d in links:
                 if d.job is not None and d.job in proofs:
                     d.outcome = with_proof(d.outcome, as_proof(proofs[d.job]))
+                    if d.outcome.verdict == Verdict.PROVED:  # the proof decided it
+                        d.found = [f for f in d.found if f.code != "unsupported"]
         return tuple(_step_result(step, links, self.latex)
                      for step, links in zip(self.derivation.steps, self.drafts))
 
@@ -221,10 +232,15 @@ def _check_links(engine: Engine, step: Step, options: Options) -> list[_Draft]:
     for k in range(len(exprs) - 1):
         rng = rng_for(options, name, step.id, k)
         lhs, rhs = exprs[k], exprs[k + 1]
-        out = check_equation(engine, lhs, rhs, step.layout, options, rng)
-        ref_is_rhs = _has_derivative(rhs) and not _has_derivative(lhs)
-        found = list(out.diagnoses) + diagnose(engine, out, options, rng,
-                                               reference_is_rhs=ref_is_rhs)
+        try:
+            out = check_equation(engine, lhs, rhs, step.layout, options, rng)
+            ref_is_rhs = _has_derivative(rhs) and not _has_derivative(lhs)
+            found = list(out.diagnoses) + diagnose(engine, out, options, rng,
+                                                   reference_is_rhs=ref_is_rhs)
+        except Exception as exc:  # a bug in derivcheck never stops a run
+            detail = f"{type(exc).__name__}: {exc}"[:200]
+            out = Outcome(Verdict.UNDECIDED, [], Evidence("none", reason=detail))
+            found = [diagnosis("internal-error", detail=detail)]
         against = None
         if first_wrong is not None and out.verdict.holds:
             truth = check_equation(engine, exprs[0], rhs, step.layout, options,

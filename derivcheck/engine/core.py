@@ -171,19 +171,32 @@ def as_array(value: np.ndarray | float) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
-def index_assignments(free: frozenset[str], ranges: Mapping[str, str],
-                      sizes: Mapping[str, int], limit: int = 4096) -> list[dict[str, int]]:
-    """Assignments of the free indices: every combination, or an even spread of ``limit``.
+class TooManyIndexValues(Unsupported):
+    """More settings of the free indices than can all be checked."""
 
-    Every free index always gets a value; past ``limit`` combinations a
-    deterministic, evenly spaced subset is kept (the main check's limit is far
-    above what small sizes produce, so it sees every combination).
+
+def index_assignments(free: frozenset[str], ranges: Mapping[str, str],
+                      sizes: Mapping[str, int], limit: int = 4096, *,
+                      spread: bool = False) -> list[dict[str, int]]:
+    """Every assignment of the free indices.
+
+    Past ``limit`` combinations: ``TooManyIndexValues`` (a claim must hold for
+    every value, so a subset cannot check it), or with ``spread=True`` (the
+    finite-difference cross-check, which may sample) an evenly spaced subset.
     """
     names = sorted(free)
+    total = 1
+    for name in names:
+        total *= sizes[ranges[name]]
+    if total > limit and not spread:
+        raise TooManyIndexValues(f"{total:,} settings of the free indices {', '.join(names)} "
+                                 f"(limit {limit:,}): every one must be checked")
     out: list[dict[str, int]] = [{}]
     for name in names:
         n = sizes[ranges[name]]
         out = [dict(a, **{name: k}) for a in out for k in range(n)]
+        if len(out) > 4 * limit:  # spread: keep the product small while building it
+            out = out[:: max(1, len(out) // (4 * limit))]
     if len(out) > limit:
         step = len(out) / limit
         out = [out[int(j * step)] for j in range(limit)]

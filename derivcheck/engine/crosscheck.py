@@ -47,9 +47,9 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
     formula = engine.derivative(dnode, layout)
     free = engine.free_indices(formula) | engine.free_indices(f) | engine.free_indices(v)
     names = sorted(engine.used_symbols(f) | engine.used_symbols(formula)
-                   | ({str(target.val)} if target.op == "sym" else set()))
+                   | engine.used_symbols(target))
     sizes = size_settings(engine.derivation.dims, 1)[0]
-    indices = index_assignments(free, engine.index_range, sizes, limit=12)
+    indices = index_assignments(free, engine.index_range, sizes, limit=12, spread=True)
     done = 0
     for _ in range(30):
         point = draw_point(engine.symbols, names, sizes, rng)

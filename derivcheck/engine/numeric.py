@@ -29,7 +29,7 @@ class BudgetExceeded(EvalError):
 
 # Operations one evaluator may perform (all index settings of one point): bounds the
 # time of pathological inputs such as deeply nested Sum(i, Sum(j, ...)) expressions.
-MAX_OPERATIONS = 2_000_000
+MAX_OPERATIONS = 300_000
 
 
 @dataclass

@@ -15,7 +15,8 @@ from derivcheck.errors import ExprError
 from derivcheck.ir import E
 
 MAX_TEXT = 4000  # characters in one expression
-MAX_DEPTH = 60  # nesting of the syntax tree
+MAX_DEPTH = 60  # nesting of brackets
+MAX_TREE_DEPTH = 200  # depth of the syntax tree (a flat sum of n terms is n deep)
 MAX_INT = 10**6  # largest integer literal
 MAX_EXPONENT = 64  # largest |literal exponent| in a ** b
 
@@ -97,6 +98,10 @@ def _check_ascii(text: str) -> None:
     confusables (a Cyrillic x, U+0445) look like declared names: neither may reach
     the name lookup, so the syntax is ASCII and anything else is reported.
     """
+    hash_at = text.find("#")
+    if hash_at >= 0:
+        raise ExprError("'#' is not allowed (Python would read the rest as a comment)", hash_at,
+                        "remove the '#' and what follows, or write it in the step's note")
     for k, ch in enumerate(text):
         if ord(ch) > 127:
             import unicodedata
@@ -136,8 +141,8 @@ class _Reader:
 
     # -- dispatch -----------------------------------------------------------
     def read(self, node: ast.AST, level: int) -> E:
-        if level > MAX_DEPTH:
-            raise self.fail(node, f"expression nested too deeply (limit {MAX_DEPTH})")
+        if level > MAX_TREE_DEPTH:
+            raise self.fail(node, f"expression nested too deeply (limit {MAX_TREE_DEPTH})")
         pos = self.at(node)
         if isinstance(node, ast.BinOp):
             return self.binop(node, level)

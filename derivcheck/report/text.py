@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from derivcheck.results import Counterexample, FileResult, LinkResult, Report, StepResult, Verdict
 
 _MARK = {
@@ -19,7 +21,15 @@ def render(report: Report, *, check_expected: bool = False, verbose: bool = Fals
         lines.extend(_file(f, check_expected, verbose))
         lines.append("")
     lines.append(summary_line(report, check_expected))
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    """Control characters from input files (terminal escapes, bidi overrides) made visible."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def summary_line(report: Report, check_expected: bool = False) -> str:
