@@ -17,7 +17,7 @@ from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.compare import AGREE, DISAGREE, Options, Outcome, Sample, sample_both
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError, relative_error
-from derivcheck.engine.simplify import expand_terms, simplify
+from derivcheck.engine.simplify import expand_terms, signed_terms, simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.printer import to_text
@@ -263,47 +263,40 @@ def _expanded_refs(engine: Engine, node: E) -> list[E]:
     return out
 
 
-def _split_terms(node: E, sign: int = 1) -> list[tuple[int, E]]:
-    if node.op == "add":
-        return _split_terms(node.args[0], sign) + _split_terms(node.args[1], sign)
-    if node.op == "sub":
-        return _split_terms(node.args[0], sign) + _split_terms(node.args[1], -sign)
-    if node.op == "neg":
-        return _split_terms(node.args[0], -sign)
-    return [(sign, node)]
-
-
 def _signed(sign: int, node: E) -> E:
     return node if sign > 0 else ir.neg(node)
 
 
+def _dropping_one(terms: list[tuple[int, E]]):  # type: ignore[no-untyped-def]
+    """For each term: (the term with its sign, the sum of all the other terms)."""
+    for k, (sign, term) in enumerate(terms):
+        rest = [_signed(s, t) for j, (s, t) in enumerate(terms) if j != k]
+        total = rest[0]
+        for t in rest[1:]:
+            total = ir.add(total, t)
+        yield _signed(sign, term), total
+
+
 def _terms(engine: Engine, ref: E, claim: E, samples: list[Sample]) -> Diagnosis | None:
+    """A single term of the reference missing from the claim, or one the claim adds."""
     claimed = [s.rhs for s in samples]
     simple = simplify(ref, engine)
-    splits = [_split_terms(simple)]
+    splits = [signed_terms(simple)]
     expanded = expand_terms(simple, engine)
     if len(expanded) > len(splits[0]):
         splits.append(expanded)
     for ref_terms in splits:
         if len(ref_terms) < 2:
             continue
-        for k, (sign, term) in enumerate(ref_terms):
-            rest = [_signed(s, t) for j, (s, t) in enumerate(ref_terms) if j != k]
-            expr = rest[0]
-            for t in rest[1:]:
-                expr = ir.add(expr, t)
-            if _fits(claimed, samples, _values(engine, expr, samples)):
-                return diagnosis("missing-term", term=to_text(_signed(sign, term)))
-    claim_terms = _split_terms(claim)
+        for term, others in _dropping_one(ref_terms):
+            if _fits(claimed, samples, _values(engine, others, samples)):
+                return diagnosis("missing-term", term=to_text(term))
+    claim_terms = signed_terms(claim)
     if len(claim_terms) >= 2:
         refs = [s.lhs for s in samples]
-        for k, (sign, term) in enumerate(claim_terms):
-            rest = [_signed(s, t) for j, (s, t) in enumerate(claim_terms) if j != k]
-            expr = rest[0]
-            for t in rest[1:]:
-                expr = ir.add(expr, t)
-            if _fits(refs, samples, _values(engine, expr, samples)):
-                return diagnosis("extra-term", term=to_text(_signed(sign, term)))
+        for term, others in _dropping_one(claim_terms):
+            if _fits(refs, samples, _values(engine, others, samples)):
+                return diagnosis("extra-term", term=to_text(term))
     return None
 
 

@@ -142,7 +142,7 @@ class _Rewriter:
     def _collect(self, node: E) -> E:
         """Combine equal terms of a sum: ``a + y - (a - y)`` -> ``2 * y``."""
         terms: list[tuple[object, E]] = []
-        for sign, term in _terms(node):
+        for sign, term in signed_terms(node):
             coeff, core = sign, term
             if term.op == "mul" and term.args[0].op == "num":
                 coeff, core = sign * term.args[0].val, term.args[1]  # type: ignore[operator]
@@ -152,7 +152,7 @@ class _Rewriter:
                     break
             else:
                 terms.append((coeff, core))
-        if len(terms) == len(_terms(node)):
+        if len(terms) == len(signed_terms(node)):
             return node
         out: E | None = None
         for c, t in terms:
@@ -268,13 +268,14 @@ def _vectorize(node: E, var: str, shape: tuple, shape_of) -> E | None:  # type: 
     return None
 
 
-def _terms(node: E, sign: int = 1) -> list[tuple[int, E]]:
+def signed_terms(node: E, sign: int = 1) -> list[tuple[int, E]]:
+    """``node`` as a signed sum of its top-level terms (through ``+``, ``-`` and negation)."""
     if node.op == "add":
-        return _terms(node.args[0], sign) + _terms(node.args[1], sign)
+        return signed_terms(node.args[0], sign) + signed_terms(node.args[1], sign)
     if node.op == "sub":
-        return _terms(node.args[0], sign) + _terms(node.args[1], -sign)
+        return signed_terms(node.args[0], sign) + signed_terms(node.args[1], -sign)
     if node.op == "neg":
-        return _terms(node.args[0], -sign)
+        return signed_terms(node.args[0], -sign)
     return [(sign, node)]
 
 
