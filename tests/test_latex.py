@@ -301,3 +301,28 @@ def test_a_double_subscript_is_refused() -> None:
     with pytest.raises(InputError) as info:
         load_text(text, "t.yaml")
     assert "double subscript" in info.value.message
+
+
+# LaTeX that tries to run or read something is refused as unknown, never expanded.
+HOSTILE_LATEX = [
+    ("input", r"\input{/etc/passwd}"),
+    ("include", r"\include{secret}"),
+    ("write18", r"\write18{touch MARKER}"),
+    ("immediate", r"\immediate\write18{touch MARKER}"),
+    ("openin", r"\openin5=/etc/passwd"),
+    ("catcode", r"\catcode`\^=11"),
+    ("def", r"\def\x{1} x"),
+    ("newcommand", r"\newcommand{\x}{1}"),
+    ("csname", r"\csname input\endcsname{x}"),
+]
+
+
+@pytest.mark.parametrize("latex", [c[1] for c in HOSTILE_LATEX], ids=[c[0] for c in HOSTILE_LATEX])
+def test_hostile_latex_is_refused(latex: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    quoted = latex.replace("'", "''")
+    text = MODEL.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert "LaTeX" in info.value.message
+    assert not (tmp_path / "MARKER").exists()
