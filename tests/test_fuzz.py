@@ -427,11 +427,8 @@ def _run_twice(text: str) -> tuple[Derivation, tuple]:
     return derivation, steps
 
 
-KEYERROR = ("engine bug: the derivative of an expression by a defined intermediate it does "
-            "not depend on crashes the numeric stage: d(t)/d(z) = d(t)/d(z) raises "
-            "KeyError: 'A' out of verify_derivation (and out of `derivcheck verify`)")
-
-
+# d(t)/d(z), a derivative by a defined intermediate that t does not depend on, once crashed
+# the numeric stage (KeyError); the examples keep it covered.
 @PIPELINE
 @given(SIDES, st.one_of(st.none(), KIND.flatmap(lambda k: typed(k, 1))),
        st.sampled_from(["gradient", "numerator"]))
@@ -447,23 +444,6 @@ def _pipeline(pair: tuple[str, str], third: str | None, layout: str) -> None:
     if third is not None:
         steps.append({"id": "chain", "chain": [lhs, rhs, third]})
     _run_twice(document(steps))
-
-
-# The same property with derivatives by declared symbols only: while the KeyError above is
-# open, CI still checks the rest of the pipeline.  Drop it when the test above passes.
-@PIPELINE
-@given(sides(by_intermediates=False),
-       st.one_of(st.none(), KIND.flatmap(lambda k: typed(k, 1, by_intermediates=False))),
-       st.sampled_from(["gradient", "numerator"]))
-def test_pipeline_on_random_claims_by_symbols(pair: tuple[str, str], third: str | None,
-                                              layout: str) -> None:
-    _pipeline(pair, third, layout)
-
-
-@PIPELINE
-@given(KIND.flatmap(lambda k: typed(k, 2, by_intermediates=False)))
-def test_an_identity_by_symbols_is_never_refuted(expr: str) -> None:
-    _identity(expr)
 
 
 @PIPELINE
