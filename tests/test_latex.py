@@ -326,3 +326,10 @@ def test_hostile_latex_is_refused(latex: str, tmp_path, monkeypatch) -> None:
         load_text(text, "t.yaml")
     assert "LaTeX" in info.value.message
     assert not (tmp_path / "MARKER").exists()
+
+
+def test_the_derivative_operator_applies_to_the_whole_product() -> None:
+    # \frac{\partial}{\partial v} a b c differentiates a b c, up to the next + or -
+    assert read(r"\frac{\partial}{\partial z_2} \frac{1}{2} \sum_k y_k L") == \
+        syntax("d(1 / 2 * Sum(k, y[k] * L))/d(z2)")
+    assert read(r"\frac{\partial}{\partial z_2} L + L") == syntax("d(L)/d(z2) + L")

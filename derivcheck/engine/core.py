@@ -116,9 +116,10 @@ class Engine:
         return [n for n in node.walk() if n.op == "d"]
 
     # -- evaluation ------------------------------------------------------------
-    def evaluator(self, point: Point, *, no_relu_mask: bool = False) -> Evaluator:
+    def evaluator(self, point: Point, *, no_relu_mask: bool = False,
+                  dtype: type = np.float64) -> Evaluator:
         ev = Evaluator(point, self.definitions, self.def_free, self.index_range,
-                       self.derivation.conventions.relu_prime_at_zero)
+                       self.derivation.conventions.relu_prime_at_zero, dtype)
         ev.no_relu_mask = no_relu_mask
         return ev
 

@@ -108,12 +108,16 @@ class Evaluator:
 
     def __init__(self, point: Point, definitions: Mapping[str, E],
                  def_free: Mapping[str, frozenset[str]], index_range: Mapping[str, str],
-                 relu_prime_at_zero: float = 0.0) -> None:
+                 relu_prime_at_zero: float = 0.0, dtype: type = np.float64) -> None:
         self.point = point
         self.batch = point.size
-        self._vals = {n: v if point.batched else _batch1(v) for n, v in point.values.items()}
-        self.overrides = {n: v if point.batched else _batch1(v)
-                          for n, v in point.overrides.items()}
+        self.dtype = dtype  # np.longdouble re-checks a disagreement with 64-bit mantissas
+        self._vals: dict[str, np.ndarray] = {
+            n: (v if point.batched else _batch1(v)).astype(dtype)
+            for n, v in point.values.items()}
+        self.overrides: dict[str, np.ndarray] = {
+            n: (v if point.batched else _batch1(v)).astype(dtype)
+            for n, v in point.overrides.items()}
         self.defs = definitions
         self.def_free = def_free
         self.index_range = index_range
@@ -199,7 +203,7 @@ class Evaluator:
         return hit
 
     def _const(self, value: float) -> np.ndarray:
-        return np.full((1, 1, 1), value)
+        return np.full((1, 1, 1), value, dtype=self.dtype)
 
     def _compute(self, node: E, idx: dict[str, int]) -> np.ndarray:
         self.operations += 1
@@ -305,17 +309,18 @@ class Evaluator:
             return np.diagonal(a, axis1=1, axis2=2)[:, :, None]
         if name == "tr":
             return np.trace(a, axis1=1, axis2=2)[:, None, None]
-        if name == "det":
-            return np.linalg.det(a)[:, None, None]
+        if name == "det":  # np.linalg works in float64 (no extended precision)
+            return np.linalg.det(a.astype(np.float64))[:, None, None].astype(self.dtype)
         if name == "inv":
+            a = a.astype(np.float64)
             try:
-                return np.linalg.inv(a)
+                return np.linalg.inv(a).astype(self.dtype)
             except np.linalg.LinAlgError:  # some matrix of the batch is singular
                 out = np.full(a.shape, np.nan)
                 for b in range(a.shape[0]):
                     with contextlib.suppress(np.linalg.LinAlgError):
                         out[b] = np.linalg.inv(a[b])
-                return out
+                return out.astype(self.dtype)
         raise EvalError(f"unknown function {name}")
 
     def _elem(self, node: E, idx: dict[str, int]) -> np.ndarray:

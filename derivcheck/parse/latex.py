@@ -633,7 +633,7 @@ class _Reader:
             self.skip_partial()
             v = self.variable()
             self.expect_char("}")
-            f = self.unary()
+            f = self.product_chain()
             return E("d", (f, v), pos=pos)
         f = self.expr()
         self.expect_char("}")
@@ -689,18 +689,22 @@ class _Reader:
             self.next()
             upper = self.raw_group_text().replace(" ", "")
         self.check_bounds(var, lower, upper, sub_start)
+        return E("Sum", (self.product_chain(),), var, pos=pos)
+
+    def product_chain(self) -> E:
+        """The product that follows (up to the next + or -): the operand of ``\\sum_k``
+        and of the operator ``\\frac{\\partial}{\\partial v}``."""
         body = self.unary()
-        while True:  # the body extends over the following product (not past + or -)
+        while True:
             tok = self.peek()
             if tok is None or not (self.starts_primary(tok) or (
                     tok.kind == "cmd" and tok.text in _PRODUCT_CMDS)):
-                break
+                return body
             if tok.kind == "cmd" and tok.text in _PRODUCT_CMDS:
                 self.next()
                 body = self.product(body, self.unary(), _PRODUCT_CMDS[tok.text], tok.pos)
             else:
                 body = self.product(body, self.unary(), "juxtaposition", tok.pos)
-        return E("Sum", (body,), var, pos=pos)
 
     def check_bounds(self, var: str, lower: str, upper: str, pos: int) -> None:
         """Bounds, when written, must cover the index's whole declared range.
