@@ -245,26 +245,24 @@ def _unique_sizes(samples: list[Sample]) -> list[Sample]:
     return out
 
 
-def refine_errors(engine: Engine, lhs: E, rhs: E, point: Point,
-                  indices: list[dict[str, int]], errors: np.ndarray) -> np.ndarray:
-    """The errors, with float64 rounding artefacts told apart from real differences.
+def rounding_dominated(engine: Engine, lhs: E, rhs: E, point: Point,
+                       indices: list[dict[str, int]], errors: np.ndarray) -> np.ndarray:
+    """Which points' disagreement comes from float64 rounding (those points are unusable).
 
     Points whose sides do not agree to ``AGREE`` are evaluated again with
     extended precision (``np.longdouble``, 11 more bits of mantissa).  A real
     difference does not move; a rounding artefact (``log(1 - sigmoid(z))`` at
-    large ``z``) shrinks at least tenfold, and the extended-precision error is
-    used for that point.  Where no extended type exists, nothing changes.
+    large ``z``) shrinks at least tenfold.  Such a point is ill-conditioned: it
+    neither refutes nor supports the claim, and another point is drawn.  Where no
+    extended type exists, no point is flagged.
     """
     suspect = errors.max(axis=0) > AGREE
     if not suspect.any() or np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps:
-        return errors
+        return np.zeros(errors.shape[1], dtype=bool)
     ev = engine.evaluator(point, dtype=np.longdouble)
     again = batch_errors(ev.values(lhs, indices), ev.values(rhs, indices))
     with np.errstate(invalid="ignore"):
-        rounding = suspect & (again.max(axis=0) < 0.1 * errors.max(axis=0))
-    refined = errors.copy()
-    refined[:, rounding] = again[:, rounding]
-    return refined
+        return suspect & (again.max(axis=0) < 0.1 * errors.max(axis=0))
 
 
 def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
@@ -337,7 +335,8 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
             tries += count
             point = _draw_batch(engine, names, sizes, rng, scales, constraints=constraints)
             lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices)
-            errors = refine_errors(engine, lhs, rhs, point, indices, batch_errors(lv, rv))
+            errors = batch_errors(lv, rv)
+            ok &= ~rounding_dominated(engine, lhs, rhs, point, indices, errors)
             for p in np.flatnonzero(ok)[:need]:
                 errs = [float(e) for e in errors[:, p]]
                 samples.append(Sample(sizes, point.take(int(p)), indices,
@@ -358,7 +357,8 @@ def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     indices = index_assignments(free, engine.index_range, sizes)
     point = _draw_batch(engine, names, sizes, rng, [1.0] * 60, style="small")
     lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices, min_kink=0.5)
-    errors = refine_errors(engine, lhs, rhs, point, indices, batch_errors(lv, rv))
+    errors = batch_errors(lv, rv)
+    ok &= ~rounding_dominated(engine, lhs, rhs, point, indices, errors)
     # Prefer a point where the reference side is not all zero (a clearer
     # illustration), then a clear difference, then the largest one.
     best: tuple[tuple, int, int] | None = None
