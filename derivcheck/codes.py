@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 CODES: dict[str, str] = {
     "shape-mismatch": "shapes do not fit: {detail}",
-    "sign-error": "the claimed side is the negative of the reference side",
+    "sign-error": "the claimed side has the wrong sign{where}",
     "scale-factor": "the claimed side is {factor} times the reference side",
     "transpose": "the claimed side is the transpose of the reference side",
     "needs-assumption": "holds when {condition}, which is not declared ({fix})",

@@ -83,7 +83,7 @@ def _nonzero(samples: list[Sample]) -> bool:
 
 def _sign(samples: list[Sample]) -> Diagnosis | None:
     if _nonzero(samples) and _all_fit(samples, lambda r: -r):
-        return diagnosis("sign-error")
+        return diagnosis("sign-error", where=": it is the negative of the reference side")
     return None
 
 
@@ -291,6 +291,9 @@ def _terms(engine: Engine, ref: E, claim: E, samples: list[Sample]) -> Diagnosis
         for term, others in _dropping_one(ref_terms):
             if _fits(claimed, samples, _values(engine, others, samples)):
                 return diagnosis("missing-term", term=to_text(term))
+        for term, others in _dropping_one(ref_terms):  # one term with its sign flipped
+            if _fits(claimed, samples, _values(engine, ir.sub(others, term), samples)):
+                return diagnosis("sign-error", where=f" in one term: `{to_text(term)}`")
     claim_terms = signed_terms(claim)
     if len(claim_terms) >= 2:
         refs = [s.lhs for s in samples]

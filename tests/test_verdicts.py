@@ -668,3 +668,19 @@ AXIS_OF_SCALAR = [
 def test_axis_reduction_of_a_scalar(check, claim: str) -> None:
     result = check(claim, symbols={"x": "vector n", "y": "vector n", "s": "scalar"})
     assert result.verdict.holds
+
+
+# A sign flipped in one term of the reference is a sign error, and says which term.
+ONE_TERM_SIGN = [
+    ("ridge penalty term", "linreg", "d(Lr)/d(w) = 2 / N * X.T @ r - 2 * lam * w", "lam"),
+    ("data term", "linreg", "d(Lr)/d(w) = 2 / N * X.T @ (y - X @ w) + 2 * lam * w", "X.T"),
+]
+
+
+@pytest.mark.parametrize(("model", "claim", "term_part"), [c[1:] for c in ONE_TERM_SIGN],
+                         ids=[c[0] for c in ONE_TERM_SIGN])
+def test_a_sign_flipped_in_one_term(check, model: str, claim: str, term_part: str) -> None:
+    result = check(claim, model=model)
+    assert result.verdict == Verdict.REFUTED
+    assert result.codes == ("sign-error",)
+    assert "in one term" in result.message and term_part in result.message
