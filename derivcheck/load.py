@@ -523,34 +523,25 @@ class _Loader:
     def latex_step(self, item: Any, scope: Scope, layout: str, ctx: str) -> tuple[Expr, ...]:
         """The step's ``latex:``: ``'lhs = rhs'``, ``'e0 = e1 = ...'`` or a list of expressions."""
         value = item["latex"]
-        pieces: list[tuple[Any, Any, str, int, bool]] = []  # container, key, text, offset, item
-        if isinstance(value, str):
-            for text, offset in split_latex_equation(value):
-                pieces.append((item, "latex", value, offset, False))
-                del text
-            if len(pieces) < 2:
-                raise self.value_error(item, "latex", "a LaTeX step is 'lhs = rhs' (or a chain "
-                                       "e0 = e1 = ...)", "or give a list of expressions", ctx)
-        elif isinstance(value, list) and len(value) >= 2:
-            for k, text in enumerate(value):
-                if not isinstance(text, str):
-                    raise self.error("a LaTeX chain item is a string", *_item_pos(value, k),
-                                     context=ctx)
-                pieces.append((value, k, text, 0, True))
-        else:
-            raise self.value_error(item, "latex", "'latex' is a string or a list of at least "
-                                   "two strings", context=ctx)
         reader_scope = self.latex_scope(scope, layout)
-        out = []
         if isinstance(value, str):
             sides = split_latex_equation(value)
-            for text, offset in sides:
-                out.append(self.latex_expression(item, "latex", value, text, offset,
-                                                 reader_scope, ctx, False))
-        else:
-            for k, text in enumerate(value):
-                out.append(self.latex_expression(value, k, text, text, 0, reader_scope,
-                                                 f"{ctx}, latex item {k}", True))
+            if len(sides) < 2:
+                raise self.value_error(item, "latex", "a LaTeX step is 'lhs = rhs' (or a chain "
+                                       "e0 = e1 = ...)", "or give a list of expressions", ctx)
+            return tuple(self.latex_expression(item, "latex", value, text, offset,
+                                               reader_scope, ctx, False)
+                         for text, offset in sides)
+        if not isinstance(value, list) or len(value) < 2:
+            raise self.value_error(item, "latex", "'latex' is a string or a list of at least "
+                                   "two strings", context=ctx)
+        out = []
+        for k, text in enumerate(value):
+            if not isinstance(text, str):
+                raise self.error("a LaTeX chain item is a string", *_item_pos(value, k),
+                                 context=ctx)
+            out.append(self.latex_expression(value, k, text, text, 0, reader_scope,
+                                             f"{ctx}, latex item {k}", True))
         return tuple(out)
 
     def latex_expression(self, container: Any, key: Any, whole: str, text: str, offset: int,
