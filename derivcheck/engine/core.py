@@ -157,21 +157,6 @@ def _split_target(v: E) -> tuple[E, tuple[E, ...]]:
     return v, ()
 
 
-def _is_vector(shape: Shape) -> bool:
-    return len(shape) == 2 and (shape[1] == 1 or shape[0] == 1)
-
-
-def _short(node: E) -> str:
-    from derivcheck.printer import to_text
-
-    text = to_text(node)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def as_array(value: np.ndarray | float) -> np.ndarray:
-    return np.asarray(value, dtype=float)
-
-
 class TooManyIndexValues(Unsupported):
     """More settings of the free indices than can all be checked."""
 
