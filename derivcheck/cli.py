@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check the LaTeX form (latex:) of the steps that have one")
     report.add_argument("--workers", type=int, default=2,
                         help="worker processes for files and proofs (default 2)")
+    from derivcheck.grade.cli import add_parser as add_grade
+
+    add_grade(sub)
     return parser
 
 
@@ -81,6 +84,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INPUT if exc.code else EXIT_OK
     if args.command == "report":
         return _report(args)
+    if args.command == "grade":
+        from derivcheck.grade.cli import run as grade
+
+        return grade(args)
     if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
         print("derivcheck: --points must be >= 5, --sizes >= 3, --time-limit > 0, "
               "--workers >= 1", file=sys.stderr)

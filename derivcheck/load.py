@@ -56,7 +56,11 @@ _PRED = re.compile(r"\s*(\w+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*\Z")
 RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"} | frozenset(keyword.kwlist) | frozenset(
     keyword.softkwlist)
 TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "steps")
-STEP_KEYS = ("id", "claim", "chain", "latex", "expect", "note", "layout")
+STEP_KEYS = ("id", "claim", "chain", "latex", "expect", "note", "layout", "points")
+# A submission takes its symbols, definitions, conventions and assumptions from
+# the answer key; it may declare symbols and definitions of its own (new names).
+SUBMISSION_KEYS = ("title", "symbols", "define", "steps")
+MAX_POINTS = 1e6
 
 
 def load_file(path: str | Path) -> Derivation:
@@ -64,6 +68,21 @@ def load_file(path: str | Path) -> Derivation:
 
     Raises:
         InputError: the file cannot be read or is not a valid derivation.
+    """
+    text = read_text(path)
+    return load_text(text, str(path))
+
+
+def load_text(text: str, path: str = "<input>") -> Derivation:
+    """Parse derivation YAML given as text (``path`` is used in messages)."""
+    return _Loader(text, path).load()
+
+
+def read_text(path: str | Path) -> str:
+    """The text of an input file, with the size, type and encoding checks of ``load_file``.
+
+    Raises:
+        InputError: not a readable regular UTF-8 file within the size limit.
     """
     path_s = str(path)
     try:
@@ -83,23 +102,33 @@ def load_file(path: str | Path) -> Derivation:
         raise InputError(f"file too large (over {MAX_FILE_BYTES} bytes)", path_s,
                          hint="split the derivation into several files")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path_s,
                          hint="save the file as UTF-8") from None
-    return load_text(text, path_s)
 
 
-def load_text(text: str, path: str = "<input>") -> Derivation:
-    """Parse derivation YAML given as text (``path`` is used in messages)."""
-    return _Loader(text, path).load()
+def load_submission_text(text: str, key: Derivation, path: str = "<submission>") -> Derivation:
+    """Parse a submission: steps (and new symbols or definitions) over an answer key.
+
+    The key's symbols, definitions, conventions and assumptions apply; a
+    submission cannot redeclare them (nor add assumptions or conventions).
+    """
+    return _Loader(text, path, base=key).load()
 
 
 class _Loader:
-    def __init__(self, text: str, path: str) -> None:
+    def __init__(self, text: str, path: str, base: Derivation | None = None,
+                 extra_keys: tuple[str, ...] = ()) -> None:
         self.text = text
         self.path = path
         self.lines = text.splitlines()
+        self.base = base
+        self.extra_keys = extra_keys
+        self.doc: Any = None
+        self.scope: Scope | None = None
+        self.conv = Conventions()
+        self.step_errors: list[tuple[str, str]] = []
 
     # -- errors -----------------------------------------------------------
     def error(self, message: str, line0: int = -1, col0: int = -1, hint: str = "",
@@ -131,28 +160,52 @@ class _Loader:
         except (YAMLError, RecursionError, ValueError) as exc:
             raise self.error(f"YAML error: {exc}") from None
         self.refuse_bad_text(doc)
+        base = self.base
         if not isinstance(doc, dict):
-            raise self.error("a derivation file is a YAML mapping (title:, symbols:, steps: ...)",
-                             0, 0)
+            what = ("a submission is a YAML mapping (steps: ...)" if base else
+                    "a derivation file is a YAML mapping (title:, symbols:, steps: ...)")
+            raise self.error(what, 0, 0)
+        self.doc = doc
+        allowed = (SUBMISSION_KEYS if base else TOP_KEYS) + self.extra_keys
         for key in doc:
-            if key not in TOP_KEYS:
-                raise self.key_error(doc, key, f"unknown key '{key}'",
-                                     f"the keys are: {', '.join(TOP_KEYS)}")
-        for key in ("title", "symbols", "steps"):
+            if key not in allowed:
+                hint = f"the keys are: {', '.join(allowed)}"
+                if base and key in TOP_KEYS:
+                    hint = (f"'{key}' comes from the answer key and cannot be changed by a "
+                            f"submission; {hint}")
+                raise self.key_error(doc, key, f"unknown key '{key}'", hint)
+        for key in (("steps",) if base else ("title", "symbols", "steps")):
             if key not in doc:
                 raise self.error(f"missing '{key}:'", 0, 0, "see docs/format.md for the layout")
-        title = self.string(doc, "title")
-        source = self.string(doc, "source") if "source" in doc else None
-        symbols, dims = self.symbols(doc)
-        conventions = self.conventions(doc)
-        self._relu_at_zero = conventions.relu_prime_at_zero
-        assumptions = self.assumptions(doc, symbols)
-        definitions = self.definitions(doc, symbols, dims)
+        if base is None:
+            title = self.string(doc, "title")
+            source = self.string(doc, "source") if "source" in doc else None
+            symbols, dims = self.symbols(doc)
+            conventions = self.conventions(doc)
+            self._relu_at_zero = conventions.relu_prime_at_zero
+            assumptions = self.assumptions(doc, symbols)
+            definitions = self.definitions(doc, symbols, dims)
+        else:
+            title = self.string(doc, "title") if "title" in doc else Path(self.path).stem
+            source = base.source
+            self.__dict__["_declared_latex"] = dict(base.latex_names)
+            symbols, dims = (self.symbols(doc, base.symbols, list(base.dims)) if "symbols" in doc
+                             else (dict(base.symbols), list(base.dims)))
+            conventions = base.conventions
+            self._relu_at_zero = conventions.relu_prime_at_zero
+            assumptions = base.assumptions
+            for d in base.definitions:
+                self._note_def_shape(symbols, d.name, d.expr)
+            definitions = base.definitions + self.definitions(doc, symbols, dims,
+                                                              base.definitions)
+        self.conv = conventions
         scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
+        self.scope = scope
         steps = self.steps(doc, scope, conventions)
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
                           definitions, steps, assumptions,
-                          dict(self.__dict__.get("_declared_latex", {})))
+                          dict(self.__dict__.get("_declared_latex", {})),
+                          tuple(self.step_errors))
 
     def refuse_deep_nesting(self) -> None:
         """YAML flow collections nested deeper than ``MAX_YAML_DEPTH`` are refused
@@ -215,19 +268,27 @@ class _Loader:
             raise self.value_error(mapping, key, f"'{key}' must be a string", context=context)
         return str(value)
 
-    def symbols(self, doc: Any) -> tuple[dict[str, Symbol], list[str]]:
+    def symbols(self, doc: Any, given: dict[str, Symbol] | None = None,
+                given_dims: list[str] | None = None) -> tuple[dict[str, Symbol], list[str]]:
+        """The ``symbols:`` table; ``given`` (an answer key's) come first and stay as they are."""
         table = doc["symbols"]
         if not isinstance(table, dict) or not table:
             raise self.value_error(doc, "symbols", "'symbols' must map names to kinds",
                                    "e.g. symbols: {x: vector D, W: matrix H D}")
-        symbols: dict[str, Symbol] = {}
-        dims: list[str] = []
+        symbols: dict[str, Symbol] = dict(given or {})
+        dims: list[str] = list(given_dims or [])
+        taken = set(symbols) | set(dims)
+        if self.base is not None:
+            taken |= {d.name for d in self.base.definitions}
         for name, spec in table.items():
             name = str(name)
             if not _NAME.match(name) or name in RESERVED:
                 raise self.key_error(table, name, f"'{name}' cannot be a symbol name",
                                      "use a letter followed by letters, digits or _, and not a "
                                      "function name")
+            if name in taken:
+                raise self.key_error(table, name, f"'{name}' is already declared in the "
+                                     "answer key", "use the key's declaration, or another name")
             if isinstance(spec, dict):
                 if "kind" not in spec:
                     raise self.value_error(table, name, f"symbol '{name}': missing 'kind'")
@@ -268,6 +329,8 @@ class _Loader:
             symbols[name] = Symbol(name, kind, tuple(words[1:]), shape, constraints,
                                    Loc(self.path, line + 1, col + 1))
         clash = set(symbols) & set(dims)
+        if given:
+            clash |= set(table) & set(dims)
         if clash:
             name = sorted(clash)[0]
             raise self.key_error(table, name, f"'{name}' is both a symbol and a dimension",
@@ -328,18 +391,21 @@ class _Loader:
                                    _close(sym.constraints), sym.loc)
         return tuple(out)
 
-    def definitions(self, doc: Any, symbols: dict[str, Symbol],
-                    dims: list[str]) -> tuple[Definition, ...]:
+    def definitions(self, doc: Any, symbols: dict[str, Symbol], dims: list[str],
+                    given: tuple[Definition, ...] = ()) -> tuple[Definition, ...]:
         table = doc.get("define") or {}
         if not isinstance(table, dict):
             raise self.value_error(doc, "define", "'define' must map names to expressions",
                                    "e.g. define: {z: W @ x + b}")
         out: list[Definition] = []
-        defined: set[str] = set()
+        defined: set[str] = {d.name for d in given}
         for name, text in table.items():
             name = str(name)
             if not _NAME.match(name) or name in RESERVED:
                 raise self.key_error(table, name, f"'{name}' cannot be a defined name")
+            if name in defined and any(d.name == name for d in given):
+                raise self.key_error(table, name, f"'{name}' is already defined in the answer "
+                                     "key", "use the key's definition, or another name")
             if name in symbols or name in dims:
                 raise self.key_error(table, name, f"'{name}' is already declared as a "
                                      f"{'symbol' if name in symbols else 'dimension'}",
@@ -447,23 +513,35 @@ class _Loader:
         seen: dict[str, int] = {}
         out = []
         for i, item in enumerate(items):
-            line, col = _item_pos(items, i)
-            if not isinstance(item, dict):
-                raise self.error("a step is a mapping with 'id' and 'claim' or 'chain'", line, col)
-            for key in item:
-                if key not in STEP_KEYS:
-                    raise self.key_error(item, key, f"unknown step key '{key}'",
-                                         f"step keys: {', '.join(STEP_KEYS)}")
-            if "id" not in item:
-                raise self.error("step without an 'id'", line, col, "add id: a_short_name")
-            sid = self.string(item, "id")
-            if sid in seen:
-                raise self.value_error(item, "id", f"duplicate step id '{sid}'",
-                                       f"first used on line {seen[sid]}")
-            seen[sid] = _value_pos(item, "id")[0] + 1
-            ctx = f"step {sid}"
-            out.append(self.step(item, sid, scope, conventions, ctx, line, col))
+            if self.base is None:
+                out.append(self.one_step(items, i, item, seen, scope, conventions))
+                continue
+            try:  # a submission: one unreadable step does not stop the others
+                out.append(self.one_step(items, i, item, seen, scope, conventions))
+            except InputError as exc:
+                sid = item.get("id") if isinstance(item, dict) else None
+                label = sid if isinstance(sid, str) and sid not in seen else f"#{i + 1}"
+                self.step_errors.append((label, exc.format()))
         return tuple(out)
+
+    def one_step(self, items: Any, i: int, item: Any, seen: dict[str, int], scope: Scope,
+                 conventions: Conventions) -> Step:
+        line, col = _item_pos(items, i)
+        if not isinstance(item, dict):
+            raise self.error("a step is a mapping with 'id' and 'claim' or 'chain'", line, col)
+        for key in item:
+            if key not in STEP_KEYS:
+                raise self.key_error(item, key, f"unknown step key '{key}'",
+                                     f"step keys: {', '.join(STEP_KEYS)}")
+        if "id" not in item:
+            raise self.error("step without an 'id'", line, col, "add id: a_short_name")
+        sid = self.string(item, "id")
+        if sid in seen:
+            raise self.value_error(item, "id", f"duplicate step id '{sid}'",
+                                   f"first used on line {seen[sid]}")
+        seen[sid] = _value_pos(item, "id")[0] + 1
+        ctx = f"step {sid}"
+        return self.step(item, sid, scope, conventions, ctx, line, col)
 
     def step(self, item: Any, sid: str, scope: Scope, conventions: Conventions, ctx: str,
              line: int, col: int) -> Step:
@@ -486,7 +564,8 @@ class _Loader:
             expect = self.expect(item, len(exprs_only) - 1, ctx)
             note = str(item.get("note") or "")
             return Step(sid, "claim" if len(exprs_only) == 2 else "chain", exprs_only, expect,
-                        note, layout, Loc(self.path, line + 1, col + 1), latex)
+                        note, layout, Loc(self.path, line + 1, col + 1), latex,
+                        self.points(item, ctx))
         if has_claim:
             text = item["claim"]
             if not isinstance(text, str):
@@ -517,7 +596,20 @@ class _Loader:
                                    f"the {form} {len(exprs)}", "write the same equalities in "
                                    "both forms", ctx)
         return Step(sid, form, exprs, expect, note, layout, Loc(self.path, line + 1, col + 1),
-                    latex)
+                    latex, self.points(item, ctx))
+
+    def points(self, item: Any, ctx: str, key: str = "points") -> float | None:
+        """A number of points: ``points: 2`` or ``0.5`` (not negative, not huge)."""
+        if key not in item:
+            return None
+        value = item[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.value_error(item, key, f"'{key}' must be a number", "e.g. points: 2",
+                                   ctx)
+        if not 0 <= value <= MAX_POINTS:  # also refuses NaN
+            raise self.value_error(item, key, f"'{key}' must be between 0 and {MAX_POINTS:g}",
+                                   context=ctx)
+        return float(value)
 
     # -- LaTeX -------------------------------------------------------------------
     def latex_step(self, item: Any, scope: Scope, layout: str, ctx: str) -> tuple[Expr, ...]:

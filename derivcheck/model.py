@@ -114,6 +114,7 @@ class Step:
     layout: str = "gradient"
     loc: Loc | None = None
     latex: tuple[Expr, ...] | None = None  # the step as written in LaTeX, when given
+    points: float | None = None  # what the step is worth (``points:``), for graders and pytest
 
     @property
     def n_links(self) -> int:
@@ -140,6 +141,9 @@ class Derivation:
     steps: tuple[Step, ...]
     assumptions: tuple[str, ...] = field(default=())
     latex_names: dict[str, str] = field(default_factory=dict)  # symbol -> declared LaTeX
+    # A submission is read step by step: (step id or "#n", the input error) of each
+    # step that could not be read (a derivation file stops at its first error instead).
+    step_errors: tuple[tuple[str, str], ...] = ()
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from derivcheck.codes import diagnosis
+import numpy as np
+
+from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.compare import Options, Outcome, check_equation, rng_for, with_proof
 from derivcheck.diagnose import diagnose
 from derivcheck.engine.core import Engine
@@ -222,29 +224,49 @@ class _Draft:
     job: int | None = None
 
 
-def _check_links(engine: Engine, step: Step, options: Options) -> list[_Draft]:
+# decide(lhs, rhs, layout, what, with_diagnosis) -> (outcome, diagnoses); ``what``
+# names the equation within its step, for the random stream.
+Decide = Callable[[E, E, str, tuple, bool], tuple[Outcome, list[Diagnosis]]]
+
+
+def decide_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options,
+                    rng: np.random.Generator, with_diagnosis: bool = True
+                    ) -> tuple[Outcome, list[Diagnosis]]:
+    """Check one equation and diagnose it; a bug in derivcheck gives ``undecided``."""
+    try:
+        out = check_equation(engine, lhs, rhs, layout, options, rng)
+        if not with_diagnosis:
+            return out, list(out.diagnoses)
+        ref_is_rhs = _has_derivative(rhs) and not _has_derivative(lhs)
+        found = list(out.diagnoses) + diagnose(engine, out, options, rng,
+                                               reference_is_rhs=ref_is_rhs)
+    except Exception as exc:  # a bug in derivcheck never stops a run
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        out = Outcome(Verdict.UNDECIDED, [], Evidence("none", reason=detail))
+        found = [diagnosis("internal-error", detail=detail)]
+    return out, found
+
+
+def _check_links(engine: Engine, step: Step, options: Options,
+                 decide: Decide | None = None) -> list[_Draft]:
     """Check each link of a step; mark links that follow correctly from an earlier error."""
     forms = step.latex if options.latex and step.latex else step.exprs
     exprs = [e.node for e in forms]
+    if decide is None:
+        name = Path(engine.derivation.path).name
+
+        def decide(lhs: E, rhs: E, layout: str, what: tuple, with_diagnosis: bool
+                   ) -> tuple[Outcome, list[Diagnosis]]:
+            rng = rng_for(options, name, step.id, *what)
+            return decide_equation(engine, lhs, rhs, layout, options, rng, with_diagnosis)
+
     drafts: list[_Draft] = []
     first_wrong: int | None = None
-    name = Path(engine.derivation.path).name
     for k in range(len(exprs) - 1):
-        rng = rng_for(options, name, step.id, k)
-        lhs, rhs = exprs[k], exprs[k + 1]
-        try:
-            out = check_equation(engine, lhs, rhs, step.layout, options, rng)
-            ref_is_rhs = _has_derivative(rhs) and not _has_derivative(lhs)
-            found = list(out.diagnoses) + diagnose(engine, out, options, rng,
-                                                   reference_is_rhs=ref_is_rhs)
-        except Exception as exc:  # a bug in derivcheck never stops a run
-            detail = f"{type(exc).__name__}: {exc}"[:200]
-            out = Outcome(Verdict.UNDECIDED, [], Evidence("none", reason=detail))
-            found = [diagnosis("internal-error", detail=detail)]
+        out, found = decide(exprs[k], exprs[k + 1], step.layout, (k,), True)
         against = None
         if first_wrong is not None and out.verdict.holds:
-            truth = check_equation(engine, exprs[0], rhs, step.layout, options,
-                                   rng_for(options, name, step.id, k, "truth"))
+            truth, _ = decide(exprs[0], exprs[k + 1], step.layout, (k, "truth"), False)
             against = truth.verdict
             if truth.verdict in (Verdict.REFUTED, Verdict.ILL_FORMED):
                 found.append(diagnosis("follows-from-error", first_wrong=first_wrong + 1))

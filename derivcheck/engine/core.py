@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 import numpy as np
@@ -52,6 +53,22 @@ class Engine:
         self.diff = Differentiator(self.definitions, self._plain_shape, self.free_indices,
                                    self.fresh_index)
         self._derivatives: dict[tuple[E, str], E] = {}
+
+    def clone(self) -> Engine:
+        """A copy whose later work cannot change this one (fresh index names, caches).
+
+        Derivatives already computed are shared; what the copy computes next is
+        named exactly as in a copy made at the same moment, whatever ran before
+        on other copies (graders rely on it for reproducible results).
+        """
+        new = copy.copy(self)
+        new.index_range = dict(self.index_range)
+        new._derivatives = dict(self._derivatives)
+        new._base_shapes = ShapeInference(new.symbol_shapes, new.index_range, new.def_shapes)
+        new._shapes = {}
+        new.diff = Differentiator(new.definitions, new._plain_shape, new.free_indices,
+                                  new.fresh_index)
+        return new
 
     # -- shapes --------------------------------------------------------------
     def _plain_shape(self, node: E) -> Shape:

@@ -1,0 +1,373 @@
+"""Grading a class: find the submissions, grade them in worker processes, never lose one.
+
+Stages: ``discover`` (paths -> ``Submission``s, nothing followed outside the
+paths given) -> ``grade_batch`` (numeric checks of each submission as a pool
+job with its own time and memory limit; the symbolic proofs the class needs,
+each equation once, as further jobs) -> grade dictionaries, in the order of
+the submissions.  A journal (one JSON line per graded submission, flushed and
+synced) makes an interrupted batch resumable with exactly the same results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from derivcheck.compare import Options
+from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
+from derivcheck.errors import InputError
+from derivcheck.grade.check import Checked, Prepared, check_submission, finish
+from derivcheck.grade.export import grade_dict
+from derivcheck.grade.score import SubmissionGrade
+from derivcheck.load import read_text
+
+YAML_SUFFIXES = (".yaml", ".yml")
+JOURNAL = ".derivcheck-journal.jsonl"
+JOURNAL_VERSION = 1
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's file, or why there is none to read."""
+
+    student: str  # an id safe to use as a file name
+    path: str
+    problem: str = ""  # set when the submission cannot be read at all
+
+
+@dataclass
+class BatchOptions:
+    """How a batch runs (not what it finds: results do not depend on these)."""
+
+    workers: int = 2
+    time_limit: float = 60.0  # wall seconds for one submission's numeric checks
+    memory_mb: int = DEFAULT_MEMORY_MB
+    resume: bool = False
+    journal_dir: str | None = None  # where the journal lives (the output folder)
+    progress: Callable[[int, int, str], None] | None = None
+
+
+def student_id(name: str) -> str:
+    """A file-name-safe id: letters, digits, '.', '_' and '-'; no leading dot or dash."""
+    safe = _SAFE.sub("_", name).lstrip(".-")[:80]
+    return safe or "student"
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[str]]:
+    """Submissions in ``paths``, and the entries skipped (with why).
+
+    A file is one student (the id is its name without the suffix).  A folder
+    holds one YAML file per student, or one folder per student with exactly one
+    YAML file in it.  Symbolic links are never followed (a submission cannot
+    point outside the folders given); hidden entries are skipped.
+    """
+    found: list[Submission] = []
+    skipped: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_symlink():
+            found.append(Submission(student_id(path.stem), str(path),
+                                    "a symbolic link: not followed"))
+        elif path.is_dir():
+            for entry in sorted(os.scandir(path), key=lambda e: e.name):
+                _entry(entry, found, skipped)
+        elif path.is_file():
+            found.append(Submission(student_id(path.stem), str(path)))
+        else:
+            found.append(Submission(student_id(path.stem), str(path), "no such file"))
+    return _unique(found), skipped
+
+
+def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> None:
+    name = entry.name
+    if name.startswith("."):
+        return
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if entry.is_symlink():
+        found.append(Submission(student_id(stem), entry.path, "a symbolic link: not followed"))
+    elif entry.is_file(follow_symlinks=False):
+        if name.lower().endswith(YAML_SUFFIXES):
+            found.append(Submission(student_id(stem), entry.path))
+        else:
+            skipped.append(f"{entry.path}: not a .yaml file")
+    elif entry.is_dir(follow_symlinks=False):
+        files = []
+        links = []
+        for sub in sorted(os.scandir(entry.path), key=lambda e: e.name):
+            if sub.name.startswith(".") or not sub.name.lower().endswith(YAML_SUFFIXES):
+                continue
+            if sub.is_symlink():
+                links.append(sub.name)
+            elif sub.is_file(follow_symlinks=False):
+                files.append(sub.path)
+        sid = student_id(name)
+        if len(files) == 1 and not links:
+            found.append(Submission(sid, files[0]))
+        elif links:
+            found.append(Submission(sid, entry.path, f"a symbolic link in the folder "
+                                    f"({links[0]}): not followed"))
+        elif not files:
+            found.append(Submission(sid, entry.path, "the folder has no .yaml file"))
+        else:
+            found.append(Submission(sid, entry.path, f"the folder has {len(files)} .yaml "
+                                    "files; one was expected"))
+    else:
+        skipped.append(f"{entry.path}: not a regular file")
+
+
+def _unique(subs: list[Submission]) -> list[Submission]:
+    seen: dict[str, int] = {}
+    out = []
+    for s in subs:
+        n = seen.get(s.student, 0) + 1
+        seen[s.student] = n
+        out.append(s if n == 1 else Submission(f"{s.student}-{n}", s.path, s.problem))
+    return out
+
+
+# -- the journal --------------------------------------------------------------------
+def _header(prepared: Prepared) -> dict[str, Any]:
+    o = prepared.options
+    return {"journal": JOURNAL_VERSION, "key": prepared.key.digest, "seed": o.seed,
+            "settings": o.settings, "points": o.points, "symbolic": o.symbolic,
+            "time_limit": o.time_limit, "latex": o.latex}
+
+
+class Journal:
+    """Graded submissions, one JSON line each, synced to disk as they finish."""
+
+    def __init__(self, folder: str | None, prepared: Prepared, resume: bool) -> None:
+        self.path = Path(folder) / JOURNAL if folder else None
+        self.done: dict[str, dict] = {}  # student -> entry
+        self.handle: IO[str] | None = None
+        if self.path is None:
+            return
+        header = _header(prepared)
+        if resume and self.path.exists():
+            self.done = self._read(header)
+            self.handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+            self._write(header)
+
+    def _read(self, header: dict) -> dict[str, dict]:
+        assert self.path is not None
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        try:
+            first = json.loads(lines[0]) if lines else None
+        except json.JSONDecodeError:
+            first = None
+        if first != header:
+            raise InputError("the journal to resume was made with another answer key or "
+                             "other options", str(self.path),
+                             hint="run again without --resume (it starts over), or with the "
+                             "same key, --seed and check options")
+        done: dict[str, dict] = {}
+        for line in lines[1:]:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill: that submission is graded again
+            if isinstance(entry, dict) and "student" in entry and "grade" in entry:
+                done[entry["student"]] = entry
+        return done
+
+    def _write(self, obj: dict) -> None:
+        assert self.handle is not None
+        self.handle.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
+        self.handle.flush()
+        with contextlib.suppress(OSError):
+            os.fsync(self.handle.fileno())
+
+    def reuse(self, sub: Submission, fingerprint: str) -> dict | None:
+        entry = self.done.get(sub.student)
+        if entry and entry.get("fingerprint") == fingerprint and entry.get("path") == sub.path:
+            return entry["grade"]  # type: ignore[no-any-return]
+        return None
+
+    def add(self, sub: Submission, fingerprint: str, grade: dict) -> None:
+        if self.handle is not None:
+            self._write({"student": sub.student, "path": sub.path,
+                         "fingerprint": fingerprint, "grade": grade})
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+# -- running ------------------------------------------------------------------------
+@dataclass
+class _Pending:
+    sub: Submission
+    fingerprint: str
+    checked: Checked | None = None
+    waiting: set[tuple] = field(default_factory=set)
+
+
+def _read(sub: Submission) -> tuple[str | None, str, str | None]:
+    """(text, fingerprint, problem)."""
+    if sub.problem:
+        return None, "problem:" + sub.problem, f"{sub.path}: {sub.problem}"
+    try:
+        text = read_text(sub.path)
+    except InputError as exc:
+        return None, "error:" + exc.message, exc.format()
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest(), None
+
+
+def _failed(prepared: Prepared, sub: Submission, reason: str) -> SubmissionGrade:
+    return SubmissionGrade(sub.student, sub.path, 0.0, prepared.key.rubric.max_points, (), (),
+                           (), reason, 0.0)
+
+
+def grade_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
+                runner: str = "local", dask_address: str | None = None) -> list[dict]:
+    """Grade every submission; grade dictionaries in the order of ``subs``.
+
+    Raises:
+        KeyboardInterrupt: interrupted (the journal keeps what was finished).
+    """
+    journal = Journal(batch.journal_dir, prepared, batch.resume)
+    grades: dict[str, dict] = {}
+    try:
+        todo: list[tuple[Submission, str, str]] = []
+        for sub in subs:
+            text, fingerprint, problem = _read(sub)
+            old = journal.reuse(sub, fingerprint)
+            if old is not None:
+                grades[sub.student] = old
+            elif problem is not None or text is None:
+                g = grade_dict(_failed(prepared, sub, problem or "not read"), prepared)
+                journal.add(sub, fingerprint, g)
+                grades[sub.student] = g
+            else:
+                todo.append((sub, fingerprint, text))
+        _tick(batch, len(grades), len(subs), "")
+
+        def done(sub: Submission, fingerprint: str, grade: SubmissionGrade) -> None:
+            g = grade_dict(grade, prepared)
+            journal.add(sub, fingerprint, g)
+            grades[sub.student] = g
+            _tick(batch, len(grades), len(subs), sub.student)
+
+        if runner == "dask":
+            from derivcheck.grade.dask_runner import run_dask
+
+            run_dask(prepared, todo, batch, dask_address or "", done)
+        else:
+            _run_local(prepared, todo, batch, done)
+    finally:
+        journal.close()
+    return [grades[s.student] for s in subs]
+
+
+def _tick(batch: BatchOptions, n: int, total: int, student: str) -> None:
+    if batch.progress is not None:
+        batch.progress(n, total, student)
+
+
+def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
+               batch: BatchOptions,
+               done: Callable[[Submission, str, SubmissionGrade], None]) -> None:
+    options = prepared.options
+    with WorkerPool(batch.workers, seconds=batch.time_limit,
+                    memory_mb=batch.memory_mb) as pool:
+        check_jobs: dict[int, _Pending] = {}
+        for sub, fingerprint, text in todo:
+            job = pool.submit(check_submission, prepared, sub.student, sub.path, text)
+            check_jobs[job] = _Pending(sub, fingerprint)
+        proof_jobs: dict[tuple, int] = {}
+        proof_of_job: dict[int, tuple] = {}
+        proofs: dict[tuple, Limited] = {}
+        waiting: list[_Pending] = []
+        pending = set(check_jobs)
+        while pending or waiting:
+            for job in pool.wait(pending) if pending else []:
+                if job in proof_of_job:
+                    proofs[proof_of_job[job]] = pool.result(job)
+                    continue
+                p = check_jobs[job]
+                result = pool.result(job)
+                if not result.ok:
+                    done(p.sub, p.fingerprint, _failed(
+                        prepared, p.sub, f"not graded: {result.reason} (the limit for one "
+                        "submission)"))
+                    continue
+                p.checked = result.value
+                assert p.checked is not None
+                for key, call in (p.checked.proofs.items() if options.symbolic else ()):
+                    if key not in proof_jobs:
+                        pj = pool.submit(*call, seconds=options.time_limit)
+                        proof_jobs[key] = pj
+                        proof_of_job[pj] = key
+                        pending.add(pj)
+                    if key not in proofs:
+                        p.waiting.add(key)
+                waiting.append(p)
+            still = []
+            for p in waiting:
+                p.waiting -= set(proofs)
+                if p.waiting:
+                    still.append(p)
+                else:
+                    assert p.checked is not None
+                    done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+            waiting = still
+            if not pending and waiting:  # cannot happen: every awaited proof is a job
+                for p in waiting:
+                    done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+                waiting = []
+
+
+def _finish(prepared: Prepared, p: _Pending, proofs: dict[tuple, Limited]) -> SubmissionGrade:
+    assert p.checked is not None
+    try:
+        return finish(prepared, p.checked, proofs)
+    except Exception as exc:  # a bug in derivcheck never stops a batch
+        return _failed(prepared, p.sub, f"derivcheck failed on this submission "
+                       f"({type(exc).__name__}: {str(exc)[:200]}); please report it")
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when the stream is not one."""
+
+    def __init__(self, stream: IO[str] | None = None, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, n: int, total: int, student: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * n / total) if total else width
+        rate = n / max(time.monotonic() - self.started, 1e-6)
+        name = student_id(student)[:24]
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{total} "
+                          f"{rate:5.1f}/s {name:<24}")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.enabled and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def options_record(options: Options) -> dict[str, Any]:
+    return {"seed": options.seed, "settings": options.settings, "points": options.points,
+            "symbolic": options.symbolic, "time_limit": options.time_limit,
+            "latex": options.latex}

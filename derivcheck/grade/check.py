@@ -1,0 +1,347 @@
+"""Checking one submission against a prepared answer key (stages: load -> check -> score).
+
+``prepare`` does the key's work once: loads nothing new, checks the key's own
+steps and its ``via`` expressions, computes the derivatives of every required
+result.  ``check_submission`` then does the numeric work of one submission
+and returns a ``Checked``: drafts of every link and the symbolic proofs it
+would like.  ``finish`` applies the proofs (run elsewhere, shared by the whole
+class) and scores it.
+
+Every equation is decided by ``Decider``: its random points depend only on the
+seed and the equation itself (never on the student or the order of grading),
+and the engine it uses is a fresh copy of the prepared one, so a cached answer
+is exactly what a fresh computation would give.  Identical equations across a
+class are therefore decided once per process, and results do not depend on the
+number of workers or on resuming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from derivcheck.codes import Diagnosis
+from derivcheck.compare import Options, Outcome, rng_for, with_proof
+from derivcheck.engine.core import Engine
+from derivcheck.engine.limits import Limited
+from derivcheck.engine.symbolic import as_proof, proof_setting, prove_call
+from derivcheck.errors import InputError
+from derivcheck.grade.key import AnswerKey, Item
+from derivcheck.grade.score import ItemCheck, SubmissionGrade, score_items
+from derivcheck.ir import E
+from derivcheck.load import load_submission_text, read_text
+from derivcheck.model import Derivation, Step
+from derivcheck.printer import to_text
+from derivcheck.results import StepResult, Verdict
+from derivcheck.verify import _check_links, _Draft, _step_result, decide_equation
+
+# (context, lhs, rhs, layout, with_diagnosis) -> (outcome without samples, diagnoses).
+# One per process: pool workers keep it between submissions.
+_CACHE: dict[tuple, tuple[Outcome, tuple[Diagnosis, ...]]] = {}
+_CACHE_LIMIT = 50_000
+# context -> engine with the key's (or a submission's) definitions, derivatives computed
+_ENGINES: dict[str, Engine] = {}
+
+
+class KeyProblem(InputError):
+    """The answer key itself does not hold (a step or a ``via`` is wrong)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An answer key ready to grade with: what every submission shares."""
+
+    key: AnswerKey
+    options: Options
+    context: str  # identifies the key's symbols and definitions
+
+    @property
+    def layout(self) -> str:
+        return self.key.derivation.conventions.layout
+
+
+def context_of(derivation: Derivation) -> str:
+    """A digest of what an equation's meaning depends on: symbols, definitions, conventions."""
+    h = hashlib.sha256()
+    for s in derivation.symbols.values():
+        h.update(f"{s.name}:{s.kind}:{' '.join(s.dims)}:{sorted(s.constraints)};".encode())
+    for d in derivation.definitions:
+        h.update(f"{d.name}={to_text(d.expr)};".encode())
+    c = derivation.conventions
+    h.update(f"{c.layout}:{c.relu_prime_at_zero}".encode())
+    return h.hexdigest()[:16]
+
+
+def engine_for(derivation: Derivation, context: str) -> Engine:
+    """The prepared engine of a context (built once per process)."""
+    engine = _ENGINES.get(context)
+    if engine is None:
+        engine = Engine(derivation)
+        if len(_ENGINES) > 64:
+            _ENGINES.clear()
+        _ENGINES[context] = engine
+    return engine
+
+
+class Decider:
+    """Decides equations in one context, with the per-process cache."""
+
+    def __init__(self, derivation: Derivation, context: str, options: Options) -> None:
+        self.derivation = derivation
+        self.context = context
+        self.options = options
+        self.base = engine_for(derivation, context)
+        self.engines_used = 0
+
+    def __call__(self, lhs: E, rhs: E, layout: str, what: tuple = (),
+                 with_diagnosis: bool = True) -> tuple[Outcome, list[Diagnosis]]:
+        key = (self.context, lhs, rhs, layout, with_diagnosis)
+        hit = _CACHE.get(key)
+        if hit is None:
+            engine = self.base.clone()
+            rng = rng_for(self.options, "grade", to_text(lhs), to_text(rhs), layout)
+            out, found = decide_equation(engine, lhs, rhs, layout, self.options, rng,
+                                         with_diagnosis)
+            out = replace(out, samples=[])
+            hit = (out, tuple(found))
+            if len(_CACHE) >= _CACHE_LIMIT:
+                _CACHE.clear()
+            _CACHE[key] = hit
+        return replace(hit[0]), list(hit[1])
+
+    def proof_key(self, out: Outcome) -> tuple | None:
+        """The proof a checked outcome would like (None if it needs none)."""
+        wanted = out.verdict == Verdict.CHECKED or out.await_proof
+        if not wanted or out.lhs is None or out.rhs is None:
+            return None
+        return (self.context, out.lhs, out.rhs, out.free)
+
+    def proof_call(self, out: Outcome) -> tuple:
+        assert out.lhs is not None and out.rhs is not None
+        engine = self.base
+        return prove_call(self.derivation, out.lhs, out.rhs, out.free,
+                          proof_setting(self.derivation.dims), dict(engine.index_range))
+
+
+def prepare(key: AnswerKey, options: Options) -> Prepared:
+    """Check the key's own steps and ``via`` expressions; compute every required derivative.
+
+    Raises:
+        KeyProblem: a step of the key does not hold as its ``expect:`` says (a
+            step without ``expect:`` must hold), or a ``via`` is not equal to its
+            item's result.
+    """
+    deriv = key.derivation
+    context = context_of(deriv)
+    prepared = Prepared(key, options, context)
+    decide = Decider(deriv, context, options)
+    layout = prepared.layout
+    for item in key.rubric.items:
+        for form in item.forms:
+            out, _ = decide(form, form, layout, (), False)
+            if out.verdict in (Verdict.ILL_FORMED, Verdict.UNDECIDED):
+                raise KeyProblem(f"the required result {to_text(form)} cannot be computed: "
+                                 f"{out.evidence.reason or out.verdict.value}", key.path,
+                                 item.line, 0, "check the rubric item's 'result'",
+                                 context=f"rubric item {item.id}")
+        if item.via is not None:
+            out, _ = decide(item.forms[0], item.via, layout, (), False)
+            if not out.verdict.holds:
+                raise KeyProblem(f"'via: {item.via_text}' is not equal to "
+                                 f"{item.texts[0]} ({out.verdict.value})", key.path,
+                                 item.line, 0, "write how the result follows from another "
+                                 "item's result, e.g. via: d(L)/d(z2) @ A1.T",
+                                 context=f"rubric item {item.id}")
+    for step in deriv.steps:
+        drafts = _check_links(decide.base, step, options, decide)
+        verdicts = [d.outcome.verdict for d in drafts]
+        expected = step.expect or ("holds",) * len(drafts)
+        for k, (want, got) in enumerate(zip(expected, verdicts)):
+            ok = got.holds if want == "holds" else (got.value == want or (
+                want in ("proved", "checked") and got.holds))
+            if not ok:
+                line = step.loc.line if step.loc else 0
+                link = f" (link {k + 1})" if len(drafts) > 1 else ""
+                raise KeyProblem(f"the key's own step '{step.id}'{link} is {got.value}, "
+                                 f"expected {want}", key.path, line, 0,
+                                 "fix the model answer, or add expect: to a step that is "
+                                 "meant to be wrong", context=f"step {step.id}")
+    return prepared
+
+
+@dataclass
+class Checked:
+    """One submission after the numeric stage: what ``finish`` needs, picklable."""
+
+    student: str
+    path: str
+    derivation: Derivation | None = None
+    drafts: list[list[_Draft]] = field(default_factory=list)
+    items: list[ItemCheck] = field(default_factory=list)
+    proofs: dict[tuple, tuple] = field(default_factory=dict)  # proof key -> call
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def check_submission(prepared: Prepared, student: str, path: str,
+                     text: str | None = None) -> Checked:
+    """Load and check one submission (numeric stage); input errors become ``error``."""
+    started = time.perf_counter()
+    try:
+        if text is None:
+            text = read_text(path)
+        deriv = load_submission_text(text, prepared.key.derivation, path)
+        context = prepared.context
+        if (deriv.definitions != prepared.key.derivation.definitions
+                or deriv.symbols != prepared.key.derivation.symbols):
+            context = context_of(deriv)
+        decide = Decider(deriv, context, prepared.options)
+    except InputError as exc:
+        return Checked(student, path, error=exc.format(),
+                       seconds=time.perf_counter() - started)
+    out = Checked(student, path, deriv)
+    for step in deriv.steps:
+        out.drafts.append(_check_links(decide.base, step, prepared.options, decide))
+    out.items = analyse_items(prepared, deriv, decide)
+    for links in out.drafts:
+        for d in links:
+            _want_proof(decide, d.outcome, out.proofs)
+    for item in out.items:
+        for o in (item.outcome, item.via_outcome):
+            if o is not None:
+                _want_proof(decide, o, out.proofs)
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def _want_proof(decide: Decider, outcome: Outcome, wanted: dict[tuple, tuple]) -> None:
+    key = decide.proof_key(outcome)
+    if key is not None and key not in wanted:
+        wanted[key] = decide.proof_call(outcome)
+
+
+def analyse_items(prepared: Prepared, deriv: Derivation, decide: Decider) -> list[ItemCheck]:
+    """For each required result: where the student states it, and whether it is right."""
+    layout = prepared.layout
+    items = prepared.key.rubric.items
+    checks: dict[str, ItemCheck] = {}
+    for item in items:
+        found = _stating_step(item, deriv.steps)
+        if found is None:
+            checks[item.id] = ItemCheck(item.id)
+            continue
+        k, step, final = found
+        text = to_text(final)
+        if any(n.op == "d" for n in final.walk()):
+            checks[item.id] = ItemCheck(item.id, k, step.id, text, final, closed_form=False)
+            continue
+        outcome, diags = decide(item.forms[0], final, layout, (), True)
+        checks[item.id] = ItemCheck(item.id, k, step.id, text, final, outcome=outcome,
+                                    diagnoses=tuple(diags))
+    # follow-through: a wrong result that follows correctly from the student's own
+    # wrong result of another item, through the key's ``via``
+    for item in items:
+        c = checks[item.id]
+        if item.via is None or c.outcome is None or c.outcome.verdict.holds \
+                or c.outcome.verdict == Verdict.UNDECIDED:
+            continue
+        replace_with: dict[E, E] = {}
+        from_wrong: list[str] = []
+        for other in items:
+            if other.id == item.id or not any(f in set(item.via.walk()) for f in other.forms):
+                continue
+            oc = checks[other.id]
+            if oc.final is None or oc.outcome is None:
+                continue
+            for f in other.forms:
+                replace_with[f] = oc.final
+            if oc.outcome.verdict in (Verdict.REFUTED, Verdict.ILL_FORMED):
+                from_wrong.append(other.id)
+        if not from_wrong:
+            continue
+        expected = _substitute(item.via, replace_with)
+        assert c.final is not None
+        via_out, _ = decide(c.final, expected, layout, (), False)
+        checks[item.id] = replace(c, via_outcome=via_out, via_expected=to_text(expected),
+                                  via_from=tuple(from_wrong))
+    return [checks[item.id] for item in items]
+
+
+def _stating_step(item: Item, steps: tuple[Step, ...]) -> tuple[int, Step, E] | None:
+    """The last step that states the item, and the student's result in it."""
+    found = None
+    forms = set(item.forms)
+    for k, step in enumerate(steps):
+        nodes = [e.node for e in step.exprs]
+        where = [i for i, n in enumerate(nodes) if n in forms]
+        if not where:
+            continue
+        pos = where[-1]
+        final = nodes[0] if pos == len(nodes) - 1 and pos > 0 else nodes[-1]
+        found = (k, step, final)
+    return found
+
+
+def _substitute(node: E, mapping: dict[E, E]) -> E:
+    if node in mapping:
+        return mapping[node]
+    if not node.args:
+        return node
+    return E(node.op, tuple(_substitute(a, mapping) for a in node.args), node.val, node.pos)
+
+
+def finish(prepared: Prepared, checked: Checked, proofs: dict[tuple, Limited]) -> SubmissionGrade:
+    """Apply the proofs and score the submission."""
+    rubric = prepared.key.rubric
+    if checked.error is not None or checked.derivation is None:
+        return SubmissionGrade(checked.student, checked.path, 0.0, rubric.max_points, (),
+                               (), (), checked.error or "not read", checked.seconds)
+    deriv = checked.derivation
+    context = prepared.context
+    if deriv.definitions != prepared.key.derivation.definitions \
+            or deriv.symbols != prepared.key.derivation.symbols:
+        context = context_of(deriv)
+
+    def proved(o: Outcome | None) -> Outcome | None:
+        if o is None:
+            return None
+        wanted = o.verdict == Verdict.CHECKED or o.await_proof
+        if not wanted or o.lhs is None or o.rhs is None:
+            return o
+        result = proofs.get((context, o.lhs, o.rhs, o.free))
+        return o if result is None else with_proof(o, as_proof(result))
+
+    steps: list[StepResult] = []
+    for step, links in zip(deriv.steps, checked.drafts):
+        for d in links:
+            new = proved(d.outcome)
+            assert new is not None
+            if new.verdict == Verdict.PROVED and d.outcome.verdict != Verdict.PROVED:
+                d.found = [f for f in d.found if f.code != "unsupported"]
+            d.outcome = new
+        steps.append(_step_result(step, links, prepared.options.latex))
+    items = [replace(c, outcome=proved(c.outcome), via_outcome=proved(c.via_outcome))
+             for c in checked.items]
+    grades = score_items(rubric, items, {s.id: s for s in steps})
+    total = round(sum(g.points for g in grades), 4)
+    return SubmissionGrade(checked.student, checked.path, total, rubric.max_points,
+                           tuple(grades), tuple(steps), deriv.step_errors, None,
+                           checked.seconds)
+
+
+def grade_one(prepared: Prepared, student: str, path: str | Path,
+              text: str | None = None) -> SubmissionGrade:
+    """Grade one submission in this process, proofs included (the Python API)."""
+    from derivcheck.engine.limits import WorkerPool
+
+    checked = check_submission(prepared, student, str(path), text)
+    results: dict[tuple, Limited] = {}
+    if prepared.options.symbolic and checked.proofs:
+        with WorkerPool(prepared.options.workers, seconds=prepared.options.time_limit) as pool:
+            jobs = {k: pool.submit(*call) for k, call in checked.proofs.items()}
+            done = pool.results()
+        results = {k: done[j] for k, j in jobs.items()}
+    return finish(prepared, checked, results)
+

@@ -1,0 +1,216 @@
+"""``derivcheck grade KEY SUBMISSIONS...``: the command-line side of grading.
+
+Writes, in the output folder (``-o``, default ``grades``): ``gradebook.csv``,
+``grades.json`` (everything, schema in the README), ``feedback/<student>.md``
+(and ``.tex``/``.pdf`` with ``--feedback-latex``/``--pdf``), and with
+``--format gradescope`` Gradescope's ``results.json`` (one student:
+``results.json`` in the folder; several: ``gradescope/<student>/results.json``).
+With ``--format gradescope`` a ``results.json`` is written even when grading
+cannot run (a visible failed test, score 0).
+
+Exit codes: 0 outputs written (whatever the scores; unreadable submissions get
+0 with the reason), 2 the key, a path or an option is wrong, 3 an internal
+error, 130 interrupted (``--resume`` continues).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 2, 3, 130
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("grade", help="grade student submissions against an answer key",
+                       description="Grade submissions (files, a folder of files, or a folder "
+                                   "of folders) against an answer key with a rubric.")
+    p.add_argument("key", help="the answer key: a derivation file with a rubric:")
+    p.add_argument("submissions", nargs="+",
+                   help="submission files or folders (one file, or one folder, per student)")
+    p.add_argument("-o", "--output", default="grades",
+                   help="folder for the gradebook, grades.json and feedback (default grades)")
+    p.add_argument("--format", choices=("standard", "gradescope"), default="standard",
+                   help="gradescope: also write Gradescope's results.json")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--points", type=int, default=5, help="random points per size (>= 5)")
+    p.add_argument("--sizes", type=int, default=3, help="settings of the dimension sizes (>= 3)")
+    p.add_argument("--time-limit", type=float, default=5.0,
+                   help="seconds for each symbolic proof attempt (default 5)")
+    p.add_argument("--submission-time-limit", type=float, default=60.0,
+                   help="seconds for the checks of one submission (default 60)")
+    p.add_argument("--memory-limit", type=int, default=2048,
+                   help="megabytes of memory for each worker process (default 2048)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes (default 2)")
+    p.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="run on a Dask distributed cluster (pip install 'derivcheck[dask]')")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted batch from the journal in the output folder")
+    p.add_argument("--latex", action="store_true",
+                   help="check the LaTeX form (latex:) of the steps that have both forms")
+    p.add_argument("--no-symbolic", action="store_true",
+                   help="skip symbolic proofs (verdicts are then at most 'checked')")
+    p.add_argument("--feedback-latex", action="store_true",
+                   help="also write feedback/<student>.tex (a LaTeX report of the steps)")
+    p.add_argument("--pdf", action="store_true",
+                   help="with --feedback-latex: compile each .tex to PDF (needs TeX)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar and no summary")
+
+
+class _Terminated(Exception):
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    out = Path(args.output)
+    gradescope = args.format == "gradescope"
+    try:
+        return _run(args, out, started)
+    except KeyboardInterrupt:
+        print("derivcheck: interrupted; the graded submissions are kept: run the same "
+              "command with --resume to finish", file=sys.stderr)
+        return EXIT_INTERRUPT
+    except Exception as exc:
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        print(f"derivcheck: {reason} (please report it)", file=sys.stderr)
+        if gradescope:
+            _crash_results(out, reason, started)
+        return EXIT_INTERNAL
+
+
+def _crash_results(out: Path, reason: str, started: float, max_score: float = 0.0) -> None:
+    import json
+
+    from derivcheck.atomic import write_text
+    from derivcheck.grade.export import gradescope_crash
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "results.json", json.dumps(
+            gradescope_crash(reason, time.monotonic() - started, max_score), indent=2) + "\n")
+    except OSError as exc:
+        print(f"derivcheck: cannot write {out / 'results.json'}: {exc}", file=sys.stderr)
+
+
+def _problem(args: argparse.Namespace, out: Path, started: float, message: str) -> int:
+    print(f"derivcheck: {message}", file=sys.stderr)
+    if args.format == "gradescope":
+        _crash_results(out, message, started)
+    return EXIT_INPUT
+
+
+def _run(args: argparse.Namespace, out: Path, started: float) -> int:
+    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1 \
+            or args.submission_time_limit <= 0 or args.memory_limit < 256:
+        return _problem(args, out, started, "--points must be >= 5, --sizes >= 3, "
+                        "--time-limit and --submission-time-limit > 0, --workers >= 1, "
+                        "--memory-limit >= 256")
+    if out.exists() and not out.is_dir():
+        return _problem(args, out, started, f"{out}: exists and is not a folder")
+    from derivcheck.compare import Options
+    from derivcheck.errors import InputError
+    from derivcheck.grade.batch import BatchOptions, Progress, discover, grade_batch
+    from derivcheck.grade.check import prepare
+    from derivcheck.grade.key import load_key
+
+    options = Options(seed=args.seed, settings=args.sizes, points=args.points,
+                      symbolic=not args.no_symbolic, time_limit=args.time_limit,
+                      workers=args.workers, latex=args.latex)
+    try:
+        key = load_key(args.key)
+        prepared = prepare(key, options)
+    except InputError as exc:
+        return _problem(args, out, started, f"the answer key cannot be used:\n{exc.format()}")
+    subs, skipped = discover(args.submissions)
+    if not subs:
+        return _problem(args, out, started, "no submissions found in "
+                        + ", ".join(args.submissions))
+    out.mkdir(parents=True, exist_ok=True)
+    progress = Progress(enabled=False if args.quiet else None)
+    batch = BatchOptions(workers=args.workers, time_limit=args.submission_time_limit,
+                         memory_mb=args.memory_limit, resume=args.resume,
+                         journal_dir=str(out), progress=progress)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        grades = grade_batch(prepared, subs, batch, "dask" if args.dask else "local",
+                             args.dask)
+    except InputError as exc:
+        return _problem(args, out, started, exc.format())
+    except ImportError as exc:
+        return _problem(args, out, started, f"--dask needs Dask: pip install "
+                        f"'derivcheck[dask]' ({exc})")
+    except _Terminated:
+        raise KeyboardInterrupt from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.close()
+    _write_outputs(args, out, prepared, grades, time.monotonic() - started)
+    if not args.quiet:
+        from derivcheck.grade.export import summary, summary_text
+
+        for line in skipped:
+            print(f"derivcheck: skipped {line}", file=sys.stderr)
+        print(summary_text(summary(grades, prepared)), file=sys.stderr)
+        print(f"written: {out / 'gradebook.csv'}, {out / 'grades.json'}, "
+              f"{out / 'feedback'}/", file=sys.stderr)
+    return EXIT_OK
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: list[dict],
+                   seconds: float) -> None:
+    import json
+
+    from derivcheck.atomic import write_text
+    from derivcheck.grade.export import (
+        feedback_markdown,
+        gradebook_csv,
+        grades_json,
+        gradescope_results,
+    )
+
+    feedback = out / "feedback"
+    feedback.mkdir(exist_ok=True)
+    for g in grades:
+        write_text(feedback / f"{g['student']}.md", feedback_markdown(g, prepared))
+    if args.feedback_latex:
+        _latex_feedback(feedback, prepared, grades, args.pdf)
+    if args.format == "gradescope":
+        per = seconds / max(1, len(grades))
+        if len(grades) == 1:
+            write_text(out / "results.json", json.dumps(
+                gradescope_results(grades[0], prepared, seconds), indent=2) + "\n")
+        else:
+            for g in grades:
+                folder = out / "gradescope" / g["student"]
+                folder.mkdir(parents=True, exist_ok=True)
+                write_text(folder / "results.json", json.dumps(
+                    gradescope_results(g, prepared, per), indent=2) + "\n")
+    write_text(out / "grades.json", grades_json(grades, prepared))
+    write_text(out / "gradebook.csv", gradebook_csv(grades, prepared))
+
+
+def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool) -> None:
+    from derivcheck.atomic import write_bytes, write_text
+    from derivcheck.grade.texfeedback import feedback_tex
+
+    for g in grades:
+        tex = feedback_tex(g, prepared)
+        write_text(folder / f"{g['student']}.tex", tex)
+        if pdf:
+            from derivcheck.report.pdf import TexError, compile_pdf
+
+            try:
+                write_bytes(folder / f"{g['student']}.pdf", compile_pdf(tex))
+            except TexError as exc:
+                print(f"derivcheck: no PDF for {g['student']}: {exc.message}", file=sys.stderr)

@@ -1,0 +1,101 @@
+"""The same batch on a Dask distributed cluster (``--dask SCHEDULER_ADDRESS``).
+
+Optional: only this module imports Dask, and only when ``--dask`` is given.
+Each submission's numeric checks are a task; the symbolic proofs the class
+needs are further tasks, each equation once.  Inside a task the work runs in a
+child process with the same time and memory limits as the local path; Dask's
+worker processes are daemonic by default and may not start children, so start
+workers with ``DASK_DISTRIBUTED__WORKER__DAEMON=False`` (or ``--no-nanny``).
+Where a child cannot be started the submission is checked in the task itself,
+and its proofs are skipped (its verdicts are then at most "checked" and say why);
+the scores do not change, since "checked" and "proved" both hold.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+
+from derivcheck.engine.limits import Limited, run_limited
+from derivcheck.grade.batch import BatchOptions, Submission, _failed, _finish, _Pending
+from derivcheck.grade.check import Checked, Prepared, check_submission, engine_for
+from derivcheck.grade.score import SubmissionGrade
+
+NO_CHILD = ("no symbolic proof: this Dask worker cannot start a bounded process "
+            "(start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False)")
+
+
+def _can_fork() -> bool:
+    return not multiprocessing.current_process().daemon
+
+
+def _check_task(prepared: Prepared, student: str, path: str, text: str, seconds: float,
+                memory_mb: int) -> Limited:
+    # the key's engine, built once in this worker process: the children inherit it
+    engine_for(prepared.key.derivation, prepared.context)
+    if _can_fork():
+        return run_limited(check_submission, prepared, student, path, text, seconds=seconds,
+                           memory_mb=memory_mb)
+    try:
+        return Limited(True, check_submission(prepared, student, path, text))
+    except Exception as exc:  # pragma: no cover - check_submission catches input errors
+        return Limited(False, reason=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _prove_task(call: tuple, seconds: float, memory_mb: int) -> Limited:
+    if not _can_fork():
+        return Limited(False, reason=NO_CHILD)
+    fn, *args = call
+    return run_limited(fn, *args, seconds=seconds, memory_mb=memory_mb)
+
+
+def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch: BatchOptions,
+             address: str, done: Callable[[Submission, str, SubmissionGrade], None]) -> None:
+    from dask.distributed import Client, as_completed
+
+    options = prepared.options
+    with Client(address) as client:
+        remote_key = client.scatter(prepared, broadcast=True)
+        futures = {}
+        for sub, fingerprint, text in todo:
+            f = client.submit(_check_task, remote_key, sub.student, sub.path, text,
+                              batch.time_limit, batch.memory_mb, pure=False)
+            futures[f] = _Pending(sub, fingerprint)
+        proof_futures: dict[tuple, object] = {}
+        proof_of: dict[object, tuple] = {}
+        proofs: dict[tuple, Limited] = {}
+        waiting: list[_Pending] = []
+        queue = as_completed(list(futures))
+        for f in queue:
+            if f in proof_of:
+                proofs[proof_of[f]] = f.result()
+            else:
+                p = futures[f]
+                result: Limited = f.result()
+                if not result.ok:
+                    done(p.sub, p.fingerprint, _failed(
+                        prepared, p.sub, f"not graded: {result.reason} (the limit for one "
+                        "submission)"))
+                else:
+                    checked: Checked = result.value
+                    p.checked = checked
+                    for key, call in (checked.proofs.items() if options.symbolic else ()):
+                        if key not in proof_futures:
+                            pf = client.submit(_prove_task, call, options.time_limit,
+                                               batch.memory_mb, pure=False)
+                            proof_futures[key] = pf
+                            proof_of[pf] = key
+                            queue.add(pf)
+                        if key not in proofs:
+                            p.waiting.add(key)
+                    waiting.append(p)
+            still = []
+            for p in waiting:
+                p.waiting -= set(proofs)
+                if p.waiting:
+                    still.append(p)
+                else:
+                    done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+            waiting = still
+        for p in waiting:  # pragma: no cover - every awaited proof was a task
+            done(p.sub, p.fingerprint, _finish(prepared, p, proofs))

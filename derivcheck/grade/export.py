@@ -1,0 +1,304 @@
+"""Grades as data and as files: the grade dictionary (JSON), the gradebook CSV,
+Markdown feedback, Gradescope's ``results.json`` and the class summary.
+
+Every writer takes grade dictionaries (what the journal stores), so a resumed
+batch writes exactly what an uninterrupted one does.  Text that comes from a
+submission is escaped for the format it goes into: no spreadsheet formula, no
+Markdown link or image, no HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from derivcheck.report.json_report import step_dict
+
+if TYPE_CHECKING:
+    from derivcheck.grade.check import Prepared
+    from derivcheck.grade.score import SubmissionGrade
+
+GRADE_SCHEMA_VERSION = 1
+
+
+def grade_dict(g: SubmissionGrade, prepared: Prepared) -> dict[str, Any]:
+    """One student's grade as JSON-ready data (no timings: identical on every run)."""
+    return {
+        "student": g.student,
+        "path": g.path,
+        "score": g.score,
+        "max_score": g.max_score,
+        "needs_review": g.needs_review,
+        "error": g.error,
+        "seed": prepared.options.seed,
+        "items": [{
+            "id": i.id, "points": i.points, "max_points": i.max_points, "status": i.status,
+            "step": i.step, "result": i.result,
+            "verdict": i.verdict.value if i.verdict is not None else None,
+            "result_credit": i.result_credit, "work_credit": i.work_credit,
+            "penalty": i.penalty, "diagnosis": list(i.codes), "feedback": i.feedback,
+            "needs_review": i.needs_review,
+        } for i in g.items],
+        "steps": [_no_timing(step_dict(s)) for s in g.steps],
+        "unreadable_steps": [{"step": sid, "error": err} for sid, err in g.step_errors],
+    }
+
+
+def _no_timing(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _no_timing(v) for k, v in obj.items() if k != "seconds"}
+    if isinstance(obj, list):
+        return [_no_timing(v) for v in obj]
+    return obj
+
+
+# -- the class ------------------------------------------------------------------------
+def summary(grades: list[dict], prepared: Prepared) -> dict[str, Any]:
+    """How the class did: counts, the average, and the most common mistakes."""
+    read = [g for g in grades if g["error"] is None]
+    mistakes: Counter[str] = Counter()
+    students: dict[str, set[str]] = {}
+    for g in read:
+        for step in g["steps"]:
+            for link in step["links"]:
+                if link["verdict"] in ("refuted", "ill_formed"):
+                    for code in dict.fromkeys(link["diagnosis"]):
+                        mistakes[code] += 1
+                        students.setdefault(code, set()).add(g["student"])
+    scores = [g["score"] for g in grades]
+    return {
+        "submissions": len(grades),
+        "graded": len(read),
+        "failed_to_read": len(grades) - len(read),
+        "needs_review": sum(1 for g in grades if g["needs_review"]),
+        "max_score": prepared.key.rubric.max_points,
+        "average": round(sum(scores) / len(scores), 4) if scores else None,
+        "average_of_graded": (round(sum(g["score"] for g in read) / len(read), 4)
+                              if read else None),
+        "items": {item.id: round(sum(_item_points(g, item.id) for g in grades)
+                                 / max(1, len(grades)), 4)
+                  for item in prepared.key.rubric.items},
+        "common_mistakes": [{"code": code, "links": n, "students": len(students[code])}
+                            for code, n in sorted(mistakes.items(),
+                                                  key=lambda kv: (-len(students[kv[0]]),
+                                                                  -kv[1], kv[0]))],
+        "seed": prepared.options.seed,
+    }
+
+
+def _item_points(g: dict, item_id: str) -> float:
+    for i in g["items"]:
+        if i["id"] == item_id:
+            return float(i["points"])
+    return 0.0
+
+
+def grades_json(grades: list[dict], prepared: Prepared) -> str:
+    key = prepared.key
+    doc = {
+        "schema_version": GRADE_SCHEMA_VERSION,
+        "key": {"path": key.path, "sha256": key.digest,
+                "items": [{"id": i.id, "result": list(i.texts), "points": i.points,
+                           "via": i.via_text or None} for i in key.rubric.items],
+                "policy": key.rubric.policy.as_dict(), "max_score": key.rubric.max_points},
+        "seed": prepared.options.seed,
+        "summary": summary(grades, prepared),
+        "students": grades,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    lines = [f"graded {s['graded']} of {s['submissions']} submissions; "
+             f"{s['failed_to_read']} could not be read; {s['needs_review']} need review"]
+    if s["average"] is not None:
+        lines.append(f"average {s['average']:g} / {s['max_score']:g}"
+                     + (f" (of those read: {s['average_of_graded']:g})"
+                        if s["failed_to_read"] and s["average_of_graded"] is not None else ""))
+    if s["common_mistakes"]:
+        lines.append("most common mistakes: " + ", ".join(
+            f"{m['code']} ({m['students']} student{'s' if m['students'] != 1 else ''})"
+            for m in s["common_mistakes"][:5]))
+    lines.append(f"seed {s['seed']}")
+    return "\n".join(lines)
+
+
+# -- CSV ------------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: formula starters are neutralised with a quote."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r", " ").replace("\n", " ")
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _num(x: float) -> str:
+    return f"{x:.4f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def gradebook_csv(grades: list[dict], prepared: Prepared) -> str:
+    items = [i.id for i in prepared.key.rubric.items]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["student", "score", "max_score", *items, "needs_review", "error", "seed"])
+    for g in grades:
+        by = {i["id"]: i["points"] for i in g["items"]}
+        first_error = (g["error"] or "").splitlines()[0] if g["error"] else ""
+        w.writerow([csv_cell(g["student"]), _num(g["score"]), _num(g["max_score"]),
+                    *(_num(by.get(i, 0.0)) for i in items),
+                    "yes" if g["needs_review"] else "no", csv_cell(first_error),
+                    str(g["seed"])])
+    return out.getvalue()
+
+
+# -- Markdown -------------------------------------------------------------------------
+# What can start markup inline: emphasis, code, links and images, tables, strike,
+# escapes; an underscore only at a word edge (inside a word it is plain text).
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def md_text(text: str) -> str:
+    """Inline text from a submission: Markdown markup escaped, HTML made inert."""
+    text = " ".join(str(text).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    if text.startswith(("#", "-", "+", "=")):
+        text = "\\" + text  # would start a heading or a list at the start of a line
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # an ordered list
+
+
+def md_code(text: str) -> str:
+    """An inline code span that no backtick in ``text`` can close."""
+    text = " ".join(str(text).split())
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_block(text: str) -> str:
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, run + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def feedback_markdown(g: dict, prepared: Prepared) -> str:
+    """What a student reads: the score, each required result, then every step."""
+    title = prepared.key.derivation.title
+    lines = [f"# Feedback: {md_text(g['student'])}", "",
+             f"{md_text(title)}", "",
+             f"**Score: {_num(g['score'])} / {_num(g['max_score'])}**", ""]
+    if g["error"]:
+        lines += ["Your file could not be graded:", "", md_block(g["error"]), "",
+                  f"_derivcheck, seed {g['seed']}_", ""]
+        return "\n".join(lines)
+    if g["needs_review"]:
+        lines += ["Some results could not be decided by derivcheck and will be reviewed by "
+                  "hand.", ""]
+    lines += ["## Required results", "", "| result | points | status |", "|---|---|---|"]
+    texts = {i.id: i.texts[0] for i in prepared.key.rubric.items}
+    for i in g["items"]:
+        lines.append(f"| {md_code(texts.get(i['id'], i['id']))} | {_num(i['points'])} / "
+                     f"{_num(i['max_points'])} | {i['status'].replace('_', ' ')} |")
+    lines.append("")
+    for i in g["items"]:
+        lines.append(f"- {md_text(i['feedback'])}")
+    lines.append("")
+    if g["unreadable_steps"]:
+        lines += ["## Steps that could not be read", ""]
+        for u in g["unreadable_steps"]:
+            lines += [f"Step {md_code(u['step'])}:", "", md_block(u["error"]), ""]
+    lines += ["## Your steps", ""]
+    for s in g["steps"]:
+        lines += _md_step(s)
+    lines += [f"_derivcheck, seed {g['seed']}_", ""]
+    return "\n".join(lines)
+
+
+def _md_step(s: dict) -> list[str]:
+    out = [f"### Step {md_code(s['id'])}: {s['verdict'].replace('_', ' ')}", ""]
+    for link in s["links"]:
+        prefix = f"link {link['index'] + 1}: " if s["form"] == "chain" else ""
+        out.append(f"- {prefix}{md_code(link['lhs'] + ' = ' + link['rhs'])}: "
+                   f"**{link['verdict'].replace('_', ' ')}**")
+        if link["message"]:
+            out.append(f"  - {md_text(link['message'])}")
+        ev = link.get("evidence", {})
+        if link["verdict"] == "checked" and ev.get("points"):
+            out.append(f"  - checked at {ev['points']} random points")
+        if link.get("reference"):
+            out.append(f"  - derivcheck's result: {md_code(link['reference'])}")
+        c = link.get("counterexample")
+        if c:
+            sizes = ", ".join(f"{k}={v}" for k, v in c["sizes"].items())
+            idx = ", ".join(f"{k}={v}" for k, v in c["indices"].items())
+            out.append(f"  - counterexample at sizes {md_text(sizes or '-')}"
+                       + (f", indices {md_text(idx)}" if idx else "") + ":")
+            for name, value in c["values"].items():
+                out.append(f"    - {md_code(name)} = {md_code(_short(value))}")
+            out.append(f"    - left side {md_code(_short(c['lhs']))}, right side "
+                       f"{md_code(_short(c['rhs']))}")
+    out.append("")
+    return out
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+# -- Gradescope -----------------------------------------------------------------------
+def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> dict[str, Any]:
+    """Gradescope's autograder ``results.json`` for one student (visible tests per item)."""
+    tests: list[dict[str, Any]] = []
+    if g["error"]:
+        tests.append({"name": "read the submission", "number": "0", "score": 0.0,
+                      "max_score": g["max_score"], "status": "failed",
+                      "output": g["error"], "output_format": "text",
+                      "visibility": "visible"})
+    texts = {i.id: i.texts[0] for i in prepared.key.rubric.items} if prepared else {}
+    for n, i in enumerate(g["items"], 1):
+        tests.append({"name": f"{i['id']}: {texts.get(i['id'], i['id'])}", "number": str(n),
+                      "score": i["points"], "max_score": i["max_points"],
+                      "status": "passed" if i["status"] == "correct" else "failed",
+                      "output": i["feedback"], "output_format": "text",
+                      "visibility": "visible"})
+    for u in g["unreadable_steps"]:
+        tests.append({"name": f"step {u['step']} could not be read", "score": 0.0,
+                      "max_score": 0.0, "status": "failed", "output": u["error"],
+                      "output_format": "text", "visibility": "visible"})
+    return {
+        "score": g["score"],
+        "execution_time": round(seconds, 3),
+        "output": (f"derivcheck: {_num(g['score'])} / {_num(g['max_score'])}"
+                   + (" (some results need review by hand)" if g["needs_review"] else "")
+                   + f"; seed {g['seed']}"),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {"seed": g["seed"], "needs_review": g["needs_review"]},
+    }
+
+
+def gradescope_crash(reason: str, seconds: float, max_score: float = 0.0) -> dict[str, Any]:
+    """``results.json`` when grading could not run at all: a visible failed test, score 0."""
+    return {
+        "score": 0.0,
+        "execution_time": round(seconds, 3),
+        "output": "derivcheck could not grade this submission: " + reason,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [{"name": "derivcheck ran", "number": "0", "score": 0.0,
+                   "max_score": max_score, "status": "failed", "output": reason,
+                   "output_format": "text", "visibility": "visible"}],
+    }
