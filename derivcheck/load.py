@@ -171,8 +171,8 @@ class _Loader:
             if key not in allowed:
                 hint = f"the keys are: {', '.join(allowed)}"
                 if base and key in TOP_KEYS:
-                    hint = (f"'{key}' comes from the answer key and cannot be changed by a "
-                            f"submission; {hint}")
+                    raise self.key_error(doc, key, f"'{key}' comes from the answer key: a "
+                                         "submission cannot set it", hint)
                 raise self.key_error(doc, key, f"unknown key '{key}'", hint)
         for key in (("steps",) if base else ("title", "symbols", "steps")):
             if key not in doc:
@@ -516,11 +516,11 @@ class _Loader:
             if self.base is None:
                 out.append(self.one_step(items, i, item, seen, scope, conventions))
                 continue
+            sid = item.get("id") if isinstance(item, dict) else None
+            label = sid if isinstance(sid, str) and sid not in seen else f"#{i + 1}"
             try:  # a submission: one unreadable step does not stop the others
                 out.append(self.one_step(items, i, item, seen, scope, conventions))
             except InputError as exc:
-                sid = item.get("id") if isinstance(item, dict) else None
-                label = sid if isinstance(sid, str) and sid not in seen else f"#{i + 1}"
                 self.step_errors.append((label, exc.format()))
         return tuple(out)
 

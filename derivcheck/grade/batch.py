@@ -214,6 +214,12 @@ class _Pending:
     fingerprint: str
     checked: Checked | None = None
     waiting: set[tuple] = field(default_factory=set)
+    retried: bool = False
+
+
+def _worth_retrying(result: Limited) -> bool:
+    """A worker that ended without an answer (not a time limit) is tried once more."""
+    return "time limit" not in result.reason and "ended without an answer" in result.reason
 
 
 def _read(sub: Submission) -> tuple[str | None, str, str | None]:
@@ -285,6 +291,7 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
     with WorkerPool(batch.workers, seconds=batch.time_limit,
                     memory_mb=batch.memory_mb) as pool:
         check_jobs: dict[int, _Pending] = {}
+        texts = {sub.student: text for sub, _, text in todo}
         for sub, fingerprint, text in todo:
             job = pool.submit(check_submission, prepared, sub.student, sub.path, text)
             check_jobs[job] = _Pending(sub, fingerprint)
@@ -300,6 +307,14 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
                     continue
                 p = check_jobs[job]
                 result = pool.result(job)
+                if not result.ok and _worth_retrying(result) and not p.retried:
+                    # the worker died (killed from outside, or it crashed): once more
+                    p.retried = True
+                    retry = pool.submit(check_submission, prepared, p.sub.student, p.sub.path,
+                                        texts[p.sub.student])
+                    check_jobs[retry] = p
+                    pending.add(retry)
+                    continue
                 if not result.ok:
                     done(p.sub, p.fingerprint, _failed(
                         prepared, p.sub, f"not graded: {result.reason} (the limit for one "

@@ -1,0 +1,422 @@
+"""Grading: answer keys, submissions, scores by the policy, outputs, discovery.
+
+A small key (softmax regression) keeps these fast; the worked example class in
+examples/ is tested in test_grade_examples.py.  Expected scores are worked out
+from the policy (``Policy`` docstring) by hand, in the comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from derivcheck.cli import main
+from derivcheck.compare import Options
+from derivcheck.errors import InputError
+from derivcheck.grade.batch import discover, student_id
+from derivcheck.grade.check import KeyProblem, grade_one, prepare
+from derivcheck.grade.export import csv_cell, grade_dict, gradebook_csv, md_code, md_text
+from derivcheck.grade.key import load_key_text
+from derivcheck.load import load_submission_text
+
+KEY = """
+title: softmax regression
+symbols: {x: vector D, W: matrix K D, b: vector K, y: onehot K}
+define:
+  z: W @ x + b
+  a: softmax(z)
+  L: -sum(y * log(a))
+steps:
+  - id: dz
+    claim: d(L)/d(z) = a - y
+  - id: dW
+    claim: d(L)/d(W) = (a - y) @ x.T
+rubric:
+  policy: {result: 0.5, follow_through: 0.5%s}
+  items:
+    - {id: dz, result: "d(L)/d(z)", points: 2}
+    - {id: dW, result: "d(L)/d(W)", points: 2, via: "d(L)/d(z) @ x.T"}
+    - {id: db, result: ["d(L)/d(b)"], points: 1, via: "d(L)/d(z)"}
+"""
+
+FAST = Options(symbolic=False, workers=1)
+
+
+def key_text(penalties: str = "") -> str:
+    return KEY % penalties
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return prepare(load_key_text(key_text(), "key.yaml"), FAST)
+
+
+@pytest.fixture(scope="module")
+def prepared_penalty():
+    return prepare(load_key_text(key_text(", penalties: {sign-error: 0.5}"), "key.yaml"), FAST)
+
+
+def steps(*lines: str) -> str:
+    return "steps:\n" + "".join(f"  - {line}\n" for line in lines)
+
+
+OK = ['{id: s1, claim: "d(L)/d(z) = a - y"}', '{id: s2, claim: "d(L)/d(W) = (a - y) @ x.T"}',
+      '{id: s3, claim: "d(L)/d(b) = a - y"}']
+SIGN = ['{id: s1, claim: "d(L)/d(z) = y - a"}', '{id: s2, claim: "d(L)/d(W) = (y - a) @ x.T"}',
+        '{id: s3, claim: "d(L)/d(b) = y - a"}']
+
+# name -> (submission, {item: (points, status)}, total)
+SCORES = {
+    "all correct": (steps(*OK), {"dz": (2, "correct"), "dW": (2, "correct"),
+                                 "db": (1, "correct")}, 5),
+    # dz wrong: 0.  dW and db follow from it (via): R = 0.5 and, one-link steps, W = R:
+    # dW 2 * (0.5*0.5 + 0.5*0.5) = 1, db 1 * 0.5 = 0.5
+    "sign error followed through": (steps(*SIGN), {"dz": (0, "wrong"),
+                                                   "dW": (1, "follow_through"),
+                                                   "db": (0.5, "follow_through")}, 1.5),
+    # dW never stated: 0 for it, the rest full
+    "missing result": (steps(OK[0], OK[2]), {"dz": (2, "correct"), "dW": (0, "missing"),
+                                            "db": (1, "correct")}, 3),
+    # dW wrong on its own (x instead of x.T is ill-formed; a dropped y is a wrong value),
+    # and not what the student's correct dz gives: no follow-through
+    "independent error": (steps(OK[0], '{id: s2, claim: "d(L)/d(W) = a @ x.T"}', OK[2]),
+                          {"dz": (2, "correct"), "dW": (0, "wrong"), "db": (1, "correct")}, 3),
+    # chain: link 1 wrong, link 2 holds and continues the error (follows-from-error):
+    # R = 0, W = (0 + 0.5) / 2 = 0.25: dz 2 * 0.5 * 0.25 = 0.25
+    "chain following its own error": (
+        steps('{id: s1, chain: ["d(L)/d(z)", "y - a", "-(a - y)"]}', OK[1], OK[2]),
+        {"dz": (0.25, "wrong"), "dW": (2, "correct"), "db": (1, "correct")}, 3.25),
+    # chain: every link holds, final correct: full
+    "correct chain": (
+        steps('{id: s1, chain: ["d(L)/d(z)", "-(y - a)", "a - y"]}', OK[1], OK[2]),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, 5),
+    # chain: two wrong links (the second undoes the first), final correct:
+    # R = 1, W = 0/2: 2 * (0.5 * 1 + 0.5 * 0) = 1
+    "two compensating errors": (
+        steps('{id: s1, chain: ["d(L)/d(z)", "y - a", "a - y"]}', OK[1], OK[2]),
+        {"dz": (1, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, 4),
+    # chain: one correct link, one wrong final link: R = 0, W = 1/2: 2 * 0.5 * 0.5 = 0.5
+    "correct start, wrong end": (
+        steps('{id: s1, chain: ["d(L)/d(z)", "a - y", "y - a"]}', OK[1], OK[2]),
+        {"dz": (0.5, "wrong"), "dW": (2, "correct"), "db": (1, "correct")}, 3.5),
+    # the result written with the derivative still in it: not a closed form, 0
+    "not in closed form": (
+        steps(OK[0], '{id: s2, claim: "d(L)/d(W) = d(L)/d(z) @ x.T"}', OK[2]),
+        {"dz": (2, "correct"), "dW": (0, "not_closed_form"), "db": (1, "correct")}, 3),
+    # stated right to left (result = derivative) counts the same
+    "derivative on the right": (
+        steps('{id: s1, claim: "a - y = d(L)/d(z)"}', OK[1], OK[2]),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, 5),
+    # the student's own definition
+    "own definition": (
+        "define: {g: a - y}\n" + steps('{id: s1, claim: "d(L)/d(z) = g"}',
+                                       '{id: s2, claim: "d(L)/d(W) = g @ x.T"}',
+                                       '{id: s3, claim: "d(L)/d(b) = g"}'),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, 5),
+    # stated twice: the last statement is the answer
+    "last statement counts": (
+        steps('{id: s0, claim: "d(L)/d(z) = y - a"}', *OK),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, 5),
+    # LaTeX steps
+    "latex": (steps(r"""{id: s1, latex: '\frac{\partial L}{\partial z} = a - y'}""",
+                    r"""{id: s2, latex: '\frac{\partial L}{\partial W} = (a - y) x^T'}""",
+                    r"""{id: s3, latex: '\frac{\partial L}{\partial b} = a - y'}"""),
+              {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, 5),
+    # one unreadable step: graded on the rest, dW missing
+    "malformed step": (steps(OK[0], '{id: s2, claim: "d(L)/d(W) = (a - y @ x.T"}', OK[2]),
+                       {"dz": (2, "correct"), "dW": (0, "missing"), "db": (1, "correct")}, 3),
+}
+
+
+@pytest.mark.parametrize("name", list(SCORES))
+def test_scores_follow_the_policy(name: str, prepared) -> None:
+    text, want, total = SCORES[name]
+    g = grade_one(prepared, "s", "s.yaml", text)
+    assert g.error is None
+    got = {i.id: (i.points, i.status) for i in g.items}
+    assert got == {k: (float(p), s) for k, (p, s) in want.items()}
+    assert g.score == total
+    assert g.max_score == 5
+
+
+def test_malformed_step_is_reported(prepared) -> None:
+    g = grade_one(prepared, "s", "s.yaml", SCORES["malformed step"][0])
+    assert [sid for sid, _ in g.step_errors] == ["s2"]
+    assert "s.yaml:3:" in g.step_errors[0][1]
+    assert [s.id for s in g.steps] == ["s1", "s3"]
+
+
+def test_missing_result_feedback_says_so(prepared) -> None:
+    g = grade_one(prepared, "s", "s.yaml", SCORES["missing result"][0])
+    item = next(i for i in g.items if i.id == "dW")
+    assert "never stated" in item.feedback and "d(L)/d(W) = ..." in item.feedback
+
+
+def test_wrong_result_feedback_names_the_mistake(prepared) -> None:
+    g = grade_one(prepared, "s", "s.yaml", steps(*SIGN))
+    dz = next(i for i in g.items if i.id == "dz")
+    assert dz.codes == ("sign-error",)
+    assert "wrong sign" in dz.feedback
+
+
+def test_penalty_is_taken_per_wrong_link_with_the_code(prepared_penalty) -> None:
+    # sign-error costs 0.5: dz 0 - 0.5 -> 0 (never negative); dW (follow-through 1) and
+    # db (0.5) are refuted with sign-error too: 1 - 0.5 = 0.5 and 0.5 - 0.5 = 0
+    g = grade_one(prepared_penalty, "s", "s.yaml", steps(*SIGN))
+    assert {i.id: i.points for i in g.items} == {"dz": 0.0, "dW": 0.5, "db": 0.0}
+    assert g.score == 0.5
+
+
+def test_unreadable_submission_scores_zero_with_the_reason(prepared) -> None:
+    g = grade_one(prepared, "s", "s.yaml", "steps: [unclosed\n")
+    assert g.score == 0 and g.items == ()
+    assert g.error is not None and "YAML error" in g.error and "s.yaml:" in g.error
+
+
+SUBMISSION_ERRORS = {
+    "redeclares a key symbol": ("symbols: {W: matrix D K}\n" + steps(*OK),
+                                "already declared in the answer key"),
+    "redefines a key definition": ("define: {a: z}\n" + steps(*OK),
+                                   "already defined in the answer key"),
+    "changes the conventions": ("conventions: {layout: numerator}\n" + steps(*OK),
+                                "comes from the answer key"),
+    "adds an assumption": ("assume: [is_positive(x)]\n" + steps(*OK),
+                           "comes from the answer key"),
+    "no steps": ("title: nothing\n", "missing 'steps:'"),
+}
+
+
+@pytest.mark.parametrize("name", list(SUBMISSION_ERRORS))
+def test_submission_errors(name: str, prepared) -> None:
+    text, message = SUBMISSION_ERRORS[name]
+    with pytest.raises(InputError) as err:
+        load_submission_text(text, prepared.key.derivation, "s.yaml")
+    assert message in err.value.message
+    assert err.value.line >= 1
+
+
+KEY_ERRORS = {
+    "no rubric": (KEY.split("rubric:")[0], "needs a 'rubric:'"),
+    "unknown rubric key": (key_text().replace("  items:", "  extra: 1\n  items:"),
+                           "unknown rubric key 'extra'"),
+    "points not a number": (key_text().replace("points: 2}", "points: two}", 1),
+                            "'points' must be a number"),
+    "negative points": (key_text().replace("points: 2}", "points: -2}", 1),
+                        "'points' must be between 0"),
+    "unknown penalty code": (key_text(", penalties: {sing-error: 1}"),
+                             "unknown diagnosis code 'sing-error'"),
+    "result not a derivative": (key_text().replace('result: "d(L)/d(z)"', 'result: "a - y"'),
+                                "is not a derivative"),
+    "same result twice": (key_text().replace('result: ["d(L)/d(b)"]', 'result: "d(L)/d(z)"'),
+                          "asks for the same result"),
+    "policy share above 1": (key_text().replace("result: 0.5", "result: 1.5"),
+                             "a fraction between 0 and 1"),
+    "unknown name in result": (key_text().replace('"d(L)/d(z)"', '"d(L)/d(q)"', 1),
+                               "q"),
+}
+
+
+@pytest.mark.parametrize("name", list(KEY_ERRORS))
+def test_key_errors(name: str) -> None:
+    text, message = KEY_ERRORS[name]
+    with pytest.raises(InputError) as err:
+        load_key_text(text, "key.yaml")
+    assert message in err.value.message
+    assert err.value.path == "key.yaml"
+
+
+KEY_PROBLEMS = {
+    "a model-answer step is wrong": (key_text().replace("(a - y) @ x.T\n", "(y - a) @ x.T\n"),
+                                     "step 'dW' is refuted"),
+    "a via is wrong": (key_text().replace('via: "d(L)/d(z) @ x.T"', 'via: "d(L)/d(z) @ x.T * 2"'),
+                       "is not equal to d(L)/d(W)"),
+}
+
+
+@pytest.mark.parametrize("name", list(KEY_PROBLEMS))
+def test_key_that_does_not_hold_is_refused(name: str) -> None:
+    text, message = KEY_PROBLEMS[name]
+    with pytest.raises(KeyProblem) as err:
+        prepare(load_key_text(text, "key.yaml"), FAST)
+    assert message in err.value.message
+
+
+# -- outputs --------------------------------------------------------------------------
+CSV_CELLS = {
+    "formula": ('=HYPERLINK("http://x","y")', "'=HYPERLINK(\"http://x\",\"y\")"),
+    "plus": ("+1+2", "'+1+2"),
+    "minus": ("-1", "'-1"),
+    "at": ("@SUM(A1)", "'@SUM(A1)"),
+    "tab": ("\t=1", "'\t=1"),
+    "newline inside": ("a\n=b", "a =b"),
+    "plain": ("alice", "alice"),
+}
+
+
+@pytest.mark.parametrize("name", list(CSV_CELLS))
+def test_csv_cells_never_start_a_formula(name: str) -> None:
+    given, want = CSV_CELLS[name]
+    assert csv_cell(given) == want
+
+
+MD_TEXT = {
+    "link": ("[click](javascript:alert(1))", r"\[click\](javascript:alert(1))"),
+    "image": ("![x](http://e/x.png)", r"!\[x\](http://e/x.png)"),
+    "html": ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    "emphasis": ("*bold* _it_", r"\*bold\* \_it\_"),
+    "heading": ("# title", r"\# title"),
+    "list": ("- item", r"\- item"),
+    "table pipe": ("a | b", r"a \| b"),
+    "underscore inside a word": ("relu_prime", "relu_prime"),
+    "lines joined": ("a\n# b", "a # b"),
+}
+
+
+@pytest.mark.parametrize("name", list(MD_TEXT))
+def test_markdown_text_is_inert(name: str) -> None:
+    given, want = MD_TEXT[name]
+    assert md_text(given) == want
+
+
+def test_markdown_code_span_cannot_be_closed_by_backticks() -> None:
+    span = md_code("a `` b ` c")
+    fence = span[:len(span) - len(span.lstrip("`"))]
+    assert len(fence) == 3 and span.endswith(fence)
+    assert "```" not in span[3:-3]
+
+
+STUDENT_IDS = {
+    "plain": ("alice", "alice"),
+    "formula": ('=HYPERLINK("x")', "_HYPERLINK_x_"),
+    "traversal": ("../../etc/passwd", "_.._etc_passwd"),
+    "dots": ("..", "student"),
+    "leading dash": ("-rf", "rf"),
+    "html": ("<b>bob</b>", "_b_bob_b_"),
+    "unicode": ("ｅｖｅ", "_"),
+}
+
+
+@pytest.mark.parametrize("name", list(STUDENT_IDS))
+def test_student_ids_are_safe_file_names(name: str) -> None:
+    given, want = STUDENT_IDS[name]
+    got = student_id(given)
+    assert got == want
+    assert "/" not in got and not got.startswith((".", "-"))
+
+
+def test_gradebook_csv_has_a_column_per_item_and_the_seed(prepared) -> None:
+    grades = [grade_dict(grade_one(prepared, n, f"{n}.yaml", t), prepared)
+              for n, t in (("ok", steps(*OK)), ("sign", steps(*SIGN)))]
+    rows = list(csv.reader(io.StringIO(gradebook_csv(grades, prepared))))
+    assert rows[0] == ["student", "score", "max_score", "dz", "dW", "db", "needs_review",
+                       "error", "seed"]
+    assert rows[1] == ["ok", "5", "5", "2", "2", "1", "no", "", "0"]
+    assert rows[2] == ["sign", "1.5", "5", "0", "1", "0.5", "no", "", "0"]
+
+
+# -- discovery --------------------------------------------------------------------------
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def test_discover_files_folders_links_and_duplicates(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.yaml"
+    outside.write_text(steps(*OK))
+    cls = tmp_path / "class"
+    _tree(cls, {"alice.yaml": "x", "bob/answer.yaml": "x", "carol/a.yaml": "x",
+                "carol/b.yaml": "x", "dave/notes.txt": "x", ".hidden.yaml": "x",
+                "README.md": "x", "alice/answer.yml": "x"})
+    os.symlink(outside, cls / "eve.yaml")
+    (cls / "frank").mkdir()
+    os.symlink(outside, cls / "frank" / "answer.yaml")
+    subs, skipped = discover([cls])
+    found = {s.student: (Path(s.path).name, s.problem) for s in subs}
+    # the folder alice/ sorts before alice.yaml: the file gets another id
+    assert found["alice"] == ("answer.yml", "")
+    assert found["alice-2"] == ("alice.yaml", "")
+    assert found["bob"] == ("answer.yaml", "")
+    assert "2 .yaml files" in found["carol"][1]
+    assert "no .yaml file" in found["dave"][1]
+    assert "symbolic link" in found["eve"][1]
+    assert "symbolic link" in found["frank"][1]
+    assert ".hidden" not in "".join(found)
+    assert any("README.md" in s for s in skipped)
+
+
+def test_cli_grades_a_class_and_never_writes_outside_the_output(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    cls = tmp_path / "class"
+    _tree(cls, {"good.yaml": steps(*OK), "sign.yaml": steps(*SIGN),
+                "broken.yaml": "steps: [\n", '=HYPERLINK("x").yaml': steps(*OK),
+                "..evil.yaml": steps(*OK)})
+    out = tmp_path / "out"
+    rc = main(["grade", str(key), str(cls), "-o", str(out), "--no-symbolic", "-q",
+               "--workers", "2"])
+    assert rc == 0
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert set(rows) == {"good", "sign", "broken", "_HYPERLINK_x_"}
+    assert rows["good"]["score"] == "5" and rows["sign"]["score"] == "1.5"
+    assert rows["broken"]["score"] == "0" and "YAML error" in rows["broken"]["error"]
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert written >= {"gradebook.csv", "grades.json", "feedback/good.md",
+                       "feedback/broken.md", "feedback/_HYPERLINK_x_.md"}
+    assert all(not p.startswith("..") for p in written)
+    doc = json.loads((out / "grades.json").read_text())
+    assert doc["seed"] == 0 and doc["summary"]["failed_to_read"] == 1
+    assert doc["summary"]["common_mistakes"][0]["code"] == "sign-error"
+    assert "could not be graded" in (out / "feedback" / "broken.md").read_text()
+
+
+def test_gradescope_results_for_one_student(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    sub = tmp_path / "submission"
+    _tree(sub, {"answer.yaml": steps(*SIGN)})
+    out = tmp_path / "results"
+    assert main(["grade", str(key), str(sub), "-o", str(out), "--format", "gradescope",
+                 "--no-symbolic", "-q"]) == 0
+    r = json.loads((out / "results.json").read_text())
+    assert r["score"] == 1.5 and r["execution_time"] >= 0 and "seed 0" in r["output"]
+    assert [t["name"].split(":")[0] for t in r["tests"]] == ["dz", "dW", "db"]
+    for t in r["tests"]:
+        assert set(t) >= {"name", "number", "score", "max_score", "status", "output",
+                          "output_format", "visibility"}
+        assert t["visibility"] == "visible"
+    assert [t["status"] for t in r["tests"]] == ["failed", "failed", "failed"]
+
+
+CRASHES = {
+    "key does not exist": lambda tmp: [str(tmp / "nokey.yaml")],
+    "key without rubric": lambda tmp: [_write(tmp / "k.yaml", KEY.split("rubric:")[0])],
+    "key whose model answer is wrong": lambda tmp: [_write(
+        tmp / "k.yaml", key_text().replace("(a - y) @ x.T\n", "(y - a) @ x.T\n"))],
+}
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("name", list(CRASHES))
+def test_gradescope_results_json_is_written_even_when_grading_cannot_run(
+        name: str, tmp_path: Path) -> None:
+    args = CRASHES[name](tmp_path)
+    sub = tmp_path / "answer.yaml"
+    sub.write_text(steps(*OK))
+    out = tmp_path / "results"
+    rc = main(["grade", *args, str(sub), "-o", str(out), "--format", "gradescope",
+               "--no-symbolic", "-q"])
+    assert rc == 2
+    r = json.loads((out / "results.json").read_text())
+    assert r["score"] == 0
+    assert r["tests"][0]["status"] == "failed" and r["tests"][0]["visibility"] == "visible"

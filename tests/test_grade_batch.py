@@ -1,0 +1,198 @@
+"""Grading batches: interrupted and resumed, killed workers, per-submission limits, Dask.
+
+A class of generated submissions is graded once without interruption (the
+reference); then real ``derivcheck grade`` processes are interrupted at random
+points (seeded) by Ctrl-C, SIGTERM, ``kill -9`` of the whole process group, or
+the kill of a worker, and resumed with ``--resume``: the outputs must be
+exactly the reference, and the journal must hold each student exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_grade import KEY, OK, SIGN, steps
+
+N_STUDENTS = 30
+
+
+def _student(k: int) -> str:
+    """Student k: correct, or a sign error, written with a factor k/k so that every
+    student's equations are distinct (no cache hit: each takes real work)."""
+    lines = list(OK if k % 3 else SIGN)
+    rhs = "a - y" if k % 3 else "y - a"
+    lines[0] = f'{{id: s1, claim: "d(L)/d(z) = {rhs} + 0 * {k} * (a - y)"}}'
+    return steps(*lines)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("batch")
+    key = root / "key.yaml"
+    key.write_text(KEY % "")
+    cls = root / "class"
+    cls.mkdir()
+    for k in range(N_STUDENTS):
+        (cls / f"s{k:02d}.yaml").write_text(_student(k))
+    ref = root / "reference"
+    started = time.monotonic()
+    proc = _grade(key, cls, ref)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read() if proc.stderr else ""
+    return {"root": root, "key": key, "cls": cls, "ref": ref,
+            "seconds": time.monotonic() - started}
+
+
+def _grade(key: Path, cls: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "derivcheck", "grade", str(key), str(cls), "-o", str(out),
+         "-q", "--workers", "2", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    doc = json.loads((out / "grades.json").read_text())
+    return {
+        "students": doc["students"],
+        "summary": doc["summary"],
+        "gradebook": (out / "gradebook.csv").read_text(),
+        "feedback": {p.name: p.read_text() for p in sorted((out / "feedback").iterdir())},
+    }
+
+
+def _journal_lines(out: Path) -> int:
+    """Students in the journal so far (its first line is the header)."""
+    try:
+        return max(0, len((out / ".derivcheck-journal.jsonl").read_bytes().splitlines()) - 1)
+    except OSError:
+        return 0
+
+
+def _journal_counts(out: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    lines = (out / ".derivcheck-journal.jsonl").read_text().splitlines()
+    for line in lines[1:]:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        counts[entry["student"]] = counts.get(entry["student"], 0) + 1
+    return counts
+
+
+def test_reference_run_graded_everyone(setup: dict) -> None:
+    rows = list(csv.DictReader((setup["ref"] / "gradebook.csv").open()))
+    assert len(rows) == N_STUDENTS
+    # a student with k % 3 == 0 made the sign error: 1.5 of 5 (see test_grade.SCORES)
+    assert {r["student"]: r["score"] for r in rows}["s00"] == "1.5"
+    assert {r["student"]: r["score"] for r in rows}["s01"] == "5"
+
+
+def _worker_pids(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+INTERRUPTIONS = {
+    "ctrl-c": (signal.SIGINT, "process", 1),
+    "sigterm": (signal.SIGTERM, "process", 2),
+    "kill -9 of the whole run": (signal.SIGKILL, "group", 3),
+    "killed worker": (signal.SIGKILL, "worker", 4),
+}
+
+
+@pytest.mark.parametrize("name", list(INTERRUPTIONS))
+def test_interrupted_batch_resumes_to_the_same_results(name: str, setup: dict) -> None:
+    sig, target, seed = INTERRUPTIONS[name]
+    out = setup["root"] / f"run-{seed}"
+    rng = random.Random(seed)
+    proc = _grade(setup["key"], setup["cls"], out)
+    # interrupt in the middle of grading: after a random number of students are done
+    wanted = rng.randint(1, N_STUDENTS // 2)
+    while proc.poll() is None and _journal_lines(out) < wanted:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
+    if target == "process":
+        proc.send_signal(sig)
+    elif target == "group":
+        os.killpg(proc.pid, sig)
+    else:
+        workers = _worker_pids(proc.pid)
+        if workers:
+            os.kill(rng.choice(workers), sig)
+    code = proc.wait(timeout=300)
+    if target != "worker":
+        assert _journal_lines(out) < N_STUDENTS, "not interrupted before the end"
+    if target == "worker":
+        assert code == 0  # the batch carries on: the submission is tried again
+    else:
+        assert code in (0, 130, -9), proc.stderr.read() if proc.stderr else ""
+        resumed = _grade(setup["key"], setup["cls"], out, "--resume")
+        assert resumed.wait(timeout=300) == 0
+    assert _outputs(out) == _outputs(setup["ref"])
+    counts = _journal_counts(out)
+    assert sorted(counts) == sorted(f"s{k:02d}" for k in range(N_STUDENTS))
+    assert set(counts.values()) == {1}, "a submission was graded twice"
+
+
+def test_resume_refuses_a_journal_of_another_seed(setup: dict) -> None:
+    out = setup["root"] / "other-seed"
+    assert _grade(setup["key"], setup["cls"], out).wait(timeout=300) == 0
+    proc = _grade(setup["key"], setup["cls"], out, "--resume", "--seed", "7")
+    assert proc.wait(timeout=300) == 2
+    assert proc.stderr is not None and "another answer key or other options" in proc.stderr.read()
+
+
+def test_pathological_submission_hits_its_limit_and_the_others_finish(
+        setup: dict, tmp_path: Path) -> None:
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for k in range(3):
+        (cls / f"s{k}.yaml").write_text(_student(k + 1))
+    # 1500 distinct chains: far more work than the limit allows
+    slow = [f'{{id: c{k}, chain: ["d(L)/d(W)", "(a - y) @ x.T + {k} * 0 * (a - y) @ x.T", '
+            f'"(a - y) @ x.T"]}}' for k in range(1500)]
+    (cls / "slow.yaml").write_text(steps(*slow))
+    out = tmp_path / "out"
+    started = time.monotonic()
+    proc = _grade(setup["key"], cls, out, "--submission-time-limit", "4", "--no-symbolic")
+    assert proc.wait(timeout=300) == 0
+    assert time.monotonic() - started < 120
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert rows["slow"]["score"] == "0"
+    assert "time limit of 4 s" in rows["slow"]["error"]
+    assert [rows[f"s{k}"]["score"] for k in range(3)] == ["5", "5", "1.5"]
+
+
+def test_dask_local_cluster_gives_the_same_gradebook(setup: dict, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    import dask
+    from dask.distributed import LocalCluster
+
+    from derivcheck.cli import main
+
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster:
+        out = tmp_path / "dask"
+        assert main(["grade", str(setup["key"]), str(setup["cls"]), "-o", str(out), "-q",
+                     "--dask", cluster.scheduler_address]) == 0
+    assert _outputs(out) == _outputs(setup["ref"])
