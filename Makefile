@@ -2,12 +2,13 @@
 #   make demo   set up .venv, then check every file in derivations/
 #   make test   set up .venv, then run the whole test suite
 #   make report report.tex and report.pdf for derivations/ (needs TeX: see the README)
+#   make grade  grade the example class in examples/mlp004/ into grades/
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint fuzz report clean
+.PHONY: demo test bench lint fuzz report grade clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,10 @@ test: $(STAMP)
 
 report: $(STAMP)
 	$(VENV)/bin/derivcheck report derivations/ -o report.tex --pdf
+
+grade: $(STAMP)
+	$(VENV)/bin/derivcheck grade examples/mlp004/key.yaml examples/mlp004/submissions/ \
+		-o grades/ --format gradescope
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -420,3 +420,30 @@ def test_gradescope_results_json_is_written_even_when_grading_cannot_run(
     r = json.loads((out / "results.json").read_text())
     assert r["score"] == 0
     assert r["tests"][0]["status"] == "failed" and r["tests"][0]["visibility"] == "visible"
+
+
+HOSTILE_STEP_IDS = {
+    "html": "<img src=x onerror=alert(1)>",
+    "markdown link": "[x](javascript:alert(1))",
+    "backticks": "``` evil",
+    "latex": r"}\input{/etc/passwd}\write18{touch /tmp/pwned}",
+    "formula": "=HYPERLINK(\"http://e\")",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_STEP_IDS))
+def test_hostile_step_ids_are_inert_in_feedback(name: str, prepared) -> None:
+    from derivcheck.grade.export import feedback_markdown
+    from derivcheck.grade.texfeedback import feedback_tex
+
+    sid = HOSTILE_STEP_IDS[name]
+    text = steps("{id: " + json.dumps(sid) + ', claim: "d(L)/d(z) = y - a"}')
+    g = grade_dict(grade_one(prepared, "s", "s.yaml", text), prepared)
+    md = feedback_markdown(g, prepared)
+    line = next(x for x in md.splitlines() if x.startswith("### Step"))
+    span = line[len("### Step "):line.rindex(":")]
+    fence = span[:len(span) - len(span.lstrip("`"))]
+    assert fence and span.endswith(fence) and sid in span  # one code span, closed
+    assert fence not in span[len(fence):-len(fence)]
+    tex = feedback_tex(g, prepared)
+    assert "\\input{" not in tex and "\\write18" not in tex
