@@ -232,14 +232,15 @@ def analyse_items(prepared: Prepared, deriv: Derivation, decide: Decider) -> lis
         if found is None:
             checks[item.id] = ItemCheck(item.id)
             continue
-        k, step, final = found
+        k, step, final, first = found
         text = to_text(final)
-        if any(n.op == "d" for n in final.walk()):
-            checks[item.id] = ItemCheck(item.id, k, step.id, text, final, closed_form=False)
+        if _has_derivative(final):
+            checks[item.id] = ItemCheck(item.id, k, step.id, text, final, closed_form=False,
+                                        first_link=first)
             continue
         outcome, diags = decide(item.forms[0], final, layout, (), True)
         checks[item.id] = ItemCheck(item.id, k, step.id, text, final, outcome=outcome,
-                                    diagnoses=tuple(diags))
+                                    diagnoses=tuple(diags), first_link=first)
     # follow-through: a wrong result that follows correctly from the student's own
     # wrong result of another item, through the key's ``via``
     for item in items:
@@ -269,19 +270,34 @@ def analyse_items(prepared: Prepared, deriv: Derivation, decide: Decider) -> lis
     return [checks[item.id] for item in items]
 
 
-def _stating_step(item: Item, steps: tuple[Step, ...]) -> tuple[int, Step, E] | None:
-    """The last step that states the item, and the student's result in it."""
-    found = None
+def _stating_step(item: Item, steps: tuple[Step, ...]) -> tuple[int, Step, E, int] | None:
+    """The step that states the item, the student's result in it, and its first link.
+
+    A step states an item when its derivative opens the step (``d(L)/d(z) = ...
+    = result``) or closes it after a closed form (``result = d(L)/d(z)``); the
+    last such step is the student's answer.  Failing that, a chain through the
+    derivative (``d(L)/d(b) = d(L)/d(z) = result``) states it from there on; a
+    step that only ends with it (``d(L)/d(b) = d(L)/d(z)``) does not.
+    """
     forms = set(item.forms)
+    own = None
+    through = None
     for k, step in enumerate(steps):
         nodes = [e.node for e in step.exprs]
-        where = [i for i, n in enumerate(nodes) if n in forms]
-        if not where:
-            continue
-        pos = where[-1]
-        final = nodes[0] if pos == len(nodes) - 1 and pos > 0 else nodes[-1]
-        found = (k, step, final)
-    return found
+        last = len(nodes) - 1
+        if nodes[0] in forms:
+            own = (k, step, nodes[-1], 0)
+        elif nodes[last] in forms and not _has_derivative(nodes[0]):
+            own = (k, step, nodes[0], 0)
+        else:
+            inside = [i for i in range(1, last) if nodes[i] in forms]
+            if inside:
+                through = (k, step, nodes[-1], inside[-1])
+    return own or through
+
+
+def _has_derivative(node: E) -> bool:
+    return any(n.op == "d" for n in node.walk())
 
 
 def _substitute(node: E, mapping: dict[E, E]) -> E:

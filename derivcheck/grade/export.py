@@ -175,6 +175,14 @@ def md_text(text: str) -> str:
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # an ordered list
 
 
+def md_message(text: str) -> str:
+    """A derivcheck message: its `quoted` expressions as code spans, the rest as text."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # unbalanced: all text
+        return md_text(text)
+    return "".join(md_code(p) if k % 2 else md_text(p) for k, p in enumerate(parts))
+
+
 def md_code(text: str) -> str:
     """An inline code span that no backtick in ``text`` can close."""
     text = " ".join(str(text).split())
@@ -210,7 +218,7 @@ def feedback_markdown(g: dict, prepared: Prepared) -> str:
                      f"{_num(i['max_points'])} | {i['status'].replace('_', ' ')} |")
     lines.append("")
     for i in g["items"]:
-        lines.append(f"- {md_text(i['feedback'])}")
+        lines.append(f"- {md_message(i['feedback'])}")
     lines.append("")
     if g["unreadable_steps"]:
         lines += ["## Steps that could not be read", ""]
@@ -230,7 +238,7 @@ def _md_step(s: dict) -> list[str]:
         out.append(f"- {prefix}{md_code(link['lhs'] + ' = ' + link['rhs'])}: "
                    f"**{link['verdict'].replace('_', ' ')}**")
         if link["message"]:
-            out.append(f"  - {md_text(link['message'])}")
+            out.append(f"  - {md_message(link['message'])}")
         ev = link.get("evidence", {})
         if link["verdict"] == "checked" and ev.get("points"):
             out.append(f"  - checked at {ev['points']} random points")
@@ -271,8 +279,9 @@ def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> di
                       "status": "passed" if i["status"] == "correct" else "failed",
                       "output": i["feedback"], "output_format": "text",
                       "visibility": "visible"})
-    for u in g["unreadable_steps"]:
-        tests.append({"name": f"step {u['step']} could not be read", "score": 0.0,
+    for n, u in enumerate(g["unreadable_steps"], len(tests) + 1):
+        tests.append({"name": f"step {u['step']} could not be read", "number": str(n),
+                      "score": 0.0,
                       "max_score": 0.0, "status": "failed", "output": u["error"],
                       "output_format": "text", "visibility": "visible"})
     return {

@@ -12,7 +12,7 @@ from derivcheck.codes import Diagnosis
 from derivcheck.compare import Outcome
 from derivcheck.grade.key import Item, Policy, Rubric
 from derivcheck.ir import E
-from derivcheck.results import StepResult, Verdict
+from derivcheck.results import LinkResult, StepResult, Verdict
 
 # An item's status, in the feedback and the JSON (stable values).
 CORRECT = "correct"
@@ -39,6 +39,7 @@ class ItemCheck:
     via_outcome: Outcome | None = None  # student's result = key's via, with their results
     via_expected: str = ""
     via_from: tuple[str, ...] = ()  # the items whose wrong results it follows from
+    first_link: int = 0  # the step's links from this one on are the item's work
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def score_item(item: Item, policy: Policy, c: ItemCheck,
                          f"{what} is never stated: no step has it on one side. Write a step "
                          f"such as '{what} = ...'.")
     step = steps.get(c.step)
-    work, codes, penalty = _work(step, policy)
+    links = step.links[c.first_link:] if step is not None else ()
+    work, codes, penalty = _work(links, policy)
     verdict = c.outcome.verdict if c.outcome is not None else None
     review = False
     if not c.closed_form:
@@ -117,27 +119,38 @@ def score_item(item: Item, policy: Policy, c: ItemCheck,
         why = "; ".join(d.message for d in c.diagnoses if d.code != "follows-from-error")
         message = f"{what} = {c.result} is wrong" + (f": {why}." if why else ".")
         codes = tuple(dict.fromkeys((*codes, *(d.code for d in c.diagnoses))))
-    if step is None or len(step.links) == 1:
+    if len(links) <= 1:
         work = credit  # a one-line answer: the work is the result
+    else:
+        message += " " + _work_sentence(links, c.step or "", work)
     raw = item.points * (policy.result * credit + (1 - policy.result) * work)
     points = max(0.0, min(item.points, raw - penalty))
     if penalty and raw > 0:
         message += f" Penalty: {penalty:g} point{'s' if penalty != 1 else ''} ({', '.join(codes)})."
-    if step is not None and len(step.links) > 1 and status != CORRECT:
-        message += f" Work: {work:.0%} of the links of step {c.step} hold."
     return ItemGrade(item.id, round(points, 4), item.points, status, c.step, c.result, verdict,
                      credit, round(work, 4), penalty, codes, message, review)
 
 
-def _work(step: StepResult | None, policy: Policy) -> tuple[float, tuple[str, ...], float]:
-    """Share of the step's links that hold (follow-through links count partly), its
+def _work_sentence(links: tuple[LinkResult, ...], step: str, work: float) -> str:
+    holds = [link for link in links if link.verdict.holds]
+    following = sum(1 for link in holds if "follows-from-error" in link.codes)
+    text = f"Work: {len(holds)} of the {len(links)} links of step {step} hold"
+    if following:
+        text += (f" ({following} of them only continue{'s' if following == 1 else ''} an "
+                 "earlier wrong link, for partial credit)")
+    return text + f": work credit {work:.0%}."
+
+
+def _work(links: tuple[LinkResult, ...], policy: Policy
+          ) -> tuple[float, tuple[str, ...], float]:
+    """Share of the links that hold (follow-through links count partly), their
     mistake codes, and the penalty for them."""
-    if step is None or not step.links:
+    if not links:
         return 0.0, (), 0.0
     credit = 0.0
     codes: list[str] = []
     penalty = 0.0
-    for link in step.links:
+    for link in links:
         if link.verdict.holds:
             follows = "follows-from-error" in link.codes
             credit += policy.follow_through if follows else 1.0
@@ -145,4 +158,4 @@ def _work(step: StepResult | None, policy: Policy) -> tuple[float, tuple[str, ..
             for code in dict.fromkeys(link.codes):
                 codes.append(code)
                 penalty += policy.penalty(code)
-    return credit / len(step.links), tuple(dict.fromkeys(codes)), penalty
+    return credit / len(links), tuple(dict.fromkeys(codes)), penalty

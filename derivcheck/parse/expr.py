@@ -8,6 +8,7 @@ node types; SymPy is never involved here.  Anything outside the whitelist is an
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -80,7 +81,8 @@ def parse_expression(text: str, scope: Scope) -> E:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         offset = max((exc.offset or 1) - 1, 0)  # SyntaxError.offset counts characters
-        raise ExprError(f"syntax error: {exc.msg}", offset + _lead(text),
+        message = re.sub(r"\s*\((detected at|on) line \d+\)", "", exc.msg)
+        raise ExprError(f"syntax error: {message}", offset + _lead(text),
                         "the syntax is numpy-like: + - * / ** @ .T f(x) a[i]") from None
     except (RecursionError, MemoryError, ValueError):
         raise ExprError("expression nested too deeply", 0) from None
