@@ -167,10 +167,10 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 
 def md_text(text: str) -> str:
     """Inline text from a submission: Markdown markup escaped, HTML made inert."""
-    text = " ".join(str(text).split())
+    text = re.sub(r"\s+", " ", str(text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
-    if text.startswith(("#", "-", "+", "=")):
+    if text.lstrip().startswith(("#", "-", "+", "=")):
         text = "\\" + text  # would start a heading or a list at the start of a line
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # an ordered list
 
@@ -179,8 +179,8 @@ def md_message(text: str) -> str:
     """A derivcheck message: its `quoted` expressions as code spans, the rest as text."""
     parts = str(text).split("`")
     if len(parts) % 2 == 0:  # unbalanced: all text
-        return md_text(text)
-    return "".join(md_code(p) if k % 2 else md_text(p) for k, p in enumerate(parts))
+        return md_text(text).strip()
+    return "".join(md_code(p) if k % 2 else md_text(p) for k, p in enumerate(parts)).strip()
 
 
 def md_code(text: str) -> str:
