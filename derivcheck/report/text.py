@@ -45,6 +45,18 @@ def summary_line(report: Report, check_expected: bool = False) -> str:
     return text
 
 
+def render_step(step: StepResult, *, check_expected: bool = False, verbose: bool = False
+                ) -> str:
+    """One step as in ``render``: its line, then per-link verdicts, evidence and counterexample."""
+    width = len(step.id)
+    return _printable("\n".join(_step(step, width, check_expected, verbose)))
+
+
+def printable(text: str) -> str:
+    """``text`` (e.g. an input error quoting the file) with control characters made visible."""
+    return _printable(text)
+
+
 def _file(f: FileResult, check_expected: bool, verbose: bool) -> list[str]:
     if f.error:
         return [f"{f.path}: input error", "  " + f.error.replace("\n", "\n  ")]
