@@ -8,6 +8,7 @@ Tags and aliases are refused before anything is built from the document.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import keyword
 import os
 import re
@@ -59,8 +60,11 @@ TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "st
 STEP_KEYS = ("id", "claim", "chain", "latex", "expect", "note", "layout")
 
 
-def load_file(path: str | Path) -> Derivation:
+def load_file(path: str | Path, *, second_reader: bool = False) -> Derivation:
     """Read and parse a derivation file.
+
+    ``second_reader``: also read each LaTeX expression with latex2sympy2 and note
+    where its reading differs (``parse/latex_l2s.py``; never changes a verdict).
 
     Raises:
         InputError: the file cannot be read or is not a valid derivation.
@@ -87,12 +91,12 @@ def load_file(path: str | Path) -> Derivation:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path_s,
                          hint="save the file as UTF-8") from None
-    return load_text(text, path_s)
+    return load_text(text, path_s, second_reader=second_reader)
 
 
-def load_text(text: str, path: str = "<input>") -> Derivation:
+def load_text(text: str, path: str = "<input>", *, second_reader: bool = False) -> Derivation:
     """Parse derivation YAML given as text (``path`` is used in messages)."""
-    return _Loader(text, path).load()
+    return _Loader(text, path).load(second_reader=second_reader)
 
 
 class _Loader:
@@ -100,6 +104,7 @@ class _Loader:
         self.text = text
         self.path = path
         self.lines = text.splitlines()
+        self.second: list[tuple[Expr, Any]] | None = None  # (expression, Prepared)
 
     # -- errors -----------------------------------------------------------
     def error(self, message: str, line0: int = -1, col0: int = -1, hint: str = "",
@@ -119,7 +124,8 @@ class _Loader:
         return self.error(message, line, col, hint, context)
 
     # -- stages -----------------------------------------------------------
-    def load(self) -> Derivation:
+    def load(self, *, second_reader: bool = False) -> Derivation:
+        self.second = [] if second_reader else None
         self.refuse_deep_nesting()
         self.refuse_tags_and_aliases()
         try:
@@ -150,6 +156,8 @@ class _Loader:
         definitions = self.definitions(doc, symbols, dims)
         scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
         steps = self.steps(doc, scope, conventions)
+        if self.second:
+            steps = _with_second_reading(steps, self.second)
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
                           definitions, steps, assumptions,
                           dict(self.__dict__.get("_declared_latex", {})))
@@ -553,8 +561,13 @@ class _Loader:
             l1, c1 = self.locate(line, col, whole, offset + exc.offset)
             raise self.error(f"LaTeX: {exc.message}", l1, c1, exc.hint, context) from None
         l1, c1 = self.locate(line, col, whole, offset + _lead_len(text))
-        return Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip(),
+        expr = Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip(),
                     reading=notes)
+        if self.second is not None:
+            from derivcheck.parse.latex_l2s import prepare
+
+            self.second.append((expr, prepare(text, node, reader_scope)))
+        return expr
 
     def latex_scope(self, scope: Scope, layout: str) -> LatexScope:
         cached = self.__dict__.setdefault("_latex_scopes", {})
@@ -588,6 +601,25 @@ class _Loader:
                 raise self.value_error(item, "expect", f"unknown expected verdict '{v}'",
                                        f"values: {', '.join(EXPECT_VALUES)}", ctx)
         return tuple(str(v) for v in values)
+
+
+def _with_second_reading(steps: tuple[Step, ...], pending: list[tuple[Expr, Any]]
+                         ) -> tuple[Step, ...]:
+    """The steps with latex2sympy2's second reading of each LaTeX expression: its
+    status, and a ``reading`` note where it disagrees (one child process per file)."""
+    from derivcheck.parse.latex_l2s import check_all
+
+    found = check_all([p for _, p in pending])
+    new = {id(e): dataclasses.replace(e, second_reader=r.status,
+                                      reading=e.reading + ((r.note,) if r.note else ()))
+           for (e, _), r in zip(pending, found)}
+
+    def swap(exprs: tuple[Expr, ...]) -> tuple[Expr, ...]:
+        return tuple(new.get(id(e), e) for e in exprs)
+
+    return tuple(dataclasses.replace(s, exprs=swap(s.exprs),
+                                     latex=None if s.latex is None else swap(s.latex))
+                 for s in steps)
 
 
 def _lead_len(text: str) -> int:
