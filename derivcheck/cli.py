@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="worker processes for files and proofs (default 2)")
     verify.add_argument("--latex", action="store_true",
                         help="check the LaTeX form (latex:) of the steps that have one")
+    verify.add_argument("--second-reader", action="store_true",
+                        help="also read LaTeX with latex2sympy2 and note where it reads "
+                             "differently (never changes a verdict; slower)")
     verify.add_argument("--no-symbolic", action="store_true",
                         help="skip symbolic proofs (verdicts are then at most 'checked')")
     verify.add_argument("-v", "--verbose", action="store_true",
@@ -103,7 +106,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INPUT
     options = Options(seed=args.seed, settings=args.sizes, points=args.points,
                       symbolic=not args.no_symbolic, time_limit=args.time_limit,
-                      workers=args.workers, latex=args.latex)
+                      workers=args.workers, latex=args.latex,
+                      second_reader=args.second_reader)
     report = verify_paths(args.paths, options)
     if args.format == "json":
         from derivcheck.report.json_report import render

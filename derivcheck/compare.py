@@ -52,6 +52,8 @@ class Options:
         workers: processes for the numeric checks of several files and for the proofs.
         file_time_limit: seconds for the numeric checks of one file (in a worker).
         latex: check the LaTeX form of the steps that have one (``latex:``).
+        second_reader: also read LaTeX with latex2sympy2 and note disagreements
+            (never changes a verdict; about 1 s per file, so off by default).
     """
 
     seed: int = 0
@@ -62,6 +64,7 @@ class Options:
     workers: int = 2
     file_time_limit: float = 600.0
     latex: bool = False
+    second_reader: bool = False
 
 
 @dataclass

@@ -8,6 +8,7 @@ Tags and aliases are refused before anything is built from the document.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import keyword
 import os
 import re
@@ -63,19 +64,22 @@ SUBMISSION_KEYS = ("title", "symbols", "define", "steps")
 MAX_POINTS = 1e6
 
 
-def load_file(path: str | Path) -> Derivation:
+def load_file(path: str | Path, *, second_reader: bool = False) -> Derivation:
     """Read and parse a derivation file.
+
+    ``second_reader``: also read each LaTeX expression with latex2sympy2 and note
+    where its reading differs (``parse/latex_l2s.py``; never changes a verdict).
 
     Raises:
         InputError: the file cannot be read or is not a valid derivation.
     """
     text = read_text(path)
-    return load_text(text, str(path))
+    return load_text(text, str(path), second_reader=second_reader)
 
 
-def load_text(text: str, path: str = "<input>") -> Derivation:
+def load_text(text: str, path: str = "<input>", *, second_reader: bool = False) -> Derivation:
     """Parse derivation YAML given as text (``path`` is used in messages)."""
-    return _Loader(text, path).load()
+    return _Loader(text, path).load(second_reader=second_reader)
 
 
 def read_text(path: str | Path) -> str:
@@ -129,6 +133,7 @@ class _Loader:
         self.scope: Scope | None = None
         self.conv = Conventions()
         self.step_errors: list[tuple[str, str]] = []
+        self.second: list[tuple[Expr, Any]] | None = None  # (expression, Prepared)
 
     # -- errors -----------------------------------------------------------
     def error(self, message: str, line0: int = -1, col0: int = -1, hint: str = "",
@@ -148,7 +153,8 @@ class _Loader:
         return self.error(message, line, col, hint, context)
 
     # -- stages -----------------------------------------------------------
-    def load(self) -> Derivation:
+    def load(self, *, second_reader: bool = False) -> Derivation:
+        self.second = [] if second_reader else None
         self.refuse_deep_nesting()
         self.refuse_tags_and_aliases()
         try:
@@ -202,6 +208,8 @@ class _Loader:
         scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
         self.scope = scope
         steps = self.steps(doc, scope, conventions)
+        if self.second:
+            steps = _with_second_reading(steps, self.second)
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
                           definitions, steps, assumptions,
                           dict(self.__dict__.get("_declared_latex", {})),
@@ -645,8 +653,13 @@ class _Loader:
             l1, c1 = self.locate(line, col, whole, offset + exc.offset)
             raise self.error(f"LaTeX: {exc.message}", l1, c1, exc.hint, context) from None
         l1, c1 = self.locate(line, col, whole, offset + _lead_len(text))
-        return Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip(),
+        expr = Expr(node, to_text(node), Loc(self.path, l1 + 1, c1 + 1), latex=text.strip(),
                     reading=notes)
+        if self.second is not None:
+            from derivcheck.parse.latex_l2s import prepare
+
+            self.second.append((expr, prepare(text, node, reader_scope)))
+        return expr
 
     def latex_scope(self, scope: Scope, layout: str) -> LatexScope:
         cached = self.__dict__.setdefault("_latex_scopes", {})
@@ -680,6 +693,25 @@ class _Loader:
                 raise self.value_error(item, "expect", f"unknown expected verdict '{v}'",
                                        f"values: {', '.join(EXPECT_VALUES)}", ctx)
         return tuple(str(v) for v in values)
+
+
+def _with_second_reading(steps: tuple[Step, ...], pending: list[tuple[Expr, Any]]
+                         ) -> tuple[Step, ...]:
+    """The steps with latex2sympy2's second reading of each LaTeX expression: its
+    status, and a ``reading`` note where it disagrees (one child process per file)."""
+    from derivcheck.parse.latex_l2s import check_all
+
+    found = check_all([p for _, p in pending])
+    new = {id(e): dataclasses.replace(e, second_reader=r.status,
+                                      reading=e.reading + ((r.note,) if r.note else ()))
+           for (e, _), r in zip(pending, found)}
+
+    def swap(exprs: tuple[Expr, ...]) -> tuple[Expr, ...]:
+        return tuple(new.get(id(e), e) for e in exprs)
+
+    return tuple(dataclasses.replace(s, exprs=swap(s.exprs),
+                                     latex=None if s.latex is None else swap(s.latex))
+                 for s in steps)
 
 
 def _lead_len(text: str) -> int:

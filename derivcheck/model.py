@@ -100,6 +100,7 @@ class Expr:
     loc: Loc | None = None
     latex: str = ""  # the LaTeX it was read from (``text`` is then how it was read)
     reading: tuple[str, ...] = ()  # ambiguous readings of that LaTeX, with the choice made
+    second_reader: str = ""  # latex2sympy2's verdict on that reading ("agrees", ...), if asked
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ class LinkResult:
     lhs_latex: str = ""  # the LaTeX each side was read from (lhs/rhs: how it was read)
     rhs_latex: str = ""
     reading: tuple[str, ...] = ()  # ambiguous LaTeX readings, with the choice made
+    second_reader: tuple[str, str] = ("", "")  # latex2sympy2 on each side, if asked
 
     @property
     def codes(self) -> tuple[str, ...]:

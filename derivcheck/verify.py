@@ -156,7 +156,8 @@ class _FileRun:
         self.path = path
         self.error: str | None = None
         self.latex = options.latex
-        self.derivation: Derivation | None = derivation or load_file(path)
+        self.derivation: Derivation | None = derivation or load_file(
+            path, second_reader=options.second_reader)
         engine = Engine(self.derivation)
         self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
         # names of indices the engine introduced while differentiating, for the proofs
@@ -285,6 +286,7 @@ def _step_result(step: Step, drafts: list[_Draft], use_latex: bool) -> StepResul
         lhs_latex=forms[k].latex,
         rhs_latex=forms[k + 1].latex,
         reading=tuple(dict.fromkeys(forms[k].reading + forms[k + 1].reading)),
+        second_reader=(forms[k].second_reader, forms[k + 1].second_reader),
         verdict=d.outcome.verdict,
         diagnoses=tuple(d.found),
         evidence=d.outcome.evidence,

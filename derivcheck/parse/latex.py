@@ -202,6 +202,33 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
     return node, tuple(dict.fromkeys(reader.notes))
 
 
+def read_name_at(text: str, toks: list[Tok], i: int, scope: LatexScope) -> tuple[E, int]:
+    """The name (or element of one) that starts at token ``i`` of ``toks``, read as
+    ``read_latex`` reads it, and the index of the token after it.
+
+    Raises:
+        LatexError: no name starts there.
+    """
+    reader = _Reader(text, toks, scope)
+    reader.i = i
+    node = reader.name_or_element()
+    return node, reader.i
+
+
+def read_primary_at(text: str, toks: list[Tok], i: int, scope: LatexScope) -> tuple[E, int]:
+    """The operand (a bracket, a fraction, a derivative, a function application...)
+    that starts at token ``i``, read as ``read_latex`` reads it, and the index of
+    the token after it.
+
+    Raises:
+        LatexError: no operand starts there.
+    """
+    reader = _Reader(text, toks, scope)
+    reader.i = i
+    node = reader.primary()
+    return node, reader.i
+
+
 def split_latex_equation(text: str) -> list[tuple[str, int]]:
     """The sides of ``e0 = e1 = ...`` at top level, with their offsets."""
     parts: list[tuple[str, int]] = []

@@ -25,6 +25,8 @@ def link_dict(link: LinkResult) -> dict[str, Any]:
     if link.lhs_latex or link.rhs_latex:
         out["latex"] = {"lhs": link.lhs_latex, "rhs": link.rhs_latex,
                         "ambiguous_readings": list(link.reading)}
+        if any(link.second_reader):
+            out["latex"]["second_reader"] = dict(zip(("lhs", "rhs"), link.second_reader))
     if link.reference:
         out["reference"] = link.reference
     if link.counterexample is not None:
