@@ -462,10 +462,10 @@ class _Reader:
         if text in ("-T", "-\\top"):
             return E("T", (E("fn", (node,), "inv"),), pos=pos)
         self.i = start
-        expo = self.group_or_atom()
+        expo = self.group_or_atom(note=True)
         return E("pow", (node, expo), pos=pos)
 
-    def group_or_atom(self) -> E:
+    def group_or_atom(self, note: bool = False) -> E:
         if self.peek_char("{"):
             self.next()
             node = self.expr()
@@ -473,8 +473,17 @@ class _Reader:
             return node
         tok = self.peek()
         if tok is not None and tok.kind == "num":
-            self.next()
-            return E("num", val=Fraction(tok.text), pos=tok.pos)
+            if len(tok.text) > 1:
+                # TeX: an unbraced argument is one token, so one digit: \frac12 is
+                # \frac{1}{2}, a^12 is a^{1} 2; the rest stays for what follows
+                self.toks[self.i] = Tok("num", tok.text[1:], tok.pos + 1)
+                if note:
+                    self.notes.append(f"^{tok.text} read as TeX typesets it, ^{{{tok.text[0]}}} "
+                                      f"then {tok.text[1:]}; write ^{{{tok.text}}} for the "
+                                      f"power {tok.text}")
+            else:
+                self.next()
+            return E("num", val=Fraction(tok.text[0]), pos=tok.pos)
         return self.primary()
 
     def primary(self) -> E:
