@@ -242,10 +242,12 @@ def _is_zero(expr: Any) -> bool:
         return out
 
     e = expr.rewrite(sympy.exp) if expr.has(sympy.tanh) else expr
-    e = e.replace(lambda x: isinstance(x, sympy.exp), lambda x: exp_to_power(x.args[0]))
-    e = sympy.expand_log(e, force=True)
-    back = {sympy.log(sym): term for term, sym in terms.items()}
-    e = e.xreplace(back)
+    if e.has(sympy.exp):  # (both rewrites leave an expression without exp or log as it is)
+        e = e.replace(lambda x: isinstance(x, sympy.exp), lambda x: exp_to_power(x.args[0]))
+    if e.has(sympy.log):
+        e = sympy.expand_log(e, force=True)
+        back = {sympy.log(sym): term for term, sym in terms.items()}
+        e = e.xreplace(back)
     if _zero_in_field(e):
         return True
     if sympy.cancel(sympy.together(e)) == 0:
@@ -333,7 +335,7 @@ class _Converter:
             return True
         if arg.is_negative:
             return False
-        key = self.sp.srepr(arg)
+        key = arg  # SymPy expressions compare structurally (assumptions included)
         if key in self.signs:
             return self.signs[key]
         raise _Branch(key)
