@@ -98,22 +98,28 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
         positions = [tuple(pos)]
     else:
         positions = [tuple(p) for p in np.ndindex(*base.shape)]
-    columns = []
+    # Every moved point (each position, step and sign) is evaluated in one batch.
+    steps_of: list[tuple[float, ...]] = []
+    moved_points = []
     for pos in positions:
         x = abs(float(base[pos]))
         h = min(1e-4 * max(1.0, x), 1e-2 * x) if x > 0 else 1e-4
-        estimates = []
-        for step in (h, h / 2):
-            vals = []
+        steps_of.append((h, h / 2) if richardson else (h,))
+        for step in steps_of[-1]:
             for sign in (1.0, -1.0):
                 moved = base.copy()
                 moved[pos] = moved[pos] + sign * step
-                vals.append(_value_with(engine, f, target, point, moved, idx))
-            if any(not np.all(np.isfinite(v)) for v in vals):
-                return None
-            estimates.append((vals[0] - vals[1]) / (2 * step))
-            if not richardson:
-                break
+                moved_points.append(moved)
+    vals = _values_with(engine, f, target, point, moved_points, idx)
+    if not np.all(np.isfinite(vals)):
+        return None
+    columns = []
+    k = 0
+    for steps in steps_of:
+        estimates = []
+        for step in steps:
+            estimates.append((_unbatch(vals[k]) - _unbatch(vals[k + 1])) / (2 * step))
+            k += 2
         # Richardson extrapolation: error O(h^4) instead of O(h^2).
         columns.append(estimates[0] if not richardson else (4 * estimates[1] - estimates[0]) / 3)
     if index or base.ndim == 0:
@@ -125,14 +131,25 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
     return jac if layout == "numerator" else jac.T
 
 
-def _value_with(engine: Engine, f: E, target: E, point: Point, value: np.ndarray,
-                idx: dict[str, int]) -> np.ndarray:
-    if target.op == "sym":
-        values: dict[str, Any] = dict(point.values)
-        values[str(target.val)] = value if value.ndim else np.float64(value)
-        moved = Point(point.sizes, values, dict(point.overrides))
-    else:
-        overrides: dict[str, Any] = dict(point.overrides)
-        overrides[str(target.val)] = value if value.ndim else np.float64(value)
-        moved = Point(point.sizes, point.values, overrides)
-    return np.asarray(engine.evaluator(moved).value(f, idx), dtype=float)
+def _unbatch(value: np.ndarray) -> Any:
+    """One point's value out of a batch, as an unbatched evaluation gives it."""
+    return np.float64(value[0, 0]) if value.shape == (1, 1) else value
+
+
+def _values_with(engine: Engine, f: E, target: E, point: Point, moved: list[np.ndarray],
+                 idx: dict[str, int]) -> np.ndarray:
+    """``f`` at ``point`` with ``target`` set to each of ``moved``: ``(len(moved), rows, cols)``."""
+    count = len(moved)
+
+    def batch(value: Any) -> np.ndarray:
+        arr = np.asarray(value, dtype=float)
+        arr = arr.reshape(1, 1, 1) if arr.ndim == 0 else arr[None]
+        return np.broadcast_to(arr, (count, *arr.shape[1:]))
+
+    stacked = np.stack([np.asarray(m, dtype=float).reshape(
+        (1, 1) if np.ndim(m) == 0 else np.shape(m)) for m in moved])
+    values = {n: batch(v) for n, v in point.values.items()}
+    overrides = {n: batch(v) for n, v in point.overrides.items()}
+    (values if target.op == "sym" else overrides)[str(target.val)] = stacked
+    ev = engine.evaluator(Point(point.sizes, values, overrides, batched=True))
+    return np.asarray(ev.value(f, idx), dtype=float)
