@@ -46,3 +46,27 @@ def test_wrong_formula_is_caught(model_engine, model: str, text: str, layout: st
     m.engine._derivatives[(d, layout)] = _wrong(m.engine.derivative(d, layout))
     problem = crosscheck_derivatives(m.engine, [node], layout, np.random.default_rng(1))
     assert problem is not None and "finite differences" in problem
+
+
+# -- the batch's magnitudes, computed once per batch, are those of each point ----------------
+
+@pytest.mark.parametrize(("model", "lhs", "rhs"), [
+    pytest.param("mlp", "d(L)/d(W1)", "((W2.T @ (a2 - y)) * relu_prime(z1)) @ x.T", id="matrix"),
+    pytest.param("softmax", "d(L)/d(z[i])", "a[i] - t[i]", id="free-index"),
+    pytest.param("sigmoid", "J", "mean(-(t * log(pb) + (1 - t) * log(1 - pb)))", id="scalar"),
+])
+def test_sample_magnitude_is_the_points(model_engine, model: str, lhs: str, rhs: str) -> None:
+    from dataclasses import replace
+
+    from derivcheck.compare import Options, _magnitude, sample_both
+
+    m = model_engine(model)
+    left = m.engine.resolve(m.parse(lhs), "gradient")
+    right = m.engine.resolve(m.parse(rhs), "gradient")
+    free = m.engine.free_indices(left) | m.engine.free_indices(right)
+    samples, _ = sample_both(m.engine, left, right, free, Options(symbolic=False),
+                             np.random.default_rng(3))
+    assert len(samples) == 15
+    for s in samples:
+        assert s.magnitude is not None
+        assert _magnitude(s) == _magnitude(replace(s, magnitude=None))
