@@ -52,6 +52,13 @@ class _Give(Exception):
     """The instantiated problem is too large or uses something not supported."""
 
 
+def preload() -> None:
+    """Import what proofs use, e.g. in a parent before it forks its workers (which then
+    share the modules instead of each importing its own, about 0.4 s of CPU each)."""
+    import sympy  # noqa: F401
+    from sympy.polys.fields import sfield  # noqa: F401
+
+
 def proof_setting(dims: tuple[str, ...]) -> dict[str, int]:
     """The sizes a proof instantiates: every dimension 2 (the smallest non-trivial size)."""
     return dict.fromkeys(dims, 2)
