@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from derivcheck.engine.core import Engine, index_assignments
-from derivcheck.engine.numeric import EvalError, Point, relative_error
+from derivcheck.engine.numeric import EvalError, Evaluator, Point, relative_error
 from derivcheck.engine.sampling import draw_point, size_settings
 from derivcheck.ir import E
 from derivcheck.printer import to_text
@@ -58,12 +58,12 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
         if ev.min_kink < 1e-2 or not all(np.all(np.isfinite(g)) for g in got):
             continue
         for idx, value in zip(indices, got):
-            fd = _finite_difference(engine, f, target, index, point, idx, layout)
+            fd = _finite_difference(engine, f, target, index, point, idx, layout, ev)
             if fd is None:
                 break
             err = relative_error(value, fd)
             if err > FD_TOLERANCE:  # confirm with the more accurate estimate before failing
-                fd = _finite_difference(engine, f, target, index, point, idx, layout,
+                fd = _finite_difference(engine, f, target, index, point, idx, layout, ev,
                                         richardson=True)
                 if fd is None:
                     break
@@ -80,15 +80,16 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
 
 
 def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], point: Point,
-                       idx: dict[str, int], layout: str, *, richardson: bool = False
-                       ) -> np.ndarray | None:
-    """Central differences of ``f`` in every entry of ``target`` (or the one indexed)."""
-    base_ev = engine.evaluator(point)
+                       idx: dict[str, int], layout: str, base_ev: Evaluator, *,
+                       richardson: bool = False) -> np.ndarray | None:
+    """Central differences of ``f`` in every entry of ``target`` (or the one indexed).
+
+    ``base_ev`` is an evaluator at ``point`` (for the value of a defined target).
+    """
     if target.op == "sym":
         base = np.asarray(point.values[str(target.val)], dtype=float)
     else:
         base = np.asarray(base_ev.value(target, idx), dtype=float)
-    f0 = np.asarray(base_ev.value(f, idx), dtype=float)
     if base.ndim == 0:
         positions: list[tuple[int, ...]] = [()]
     elif index:
@@ -124,7 +125,7 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
         columns.append(estimates[0] if not richardson else (4 * estimates[1] - estimates[0]) / 3)
     if index or base.ndim == 0:
         return columns[0]
-    if f0.ndim == 0:
+    if np.ndim(_unbatch(vals[0])) == 0:  # f is a scalar
         grad = np.array(columns, dtype=float).reshape(base.shape)
         return grad.T if layout == "numerator" else grad
     jac = np.hstack([np.asarray(c, dtype=float).reshape(-1, 1) for c in columns])
