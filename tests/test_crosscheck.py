@@ -70,3 +70,25 @@ def test_sample_magnitude_is_the_points(model_engine, model: str, lhs: str, rhs:
     for s in samples:
         assert s.magnitude is not None
         assert _magnitude(s) == _magnitude(replace(s, magnitude=None))
+
+
+# -- relative errors of all index settings at once equal those computed one by one ----------
+
+@pytest.mark.parametrize(("settings", "lshape", "rshape"), [
+    pytest.param(1, (5, 3, 4), (1, 3, 4), id="one-setting"),
+    pytest.param(4, (5, 3, 1), (1, 3, 1), id="vectors-broadcast"),
+    pytest.param(12, (5, 1, 1), (5, 1, 1), id="scalars"),
+])
+def test_batch_errors_match_one_setting_at_a_time(settings: int, lshape: tuple,
+                                                  rshape: tuple) -> None:
+    from derivcheck.compare import batch_errors
+
+    rng = np.random.default_rng(0)
+    lv = [rng.normal(size=lshape) * 10.0 ** rng.integers(-3, 4) for _ in range(settings)]
+    rv = [np.broadcast_to(rng.normal(size=rshape), lshape) for _ in range(settings)]
+    lv[0][1, 0, 0] = np.nan
+    lv[-1][2, 0, 0] = np.inf
+    with np.errstate(all="ignore"):
+        expected = np.array([np.abs(a - b).max(axis=(1, 2)) / (1.0 + np.maximum(
+            np.abs(a).max(axis=(1, 2)), np.abs(b).max(axis=(1, 2)))) for a, b in zip(lv, rv)])
+    np.testing.assert_array_equal(batch_errors(lv, rv), expected)
