@@ -77,6 +77,7 @@ class Sample:
     lhs: list[np.ndarray]
     rhs: list[np.ndarray]
     errors: list[float] = field(default_factory=list)
+    magnitude: float | None = None  # largest |value| on either side (computed if None)
 
 
 @dataclass
@@ -187,9 +188,20 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
 
 def _magnitude(sample: Sample) -> float:
     """The largest absolute value on either side at this point (all index settings)."""
+    if sample.magnitude is not None:
+        return sample.magnitude
     big = 0.0
     for a, b in zip(sample.lhs, sample.rhs):
         big = max(big, float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return big
+
+
+def _batch_magnitudes(lv: list[np.ndarray], rv: list[np.ndarray]) -> np.ndarray:
+    """``_magnitude`` of every point of a batch at once: ``(points,)``."""
+    big = np.zeros(lv[0].shape[0] if lv else 0)
+    for v in (*lv, *rv):
+        if v.size:
+            big = np.maximum(big, np.abs(v).max(axis=(1, 2)))
     return big
 
 
@@ -292,6 +304,11 @@ def batch_errors(lv: list[np.ndarray], rv: list[np.ndarray]) -> np.ndarray:
     """Relative errors, ``(index settings, points)``: see ``relative_error``."""
     out = []
     with np.errstate(all="ignore"):  # unusable points (inf, nan) are masked by the caller
+        if len(lv) > 1 and len({v.shape for v in lv}) == 1 and len({v.shape for v in rv}) == 1:
+            # every index setting at once (the same operations on a stacked axis)
+            a, b = np.broadcast_arrays(np.stack(lv), np.stack(rv))
+            big = np.maximum(np.abs(a).max(axis=(2, 3)), np.abs(b).max(axis=(2, 3)))
+            return np.abs(a - b).max(axis=(2, 3)) / (1.0 + big)  # type: ignore[no-any-return]
         for a, b in zip(lv, rv):
             a, b = np.broadcast_arrays(a, b)
             big = np.maximum(np.abs(a).max(axis=(1, 2)), np.abs(b).max(axis=(1, 2)))
@@ -343,10 +360,12 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
             lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices)
             errors = batch_errors(lv, rv)
             ok &= ~rounding_dominated(engine, lhs, rhs, point, indices, errors)
+            mags = _batch_magnitudes(lv, rv)
             for p in np.flatnonzero(ok)[:need]:
                 errs = [float(e) for e in errors[:, p]]
                 samples.append(Sample(sizes, point.take(int(p)), indices,
-                                      [_one(v[p]) for v in lv], [_one(v[p]) for v in rv], errs))
+                                      [_one(v[p]) for v in lv], [_one(v[p]) for v in rv], errs,
+                                      float(mags[p])))
                 good += 1
                 if stop_at_disagreement and max(errs) > AGREE:
                     return samples, tries

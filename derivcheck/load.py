@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from ruamel.yaml.parser import RoundTripParser
 
 from derivcheck.engine.shapes import ShapeInference, derivative_shape
 from derivcheck.errors import ExprError, InputError, ShapeError, Unsupported
@@ -121,6 +122,30 @@ def load_submission_text(text: str, key: Derivation, path: str = "<submission>")
     return _Loader(text, path, base=key).load()
 
 
+class _Refused(Exception):
+    def __init__(self, event: Any) -> None:
+        super().__init__("refused YAML event")
+        self.event = event
+
+
+class _RefusingParser(RoundTripParser):
+    """Refuses tags and aliases as each event is produced, before anything is built
+    from the document (one pass over the text; no second parse just for the check)."""
+
+    @property
+    def current_event(self) -> Any:
+        return self._current
+
+    @current_event.setter
+    def current_event(self, event: Any) -> None:
+        if event is not None and (
+                isinstance(event, AliasEvent) or getattr(event, "anchor", None)
+                or (isinstance(event, (ScalarEvent, SequenceStartEvent, MappingStartEvent))
+                    and getattr(event, "tag", None))):
+            raise _Refused(event)
+        self._current = event
+
+
 class _Loader:
     def __init__(self, text: str, path: str, base: Derivation | None = None,
                  extra_keys: tuple[str, ...] = ()) -> None:
@@ -156,9 +181,12 @@ class _Loader:
     def load(self, *, second_reader: bool = False) -> Derivation:
         self.second = [] if second_reader else None
         self.refuse_deep_nesting()
-        self.refuse_tags_and_aliases()
+        yaml = YAML(typ="rt", pure=True)
+        yaml.Parser = _RefusingParser  # tags and aliases refused as the events are read
         try:
-            doc = YAML(typ="rt", pure=True).load(self.text)
+            doc = yaml.load(self.text)
+        except _Refused as exc:
+            raise self.refusal(exc.event) from None
         except MarkedYAMLError as exc:
             mark = exc.problem_mark
             raise self.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
@@ -250,23 +278,14 @@ class _Loader:
             elif isinstance(item, (dict, list)) and item is not node:
                 self.refuse_bad_text(item, depth + 1)
 
-    def refuse_tags_and_aliases(self) -> None:
-        try:
-            for event in YAML(typ="rt", pure=True).parse(self.text):
-                mark = event.start_mark
-                if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
-                    raise self.error("YAML anchors and aliases (&, *) are not allowed",
-                                     mark.line, mark.column, "write the value out in full")
-                tag = getattr(event, "tag", None)
-                if isinstance(event, (ScalarEvent, SequenceStartEvent, MappingStartEvent)) and tag:
-                    raise self.error(f"YAML tag '{tag}' is not allowed", mark.line, mark.column,
-                                     "remove the tag: values are plain strings, lists and mappings")
-        except MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            raise self.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
-                             mark.column if mark else -1) from None
-        except (YAMLError, RecursionError) as exc:
-            raise self.error(f"YAML error: {exc}") from None
+    def refusal(self, event: Any) -> InputError:
+        """The error for an event that carries an anchor, an alias or a tag."""
+        mark = event.start_mark
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            return self.error("YAML anchors and aliases (&, *) are not allowed",
+                              mark.line, mark.column, "write the value out in full")
+        return self.error(f"YAML tag '{event.tag}' is not allowed", mark.line, mark.column,
+                          "remove the tag: values are plain strings, lists and mappings")
 
     def string(self, mapping: Any, key: str, context: str = "") -> str:
         value = mapping[key]

@@ -19,7 +19,7 @@ from derivcheck.compare import Options, Outcome, check_equation, rng_for, with_p
 from derivcheck.diagnose import diagnose
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited, WorkerPool
-from derivcheck.engine.symbolic import as_proof, proof_setting, prove_call
+from derivcheck.engine.symbolic import as_proof, preload, proof_setting, prove_call
 from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
@@ -81,14 +81,25 @@ def verify_paths(paths: Iterable[str | Path], options: Options | None = None) ->
         if len(files) > 1 and options.workers > 1:
             runs = _numeric_in_pool(files, options, pool)
         else:
+            if options.symbolic and files:
+                # one worker imports the CAS while this process runs the numeric checks
+                pool.submit(preload)
             runs = [_start_file(p, options, pool if options.symbolic else None) for p in files]
         proofs = pool.results()
     return Report(tuple(run.finish(proofs) for run in runs), options.seed)
 
 
 def _numeric_in_pool(files: list[Path], options: Options, pool: WorkerPool) -> list[_FileRun]:
-    jobs = {pool.submit(_numeric_job, str(p), options, seconds=options.file_time_limit): k
-            for k, p in enumerate(files)}
+    # Largest files first (their size predicts their time): the last file to finish
+    # is then a short one, and both workers stay busy to the end.
+    order = sorted(range(len(files)), key=lambda k: -_size(files[k]))
+    jobs = {pool.submit(_numeric_job, str(files[k]), options,
+                        seconds=options.file_time_limit): k for k in order}
+    if options.symbolic:
+        # While the workers run the numeric checks, import the CAS here once; workers
+        # forked from now on (each replaces one as it finishes a file) share it.
+        preload()
+        pool.renew()
     runs: list[_FileRun | None] = [None] * len(files)
     pending = set(jobs)
     while pending:
@@ -101,6 +112,13 @@ def _numeric_in_pool(files: list[Path], options: Options, pool: WorkerPool) -> l
                 run.submit_proofs(pool)
             runs[k] = run
     return [r for r in runs if r is not None]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def verify_file(path: str | Path, options: Options | None = None) -> FileResult:

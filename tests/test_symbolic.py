@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -122,6 +123,24 @@ def test_worker_pool_kills_a_job_past_its_limit_and_finishes_the_others() -> Non
     assert time.monotonic() - started < 10
     assert not results[slow].ok and "time limit" in results[slow].reason
     assert all(results[j].ok and results[j].value == "woke" for j in fast)
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_worker_pool_renew_replaces_busy_and_idle_workers_and_loses_no_job() -> None:
+    with WorkerPool(2, seconds=20) as pool:
+        first = [pool.submit(_pid_after, 0.3), pool.submit(_pid_after, 0.01)]
+        pool.wait({first[1]})  # one worker idle, one busy
+        old = {pool.result(first[1]).value}
+        pool.renew()
+        later = [pool.submit(_pid_after, 0.01) for _ in range(4)]
+        results = pool.results()
+    old.add(results[first[0]].value)
+    assert all(results[j].ok for j in first + later)
+    assert not old & {results[j].value for j in later}  # every later job ran in a new worker
 
 
 def test_memory_limit_gives_a_reason_not_a_crash() -> None:

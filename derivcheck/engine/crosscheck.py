@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from derivcheck.engine.core import Engine, index_assignments
-from derivcheck.engine.numeric import EvalError, Point, relative_error
+from derivcheck.engine.numeric import EvalError, Evaluator, Point, relative_error
 from derivcheck.engine.sampling import draw_point, size_settings
 from derivcheck.ir import E
 from derivcheck.printer import to_text
@@ -58,12 +58,12 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
         if ev.min_kink < 1e-2 or not all(np.all(np.isfinite(g)) for g in got):
             continue
         for idx, value in zip(indices, got):
-            fd = _finite_difference(engine, f, target, index, point, idx, layout)
+            fd = _finite_difference(engine, f, target, index, point, idx, layout, ev)
             if fd is None:
                 break
             err = relative_error(value, fd)
             if err > FD_TOLERANCE:  # confirm with the more accurate estimate before failing
-                fd = _finite_difference(engine, f, target, index, point, idx, layout,
+                fd = _finite_difference(engine, f, target, index, point, idx, layout, ev,
                                         richardson=True)
                 if fd is None:
                     break
@@ -80,15 +80,16 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
 
 
 def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], point: Point,
-                       idx: dict[str, int], layout: str, *, richardson: bool = False
-                       ) -> np.ndarray | None:
-    """Central differences of ``f`` in every entry of ``target`` (or the one indexed)."""
-    base_ev = engine.evaluator(point)
+                       idx: dict[str, int], layout: str, base_ev: Evaluator, *,
+                       richardson: bool = False) -> np.ndarray | None:
+    """Central differences of ``f`` in every entry of ``target`` (or the one indexed).
+
+    ``base_ev`` is an evaluator at ``point`` (for the value of a defined target).
+    """
     if target.op == "sym":
         base = np.asarray(point.values[str(target.val)], dtype=float)
     else:
         base = np.asarray(base_ev.value(target, idx), dtype=float)
-    f0 = np.asarray(base_ev.value(f, idx), dtype=float)
     if base.ndim == 0:
         positions: list[tuple[int, ...]] = [()]
     elif index:
@@ -98,41 +99,58 @@ def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], po
         positions = [tuple(pos)]
     else:
         positions = [tuple(p) for p in np.ndindex(*base.shape)]
-    columns = []
+    # Every moved point (each position, step and sign) is evaluated in one batch.
+    steps_of: list[tuple[float, ...]] = []
+    moved_points = []
     for pos in positions:
         x = abs(float(base[pos]))
         h = min(1e-4 * max(1.0, x), 1e-2 * x) if x > 0 else 1e-4
-        estimates = []
-        for step in (h, h / 2):
-            vals = []
+        steps_of.append((h, h / 2) if richardson else (h,))
+        for step in steps_of[-1]:
             for sign in (1.0, -1.0):
                 moved = base.copy()
                 moved[pos] = moved[pos] + sign * step
-                vals.append(_value_with(engine, f, target, point, moved, idx))
-            if any(not np.all(np.isfinite(v)) for v in vals):
-                return None
-            estimates.append((vals[0] - vals[1]) / (2 * step))
-            if not richardson:
-                break
+                moved_points.append(moved)
+    vals = _values_with(engine, f, target, point, moved_points, idx)
+    if not np.all(np.isfinite(vals)):
+        return None
+    columns = []
+    k = 0
+    for steps in steps_of:
+        estimates = []
+        for step in steps:
+            estimates.append((_unbatch(vals[k]) - _unbatch(vals[k + 1])) / (2 * step))
+            k += 2
         # Richardson extrapolation: error O(h^4) instead of O(h^2).
         columns.append(estimates[0] if not richardson else (4 * estimates[1] - estimates[0]) / 3)
     if index or base.ndim == 0:
         return columns[0]
-    if f0.ndim == 0:
+    if np.ndim(_unbatch(vals[0])) == 0:  # f is a scalar
         grad = np.array(columns, dtype=float).reshape(base.shape)
         return grad.T if layout == "numerator" else grad
     jac = np.hstack([np.asarray(c, dtype=float).reshape(-1, 1) for c in columns])
     return jac if layout == "numerator" else jac.T
 
 
-def _value_with(engine: Engine, f: E, target: E, point: Point, value: np.ndarray,
-                idx: dict[str, int]) -> np.ndarray:
-    if target.op == "sym":
-        values: dict[str, Any] = dict(point.values)
-        values[str(target.val)] = value if value.ndim else np.float64(value)
-        moved = Point(point.sizes, values, dict(point.overrides))
-    else:
-        overrides: dict[str, Any] = dict(point.overrides)
-        overrides[str(target.val)] = value if value.ndim else np.float64(value)
-        moved = Point(point.sizes, point.values, overrides)
-    return np.asarray(engine.evaluator(moved).value(f, idx), dtype=float)
+def _unbatch(value: np.ndarray) -> Any:
+    """One point's value out of a batch, as an unbatched evaluation gives it."""
+    return np.float64(value[0, 0]) if value.shape == (1, 1) else value
+
+
+def _values_with(engine: Engine, f: E, target: E, point: Point, moved: list[np.ndarray],
+                 idx: dict[str, int]) -> np.ndarray:
+    """``f`` at ``point`` with ``target`` set to each of ``moved``: ``(len(moved), rows, cols)``."""
+    count = len(moved)
+
+    def batch(value: Any) -> np.ndarray:
+        arr = np.asarray(value, dtype=float)
+        arr = arr.reshape(1, 1, 1) if arr.ndim == 0 else arr[None]
+        return np.broadcast_to(arr, (count, *arr.shape[1:]))
+
+    stacked = np.stack([np.asarray(m, dtype=float).reshape(
+        (1, 1) if np.ndim(m) == 0 else np.shape(m)) for m in moved])
+    values = {n: batch(v) for n, v in point.values.items()}
+    overrides = {n: batch(v) for n, v in point.overrides.items()}
+    (values if target.op == "sym" else overrides)[str(target.val)] = stacked
+    ev = engine.evaluator(Point(point.sizes, values, overrides, batched=True))
+    return np.asarray(ev.value(f, idx), dtype=float)

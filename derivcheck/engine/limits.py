@@ -136,6 +136,7 @@ class WorkerPool:
         self._done: dict[int, Limited] = {}
         self._next = 0
         self._started = 0
+        self._stale: set[Any] = set()  # connections of workers to replace once idle (renew)
 
     def submit(self, fn: Callable[..., Any], *args: Any, seconds: float | None = None) -> int:
         """Queue ``fn(*args)``; ``seconds`` overrides the pool's time limit for this job."""
@@ -167,7 +168,20 @@ class WorkerPool:
                 continue
             self._busy[conn] = (proc, job, time.monotonic() + seconds, seconds)
 
+    def renew(self) -> None:
+        """Replace the workers started so far by fresh ones, each as soon as it is idle.
+
+        For modules the parent imported after the workers started (the CAS): with
+        ``fork``, the new workers share the parent's copy instead of each importing
+        its own.  Running jobs are not disturbed.
+        """
+        for conn, proc in self._idle:
+            self._retire(conn, proc)
+        self._idle.clear()
+        self._stale.update(self._busy)
+
     def _retire(self, conn: Any, proc: Any) -> None:
+        self._stale.discard(conn)
         conn.close()
         if proc.is_alive():
             proc.kill()
@@ -186,7 +200,10 @@ class WorkerPool:
                 _job_id, status, value = conn.recv()
                 self._done[job] = (Limited(True, value) if status == "ok"
                                    else Limited(False, reason=str(value)))
-                self._idle.append((conn, proc))
+                if conn in self._stale:
+                    self._retire(conn, proc)
+                else:
+                    self._idle.append((conn, proc))
             except (EOFError, OSError):
                 self._done[job] = Limited(False, reason="the CAS process ended without an "
                                           "answer (probably its memory limit)")

@@ -128,7 +128,7 @@ class Evaluator:
         self.no_relu_mask = False
         self.operations = 0
         self._cache: dict[tuple, np.ndarray] = {}
-        self._memo: dict[tuple, np.ndarray] = {}
+        self._memo: dict[Any, np.ndarray] = {}
 
     @property
     def min_kink(self) -> np.ndarray | float:
@@ -191,11 +191,15 @@ class Evaluator:
         evaluated once, not once per value of ``k``.  The seed of a Jacobian
         changes what ``seed`` nodes mean, so the memo is bypassed under it.
         """
-        if not node.args or self.seed is not None:
+        if self.seed is not None:
             return self._compute(node, idx)
-        free = free_info(node, self.def_free)[1]  # type: ignore[arg-type]
+        cached = node._free  # free_info's cache, read here without a call (hot path)
+        if cached is not None and cached[0] is self.def_free:  # type: ignore[index]
+            free = cached[2]  # type: ignore[index]
+        else:
+            free = free_info(node, self.def_free)[1]  # type: ignore[arg-type]
         # id() is stable here: the tree outlives the evaluator's use of it.
-        key = (id(node), tuple([idx.get(k, -1) for k in free]) if free else ())
+        key = (id(node), tuple([idx.get(k, -1) for k in free])) if free else id(node)
         hit = self._memo.get(key)
         if hit is None:
             hit = self._compute(node, idx)
@@ -210,73 +214,74 @@ class Evaluator:
         if self.operations > MAX_OPERATIONS:
             raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} operations "
                                  "per point")
-        op = node.op
-        args = node.args
-        if op == "num":
-            return self._const(float(node.val))  # type: ignore[arg-type]
-        if op == "sym":
-            return self._vals[node.val]  # type: ignore[index]
-        if op == "ref":
-            return self._ref(node.val, idx)  # type: ignore[arg-type]
-        if op == "dim":
-            return self._const(float(self.point.sizes[node.val]))  # type: ignore[index]
-        if op == "add":
-            return self._eval(args[0], idx) + self._eval(args[1], idx)
-        if op == "sub":
-            return self._eval(args[0], idx) - self._eval(args[1], idx)
-        if op == "mul":
-            return self._eval(args[0], idx) * self._eval(args[1], idx)
-        if op == "div":
-            return self._eval(args[0], idx) / self._eval(args[1], idx)
-        if op == "pow":
-            return np.power(self._eval(args[0], idx), self._eval(args[1], idx))
-        if op == "neg":
-            return -self._eval(args[0], idx)
-        if op == "matmul":
-            return np.matmul(self._eval(args[0], idx), self._eval(args[1], idx))
-        if op == "T":
-            return np.swapaxes(self._eval(args[0], idx), 1, 2)
-        if op == "fn":
-            return self._fn(node, idx)
-        if op in ("sum", "mean"):
-            a = self._eval(args[0], idx)
-            axis = (1, 2) if node.val is None else (1 if node.val == 0 else 2)
-            reduce = np.sum if op == "sum" else np.mean
-            return reduce(a, axis=axis, keepdims=True)
-        if op == "elem":
-            return self._elem(node, idx)
-        if op == "Sum":
-            var = node.val
-            n = self.point.sizes[self.index_range[var]]  # type: ignore[index]
-            total: np.ndarray | None = None
-            inner = dict(idx)
-            for k in range(n):
-                inner[var] = k  # type: ignore[index]
-                term = self._eval(args[0], inner)
-                total = term if total is None else total + term
-            return total if total is not None else self._const(0.0)
-        if op == "delta":
-            return self._const(float(self._index(args[0], idx) == self._index(args[1], idx)))
-        if op == "onehot":
-            n = self.point.sizes[node.val]  # type: ignore[index]
-            k = self._index(args[0], idx)
-            if not 0 <= k < n:
-                raise EvalError(f"onehot index {k} out of range 0..{n - 1}")
-            out = np.zeros((1, n, 1))
-            out[0, k, 0] = 1.0
-            return out
-        if op == "eye":
-            return np.eye(self.point.sizes[node.val])[None]  # type: ignore[index]
-        if op == "ones":
-            shape = tuple(d if isinstance(d, int) else self.point.sizes[d] for d in node.val)  # type: ignore[union-attr]
-            return np.ones((1, *shape)) if shape else self._const(1.0)
-        if op == "jac":
-            return self._jacobian(node, idx)
-        if op == "seed":
-            if self.seed is None:
-                raise EvalError("seed outside a Jacobian")
-            return self.seed
-        raise EvalError(f"cannot evaluate '{op}'")
+        rule = _RULES.get(node.op)
+        if rule is None:
+            raise EvalError(f"cannot evaluate '{node.op}'")
+        return rule(self, node, idx)
+
+    def _binary(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        a, b = node.args
+        return _BINARY[node.op](self._eval(a, idx), self._eval(b, idx))  # type: ignore[no-any-return]
+
+    def _num(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return self._const(float(node.val))  # type: ignore[arg-type]
+
+    def _sym(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return self._vals[node.val]  # type: ignore[index]
+
+    def _ref_node(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return self._ref(node.val, idx)  # type: ignore[arg-type]
+
+    def _dim(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return self._const(float(self.point.sizes[node.val]))  # type: ignore[index]
+
+    def _neg(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return -self._eval(node.args[0], idx)
+
+    def _transpose(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return np.swapaxes(self._eval(node.args[0], idx), 1, 2)
+
+    def _reduce(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        a = self._eval(node.args[0], idx)
+        axis = (1, 2) if node.val is None else (1 if node.val == 0 else 2)
+        reduce = np.sum if node.op == "sum" else np.mean
+        return reduce(a, axis=axis, keepdims=True)  # type: ignore[no-any-return]
+
+    def _sum_over(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        var = node.val
+        n = self.point.sizes[self.index_range[var]]  # type: ignore[index]
+        total: np.ndarray | None = None
+        inner = dict(idx)
+        for k in range(n):
+            inner[var] = k  # type: ignore[index]
+            term = self._eval(node.args[0], inner)
+            total = term if total is None else total + term
+        return total if total is not None else self._const(0.0)
+
+    def _delta(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        a, b = node.args
+        return self._const(float(self._index(a, idx) == self._index(b, idx)))
+
+    def _onehot(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        n = self.point.sizes[node.val]  # type: ignore[index]
+        k = self._index(node.args[0], idx)
+        if not 0 <= k < n:
+            raise EvalError(f"onehot index {k} out of range 0..{n - 1}")
+        out = np.zeros((1, n, 1))
+        out[0, k, 0] = 1.0
+        return out
+
+    def _eye(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        return np.eye(self.point.sizes[node.val])[None]  # type: ignore[index]
+
+    def _ones(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        shape = tuple(d if isinstance(d, int) else self.point.sizes[d] for d in node.val)  # type: ignore[union-attr]
+        return np.ones((1, *shape)) if shape else self._const(1.0)
+
+    def _seed(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        if self.seed is None:
+            raise EvalError("seed outside a Jacobian")
+        return self.seed
 
     def _fn(self, node: E, idx: dict[str, int]) -> np.ndarray:
         name = node.val
@@ -351,6 +356,21 @@ class Evaluator:
         self.seed = saved
         batch = max(c.shape[0] for c in cols)
         return np.concatenate([np.broadcast_to(c, (batch, *c.shape[1:])) for c in cols], axis=2)
+
+
+_BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+           "pow": np.power, "matmul": np.matmul}
+
+# op -> the Evaluator method that computes it
+_RULES = {
+    "num": Evaluator._num, "sym": Evaluator._sym, "ref": Evaluator._ref_node,
+    "dim": Evaluator._dim, "neg": Evaluator._neg, "T": Evaluator._transpose,
+    "fn": Evaluator._fn, "sum": Evaluator._reduce, "mean": Evaluator._reduce,
+    "elem": Evaluator._elem, "Sum": Evaluator._sum_over, "delta": Evaluator._delta,
+    "onehot": Evaluator._onehot, "eye": Evaluator._eye, "ones": Evaluator._ones,
+    "jac": Evaluator._jacobian, "seed": Evaluator._seed,
+    **dict.fromkeys(_BINARY, Evaluator._binary),
+}
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
