@@ -288,6 +288,10 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
                batch: BatchOptions,
                done: Callable[[Submission, str, SubmissionGrade], None]) -> None:
     options = prepared.options
+    if options.symbolic and todo:
+        from derivcheck.engine.symbolic import preload
+
+        preload()  # SymPy once, before the workers fork: they share it
     with WorkerPool(batch.workers, seconds=batch.time_limit,
                     memory_mb=batch.memory_mb) as pool:
         check_jobs: dict[int, _Pending] = {}
