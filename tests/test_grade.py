@@ -447,3 +447,55 @@ def test_hostile_step_ids_are_inert_in_feedback(name: str, prepared) -> None:
     assert fence not in span[len(fence):-len(fence)]
     tex = feedback_tex(g, prepared)
     assert "\\input{" not in tex and "\\write18" not in tex
+
+
+def _hostile_class(root: Path, marker: Path) -> dict[str, str]:
+    m = str(marker)
+    lol = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi"))
+    return {
+        "good": steps(*OK),
+        "import": steps(f'{{id: s1, claim: "__import__(\'os\').system(\'touch {m}\') = a"}}',
+                        *OK[1:]),
+        "dunder": steps('{id: s1, claim: "().__class__.__base__.__subclasses__() = a"}',
+                        *OK[1:]),
+        "lambda": steps('{id: s1, claim: "(lambda: 1)() = a"}', *OK[1:]),
+        "yaml_tag": f"steps: !!python/object/apply:os.system ['touch {m}']\n",
+        "billion_laughs": lol + steps(*OK),
+        "deep": steps('{id: s1, claim: "d(L)/d(z) = ' + "(" * 500 + "a" + ")" * 500 + '"}'),
+        "tower": steps('{id: s1, claim: "d(L)/d(z) = a ** 9 ** 9 ** 9"}', *OK[1:]),
+        "huge_int": steps('{id: s1, claim: "d(L)/d(z) = a * 9999999999999999999999"}',
+                          *OK[1:]),
+        "latex_input": steps(r"""{id: s1, latex: '\input{/etc/passwd} = a'}""", *OK[1:]),
+        "huge_file": "steps: []\n" + "#" * 1_100_000 + "\n",
+    }
+
+
+def test_a_hostile_class_is_graded_and_nothing_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for name, text in _hostile_class(tmp_path, marker).items():
+        (cls / f"{name}.yaml").write_text(text, encoding="utf-8")
+    (cls / "binary.yaml").write_bytes(b"\xff\xfe\x00 steps")
+    out = tmp_path / "out"
+    assert main(["grade", str(key), str(cls), "-o", str(out), "-q", "--no-symbolic"]) == 0
+    assert not marker.exists()
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert rows["good"]["score"] == "5"
+    # a hostile step is unreadable: the rest of the submission is graded (dz missing)
+    for name in ("import", "dunder", "lambda", "tower", "huge_int", "latex_input"):
+        assert rows[name]["score"] == "3", name
+        assert rows[name]["error"] == ""
+    # a hostile file cannot be read at all: 0 with the reason
+    reasons = {"yaml_tag": "tag", "billion_laughs": "aliases", "huge_file": "too large",
+               "binary": "UTF-8", "deep": "nested"}
+    doc = json.loads((out / "grades.json").read_text())
+    by = {g["student"]: g for g in doc["students"]}
+    for name, reason in reasons.items():
+        assert rows[name]["score"] == "0", name
+        text = by[name]["error"] or " ".join(u["error"] for u in by[name]["unreadable_steps"])
+        assert reason in text, (name, text)
