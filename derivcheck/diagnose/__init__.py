@@ -22,7 +22,7 @@ from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.compare import Options, Outcome, Sample
 from derivcheck.diagnose import edits, whole
 from derivcheck.diagnose.assume import missing_mask, needs_assumption
-from derivcheck.diagnose.probe import MATCH, Probe
+from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned
 from derivcheck.diagnose.terms import terms
 from derivcheck.engine.core import Engine
 from derivcheck.ir import E
@@ -44,6 +44,7 @@ def diagnose(engine: Engine, outcome: Outcome, options: Options, rng: np.random.
     samples = outcome.samples
     if reference_is_rhs:
         samples = [Sample(s.sizes, s.point, s.indices, s.rhs, s.lhs, s.errors) for s in samples]
+    samples = well_conditioned(engine, ref, claim, samples)
     probe = Probe(engine, samples)
     d = whole.sign(samples) or whole.scale(samples, probe, ref, claim, varying=False) or \
         whole.transpose(samples)

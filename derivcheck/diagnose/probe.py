@@ -14,9 +14,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from derivcheck.compare import Sample
+from derivcheck.compare import Sample, batch_errors
 from derivcheck.engine.core import Engine
-from derivcheck.engine.numeric import EvalError, Evaluator, relative_error
+from derivcheck.engine.numeric import EvalError, Evaluator, stack
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
 
@@ -27,21 +27,62 @@ _FAILURES = (EvalError, KeyError, ValueError, IndexError, ZeroDivisionError, Sha
              Unsupported, FloatingPointError, np.linalg.LinAlgError)
 
 Values = list[list[np.ndarray]]  # per sample, per setting of the free indices
+ROUNDING = MATCH / 10  # float64 vs extended precision: beyond this a point is ill-conditioned
 
 
 def close(value: object, target: object, *, strict: bool = True) -> bool:
-    """``value`` equals ``target`` to ``MATCH``, both finite.
+    """``value`` equals ``target`` to ``MATCH`` (as ``relative_error``), both finite.
 
     ``strict``: the shapes must be the same (else a 0-d value may stand for any shape).
     """
     a = np.asarray(value, dtype=float)
     b = np.asarray(target, dtype=float)
-    if a.shape != b.shape and (strict or (a.ndim and b.ndim)):
-        return False
-    # a NaN compares false with everything: an undefined value never fits
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return False
-    return relative_error(a, b) <= MATCH
+    if a.shape != b.shape:
+        if strict or (a.ndim and b.ndim):
+            return False
+        a, b = np.broadcast_arrays(a, b)
+    with np.errstate(all="ignore"):
+        big = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+        diff = float(np.max(np.abs(a - b), initial=0.0))
+    # a NaN or inf compares false with everything: an undefined value never fits
+    return bool(np.isfinite(big) and np.isfinite(diff) and diff <= MATCH * (1.0 + big))
+
+
+def well_conditioned(engine: Engine, ref: E, claim: E, samples: list[Sample]) -> list[Sample]:
+    """The points where both sides are accurate in float64 (if most are).
+
+    The compared points include ill-conditioned ones (``log(1 - sigmoid(z))`` at
+    large z): a large difference refutes there, but a fit to ``MATCH`` cannot be
+    seen.  Each side is evaluated again in extended precision (``np.longdouble``),
+    the points of one size setting as one batch; a point where float64 is off by
+    more than ``ROUNDING`` is left out of the diagnosis, unless that would leave
+    out more than a third of the points (then every point counts, as before).
+    """
+    if np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps:
+        return samples
+    keep = [True] * len(samples)
+    groups: dict[tuple, list[int]] = {}
+    for k, s in enumerate(samples):
+        groups.setdefault(tuple(sorted(s.sizes.items())), []).append(k)
+    try:
+        for members in groups.values():
+            batch = stack([samples[k].point for k in members])
+            indices = samples[members[0]].indices
+            plain = engine.evaluator(batch)
+            extended = engine.evaluator(batch, dtype=np.longdouble)
+            for node in (ref, claim):
+                errors = batch_errors(plain.values(node, indices),
+                                      [np.asarray(v, dtype=float)
+                                       for v in extended.values(node, indices)])
+                with np.errstate(invalid="ignore"):
+                    bad = ~(errors.max(axis=0) <= ROUNDING)
+                for j, k in enumerate(members):
+                    keep[k] = keep[k] and not bool(bad[j])
+    except _FAILURES:
+        return samples
+    if 3 * sum(keep) < 2 * len(samples):
+        return samples
+    return [s for s, ok in zip(samples, keep) if ok]
 
 
 class Probe:
