@@ -171,3 +171,22 @@ def test_diagnosis_at_ill_conditioned_points(check, seed: int) -> None:
     assert result.verdict == Verdict.REFUTED
     assert result.codes == ("sign-error",), result.message
     assert "`-((1 - y) * z)`" in result.message
+
+
+@pytest.mark.parametrize(("claim", "verdict"), [
+    ("d(L)/d(z2) = a2", Verdict.REFUTED),
+    ("d(L)/d(W2) = a1 @ (a2 - y).T", Verdict.ILL_FORMED),
+], ids=["refuted", "ill-formed"])
+def test_a_failing_rule_never_changes_the_verdict(check, monkeypatch, claim: str,
+                                                  verdict: Verdict) -> None:
+    from derivcheck.diagnose import edits, whole
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a rule")
+
+    for module, name in ((edits, "transposed_factor"), (edits, "transposed_whole"),
+                         (whole, "sign")):
+        monkeypatch.setattr(module, name, broken)
+    result = check(claim, model="mlp")
+    assert result.verdict == verdict
+    assert "internal-error" not in result.codes

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.compare import Options, Outcome, Sample
 from derivcheck.diagnose import edits, whole
@@ -26,6 +27,7 @@ from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned
 from derivcheck.diagnose.terms import terms
 from derivcheck.engine.core import Engine
 from derivcheck.ir import E
+from derivcheck.printer import to_text
 from derivcheck.results import Verdict
 
 __all__ = ["MATCH", "diagnose"]
@@ -38,14 +40,27 @@ def diagnose(engine: Engine, outcome: Outcome, options: Options, rng: np.random.
         return []
     ref, claim = (outcome.rhs, outcome.lhs) if reference_is_rhs else (outcome.lhs, outcome.rhs)
     if outcome.verdict == Verdict.ILL_FORMED:
-        return _ill_formed(engine, ref, claim, outcome, options, rng)
+        try:
+            return _ill_formed(engine, ref, claim, outcome, options, rng)
+        except Exception:  # as below: the verdict stands, without the explanation
+            return []
     if outcome.verdict != Verdict.REFUTED or not outcome.samples:
         return []
     samples = outcome.samples
     if reference_is_rhs:
         samples = [Sample(s.sizes, s.point, s.indices, s.rhs, s.lhs, s.errors) for s in samples]
-    samples = well_conditioned(engine, ref, claim, samples)
-    probe = Probe(engine, samples)
+    try:
+        probe = Probe(engine, well_conditioned(engine, ref, claim, samples))
+        return _explain(engine, probe, ref, claim, outcome, options, rng)
+    except Exception:  # a bug in a rule must not turn a refuted step into an undecided one
+        return [diagnosis("residual", residual=f"`{to_text(ir.sub(claim, ref))}` "
+                                               "(claimed minus reference)")]
+
+
+def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
+             options: Options, rng: np.random.Generator) -> list[Diagnosis]:
+    """The rules in order (see the module docstring); the first that fits wins."""
+    samples = probe.samples
     d = whole.sign(samples) or whole.scale(samples, probe, ref, claim, varying=False) or \
         whole.transpose(samples)
     if d:
