@@ -11,13 +11,19 @@ from dataclasses import dataclass
 CODES: dict[str, str] = {
     "shape-mismatch": "shapes do not fit: {detail}",
     "sign-error": "the claimed side has the wrong sign{where}",
-    "scale-factor": "the claimed side is {factor} times the reference side",
-    "transpose": "the claimed side is the transpose of the reference side",
+    "scale-factor": "{what} is {factor} times {than}",
+    "transpose": "a transpose is wrong: {detail}",
     "needs-assumption": "holds when {condition}, which is not declared ({fix})",
     "wrong-components": "some components differ: {detail}",
     "missing-term": "a term is missing: the claim lacks {term}",
     "extra-term": "an extra term: the claim adds {term}",
     "missing-relu-mask": "the ReLU mask is missing: the reference multiplies by {mask}",
+    "wrong-symbol": "a wrong symbol: {detail}; the claim holds as `{fixed}`",
+    "wrong-index": "a wrong index: {detail}; the claim holds as `{fixed}`",
+    "wrong-order": "the factors of `{product}` are in the wrong order: `{fixed}` makes the "
+                   "claim hold",
+    "log-base": "a logarithm has the wrong base: `{where}` with {right} for {wrong} makes the "
+                "claim hold",
     "follows-from-error": "correct from the previous expression, which was already wrong "
                           "(link {first_wrong})",
     "residual": "the two sides differ by {residual}",

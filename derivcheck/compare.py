@@ -116,8 +116,14 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     try:
         sl, sr = shapes.of(lhs), shapes.of(rhs)
     except ShapeError as exc:
-        return Outcome(Verdict.ILL_FORMED, [diagnosis("shape-mismatch", detail=exc.message)],
-                       Evidence("shape", reason=exc.message))
+        out = Outcome(Verdict.ILL_FORMED, [diagnosis("shape-mismatch", detail=exc.message)],
+                      Evidence("shape", reason=exc.message))
+        try:  # the sides, for the diagnose stage (a transposed factor that fits the shapes)
+            out.lhs, out.rhs = engine.resolve(lhs, layout), engine.resolve(rhs, layout)
+            out.free = engine.free_indices(out.lhs) | engine.free_indices(out.rhs)
+        except (ShapeError, Unsupported):
+            out.lhs = out.rhs = None
+        return out
     except Unsupported as exc:
         return _undecided("unsupported", str(exc), reason=str(exc))
     try:

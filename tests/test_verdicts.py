@@ -297,10 +297,13 @@ DIAGNOSES = [
     ("sum(y) = 1", "softmax", "d(Ly)/d(z) = a - y", ("needs-assumption",), "sum(y) = 1"),
     ("symmetric A", "cookbook", "d(x.T @ A @ x)/d(x) = 2 * A @ x", ("needs-assumption",),
      "A is symmetric"),
+    # a factor that varies with the point, named; the factors of a product swapped
+    ("unnormalised logsumexp", "softmax", "d(lse)/d(z) = exp(z)", ("scale-factor",),
+     "`sum(exp(z))` times"),
+    ("wrong inverse order", "cookbook", "inv(G @ H) = inv(G) @ inv(H)", ("wrong-order",),
+     "`inv(H) @ inv(G)`"),
     # what no rule explains
-    ("unnormalised logsumexp", "softmax", "d(lse)/d(z) = exp(z)", ("residual",),
-     "differ by"),
-    ("wrong inverse order", "cookbook", "inv(G @ H) = inv(G) @ inv(H)", ("residual",),
+    ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", ("residual",),
      "differ by"),
 ]
 

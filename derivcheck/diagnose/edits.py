@@ -1,0 +1,260 @@
+"""Rules that repair the claim with one small edit, and name the edit.
+
+Each candidate edit is applied to the claim (or, for a forgotten ReLU, to the
+reference) and kept only if the edited claim equals the reference at every
+compared point: a factor transposed, the ReLU's input used for its output, a
+symbol or an index that should be another, the factors of a product in the
+wrong order, a logarithm with the wrong base.  Candidates are few (one per
+occurrence and alternative), and most fail at the first point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+
+import numpy as np
+
+from derivcheck import ir
+from derivcheck.codes import Diagnosis, diagnosis
+from derivcheck.compare import AGREE, Options, sample_both
+from derivcheck.diagnose.probe import Path, Probe, positions, replace_at, size
+from derivcheck.engine.core import Engine
+from derivcheck.engine.numeric import EvalError
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E, Shape
+from derivcheck.printer import to_text
+
+MAX_CANDIDATES = 300  # per rule: bounds the cost on long claims
+LOGS = ("log", "log2", "log10")
+_NOT_EDITED = frozenset({"num", "dim", "eye", "delta", "idx", "int", "seed", "jac", "ones"})
+
+
+def _shaped(probe: Probe, claim: E) -> Iterator[tuple[Path, E, Shape, str]]:
+    """Sub-expressions of the claim (not the whole) with their shapes and parent's op."""
+    parents = {path: node.op for path, node in positions(claim)}
+    for path, node in positions(claim):
+        if not path or node.op in _NOT_EDITED:
+            continue
+        shape = probe.shape(node)
+        if shape is not None:
+            yield path, node, shape, parents[path[:-1]]
+
+
+def _holds(probe: Probe, edited: E, want: Shape | None) -> bool:
+    return probe.shape(edited) == want and probe.equals(edited)
+
+
+# -- a factor transposed -------------------------------------------------------------
+
+def _transposable(probe: Probe, claim: E, square: bool) -> list[tuple[Path, E]]:
+    """Matrix sub-expressions, smallest first; a transposed one counts once (as ``A.T``).
+
+    Not the matrix of an element ``A[i, j]``: there the indices are swapped instead.
+    """
+    found = []
+    for path, node, shape, parent in _shaped(probe, claim):
+        if len(shape) != 2 or parent in ("T", "elem") or 1 in shape:
+            continue
+        if (shape[0] == shape[1]) == square:
+            found.append((size(node), path, node))
+    found.sort(key=lambda c: (c[0], c[1]))
+    return [(p, n) for _, p, n in found[:MAX_CANDIDATES]]
+
+
+def _transposed_text(node: E) -> str:
+    return (f"the claim holds with `{to_text(ir.transpose(node))}` in place of "
+            f"`{to_text(node)}`")
+
+
+def transposed_factor(probe: Probe, claim: E) -> Diagnosis | None:
+    """Transposing one square matrix of the claim makes it hold (``A @ a`` for ``A.T @ a``)."""
+    want = probe.shape(claim)
+    for path, node in _transposable(probe, claim, square=True):
+        if _holds(probe, replace_at(claim, path, ir.transpose(node)), want):
+            return diagnosis("transpose", detail=_transposed_text(node))
+    return None
+
+
+def _agrees(engine: Engine, ref: E, edited: E, free: frozenset[str], options: Options,
+            rng: np.random.Generator) -> bool:
+    """``edited`` equals ``ref`` at fresh points (2 size settings, 3 points each)."""
+    quick = Options(options.seed, 2, 3, False)
+    try:
+        samples, _ = sample_both(engine, ref, edited, free, quick, rng,
+                                 stop_at_disagreement=True)
+    except (EvalError, ShapeError, Unsupported):
+        return False
+    return len(samples) == quick.points * quick.settings and \
+        max(e for s in samples for e in s.errors) <= AGREE
+
+
+def transposed_whole(engine: Engine, ref: E, claim: E, free: frozenset[str], options: Options,
+                     rng: np.random.Generator) -> Diagnosis | None:
+    """For an ill-formed claim of the transposed shape: its transpose holds."""
+    if _agrees(engine, ref, ir.transpose(claim), free, options, rng):
+        return diagnosis("transpose", detail="the claimed side is the transpose of the "
+                                             "reference side")
+    return None
+
+
+def transposed_factor_shapes(engine: Engine, ref: E, claim: E, free: frozenset[str],
+                             options: Options, rng: np.random.Generator
+                             ) -> Diagnosis | None:
+    """For an ill-formed claim: transposing one non-square factor makes the shapes fit
+    and the claim hold (``X @ r`` for ``X.T @ r``), checked at fresh points."""
+    probe = Probe(engine, [])
+    want = probe.shape(ref)
+    if want is None:
+        return None
+    tried = 0
+    for path, node in _transposable(probe, claim, square=False):
+        edited = replace_at(claim, path, ir.transpose(node))
+        if probe.shape(edited) != want:
+            continue
+        tried += 1
+        if tried > 4:
+            break
+        if _agrees(engine, ref, edited, free, options, rng):
+            return diagnosis("transpose", detail=_transposed_text(node))
+    return None
+
+
+# -- the ReLU's input used for its output ------------------------------------------------
+
+def relu_input(probe: Probe, ref: E) -> Diagnosis | None:
+    """The claim equals the reference with a ReLU's output replaced by its input
+    (``z1`` written for ``a1 = relu(z1)``): the mask ``relu_prime(z1)`` is missing."""
+    defs = probe.engine.definitions
+    sites: dict[E, tuple[E, list[Path]]] = {}
+    for path, node in positions(ref):
+        if node.op == "ref" and defs[str(node.val)].op == "fn" and \
+                defs[str(node.val)].val == "relu":
+            inner = defs[str(node.val)].args[0]
+        elif node.op == "fn" and node.val == "relu":
+            inner = node.args[0]
+        else:
+            continue
+        sites.setdefault(node, (inner, []))[1].append(path)
+    for node, (inner, paths) in sites.items():
+        # every occurrence first (the input used throughout), then each one alone
+        for chosen in [paths] + ([[p] for p in paths] if len(paths) > 1 else []):
+            edited = ref
+            for p in chosen:
+                edited = replace_at(edited, p, inner)
+            if probe.equals(edited, "claim"):
+                text = to_text(inner)
+                named = f"`{to_text(node)}` = " if node.op == "ref" else ""
+                return diagnosis("missing-relu-mask",
+                                 mask=f"relu_prime({text}) (the claim uses `{text}` where the "
+                                      f"reference has {named}relu({text}))")
+    return None
+
+
+# -- a wrong symbol, index, order or log base ----------------------------------------------
+
+def wrong_symbol(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """Another symbol or defined name of the same shape in one place (or everywhere), or
+    two of them swapped, makes the claim hold (the wrong layer's weights)."""
+    engine = probe.engine
+    want = probe.shape(claim)
+    usable = engine.used_symbols(ref) | engine.used_symbols(claim)
+    names = [E("sym", val=n) for n in sorted(usable)]
+    names += [E("ref", val=n) for n in sorted(engine.definitions)
+              if not engine.def_free.get(n) and engine.used_symbols(E("ref", val=n)) <= usable]
+    by_shape: dict[Shape, list[E]] = {}
+    for n in names:
+        shape = probe.shape(n)
+        if shape is not None:
+            by_shape.setdefault(shape, []).append(n)
+    sites = [(p, n, s) for p, n in positions(claim) if n.op in ("sym", "ref")
+             for s in [probe.shape(n)] if s is not None]
+    tried = 0
+    for path, node, shape in sites:
+        for other in by_shape.get(shape, []):
+            if other == node:
+                continue
+            tried += 1
+            edited = replace_at(claim, path, other)
+            if tried <= MAX_CANDIDATES and _holds(probe, edited, want):
+                return _symbol(node, other, edited, "")
+    for node in dict.fromkeys(n for _, n, _ in sites):  # one name for another everywhere
+        paths = [p for p, n, _ in sites if n == node]
+        if len(paths) < 2:
+            continue
+        for other in by_shape.get(probe.shape(node) or (), []):
+            if other == node:
+                continue
+            edited = claim
+            for p in paths:
+                edited = replace_at(edited, p, other)
+            if _holds(probe, edited, want):
+                return _symbol(node, other, edited, " everywhere")
+    for (p1, n1, s1), (p2, n2, s2) in list(combinations(sites, 2))[:MAX_CANDIDATES]:
+        if n1 == n2 or s1 != s2:
+            continue
+        edited = replace_at(replace_at(claim, p1, n2), p2, n1)
+        if _holds(probe, edited, want):
+            return diagnosis("wrong-symbol", fixed=to_text(edited),
+                             detail=f"`{to_text(n1)}` and `{to_text(n2)}` are swapped")
+    return None
+
+
+def _symbol(node: E, other: E, edited: E, where: str) -> Diagnosis:
+    return diagnosis("wrong-symbol", fixed=to_text(edited),
+                     detail=f"`{to_text(node)}` where `{to_text(other)}` fits{where}")
+
+
+def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
+    """Another index of the same range in one place, or the two indices of one element
+    swapped (``W[j, i]`` for ``W[i, j]``), makes the claim hold."""
+    ranges = {n: s.dims[0] for n, s in probe.engine.symbols.items() if s.is_index}
+    want = probe.shape(claim)
+    tried = 0
+    for path, node in positions(claim):
+        if node.op == "elem" and len(node.args) == 3 and node.args[1] != node.args[2]:
+            a, i, j = node.args
+            edited = replace_at(claim, path, E("elem", (a, j, i)))
+            if _holds(probe, edited, want):
+                return diagnosis("wrong-index", fixed=to_text(edited),
+                                 detail=f"`{to_text(node)}` has its indices swapped")
+        if node.op != "idx" or node.val not in ranges:
+            continue
+        for other in sorted(ranges):
+            if other == node.val or ranges[other] != ranges[node.val]:
+                continue
+            tried += 1
+            if tried > MAX_CANDIDATES:
+                return None
+            edited = replace_at(claim, path, E("idx", val=other))
+            if _holds(probe, edited, want):
+                return diagnosis("wrong-index", fixed=to_text(edited),
+                                 detail=f"`{node.val}` where `{other}` fits")
+    return None
+
+
+def wrong_order(probe: Probe, claim: E) -> Diagnosis | None:
+    """Swapping the two factors of one matrix product makes the claim hold
+    (``inv(G) @ inv(Q)`` for ``inv(Q) @ inv(G)``, ``s.T @ s`` for ``s @ s.T``)."""
+    want = probe.shape(claim)
+    for path, node in positions(claim):
+        if node.op != "matmul" or node.args[0] == node.args[1]:
+            continue
+        swapped = E("matmul", (node.args[1], node.args[0]))
+        if _holds(probe, replace_at(claim, path, swapped), want):
+            return diagnosis("wrong-order", product=to_text(node), fixed=to_text(swapped))
+    return None
+
+
+def log_base(probe: Probe, claim: E) -> Diagnosis | None:
+    """Another base for one logarithm (``log10`` for ``log``) makes the claim hold."""
+    want = probe.shape(claim)
+    for path, node in positions(claim):
+        if node.op != "fn" or node.val not in LOGS:
+            continue
+        for other in LOGS:
+            if other != node.val and _holds(probe, replace_at(claim, path, ir.fn(
+                    other, *node.args)), want):
+                return diagnosis("log-base", wrong=str(node.val), right=other,
+                                 where=to_text(node))
+    return None

@@ -1,0 +1,226 @@
+"""Rules about terms: a term missing or added, one term with the wrong sign or factor.
+
+The reference is split into terms (as written, then multiplied out); each term is
+evaluated once at the compared points, and the candidate explanations are sums
+of those values: "the claim lacks the term t" means ``claim = ref - t`` at every
+point.  A split is used only if its terms add up to the reference there.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from derivcheck import ir
+from derivcheck.codes import Diagnosis, diagnosis
+from derivcheck.diagnose.probe import Probe, close, fraction_text, size
+from derivcheck.engine.simplify import expand_terms, signed_terms, simplify
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E
+from derivcheck.printer import to_text
+
+MAX_TERMS = 24  # pairs of terms are tried: at most 276 pairs
+MAX_PARTS = 60  # sub-expressions tried as a missing or extra term
+
+
+class _Split:
+    """A side as a signed sum of terms; the terms' values are computed when first needed."""
+
+    def __init__(self, probe: Probe, terms: list[tuple[int, E]], side: str) -> None:
+        self.probe = probe
+        self.terms = terms
+        self.side = side
+        self._values: dict[tuple[int, int], list[np.ndarray] | None] = {}
+        self._adds_up: dict[int, bool] = {}
+
+    def text(self, k: int) -> str:
+        sign, term = self.terms[k]
+        return to_text(term if sign > 0 else ir.neg(term))
+
+    def signed(self, i: int, k: int, setting: int) -> np.ndarray:
+        """Term ``i`` with its sign, at sample ``k`` and index setting ``setting``."""
+        values = self._values[(i, k)]
+        assert values is not None  # usable(k) was checked
+        return self.terms[i][0] * np.asarray(values[setting], dtype=float)
+
+    def usable(self, k: int) -> bool:
+        """Every term evaluates at sample ``k`` and the terms add up to the side there."""
+        hit = self._adds_up.get(k)
+        if hit is None:
+            for i, (_, term) in enumerate(self.terms):
+                self._values[(i, k)] = self.probe.at(term, k)
+            hit = all(self._values[(i, k)] is not None for i in range(len(self.terms)))
+            if hit:
+                target = self.probe.samples[k].lhs if self.side == "ref" else \
+                    self.probe.samples[k].rhs
+                for j, t in enumerate(target):
+                    total = sum(self.signed(i, k, j) for i in range(len(self.terms)))
+                    hit = hit and close(np.broadcast_to(total, np.shape(t)), t)
+            self._adds_up[k] = hit
+        return hit
+
+
+def _splits(probe: Probe, node: E, side: str) -> list[_Split]:
+    """The ways to read ``node`` as a sum of at least two terms, fewest terms first."""
+    engine = probe.engine
+    try:
+        simple = simplify(node, engine) if side == "ref" else node
+    except (Unsupported, ShapeError, RecursionError):
+        simple = node
+    options = [signed_terms(simple)]
+    for expanded in (expand_terms(simple, engine), expand_terms(_square_out(simple), engine)):
+        if len(expanded) > len(options[-1]):
+            options.append(expanded)
+    return [_Split(probe, terms, side) for terms in options if 2 <= len(terms) <= MAX_TERMS]
+
+
+def _square_out(node: E) -> E:
+    """``(a + b) ** 2`` as ``(a + b) * (a + b)``, so that expanding it gives the cross terms."""
+    args = tuple(_square_out(a) for a in node.args)
+    if node.op == "pow" and ir.is_num(args[1], 2) and args[0].op in ("add", "sub"):
+        return ir.mul(args[0], args[0])
+    return E(node.op, args, node.val) if args != node.args else node
+
+
+def _fits(probe: Probe, target: str, base: str, parts: list[tuple[float, _Split, int]]) -> bool:
+    """``target = base + sum(coef * term)`` at every point (``target``/``base``: "ref"/"claim")."""
+    for k, (want, have) in enumerate(zip(probe.targets(target), probe.targets(base))):
+        if not all(split.usable(k) for _, split, _ in parts):
+            return False
+        for j, (w, h) in enumerate(zip(want, have)):
+            got = np.asarray(h, dtype=float)
+            for coef, split, i in parts:
+                got = got + coef * split.signed(i, k, j)
+            if not close(got, w):
+                return False
+    return True
+
+
+def terms(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """A term of the reference missing from the claim, one the claim adds, a term with
+    the wrong sign or a wrong constant factor."""
+    ref_splits = _splits(probe, ref, "ref")
+    claim_splits = _splits(probe, claim, "claim")[:1]  # as written
+    for sp in ref_splits:  # claim = ref - t
+        for i in range(len(sp.terms)):
+            if _fits(probe, "claim", "ref", [(-1, sp, i)]):
+                return diagnosis("missing-term", term=sp.text(i))
+    for sp in claim_splits:  # claim = ref + t
+        for i in range(len(sp.terms)):
+            if _fits(probe, "ref", "claim", [(-1, sp, i)]):
+                return diagnosis("extra-term", term=sp.text(i))
+    for sp in ref_splits:  # claim = ref - t - u
+        for i, j in combinations(range(len(sp.terms)), 2):
+            if _fits(probe, "claim", "ref", [(-1, sp, i), (-1, sp, j)]):
+                return diagnosis("missing-term", term=_pair_text(probe, sp, i, j))
+    for side, splits in (("reference", ref_splits), ("claim", claim_splits)):
+        target, base = ("claim", "ref") if side == "reference" else ("ref", "claim")
+        for sp in splits:  # claim = ref - 2 t  (or ref = claim - 2 t)
+            for i in range(len(sp.terms)):
+                if _fits(probe, target, base, [(-2, sp, i)]):
+                    return diagnosis("sign-error", where=f" in one term: `{sp.text(i)}`")
+    for sp in claim_splits:
+        for i in range(len(sp.terms)):
+            d = _term_factor(probe, sp, i)
+            if d:
+                return d
+    return _part(probe, ref, claim)
+
+
+def _pair_text(probe: Probe, sp: _Split, i: int, j: int) -> str:
+    same = all(sp.usable(k) and close(sp.signed(i, k, s), sp.signed(j, k, s))
+               for k in range(len(probe.samples)) for s in range(len(probe.samples[k].indices)))
+    if same:
+        sign, term = sp.terms[i]
+        return to_text(ir.mul(ir.num(2 * sign), term))
+    return f"{sp.text(i)} and {sp.text(j)}"
+
+
+def _term_factor(probe: Probe, sp: _Split, i: int) -> Diagnosis | None:
+    """``ref = claim + (c - 1) * t`` for a term t of the claim: t should be c * t.
+
+    c is fitted at the first point (least squares), then checked at all.
+    """
+    if not sp.usable(0):
+        return None
+    num = den = 0.0
+    for j, (w, h) in enumerate(zip(probe.samples[0].lhs, probe.samples[0].rhs)):
+        t = np.broadcast_to(sp.signed(i, 0, j), np.shape(w)).ravel()
+        diff = (np.asarray(w, dtype=float) - np.asarray(h, dtype=float)).ravel()
+        num += float(t @ diff)
+        den += float(t @ t)
+    if not np.isfinite(num) or den <= 1e-18:
+        return None
+    c = 1 + num / den  # the claim's term times c gives the reference's
+    if abs(c) < 1e-9 or abs(c - 1) < 1e-6 or abs(c + 1) < 1e-6:
+        return None
+    if not _fits(probe, "ref", "claim", [(c - 1, sp, i)]):
+        return None
+    return diagnosis("scale-factor", what=f"the term `{sp.text(i)}` of the claim",
+                     factor=fraction_text(1 / c), than="the term that makes the claim hold")
+
+
+def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """The claim lacks a sub-expression p of either side (``claim = ref - p``:
+    ``logsumexp(z)`` for ``logsumexp(z + c)`` lacks ``c``), or has one of its own too
+    many (``claim = ref + p``).  For a matrix claim, p may also be an outer product
+    ``u @ v.T`` of vectors of the sides, with either sign (the rank-one term of a
+    Jacobian: ``diag(s)`` for ``diag(s) - s @ s.T``).
+
+    A sub-expression of the reference is not tried with the opposite sign: that the
+    claim exceeds the reference by a piece of it is a coincidence, not a term.
+    """
+    ref_values = list(probe.targets("ref"))
+    claim_values = list(probe.targets("claim"))
+    parts: list[tuple[int, E, str]] = []  # (size, part, where it comes from)
+    seen: set[E] = set()
+    for root, origin in ((claim, "claim"), (ref, "ref")):
+        for node in root.walk():
+            if node is root or node.op in ("idx", "int") or ir.is_num(node, 0) or \
+                    node in seen or node in (claim, ref) or \
+                    any(n.op == "seed" for n in node.walk()):
+                continue
+            seen.add(node)
+            parts.append((size(node), node, origin))
+    parts.sort(key=lambda p: p[0])
+    parts = parts[:MAX_PARTS]
+    shape = probe.shape(claim)
+    if shape is not None and len(shape) == 2 and 1 not in shape:
+        vectors = [p for _, p, _ in parts if _is_vector(probe.shape(p))]
+        for u, v in [(a, b) for a in vectors for b in vectors][:MAX_PARTS]:
+            outer = ir.matmul(u, ir.transpose(v))
+            if probe.shape(outer) == shape and outer not in seen:
+                seen.add(outer)
+                parts.append((size(outer), outer, "outer"))
+    for _, part, origin in parts:
+        if _part_fits(probe, part, 1.0, ref_values, claim_values):
+            return diagnosis("missing-term", term=to_text(part))
+        if origin != "ref" and _part_fits(probe, part, -1.0, ref_values, claim_values):
+            if origin == "claim":
+                return diagnosis("extra-term", term=to_text(part))
+            return diagnosis("missing-term", term=to_text(ir.neg(part)))
+    return None
+
+
+def _is_vector(shape: tuple | None) -> bool:
+    return shape is not None and len(shape) == 2 and shape[1] == 1 and shape[0] != 1
+
+
+def _part_fits(probe: Probe, part: E, sign: float, ref_values: list, claim_values: list
+               ) -> bool:
+    """``claim + sign * part = ref`` at every point, ``part`` broadcasting to the claim."""
+    for k, (want, have) in enumerate(zip(ref_values, claim_values)):
+        got = probe.at(part, k)
+        if got is None:
+            return False
+        for w, h, p in zip(want, have, got):
+            h = np.asarray(h, dtype=float)
+            try:
+                if np.broadcast_shapes(np.shape(h), np.shape(p)) != np.shape(h):
+                    return False
+            except ValueError:
+                return False
+            if not close(h + sign * np.asarray(p, dtype=float), w):
+                return False
+    return True
