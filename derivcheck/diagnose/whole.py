@@ -214,9 +214,11 @@ def components(samples: list[Sample]) -> Diagnosis | None:
     entries = [tuple(int(x) for x in p) for p in np.argwhere(_entry_errors(s) >= DISAGREE)]
     shown = ", ".join(str(p[0] if ref.shape[1] == 1 else p) for p in entries[:8])
     more = "" if len(entries) <= 8 else f" and {len(entries) - 8} more"
+    which = "entry" if len(entries) == 1 else "entries"
     return diagnosis("wrong-components",
-                     detail=f"entries {shown}{more} of {ref.size} differ, the others agree "
-                            f"(sizes {_fmt_sizes(s.sizes)})")
+                     detail=f"{len(entries)} of the {ref.size} entries differ ({which} "
+                            f"{shown}{more}, counting from 0) and the others agree, at a "
+                            f"point with sizes {_fmt_sizes(s.sizes)}")
 
 
 def _entry_errors(s: Sample) -> np.ndarray:
