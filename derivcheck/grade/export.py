@@ -66,7 +66,7 @@ def summary(grades: list[dict], prepared: Prepared) -> dict[str, Any]:
         for step in g["steps"]:
             for link in step["links"]:
                 if link["verdict"] in ("refuted", "ill_formed"):
-                    for code in dict.fromkeys(link["diagnosis"]):
+                    for code in _named_mistakes(link["diagnosis"]):
                         mistakes[code] += 1
                         students.setdefault(code, set()).add(g["student"])
     scores = [g["score"] for g in grades]
@@ -88,6 +88,19 @@ def summary(grades: list[dict], prepared: Prepared) -> dict[str, Any]:
                                                                   -kv[1], kv[0]))],
         "seed": prepared.options.seed,
     }
+
+
+# Codes that say a step is wrong without naming the mistake: a link's specific
+# codes (sign-error, transpose, missing-relu-mask...) are counted instead when it has any.
+GENERIC = frozenset({"residual", "wrong-components", "shape-mismatch", "follows-from-error",
+                     "unsupported", "time-limit", "no-valid-points", "engine-crosscheck",
+                     "internal-error"})
+
+
+def _named_mistakes(codes: list[str]) -> list[str]:
+    codes = list(dict.fromkeys(codes))
+    specific = [c for c in codes if c not in GENERIC]
+    return specific or codes
 
 
 def _item_points(g: dict, item_id: str) -> float:
