@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     from derivcheck.grade.cli import add_parser as add_grade
 
     add_grade(sub)
+    from derivcheck.schema.cli import add_parser as add_schema
+
+    add_schema(sub)
     return parser
 
 
@@ -87,6 +90,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INPUT if exc.code else EXIT_OK
     if args.command == "report":
         return _report(args)
+    if args.command == "schema":
+        from derivcheck.schema.cli import run as schema
+
+        return schema(args)
     if args.command == "grade":
         from derivcheck.grade.cli import run as grade
 

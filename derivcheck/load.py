@@ -48,6 +48,7 @@ from derivcheck.parse.latex import (
     split_latex_equation,
 )
 from derivcheck.printer import to_text
+from derivcheck.schema.validate import first_problem
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 100
@@ -200,6 +201,7 @@ class _Loader:
                     "a derivation file is a YAML mapping (title:, symbols:, steps: ...)")
             raise self.error(what, 0, 0)
         self.doc = doc
+        self.check_schema(doc)
         allowed = (SUBMISSION_KEYS if base else TOP_KEYS) + self.extra_keys
         for key in doc:
             if key not in allowed:
@@ -242,6 +244,17 @@ class _Loader:
                           definitions, steps, assumptions,
                           dict(self.__dict__.get("_declared_latex", {})),
                           tuple(self.step_errors))
+
+    def check_schema(self, doc: Any) -> None:
+        """The shipped JSON Schema's check (what an editor shows), before the loader's own.
+
+        A submission's step is left to ``steps``, which refuses it alone and grades the rest.
+        """
+        name = "submission" if self.base else "key" if "rubric" in self.extra_keys else \
+            "derivation"
+        found = first_problem(doc, name, skip_steps=self.base is not None)
+        if found is not None:
+            raise self.error(found.message, found.line, found.col, found.hint, found.context)
 
     def refuse_deep_nesting(self) -> None:
         """YAML flow collections nested deeper than ``MAX_YAML_DEPTH`` are refused
