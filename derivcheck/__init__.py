@@ -8,6 +8,13 @@ Typical use::
         for step in f.steps:
             print(step.id, step.verdict.value, step.codes)
 
+Grading::
+
+    from derivcheck import Options, grade_one, load_key, prepare_key
+    prepared = prepare_key(load_key("examples/mlp004/key.yaml"), Options(seed=0))
+    g = grade_one(prepared, "ada", "examples/mlp004/submissions/ada.yaml")
+    print(g.score, g.max_score, [(i.id, i.status) for i in g.items])
+
 The names below are the public API; they are imported on first use so that
 ``import derivcheck`` (and the command line) start fast.
 """
@@ -37,6 +44,13 @@ _EXPORTS = {
     "CODES": "derivcheck.codes",
     "InputError": "derivcheck.errors",
     "report_dict": "derivcheck.report.json_report",
+    # grading (derivcheck.grade has the rest)
+    "load_key": "derivcheck.grade.key",
+    "prepare_key": "derivcheck.grade.check:prepare",
+    "grade_one": "derivcheck.grade.check",
+    "grade_dict": "derivcheck.grade.export",
+    "SubmissionGrade": "derivcheck.grade.score",
+    "ItemGrade": "derivcheck.grade.score",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -46,7 +60,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'derivcheck' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    module, _, attr = module.partition(":")
+    value = getattr(import_module(module), attr or name)
     globals()[name] = value
     return value
 

@@ -499,3 +499,17 @@ def test_a_hostile_class_is_graded_and_nothing_runs(tmp_path: Path) -> None:
         assert rows[name]["score"] == "0", name
         text = by[name]["error"] or " ".join(u["error"] for u in by[name]["unreadable_steps"])
         assert reason in text, (name, text)
+
+
+def test_every_public_name_resolves_and_the_readme_example_runs() -> None:
+    import derivcheck
+
+    assert "__version__" in derivcheck.__all__
+    for name in derivcheck.__all__:
+        assert getattr(derivcheck, name) is not None, name
+    root = Path(__file__).resolve().parents[1]
+    prepared = derivcheck.prepare_key(derivcheck.load_key(root / "examples/mlp004/key.yaml"),
+                                      FAST)
+    g = derivcheck.grade_one(prepared, "ada", root / "examples/mlp004/submissions/ada.yaml")
+    assert (g.score, g.max_score) == (10, 10)
+    assert derivcheck.grade_dict(g, prepared)["items"][0]["status"] == "correct"
