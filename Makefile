@@ -1,6 +1,8 @@
 # Two entry points for a fresh machine with only Python 3.11+:
 #   make demo   set up .venv, then check every file in derivations/
 #   make test   set up .venv, then run the whole test suite
+#   make bench  accuracy and speed against the baselines: bench/results.md, bench/results.json
+#               (BENCH_ARGS=--quick for a smoke run)
 #   make report report.tex and report.pdf for derivations/ (needs TeX: see the README)
 #   make grade  grade the example class in examples/mlp004/ into grades/
 VENV ?= .venv
@@ -32,7 +34,7 @@ grade: $(STAMP)
 		-o grades/ --format gradescope
 
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 fuzz: $(STAMP)
 	DERIVCHECK_FUZZ=long $(PY) -m pytest -q tests/test_fuzz.py
