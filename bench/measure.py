@@ -13,7 +13,8 @@ from pathlib import Path
 from bench.baselines import Decision
 from bench.corpus import Claim
 from derivcheck.compare import Options
-from derivcheck.verify import verify_derivation
+from derivcheck.engine.limits import WorkerPool
+from derivcheck.verify import proof_pool, verify_derivation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,25 +33,27 @@ def derivcheck_claims(claims: list[Claim], *, time_limit: float, latex: bool = F
                       ) -> list[Decision]:
     """Each claim verified on its own in this (warm) process, as the API is called."""
     options = Options(time_limit=time_limit, workers=1, latex=latex)
-    if claims:
-        verify_derivation(_single(claims[0]), options)  # warm imports and caches
-    out = []
-    for c in claims:
-        derivation = _single(c)
-        start = time.perf_counter()
-        try:
-            result = verify_derivation(derivation, options)[0]
-            verdict = result.verdict.value
-            codes = [code for code in result.codes if code != "residual"]
-            code = codes[0] if codes else ""
-            detail = ", ".join(result.codes)
-        except Exception as exc:  # an input error: counts as undecided, reported
-            verdict, code, detail = "undecided", "internal-error", f"{type(exc).__name__}: {exc}"
-        took = time.perf_counter() - start
-        if verdict in ("proved", "checked"):
-            verdict = "holds"
-        out.append(Decision(c.key, verdict, took, detail[:200], code))
-    return out
+    with proof_pool(options) as pool:  # a warm process keeps its proof worker
+        if claims:
+            verify_derivation(_single(claims[0]), options, pool=pool)  # warm caches
+        return [_one_claim(c, options, pool) for c in claims]
+
+
+def _one_claim(c: Claim, options: Options, pool: WorkerPool) -> Decision:
+    derivation = _single(c)
+    start = time.perf_counter()
+    try:
+        result = verify_derivation(derivation, options, pool=pool)[0]
+        verdict = result.verdict.value
+        codes = [code for code in result.codes if code != "residual"]
+        code = codes[0] if codes else ""
+        detail = ", ".join(result.codes)
+    except Exception as exc:  # an input error: counts as undecided, reported
+        verdict, code, detail = "undecided", "internal-error", f"{type(exc).__name__}: {exc}"
+    took = time.perf_counter() - start
+    if verdict in ("proved", "checked"):
+        verdict = "holds"
+    return Decision(c.key, verdict, took, detail[:200], code)
 
 
 def _wall(args: list[str], repeat: int) -> list[float]:

@@ -32,6 +32,7 @@ _EXPORTS = {
     "verify_paths": "derivcheck.verify",
     "verify_file": "derivcheck.verify",
     "verify_derivation": "derivcheck.verify",
+    "proof_pool": "derivcheck.verify",
     "Options": "derivcheck.compare",
     "Report": "derivcheck.results",
     "FileResult": "derivcheck.results",

@@ -126,18 +126,36 @@ def verify_file(path: str | Path, options: Options | None = None) -> FileResult:
     return verify_paths([path], options).files[0]
 
 
-def verify_derivation(derivation: Derivation, options: Options | None = None
-                      ) -> tuple[StepResult, ...]:
+def verify_derivation(derivation: Derivation, options: Options | None = None, *,
+                      pool: WorkerPool | None = None) -> tuple[StepResult, ...]:
     """Check every step of a loaded derivation.
+
+    ``pool``: a ``proof_pool`` kept open across calls (a warm process checking many
+    derivations: the workers and their CAS stay up); by default a pool is started
+    for this call and closed after it.
 
     Raises:
         InputError: a definition is ill-shaped, so nothing can be checked.
     """
     options = options or Options()
-    with _pool(options) as pool:
-        run = _FileRun(derivation.path, options, pool, derivation=derivation)
-        proofs = pool.results() if pool else {}
+    if pool is not None:
+        run = _FileRun(derivation.path, options, pool if options.symbolic else None,
+                       derivation=derivation)
+        return run.steps(pool.results() if options.symbolic else {})
+    with _pool(options) as own:
+        run = _FileRun(derivation.path, options, own, derivation=derivation)
+        proofs = own.results() if own else {}
     return run.steps(proofs)
+
+
+def proof_pool(options: Options | None = None) -> WorkerPool:
+    """Worker processes for symbolic proofs, to pass to ``verify_derivation`` again and
+    again (use as a context manager).  The CAS is imported here first, so every worker
+    starts with it."""
+    options = options or Options()
+    if options.symbolic:
+        preload()
+    return WorkerPool(options.workers, seconds=options.time_limit)
 
 
 class _NoPool:

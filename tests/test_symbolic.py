@@ -183,3 +183,16 @@ def test_simplify_preserves_the_value_of_every_engine_formula() -> None:
                 np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9, err_msg=f"{name}: {node}")
                 checked += 1
     assert checked > 50
+
+
+def test_a_proof_pool_kept_open_gives_the_same_results_as_a_pool_per_call() -> None:
+    from derivcheck.verify import proof_pool
+
+    d = load_file(DERIVATIONS / "softmax_jacobian.yaml")
+    options = Options(workers=1)
+    alone = [(s.id, s.verdict, s.codes) for s in verify_derivation(d, options)]
+    with proof_pool(options) as pool:
+        for _ in range(2):  # the second call reuses the warm worker
+            again = [(s.id, s.verdict, s.codes) for s in verify_derivation(d, options, pool=pool)]
+            assert again == alone
+    assert any(v == Verdict.PROVED for _, v, _ in alone)
