@@ -513,3 +513,48 @@ def test_every_public_name_resolves_and_the_readme_example_runs() -> None:
     g = derivcheck.grade_one(prepared, "ada", root / "examples/mlp004/submissions/ada.yaml")
     assert (g.score, g.max_score) == (10, 10)
     assert derivcheck.grade_dict(g, prepared)["items"][0]["status"] == "correct"
+
+
+def test_progress_bar_on_a_terminal_and_silent_otherwise() -> None:
+    from derivcheck.grade.batch import Progress
+
+    shown = io.StringIO()
+    bar = Progress(shown, enabled=True)
+    bar(1, 4, "alice")
+    bar(4, 4, "=evil\x1b[2J")
+    bar.close()
+    text = shown.getvalue()
+    assert "[#######" in text and "1/4" in text and "4/4" in text and text.endswith("\n")
+    assert "\x1b" not in text  # the student id is shown made safe
+    quiet = io.StringIO()  # not a terminal
+    Progress(quiet)(1, 4, "alice")
+    assert quiet.getvalue() == ""
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None,
+                    reason="needs TeX and poppler-utils (installed by .ci/run)")
+def test_latex_feedback_compiles_with_hostile_text(tmp_path: Path) -> None:
+    import subprocess
+
+    from derivcheck.report.pdf import compile_pdf, tex_available
+
+    if tex_available() is None:
+        pytest.skip("needs latexmk or pdflatex")
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    cls = tmp_path / "class"
+    _tree(cls, {"sign.yaml": steps(*SIGN[:2], '{id: "}\\\\input{x}%_&#", claim: '
+                                   '"d(L)/d(b) = y - a"}'),
+                "broken.yaml": "steps: [\n"})
+    out = tmp_path / "out"
+    assert main(["grade", str(key), str(cls), "-o", str(out), "-q", "--no-symbolic",
+                 "--feedback-latex"]) == 0
+    texts = {}
+    for name in ("sign", "broken"):
+        pdf = tmp_path / f"{name}.pdf"
+        pdf.write_bytes(compile_pdf((out / "feedback" / f"{name}.tex").read_text()))
+        texts[name] = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                     text=True, check=True).stdout
+    assert "Score: 1.5 / 5" in texts["sign"] and "refuted" in texts["sign"]
+    assert "}\\input{x}%_&#" in texts["sign"]  # the hostile step id, printed as written
+    assert "Score: 0 / 5" in texts["broken"] and "could not be graded" in texts["broken"]
