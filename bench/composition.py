@@ -15,13 +15,13 @@ from bench.corpus import Claim
 KINDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "sign": (("sign-error",), None),
     "transpose": (("transpose",), r"\btranspose|in the wrong order"),
-    "index": ((), r"\bindex mistake|wrong index|indices swapped"),
+    "index": (("wrong-index",), r"\bindex mistake|wrong index|indices swapped"),
     "dropped factor or term": (("scale-factor", "missing-term"), r"\bdropped\b"),
     "missing ReLU mask": (("missing-relu-mask",), None),
     "wrong layer's weights": ((), r"wrong layer|layers' weights"),
     "outer vs inner product": ((), r"inner product|outer product"),
     "missing sum": ((), r"sum over \w+ is dropped|missing sum|sum is missing"),
-    "log base": ((), r"log ?base|log10|log2|natural-log|natural log"),
+    "log base": (("log-base",), r"log ?base|log10|log2|natural-log|natural log"),
     "one-hot assumed, undeclared": (("needs-assumption",),
                                     r"one-hot|sum\(\w+\) = 1|unit norm"),
 }
