@@ -183,3 +183,51 @@ def test_simplify_preserves_the_value_of_every_engine_formula() -> None:
                 np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9, err_msg=f"{name}: {node}")
                 checked += 1
     assert checked > 50
+
+
+# -- what a worker remembers between sign cases and jobs (symbolic._Memory) ---------
+
+REMEMBER = """
+title: remember
+symbols: {x: vector D, s: scalar, t: scalar, p: posscalar, W: matrix D D}
+define:
+  h: relu(W @ x)
+  es: exp(s)
+steps:
+{steps}
+"""
+
+
+def _prove_in_process(claims: list[str]) -> list[bool]:
+    """Prove ``claims`` one after the other in this process, as a worker would (shared memory)."""
+    from derivcheck.engine import symbolic
+
+    steps = "\n".join(f"  - {{id: s{k}, claim: '{c}'}}" for k, c in enumerate(claims))
+    d = load_text(REMEMBER.replace("{steps}", steps), "t.yaml")
+    out = []
+    for step in d.steps:
+        lhs, rhs = step.exprs[0].node, step.exprs[1].node
+        out.append(symbolic._prove_job(d, lhs, rhs, frozenset(), {"D": 2}, {}).proved)
+    return out
+
+
+# (name, claims proved in order in one worker, whether each is proved)
+REMEMBERED = [
+    # h's value in the case W@x > 0 is remembered; a claim false in the other case
+    # must still be tried (and fail) there.
+    ("relu-case-not-reused", ["h * 2 = 2 * relu(W @ x)", "h = W @ x", "h = relu(W @ x)"],
+     [True, False, True]),
+    ("exp-as-powers", ["es * exp(-s) = 1", "exp(s + log(p)) = p * es", "exp(2 * s) = es * es",
+                       "exp(2 * s) = es"], [True, True, True, False]),
+    ("tanh-as-powers", ["tanh(s) = 2 * sigmoid(2 * s) - 1", "tanh(s) = 2 * sigmoid(s) - 1",
+                        "log(es) = s", "log(es * exp(t)) = s + t"], [True, False, True, True]),
+]
+
+
+@pytest.mark.parametrize("claims,expected", [c[1:] for c in REMEMBERED],
+                         ids=[c[0] for c in REMEMBERED])
+def test_remembered_conversions_never_change_what_is_proved(claims: list[str],
+                                                            expected: list[bool]) -> None:
+    assert _prove_in_process(claims) == expected
+    # again, with everything already remembered, in the reverse order
+    assert _prove_in_process(claims[::-1]) == expected[::-1]
