@@ -19,6 +19,7 @@ import numpy as np
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
+from derivcheck.engine.normal import same_canonical_form
 from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, stack
 from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
@@ -209,14 +210,15 @@ def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
     """The common formula if both sides rewrite to the same one, else ''.
 
     The rewrite rules are identities (given the declared kinds) at every size,
-    so equal normal forms prove the claim for all sizes, without SymPy.
+    so equal normal forms prove the claim for all sizes, without SymPy: first
+    ``simplify``'s, then the canonical polynomials of ``engine.normal``.
     """
     if any(n.op in ("jac", "seed") for side in (lhs, rhs) for n in side.walk()):
         return ""
     a, b = simplify(lhs, engine), simplify(rhs, engine)
-    if a != b:
+    text = to_text(a) if a == b else same_canonical_form(a, b, engine)
+    if not text:
         return ""
-    text = to_text(a)
     return text if len(text) <= 90 else text[:87] + "..."
 
 

@@ -1,0 +1,353 @@
+"""Canonical polynomial forms: claims proved for all sizes without SymPy.
+
+``simplify`` rewrites a formula for people to read; two sides that it leaves
+different may still be the same polynomial.  Here each side becomes a sum of
+products of *atoms* (symbols, entries, definitions, function values, matrix
+products, sums over an index) with exact rational coefficients, and the two
+polynomials are compared.  Products are elementwise, so they commute and
+distribute over sums at every shape (broadcasting included); equal polynomials
+in atoms taken as independent unknowns are equal for every value of the atoms,
+so equal forms prove the claim for all sizes wherever both sides are defined.
+
+Every rewrite on the way is an identity at every size:
+
+* an entry of a sum, product or quotient is the sum, product or quotient of
+  entries (operands of another shape than the whole are not split); an entry of
+  an elementwise function is the function of the entry; ``A.T[i, j] = A[j, i]``;
+  ``onehot(i, K)[k] = delta(i, k)``; ``eye(K)[i, j] = delta(i, j)``;
+* an entry of a matrix product is ``Sum(k, A[i, k] * B[k, j])`` over its inner
+  dimension (one product if that dimension is 1);
+* ``Sum(k, ...)`` distributes over terms, takes out the factors without ``k``
+  (``Sum(k, c) = K * c``), contracts ``Sum(k, delta(k, j) * f(k)) = f(j)`` when
+  ``j`` ranges over the same dimension as ``k``, sums the entries of a ``prob``
+  (or ``onehot``) vector to 1, and names its bound index canonically (``_K_1``:
+  the dimension and the nesting height; user names cannot start with ``_``);
+* ``delta`` is symmetric, ``delta(i, i) = 1``, ``delta`` of two different
+  literals is 0; ``a / c`` for a constant ``c`` is ``a * (1/c)``, and a small
+  positive integer power is a repeated product.
+
+A definition used through ``ref`` stays an atom; an index a definition depends
+on (``y: onehot(t, K)``) is never renamed or substituted.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from derivcheck import ir
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E
+from derivcheck.printer import to_text
+
+if TYPE_CHECKING:
+    from derivcheck.engine.core import Engine
+
+Poly = dict[tuple[E, ...], Fraction]  # sorted factors -> coefficient (never 0)
+MAX_TERMS = 256
+MAX_POWER = 4
+_VALUE_OPS = frozenset({"fn", "T", "matmul", "sum", "mean", "pow", "div"})
+_ZERO_INDEX = E("int", val=0)
+_LEAVES = frozenset({"sym", "ref", "dim", "onehot", "eye", "ones", "idx", "int"})
+
+
+class _GiveUp(Exception):
+    """Outside what the canonical form covers: no proof this way (never a refutation)."""
+
+
+def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> str:
+    """The common canonical form (as text) if both sides have the same one, else ''."""
+    canon = _Canon(engine)
+    try:
+        a, b = canon.poly(lhs), canon.poly(rhs)
+        if a != b:
+            return ""
+        return to_text(canon.expr(a))
+    except (_GiveUp, ShapeError, Unsupported, KeyError, RecursionError, ValueError,
+            ZeroDivisionError, TypeError):
+        return ""
+
+
+def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
+    out = dict(p)
+    for k, c in q.items():
+        v = out.get(k, Fraction(0)) + scale * c
+        if v:
+            out[k] = v
+        else:
+            out.pop(k, None)
+    if len(out) > MAX_TERMS:
+        raise _GiveUp("too many terms")
+    return out
+
+
+class _Canon:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.ranges: dict[str, str] = {}  # bound names introduced here -> dimension
+        self.heights: dict[str, int] = {}  # canonical bound names -> nesting height
+        self._keys: dict[E, str] = {}
+        self._memo: dict[E, Poly] = {}
+        self._fresh = 0
+
+    # -- helpers ---------------------------------------------------------------
+    def key(self, node: E) -> str:
+        hit = self._keys.get(node)
+        if hit is None:
+            hit = self._keys[node] = to_text(node)
+        return hit
+
+    def shape(self, node: E) -> tuple:
+        try:
+            return tuple(self.engine._plain_shape(node))
+        except (ShapeError, Unsupported, KeyError) as exc:
+            raise _GiveUp("shape") from exc
+
+    def range_of(self, name: str) -> str:
+        rng = self.ranges.get(name) or self.engine.index_range.get(name)
+        if rng is None:
+            raise _GiveUp(f"no range for {name}")
+        return rng
+
+    def atom(self, node: E) -> Poly:
+        return {(node,): Fraction(1)}
+
+    def mul(self, p: Poly, q: Poly) -> Poly:
+        out: Poly = {}
+        for fa, ca in p.items():
+            for fb, cb in q.items():
+                factors = tuple(sorted(fa + fb, key=self.key))
+                out = _add(out, {factors: ca * cb})
+        return out
+
+    def expr(self, p: Poly) -> E:
+        """The polynomial as a formula: terms and factors in a fixed (textual) order."""
+        terms = sorted(p.items(), key=lambda t: [self.key(f) for f in t[0]])
+        out: E | None = None
+        for factors, c in terms:
+            body: E | None = None
+            for f in factors:
+                body = f if body is None else E("mul", (body, f))
+            mag = abs(c)
+            if body is None:
+                piece = ir.num(mag)
+            elif mag != 1:
+                piece = E("mul", (ir.num(mag), body))
+            else:
+                piece = body
+            if out is None:
+                out = piece if c > 0 else E("neg", (piece,))
+            else:
+                out = E("add" if c > 0 else "sub", (out, piece))
+        return out if out is not None else ir.ZERO
+
+    # -- the polynomial of a formula -------------------------------------------------
+    def poly(self, node: E) -> Poly:
+        hit = self._memo.get(node)
+        if hit is None:
+            hit = self._poly(node)
+            self._memo[node] = hit
+        return hit
+
+    def _poly(self, node: E) -> Poly:
+        op, args = node.op, node.args
+        if op == "num":
+            value = Fraction(node.val)
+            return {(): value} if value else {}
+        if op == "add":
+            return _add(self.poly(args[0]), self.poly(args[1]))
+        if op == "sub":
+            return _add(self.poly(args[0]), self.poly(args[1]), Fraction(-1))
+        if op == "neg":
+            return _add({}, self.poly(args[0]), Fraction(-1))
+        if op == "mul":
+            return self.mul(self.poly(args[0]), self.poly(args[1]))
+        if op == "div":
+            den = self.poly(args[1])
+            if set(den) <= {()}:
+                c = den.get((), Fraction(0))
+                if c == 0:
+                    raise _GiveUp("division by 0")
+                return _add({}, self.poly(args[0]), 1 / c)
+            return self.mul(self.poly(args[0]),
+                            self.atom(E("div", (ir.ONE, self.expr(den)))))
+        if op == "pow" and args[1].op == "num" and isinstance(args[1].val, Fraction) \
+                and args[1].val.denominator == 1 and 1 <= args[1].val <= MAX_POWER:
+            base = self.poly(args[0])
+            out = base
+            for _ in range(int(args[1].val) - 1):
+                out = self.mul(out, base)
+            return out
+        if op == "elem":
+            return self._elem(node)
+        if op == "Sum":
+            return self._sum(node)
+        if op == "delta":
+            return self._delta(node)
+        if op in _LEAVES:
+            return self.atom(node)
+        if op in _VALUE_OPS:
+            return self.atom(E(op, tuple(self.expr(self.poly(a)) for a in args), node.val))
+        raise _GiveUp(f"no canonical form for {op}")
+
+    def _delta(self, node: E) -> Poly:
+        i, j = node.args
+        if i == j:
+            return {(): Fraction(1)}
+        if i.op == "int" and j.op == "int":
+            return {}
+        a, b = sorted((i, j), key=self.key)
+        return self.atom(E("delta", (a, b)))
+
+    # -- entries -----------------------------------------------------------------
+    def _elem(self, node: E) -> Poly:
+        base, index = node.args[0], node.args[1:]
+        op = base.op
+        if op in ("add", "sub", "mul", "div", "neg"):
+            whole = self.shape(base)
+            parts = []
+            for x in base.args:
+                sx = self.shape(x)
+                if sx == ():
+                    parts.append(x)
+                elif sx == whole:
+                    parts.append(E("elem", (x, *index)))
+                else:  # broadcast against another shape: not split
+                    return self._opaque(node)
+            return self.poly(E(op, tuple(parts)))
+        if op == "fn" and base.val in ir.ELEMENTWISE_FUNCS and len(base.args) == 1 \
+                and self.shape(base.args[0]) == self.shape(base):
+            return self.poly(E("fn", (E("elem", (base.args[0], *index)),), base.val))
+        if op == "T":
+            inner = base.args[0]
+            if len(index) == 2:
+                return self.poly(E("elem", (inner, index[1], index[0])))
+            return self.poly(E("elem", (inner, *index)))  # an entry of a vector
+        if op == "onehot" and len(index) == 1:
+            return self._delta(E("delta", (base.args[0], index[0])))
+        if op == "eye" and len(index) == 2:
+            return self._delta(E("delta", (index[0], index[1])))
+        if op == "matmul":
+            return self._matmul_entry(node)
+        return self._opaque(node)
+
+    def _opaque(self, node: E) -> Poly:
+        base, index = node.args[0], node.args[1:]
+        if base.op in _LEAVES:
+            return self.atom(node)
+        return self.atom(E("elem", (self.expr(self.poly(base)), *index)))
+
+    def _matmul_entry(self, node: E) -> Poly:
+        """``(A @ B)[i, j] = Sum(k, A[i, k] * B[k, j])`` (one product if k has size 1)."""
+        (a, b), index = node.args[0].args, node.args[1:]
+        m, n = self.shape(a)
+        _, p = self.shape(b)
+        row: E | None
+        col: E | None
+        if len(index) == 2:
+            row, col = index
+            if (m == 1 and row != _ZERO_INDEX) or (p == 1 and col != _ZERO_INDEX):
+                return self._opaque(node)
+        elif p == 1 and m != 1:
+            row, col = index[0], None
+        elif m == 1 and p != 1:
+            row, col = None, index[0]
+        else:
+            return self._opaque(node)
+
+        if n == 1:
+            if m == 1 or p == 1:  # a scalar-like side: leave it
+                return self._opaque(node)
+            return self.poly(E("mul", (_entry(a, row, None), _entry(b, None, col))))
+        if not isinstance(n, str):
+            return self._opaque(node)
+        self._fresh += 1
+        var = f"_t{self._fresh}"
+        self.ranges[var] = n
+        k = E("idx", val=var)
+        left = _entry(a, None if m == 1 else row, k)
+        right = _entry(b, k, None if p == 1 else col)
+        return self.poly(E("Sum", (E("mul", (left, right)),), var))
+
+    # -- sums over an index ------------------------------------------------------------
+    def _depends(self, node: E, var: str) -> bool:
+        return var in ir.free_indices(node, self.engine.def_free)
+
+    def _through_definition(self, factors: list[E], var: str) -> bool:
+        """Does ``var`` reach a factor through a definition (which cannot be renamed)?"""
+        for f in factors:
+            for sub in f.walk():
+                if sub.op == "ref" and var in self.engine.def_free.get(str(sub.val), ()):
+                    return True
+        return False
+
+    def _sum(self, node: E) -> Poly:
+        var = str(node.val)
+        rng = self.range_of(var)
+        out: Poly = {}
+        for factors, c in self.poly(node.args[0]).items():
+            dep = [f for f in factors if self._depends(f, var)]
+            rest: Poly = {tuple(f for f in factors if not self._depends(f, var)): c}
+            if not dep:
+                out = _add(out, self.mul(rest, self.atom(E("dim", val=rng))))
+                continue
+            if self._through_definition(dep, var):
+                inner = self.expr({tuple(dep): Fraction(1)})
+                out = _add(out, self.mul(rest, self.atom(E("Sum", (inner,), var))))
+                continue
+            out = _add(out, self.mul(rest, self._sum_term(dep, var, rng)))
+        return out
+
+    def _sum_term(self, dep: list[E], var: str, rng: str) -> Poly:
+        """``Sum(var, product of dep)``; every factor of ``dep`` uses ``var`` explicitly."""
+        for k, f in enumerate(dep):
+            if f.op != "delta":
+                continue
+            i, j = f.args
+            other = j if i == E("idx", val=var) else i if j == E("idx", val=var) else None
+            if other is None or other.op != "idx" or self.range_of(str(other.val)) != rng:
+                continue
+            result: Poly = {(): Fraction(1)}
+            for g in dep[:k] + dep[k + 1:]:
+                result = self.mul(result, self.poly(_substitute(g, var, other)))
+            return result
+        if len(dep) == 1 and self._sums_to_one(dep[0], var, rng):
+            return {(): Fraction(1)}
+        height = 1 + max((self.heights.get(str(s.val), 0) for f in dep for s in f.walk()
+                          if s.op == "Sum"), default=0)
+        name = f"_{rng}_{height}"
+        self.ranges[name] = rng
+        self.heights[name] = height
+        renamed = sorted((_substitute(f, var, E("idx", val=name)) for f in dep), key=self.key)
+        return self.atom(E("Sum", (self.expr({tuple(renamed): Fraction(1)}),), name))
+
+    def _sums_to_one(self, factor: E, var: str, rng: str) -> bool:
+        """``factor`` is ``p[var]`` for a declared ``prob`` (or ``onehot``) vector over ``rng``."""
+        if factor.op != "elem" or len(factor.args) != 2 or factor.args[1] != E("idx", val=var):
+            return False
+        base = factor.args[0]
+        if base.op != "sym":
+            return False
+        sym = self.engine.symbols.get(str(base.val))
+        return (sym is not None and "prob" in sym.constraints and not sym.is_index
+                and tuple(sym.shape) in ((rng, 1), (rng,)))
+
+
+def _entry(x: E, first: E | None, second: E | None) -> E:
+    """``x[first, second]``, leaving out the position of a dimension of size 1."""
+    return E("elem", (x, *[i for i in (first, second) if i is not None]))
+
+
+def _substitute(node: E, var: str, new: E) -> E:
+    """``node`` with the index ``var`` replaced by ``new`` (not inside a Sum that rebinds it).
+
+    Raises ``_GiveUp`` where ``new`` would be captured by a Sum binding its name.
+    """
+    if node.op == "idx":
+        return new if node.val == var else node
+    if not node.args or (node.op == "Sum" and node.val == var):
+        return node
+    if node.op == "Sum" and node.val == new.val and any(
+            n.op == "idx" and n.val == var for n in node.walk()):
+        raise _GiveUp("the substituted index would be captured")
+    return E(node.op, tuple(_substitute(a, var, new) for a in node.args), node.val)
