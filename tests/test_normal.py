@@ -89,6 +89,30 @@ def test_what_is_called_equal_is_equal_at_random_points(engine_of, left: str,
             assert np.allclose(ev.value(lhs, idx), ev.value(rhs, idx)), (sizes, idx)
 
 
+# Formulas simplify must not change the value of (each is evaluated before and after).
+SIMPLIFY_KEEPS_VALUE = [
+    ("two-negatives", "-x[i] * (0 - v[i])"),
+    ("two-negatives-vector", "(-x) * (-v) * s"),
+    ("one-negative", "x * (0 - v)"),
+    ("negative-quotient", "(-x) / (-s) * (r - s)"),
+]
+
+
+@pytest.mark.parametrize("text", [c[1] for c in SIMPLIFY_KEEPS_VALUE],
+                         ids=[c[0] for c in SIMPLIFY_KEEPS_VALUE])
+def test_simplify_keeps_the_value(engine_of, text: str) -> None:
+    m = engine_of
+    node = m.parse(text)
+    simple = simplify(node, m.engine)
+    free = m.engine.free_indices(node)
+    rng = np.random.default_rng(2)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    point = draw_point(m.engine.symbols, sorted(m.engine.used_symbols(node)), sizes, rng)
+    ev = m.engine.evaluator(point)
+    for idx in index_assignments(free, m.engine.index_range, sizes):
+        assert np.allclose(ev.value(node, idx), ev.value(simple, idx)), idx
+
+
 def test_swapped_outer_entry_is_not_called_equal(engine_of) -> None:
     m = engine_of
     a, b = m.parse("(x @ u.T)[i, n]"), m.parse("x[n] * u[i]")
