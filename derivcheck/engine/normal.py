@@ -56,16 +56,22 @@ class _GiveUp(Exception):
 
 
 def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> str:
-    """The common canonical form (as text) if both sides have the same one, else ''."""
-    canon = _Canon(engine)
-    try:
-        a, b = canon.poly(lhs), canon.poly(rhs)
-        if a != b:
-            return ""
-        return to_text(canon.expr(a))
-    except (_GiveUp, ShapeError, Unsupported, KeyError, RecursionError, ValueError,
-            ZeroDivisionError, TypeError):
-        return ""
+    """The common canonical form (as text) if both sides have the same one, else ''.
+
+    Definitions are atoms first; if that does not show the sides equal, they are
+    replaced by their formulas (as the evaluator reads them: an index a definition
+    uses takes the value it has where the definition is used).
+    """
+    for inline in (False, True):
+        canon = _Canon(engine, inline=inline)
+        try:
+            a, b = canon.settle(canon.poly(lhs)), canon.settle(canon.poly(rhs))
+        except (_GiveUp, ShapeError, Unsupported, KeyError, RecursionError, ValueError,
+                ZeroDivisionError, TypeError):
+            continue
+        if a == b:
+            return to_text(canon.expr(a))
+    return ""
 
 
 def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
@@ -82,8 +88,9 @@ def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
 
 
 class _Canon:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, inline: bool = False) -> None:
         self.engine = engine
+        self.inline = inline
         self.ranges: dict[str, str] = {}  # bound names introduced here -> dimension
         self.heights: dict[str, int] = {}  # canonical bound names -> nesting height
         self._keys: dict[E, str] = {}
@@ -116,9 +123,75 @@ class _Canon:
         out: Poly = {}
         for fa, ca in p.items():
             for fb, cb in q.items():
-                factors = tuple(sorted(fa + fb, key=self.key))
+                factors = tuple(sorted(self._cancel(list(fa + fb)), key=self.key))
                 out = _add(out, {factors: ca * cb})
         return out
+
+    def _cancel(self, factors: list[E]) -> list[E]:
+        """``f * (1/f) = 1`` (where defined); ``ones(shape) * x = x`` for a factor ``x`` of
+        that shape (the product already has it)."""
+        for k, f in enumerate(factors):
+            if f.op == "div" and f.args[0] == ir.ONE and f.args[1] in factors:
+                rest = factors[:k] + factors[k + 1:]
+                rest.remove(f.args[1])
+                return self._cancel(rest)
+        for k, f in enumerate(factors):
+            if f.op == "ones" and any(g.op != "ones" and self._shape_or_none(g) == f.val
+                                      for g in factors):
+                return self._cancel(factors[:k] + factors[k + 1:])
+        return factors
+
+    def _shape_or_none(self, node: E) -> tuple | None:
+        try:
+            return tuple(self.engine._plain_shape(node))
+        except (ShapeError, Unsupported, KeyError):
+            return None
+
+    def reciprocal(self, den: Poly) -> Poly:
+        """``1 / den``: a monomial splits into reciprocals of its factors (``1/(1/f) = f``)."""
+        if len(den) == 1:
+            ((factors, c),) = den.items()
+            out: Poly = {(): 1 / c}
+            for f in factors:
+                inv = f.args[1] if f.op == "div" else E("div", (ir.ONE, f))
+                out = self.mul(out, self.atom(inv))
+            return out
+        return self.atom(E("div", (ir.ONE, self.expr(den))))
+
+    def settle(self, p: Poly) -> Poly:
+        """Every term ``delta(i, j) * f(j)`` as ``delta(i, j) * f(i)`` (i, j of one range;
+        the name first in order stays), so equal terms look equal."""
+        for _ in range(8):
+            out: Poly = {}
+            changed = False
+            for factors, c in p.items():
+                new = self._settle_term(list(factors))
+                if new is None:
+                    out = _add(out, {factors: c})
+                else:
+                    changed = True
+                    out = _add(out, self.mul({(): c}, new))
+            p = out
+            if not changed:
+                break
+        return p
+
+    def _settle_term(self, factors: list[E]) -> Poly | None:
+        for k, f in enumerate(factors):
+            if f.op != "delta" or f.args[0].op != "idx" or f.args[1].op != "idx":
+                continue
+            keep, drop = sorted((str(f.args[0].val), str(f.args[1].val)))
+            others = factors[:k] + factors[k + 1:]
+            if keep.startswith("_") or drop.startswith("_") \
+                    or self.range_of(keep) != self.range_of(drop) \
+                    or not any(self._depends(g, drop) for g in others) \
+                    or self._through_definition(others, drop):
+                continue
+            out: Poly = self.atom(f)
+            for g in others:
+                out = self.mul(out, self.poly(_substitute(g, drop, E("idx", val=keep))))
+            return out
+        return None
 
     def expr(self, p: Poly) -> E:
         """The polynomial as a formula: terms and factors in a fixed (textual) order."""
@@ -169,8 +242,7 @@ class _Canon:
                 if c == 0:
                     raise _GiveUp("division by 0")
                 return _add({}, self.poly(args[0]), 1 / c)
-            return self.mul(self.poly(args[0]),
-                            self.atom(E("div", (ir.ONE, self.expr(den)))))
+            return self.mul(self.poly(args[0]), self.reciprocal(den))
         if op == "pow" and args[1].op == "num" and isinstance(args[1].val, Fraction) \
                 and args[1].val.denominator == 1 and 1 <= args[1].val <= MAX_POWER:
             base = self.poly(args[0])
@@ -184,6 +256,12 @@ class _Canon:
             return self._sum(node)
         if op == "delta":
             return self._delta(node)
+        if op == "ref" and self.inline:
+            return self.poly(self.engine.definitions[str(node.val)])
+        if op == "sum" and node.val is None:
+            total = self._total(args[0])
+            if total is not None:
+                return total
         if op in _LEAVES:
             return self.atom(node)
         if op in _VALUE_OPS:
@@ -223,6 +301,12 @@ class _Canon:
             if len(index) == 2:
                 return self.poly(E("elem", (inner, index[1], index[0])))
             return self.poly(E("elem", (inner, *index)))  # an entry of a vector
+        if op == "ones":
+            return {(): Fraction(1)}
+        if op == "ref" and self.inline:
+            return self.poly(E("elem", (self.engine.definitions[str(base.val)], *index)))
+        if op == "fn" and base.val == "softmax":
+            return self._softmax_entry(node)
         if op == "onehot" and len(index) == 1:
             return self._delta(E("delta", (base.args[0], index[0])))
         if op == "eye" and len(index) == 2:
@@ -230,6 +314,41 @@ class _Canon:
         if op == "matmul":
             return self._matmul_entry(node)
         return self._opaque(node)
+
+    def _fresh_index(self, dim: str) -> E:
+        self._fresh += 1
+        var = f"_t{self._fresh}"
+        self.ranges[var] = dim
+        return E("idx", val=var)
+
+    def _softmax_entry(self, node: E) -> Poly:
+        """``softmax(x)[i, j] = exp(x[i, j]) / Sum(t, exp(x[t, j]))`` (over each column)."""
+        base, index = node.args[0], node.args[1:]
+        x = base.args[0]
+        rows, cols = self.shape(x)
+        if not isinstance(rows, str) or (cols == 1) != (len(index) == 1):
+            return self._opaque(node)
+        t = self._fresh_index(rows)
+        entry = E("fn", (E("elem", (x, *index)),), "exp")
+        other = E("fn", (E("elem", (x, t, *index[1:])),), "exp")
+        total = E("Sum", (other,), str(t.val))
+        return self.poly(E("div", (entry, total)))
+
+    def _total(self, x: E) -> Poly | None:
+        """``sum(x)`` as a Sum over the entries of ``x`` (a column vector or a matrix)."""
+        shape = self.shape(x)
+        if shape == () or not all(isinstance(d, str) for d in shape if d != 1):
+            return None
+        rows, cols = shape
+        if rows == 1 and cols == 1:
+            return None
+        i = self._fresh_index(rows) if rows != 1 else None
+        j = self._fresh_index(cols) if cols != 1 else None
+        body: E = _entry(x, i, j)
+        for k in (j, i):
+            if k is not None:
+                body = E("Sum", (body,), str(k.val))
+        return self.poly(body)
 
     def _opaque(self, node: E) -> Poly:
         base, index = node.args[0], node.args[1:]
@@ -261,10 +380,8 @@ class _Canon:
             return self.poly(E("mul", (_entry(a, row, None), _entry(b, None, col))))
         if not isinstance(n, str):
             return self._opaque(node)
-        self._fresh += 1
-        var = f"_t{self._fresh}"
-        self.ranges[var] = n
-        k = E("idx", val=var)
+        k = self._fresh_index(n)
+        var = str(k.val)
         left = _entry(a, None if m == 1 else row, k)
         right = _entry(b, k, None if p == 1 else col)
         return self.poly(E("Sum", (E("mul", (left, right)),), var))
