@@ -18,7 +18,8 @@ from derivcheck.engine.simplify import simplify
 from derivcheck.ir import E
 
 SYMBOLS = {"x": "vector K", "v": "vector K", "p": "prob K", "W": "matrix K K",
-           "U": "matrix K D", "u": "vector D", "s": "scalar", "r": "scalar",
+           "U": "matrix K D", "Wb": "matrix K K", "Sy": "symmatrix K", "u": "vector D",
+           "s": "scalar", "r": "scalar",
            "i": "index K", "j": "index K", "k": "index K", "t": "index K", "n": "index D"}
 DEFINE = {"yt": "onehot(t, K)", "z": "W @ x", "sm": "softmax(x)", "smw": "softmax(W)"}
 
@@ -72,6 +73,21 @@ CASES = [
     ("sum-of-entries-wrong", "sum(x)", "Sum(k, x[k]) + 1", False),
     ("sum-of-matrix", "sum(W) * s", "Sum(i, Sum(j, W[i, j])) * s", True),
     ("mean-is-not-sum", "mean(x)", "Sum(k, x[k])", False),
+    ("matmul-distributes", "W @ (x + v)", "W @ x + W @ v", True),
+    ("matmul-scalars", "(2 * W) @ (s * x)", "2 * s * (W @ x)", True),
+    ("matmul-associative", "(W @ Wb) @ x", "W @ (Wb @ x)", True),
+    ("matmul-order-kept", "W @ Wb @ x", "Wb @ W @ x", False),
+    ("matmul-broadcast-term", "(W + s) @ x", "W @ x + s * x", False),
+    ("transpose-of-product", "(W @ Wb).T", "Wb.T @ W.T", True),
+    ("transpose-of-product-wrong", "(W @ Wb).T", "W.T @ Wb.T", False),
+    ("transpose-of-sum", "(W + 2 * Wb).T @ x", "W.T @ x + 2 * (Wb.T @ x)", True),
+    ("symmetric-transpose", "Sy.T @ x", "Sy @ x", True),
+    ("general-transpose", "W.T @ x", "W @ x", False),
+    ("trace-cyclic", "tr(W @ Wb)", "tr(Wb @ W)", True),
+    ("trace-cyclic-three", "tr(W @ Wb @ Sy)", "tr(Sy @ W @ Wb)", True),
+    ("trace-not-any-order", "tr(W @ Wb @ Sy)", "tr(Wb @ W @ Sy)", False),
+    ("trace-linear", "tr(W + s * Wb)", "tr(W) + s * tr(Wb)", True),
+    ("entry-of-a-sum-of-vectors", "Sum(k, x[k] * onehot(k, K))[i]", "x[i]", True),
 ]
 
 

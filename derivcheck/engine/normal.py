@@ -264,6 +264,12 @@ class _Canon:
                 return total
         if op in _LEAVES:
             return self.atom(node)
+        if op == "matmul":
+            return self._matmul(node)
+        if op == "T":
+            return self._transpose(self.poly(args[0]))
+        if op == "fn" and node.val == "tr" and len(args) == 1:
+            return self._trace(args[0])
         if op in _VALUE_OPS:
             return self.atom(E(op, tuple(self.expr(self.poly(a)) for a in args), node.val))
         raise _GiveUp(f"no canonical form for {op}")
@@ -303,6 +309,9 @@ class _Canon:
             return self.poly(E("elem", (inner, *index)))  # an entry of a vector
         if op == "ones":
             return {(): Fraction(1)}
+        if op == "Sum" and not any(i.op == "idx" and i.val == base.val for i in index) \
+                and self.shape(base.args[0]) == self.shape(base):
+            return self.poly(E("Sum", (E("elem", (base.args[0], *index)),), base.val))
         if op == "ref" and self.inline:
             return self.poly(E("elem", (self.engine.definitions[str(base.val)], *index)))
         if op == "fn" and base.val == "softmax":
@@ -314,6 +323,87 @@ class _Canon:
         if op == "matmul":
             return self._matmul_entry(node)
         return self._opaque(node)
+
+    # -- matrices ------------------------------------------------------------------
+    def _split(self, factors: tuple[E, ...]) -> tuple[list[E], E | None]:
+        """A term's scalar factors, and the elementwise product of the others (or None)."""
+        scalars: list[E] = []
+        core: E | None = None
+        for f in factors:
+            if self._shape_or_none(f) == ():
+                scalars.append(f)
+            else:
+                core = f if core is None else E("mul", (core, f))
+        return scalars, core
+
+    def _chain_expr(self, chain: list[E]) -> E:
+        out = chain[0]
+        for m in chain[1:]:
+            out = E("matmul", (out, m))
+        return out
+
+    def _terms_as_matrices(self, node: E) -> list[tuple[Fraction, list[E], list[E]]]:
+        """``node`` as terms ``c * scalars * (M1 @ M2 @ ...)``, each matrix product of the
+        shape of ``node`` (a term broadcast from a smaller shape is not a matrix of it)."""
+        shape = self.shape(node)
+        out = []
+        for factors, c in self.poly(node).items():
+            scalars, core = self._split(factors)
+            if core is None or self._shape_or_none(core) != shape:
+                raise _GiveUp("a term of another shape inside a matrix product")
+            out.append((c, scalars, _flatten(core)))
+        return out
+
+    def _matmul(self, node: E) -> Poly:
+        """``@`` is bilinear and associative; scalars come out of it."""
+        a, b = node.args
+        if self.shape(a) in ((), (1, 1)) or self.shape(b) in ((), (1, 1)):
+            return self.poly(E("mul", (a, b)))  # a 1 x 1 side: a product with a scalar
+        out: Poly = {}
+        for ca, sa, chain_a in self._terms_as_matrices(a):
+            for cb, sb, chain_b in self._terms_as_matrices(b):
+                term = self.mul({tuple(sorted(sa + sb, key=self.key)): ca * cb},
+                                self.atom(self._chain_expr(chain_a + chain_b)))
+                out = _add(out, term)
+        return out
+
+    def _transpose_atom(self, f: E) -> E:
+        if f.op == "T":
+            return f.args[0]
+        if f.op == "eye" or self._shape_or_none(f) == ():
+            return f
+        if f.op == "ones":
+            return E("ones", val=tuple(reversed(f.val)))
+        if f.op == "sym":
+            sym = self.engine.symbols.get(str(f.val))
+            if sym is not None and "symmetric" in sym.constraints:
+                return f
+        if f.op == "matmul":  # (A @ B).T = B.T @ A.T
+            return self._chain_expr([self._transpose_atom(m) for m in reversed(_flatten(f))])
+        if f.op == "mul":  # an elementwise product, factor by factor
+            return E("mul", (self._transpose_atom(f.args[0]), self._transpose_atom(f.args[1])))
+        return E("T", (f,))
+
+    def _transpose(self, p: Poly) -> Poly:
+        """``.T`` of a polynomial: of each factor (transposing commutes with ``*`` and ``+``)."""
+        out: Poly = {}
+        for factors, c in p.items():
+            term: Poly = {(): c}
+            for f in factors:
+                term = self.mul(term, self.atom(self._transpose_atom(f)))
+            out = _add(out, term)
+        return out
+
+    def _trace(self, x: E) -> Poly:
+        """``tr`` is linear, and ``tr(A @ B) = tr(B @ A)``: the first rotation in order."""
+        out: Poly = {}
+        for c, scalars, chain in self._terms_as_matrices(x):
+            rotations = [chain[k:] + chain[:k] for k in range(len(chain))]
+            best = min(rotations, key=lambda r: [self.key(m) for m in r])
+            term = self.mul({tuple(sorted(scalars, key=self.key)): c},
+                            self.atom(E("fn", (self._chain_expr(best),), "tr")))
+            out = _add(out, term)
+        return out
 
     def _fresh_index(self, dim: str) -> E:
         self._fresh += 1
@@ -448,6 +538,13 @@ class _Canon:
         sym = self.engine.symbols.get(str(base.val))
         return (sym is not None and "prob" in sym.constraints and not sym.is_index
                 and tuple(sym.shape) in ((rng, 1), (rng,)))
+
+
+def _flatten(core: E) -> list[E]:
+    """The factors of a matrix product ``A @ B @ ...`` (any grouping), in order."""
+    if core.op == "matmul":
+        return _flatten(core.args[0]) + _flatten(core.args[1])
+    return [core]
 
 
 def _entry(x: E, first: E | None, second: E | None) -> E:
