@@ -169,9 +169,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     if options.symbolic:
         same = _same_normal_form(engine, lhs_f, rhs_f)
         if same:
-            return Outcome(Verdict.PROVED, [], evidence(
-                "symbolic", proof=f"for all sizes: both sides rewrite to `{same}`"),
-                reference=reference)
+            return Outcome(Verdict.PROVED, [], evidence("symbolic", proof=f"for all sizes: {same}"),
+                           reference=reference)
     resolved = sum(1 for s in samples if _magnitude(s) <= RESOLVABLE)
     if resolved < max(options.settings, 1):
         # Agreement to 1e-8 of values above RESOLVABLE cannot see a difference of a few
@@ -207,19 +206,26 @@ def _batch_magnitudes(lv: list[np.ndarray], rv: list[np.ndarray]) -> np.ndarray:
 
 
 def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
-    """The common formula if both sides rewrite to the same one, else ''.
+    """What both sides rewrite to ("both sides rewrite to `f`"), else ''.
 
     The rewrite rules are identities (given the declared kinds) at every size,
     so equal normal forms prove the claim for all sizes, without SymPy: first
-    ``simplify``'s, then the canonical polynomials of ``engine.normal``.
+    ``simplify``'s, then the canonical polynomials of ``engine.normal`` (the only
+    ones for Jacobians).
     """
+    entries = False
     if any(n.op in ("jac", "seed") for side in (lhs, rhs) for n in side.walk()):
-        return ""
-    a, b = simplify(lhs, engine), simplify(rhs, engine)
-    text = to_text(a) if a == b else same_canonical_form(a, b, engine)
+        # entry by entry (simplify has no rules for Jacobians)
+        text, entries = same_canonical_form(lhs, rhs, engine)
+    else:
+        a, b = simplify(lhs, engine), simplify(rhs, engine)
+        text, entries = (to_text(a), False) if a == b else same_canonical_form(a, b, engine)
     if not text:
         return ""
-    return text if len(text) <= 90 else text[:87] + "..."
+    text = text if len(text) <= 90 else text[:87] + "..."
+    if entries:
+        return f"every entry [_row, _col] of both sides rewrites to `{text}`"
+    return f"both sides rewrite to `{text}`"
 
 
 def with_proof(outcome: Outcome, proof: Proof) -> Outcome:

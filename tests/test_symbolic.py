@@ -52,7 +52,7 @@ PROVED = [
     ("softmax-entry-all-sizes", "d(a2[i])/d(z2[k]) = a2[i] * (delta(i, k) - a2[k])",
      "for all sizes"),
     ("indexed-instantiated", "relu(z2)[i] = z2[i] * relu_prime(z2[i])", "for sizes"),
-    ("softmax-jacobian", "d(a2)/d(z2) = diag(a2) - a2 @ a2.T", "for sizes"),
+    ("softmax-jacobian", "d(a2)/d(z2) = diag(a2) - a2 @ a2.T", "every entry [_row, _col]"),
     ("relu-cases", "relu(z1) = z1 * relu_prime(z1)", "sign case"),
     ("sum-as-entries-all-sizes", "sum(y * a2) = Sum(k, y[k] * a2[k])", "for all sizes"),
     ("onehot-enumerated", "sum(y * y) = 1", "values of the finite kinds"),

@@ -36,6 +36,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from derivcheck import ir
+from derivcheck.engine.shapes import ShapeInference
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.printer import to_text
@@ -55,23 +56,28 @@ class _GiveUp(Exception):
     """Outside what the canonical form covers: no proof this way (never a refutation)."""
 
 
-def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> str:
-    """The common canonical form (as text) if both sides have the same one, else ''.
+def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> tuple[str, bool]:
+    """The common canonical form (as text) if both sides have the same one, else '';
+    and whether it is the form of their entries ``[_row, _col]`` (see below).
 
     Definitions are atoms first; if that does not show the sides equal, they are
     replaced by their formulas (as the evaluator reads them: an index a definition
-    uses takes the value it has where the definition is used).
+    uses takes the value it has where the definition is used).  Last, a vector or
+    matrix claim is compared entry by entry, at indices ``_row`` (and ``_col``) that
+    stand for every entry (the only way Jacobians are compared).
     """
-    for inline in (False, True):
-        canon = _Canon(engine, inline=inline)
-        try:
-            a, b = canon.settle(canon.poly(lhs)), canon.settle(canon.poly(rhs))
-        except (_GiveUp, ShapeError, Unsupported, KeyError, RecursionError, ValueError,
-                ZeroDivisionError, TypeError):
-            continue
-        if a == b:
-            return to_text(canon.expr(a))
-    return ""
+    for entries in (False, True):
+        for inline in (False, True):
+            canon = _Canon(engine, inline=inline, entries=entries)
+            try:
+                left, right = (canon.entry(lhs), canon.entry(rhs)) if entries else (lhs, rhs)
+                a, b = canon.settle(canon.poly(left)), canon.settle(canon.poly(right))
+            except (_GiveUp, ShapeError, Unsupported, KeyError, RecursionError, ValueError,
+                    ZeroDivisionError, TypeError):
+                continue
+            if a == b:
+                return to_text(canon.expr(a)), entries
+    return "", False
 
 
 def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
@@ -88,9 +94,14 @@ def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
 
 
 class _Canon:
-    def __init__(self, engine: Engine, *, inline: bool = False) -> None:
+    def __init__(self, engine: Engine, *, inline: bool = False, entries: bool = False) -> None:
         self.engine = engine
         self.inline = inline
+        self.entries = entries  # inner products as sums of entries too
+        self.free_names: set[str] = set()  # the entry indices of ``entry``
+        self._index_range = dict(engine.index_range)
+        self._shapes = ShapeInference(engine.symbol_shapes, self._index_range,
+                                      engine.def_shapes)
         self.ranges: dict[str, str] = {}  # bound names introduced here -> dimension
         self.heights: dict[str, int] = {}  # canonical bound names -> nesting height
         self._keys: dict[E, str] = {}
@@ -98,6 +109,25 @@ class _Canon:
         self._fresh = 0
 
     # -- helpers ---------------------------------------------------------------
+    def entry(self, node: E) -> E:
+        """The entry ``node[_row, _col]`` of a vector or matrix at indices standing for all."""
+        shape = self.shape(node)
+        if len(shape) != 2:
+            raise _GiveUp("a scalar")
+        rows, cols = shape
+        picks = []
+        for name, dim in (("_row", rows), ("_col", cols)):
+            if dim == 1:
+                continue
+            if not isinstance(dim, str):
+                raise _GiveUp("a dimension of fixed size")
+            self.name_index(name, dim)
+            self.free_names.add(name)
+            picks.append(E("idx", val=name))
+        if not picks:
+            raise _GiveUp("a 1 x 1 value")
+        return E("elem", (node, *picks))
+
     def key(self, node: E) -> str:
         hit = self._keys.get(node)
         if hit is None:
@@ -106,9 +136,14 @@ class _Canon:
 
     def shape(self, node: E) -> tuple:
         try:
-            return tuple(self.engine._plain_shape(node))
+            return tuple(self._shapes.of(node))
         except (ShapeError, Unsupported, KeyError) as exc:
             raise _GiveUp("shape") from exc
+
+    def name_index(self, name: str, dim: str) -> None:
+        """Give an index introduced here its range (for ranges and shapes)."""
+        self.ranges[name] = dim
+        self._index_range[name] = dim
 
     def range_of(self, name: str) -> str:
         rng = self.ranges.get(name) or self.engine.index_range.get(name)
@@ -143,7 +178,7 @@ class _Canon:
 
     def _shape_or_none(self, node: E) -> tuple | None:
         try:
-            return tuple(self.engine._plain_shape(node))
+            return tuple(self._shapes.of(node))
         except (ShapeError, Unsupported, KeyError):
             return None
 
@@ -182,7 +217,7 @@ class _Canon:
                 continue
             keep, drop = sorted((str(f.args[0].val), str(f.args[1].val)))
             others = factors[:k] + factors[k + 1:]
-            if keep.startswith("_") or drop.startswith("_") \
+            if any(n.startswith("_") and n not in self.free_names for n in (keep, drop)) \
                     or self.range_of(keep) != self.range_of(drop) \
                     or not any(self._depends(g, drop) for g in others) \
                     or self._through_definition(others, drop):
@@ -258,7 +293,7 @@ class _Canon:
             return self._delta(node)
         if op == "ref" and self.inline:
             return self.poly(self.engine.definitions[str(node.val)])
-        if op == "sum" and node.val is None:
+        if op == "sum" and (node.val is None or self._along_vector(args[0], node.val)):
             total = self._total(args[0])
             if total is not None:
                 return total
@@ -292,11 +327,15 @@ class _Canon:
             parts = []
             for x in base.args:
                 sx = self.shape(x)
-                if sx == ():
+                if sx == () or (sx == (1, 1) != whole):  # a scalar, broadcast
                     parts.append(x)
                 elif sx == whole:
                     parts.append(E("elem", (x, *index)))
-                else:  # broadcast against another shape: not split
+                elif len(index) == 2 and len(whole) == 2 and sx == (whole[0], 1) != whole:
+                    parts.append(E("elem", (x, index[0])))  # a column repeated across
+                elif len(index) == 2 and len(whole) == 2 and sx == (1, whole[1]) != whole:
+                    parts.append(E("elem", (x, index[1])))  # a row repeated down
+                else:
                     return self._opaque(node)
             return self.poly(E(op, tuple(parts)))
         if op == "fn" and base.val in ir.ELEMENTWISE_FUNCS and len(base.args) == 1 \
@@ -314,6 +353,8 @@ class _Canon:
             return self.poly(E("Sum", (E("elem", (base.args[0], *index)),), base.val))
         if op == "ref" and self.inline:
             return self.poly(E("elem", (self.engine.definitions[str(base.val)], *index)))
+        if op == "fn" and base.val == "diag" and len(base.args) == 1:
+            return self._diag_entry(node)
         if op == "fn" and base.val == "softmax":
             return self._softmax_entry(node)
         if op == "onehot" and len(index) == 1:
@@ -322,7 +363,25 @@ class _Canon:
             return self._delta(E("delta", (index[0], index[1])))
         if op == "matmul":
             return self._matmul_entry(node)
+        if op == "jac":
+            return self._jacobian_entry(node)
         return self._opaque(node)
+
+    def _jacobian_entry(self, node: E) -> Poly:
+        """``J[i, j]``: entry ``i`` of the Jacobian's column formula at ``seed = onehot(j)``."""
+        base, index = node.args[0], node.args[1:]
+        n_dim, seed_shape, out = base.val
+        column = base.args[0]
+        if not isinstance(n_dim, str) or tuple(seed_shape) != (n_dim, 1):
+            raise _GiveUp("a Jacobian by a scalar")
+        rows = out[0]
+        if len(index) == 2 and rows != 1:
+            row, col = index
+            seeded = _replace_seed(column, E("onehot", (col,), n_dim))
+            return self.poly(E("elem", (seeded, row)))
+        if len(index) == 1 and rows == 1:
+            return self.poly(_replace_seed(column, E("onehot", (index[0],), n_dim)))
+        raise _GiveUp("a Jacobian entry of another form")
 
     # -- matrices ------------------------------------------------------------------
     def _split(self, factors: tuple[E, ...]) -> tuple[list[E], E | None]:
@@ -357,8 +416,13 @@ class _Canon:
     def _matmul(self, node: E) -> Poly:
         """``@`` is bilinear and associative; scalars come out of it."""
         a, b = node.args
-        if self.shape(a) in ((), (1, 1)) or self.shape(b) in ((), (1, 1)):
+        shape_a, shape_b = self.shape(a), self.shape(b)
+        if shape_a in ((), (1, 1)) or shape_b in ((), (1, 1)):
             return self.poly(E("mul", (a, b)))  # a 1 x 1 side: a product with a scalar
+        if self.entries and shape_a[0] == 1 and shape_b[1] == 1 and isinstance(shape_a[1], str):
+            k = self._fresh_index(shape_a[1])  # an inner product: the sum of entry products
+            return self.poly(E("Sum", (E("mul", (E("elem", (a, k)), E("elem", (b, k)))),),
+                               str(k.val)))
         out: Poly = {}
         for ca, sa, chain_a in self._terms_as_matrices(a):
             for cb, sb, chain_b in self._terms_as_matrices(b):
@@ -405,10 +469,26 @@ class _Canon:
             out = _add(out, term)
         return out
 
+    def _diag_entry(self, node: E) -> Poly:
+        """``diag(v)[i, j] = delta(i, j) * v[i]`` (v a vector); ``diag(M)[i] = M[i, i]``."""
+        base, index = node.args[0], node.args[1:]
+        x = base.args[0]
+        sx = self.shape(x)
+        if len(sx) != 2:
+            return self._opaque(node)
+        rows, cols = sx
+        if len(index) == 2 and (cols == 1) != (rows == 1):
+            i, j = index
+            entry = E("elem", (x, i))
+            return self.poly(E("mul", (E("delta", (i, j)), entry)))
+        if len(index) == 1 and rows != 1 and cols != 1:
+            return self.poly(E("elem", (x, index[0], index[0])))
+        return self._opaque(node)
+
     def _fresh_index(self, dim: str) -> E:
         self._fresh += 1
         var = f"_t{self._fresh}"
-        self.ranges[var] = dim
+        self.name_index(var, dim)
         return E("idx", val=var)
 
     def _softmax_entry(self, node: E) -> Poly:
@@ -423,6 +503,12 @@ class _Canon:
         other = E("fn", (E("elem", (x, t, *index[1:])),), "exp")
         total = E("Sum", (other,), str(t.val))
         return self.poly(E("div", (entry, total)))
+
+    def _along_vector(self, x: E, axis: object) -> bool:
+        """Is ``sum(x, axis)`` the sum of all entries (down a column, along a row)?"""
+        shape = self._shape_or_none(x)
+        return shape is not None and len(shape) == 2 and (
+            (axis == 0 and shape[1] == 1) or (axis == 1 and shape[0] == 1))
 
     def _total(self, x: E) -> Poly | None:
         """``sum(x)`` as a Sum over the entries of ``x`` (a column vector or a matrix)."""
@@ -449,8 +535,11 @@ class _Canon:
     def _matmul_entry(self, node: E) -> Poly:
         """``(A @ B)[i, j] = Sum(k, A[i, k] * B[k, j])`` (one product if k has size 1)."""
         (a, b), index = node.args[0].args, node.args[1:]
-        m, n = self.shape(a)
-        _, p = self.shape(b)
+        sa, sb = (s if s != () else (1, 1) for s in (self.shape(a), self.shape(b)))
+        if len(sa) != 2 or len(sb) != 2:
+            return self._opaque(node)
+        m, n = sa
+        _, p = sb
         row: E | None
         col: E | None
         if len(index) == 2:
@@ -464,10 +553,12 @@ class _Canon:
         else:
             return self._opaque(node)
 
-        if n == 1:
-            if m == 1 or p == 1:  # a scalar-like side: leave it
+        if n == 1:  # an outer product (a 1 x 1 side is a scalar factor)
+            if m == 1 and p == 1:
                 return self._opaque(node)
-            return self.poly(E("mul", (_entry(a, row, None), _entry(b, None, col))))
+            left = a if m == 1 else _entry(a, row, None)
+            right = b if p == 1 else _entry(b, None, col)
+            return self.poly(E("mul", (left, right)))
         if not isinstance(n, str):
             return self._opaque(node)
         k = self._fresh_index(n)
@@ -523,7 +614,7 @@ class _Canon:
         height = 1 + max((self.heights.get(str(s.val), 0) for f in dep for s in f.walk()
                           if s.op == "Sum"), default=0)
         name = f"_{rng}_{height}"
-        self.ranges[name] = rng
+        self.name_index(name, rng)
         self.heights[name] = height
         renamed = sorted((_substitute(f, var, E("idx", val=name)) for f in dep), key=self.key)
         return self.atom(E("Sum", (self.expr({tuple(renamed): Fraction(1)}),), name))
@@ -538,6 +629,15 @@ class _Canon:
         sym = self.engine.symbols.get(str(base.val))
         return (sym is not None and "prob" in sym.constraints and not sym.is_index
                 and tuple(sym.shape) in ((rng, 1), (rng,)))
+
+
+def _replace_seed(node: E, new: E) -> E:
+    """``node`` with its Jacobian's seed replaced (not the seeds of Jacobians inside it)."""
+    if node.op == "seed":
+        return new
+    if not node.args or node.op == "jac":
+        return node
+    return E(node.op, tuple(_replace_seed(a, new) for a in node.args), node.val)
 
 
 def _flatten(core: E) -> list[E]:
