@@ -213,19 +213,23 @@ def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
     ``simplify``'s, then the canonical polynomials of ``engine.normal`` (the only
     ones for Jacobians).
     """
-    entries = False
+    entries = cleared = False
     if any(n.op in ("jac", "seed") for side in (lhs, rhs) for n in side.walk()):
         # entry by entry (simplify has no rules for Jacobians)
-        text, entries = same_canonical_form(lhs, rhs, engine)
+        text, entries, cleared = same_canonical_form(lhs, rhs, engine)
     else:
         a, b = simplify(lhs, engine), simplify(rhs, engine)
-        text, entries = (to_text(a), False) if a == b else same_canonical_form(a, b, engine)
+        if a == b:
+            text = to_text(a)
+        else:
+            text, entries, cleared = same_canonical_form(a, b, engine)
     if not text:
         return ""
     text = text if len(text) <= 90 else text[:87] + "..."
-    if entries:
-        return f"every entry [_row, _col] of both sides rewrites to `{text}`"
-    return f"both sides rewrite to `{text}`"
+    sides = "every entry [_row, _col] of both sides" if entries else "both sides"
+    if cleared:
+        return f"{sides}, multiplied by their denominators, rewrite to `{text}`"
+    return f"{sides} {'rewrites' if entries else 'rewrite'} to `{text}`"
 
 
 def with_proof(outcome: Outcome, proof: Proof) -> Outcome:

@@ -56,9 +56,10 @@ class _GiveUp(Exception):
     """Outside what the canonical form covers: no proof this way (never a refutation)."""
 
 
-def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> tuple[str, bool]:
+def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> tuple[str, bool, bool]:
     """The common canonical form (as text) if both sides have the same one, else '';
-    and whether it is the form of their entries ``[_row, _col]`` (see below).
+    whether it is the form of their entries ``[_row, _col]`` (see below); and whether
+    both sides were multiplied by their denominators first (``clear_denominators``).
 
     Definitions are atoms first; if that does not show the sides equal, they are
     replaced by their formulas (as the evaluator reads them: an index a definition
@@ -72,12 +73,17 @@ def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> tuple[str, bool]:
             try:
                 left, right = (canon.entry(lhs), canon.entry(rhs)) if entries else (lhs, rhs)
                 a, b = canon.settle(canon.poly(left)), canon.settle(canon.poly(right))
+                if a != b:
+                    a, b = canon.clear_denominators(a, b)
+                    cleared = True
+                else:
+                    cleared = False
             except (_GiveUp, ShapeError, Unsupported, KeyError, RecursionError, ValueError,
                     ZeroDivisionError, TypeError):
                 continue
             if a == b:
-                return to_text(canon.expr(a)), entries
-    return "", False
+                return to_text(canon.expr(a)), entries, cleared
+    return "", False, False
 
 
 def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
@@ -193,6 +199,39 @@ class _Canon:
             return out
         return self.atom(E("div", (ir.ONE, self.expr(den))))
 
+    def clear_denominators(self, p: Poly, q: Poly) -> tuple[Poly, Poly]:
+        """``p`` and ``q`` both multiplied by ``g ** m`` for each reciprocal ``1/g`` they use
+        (``m`` its highest power), until they are equal or have no reciprocal left.
+
+        Wherever both sides are defined every ``g`` is nonzero, so ``p = q`` exactly where
+        ``p * g**m = q * g**m``: equal results prove the claim there.
+        """
+        for _ in range(6):
+            if p == q:
+                break
+            recips = {f for poly in (p, q) for factors in poly for f in factors
+                      if f.op == "div" and f.args[0] == ir.ONE}
+            if not recips:
+                break
+            r = min(recips, key=self.key)
+            g = self.poly(r.args[1])
+            if not g:
+                raise _GiveUp("a reciprocal of 0")
+            power = max(factors.count(r) for poly in (p, q) for factors in poly)
+            p, q = self._times(p, r, g, power), self._times(q, r, g, power)
+        return p, q
+
+    def _times(self, p: Poly, r: E, g: Poly, power: int) -> Poly:
+        """``p * g**power`` where ``r = 1/g`` (each ``r`` of a term cancels one ``g``)."""
+        out: Poly = {}
+        for factors, c in p.items():
+            m = factors.count(r)
+            term: Poly = {tuple(f for f in factors if f != r): c}
+            for _ in range(power - m):
+                term = self.mul(term, g)
+            out = _add(out, term)
+        return out
+
     def settle(self, p: Poly) -> Poly:
         """Every term ``delta(i, j) * f(j)`` as ``delta(i, j) * f(i)`` (i, j of one range;
         the name first in order stays), so equal terms look equal."""
@@ -305,6 +344,9 @@ class _Canon:
             return self._transpose(self.poly(args[0]))
         if op == "fn" and node.val == "tr" and len(args) == 1:
             return self._trace(args[0])
+        if op == "fn" and node.val == "relu" and len(args) == 1:
+            # relu(u) = u * relu_prime(u) at every u (at 0 both are 0, whatever relu_prime(0))
+            return self.poly(E("mul", (args[0], E("fn", (args[0],), "relu_prime"))))
         if op in _VALUE_OPS:
             return self.atom(E(op, tuple(self.expr(self.poly(a)) for a in args), node.val))
         raise _GiveUp(f"no canonical form for {op}")
