@@ -20,8 +20,8 @@ from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
 from derivcheck.engine.normal import same_canonical_form
-from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, stack
-from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
+from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point
+from derivcheck.engine.sampling import draw_batch, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
 from derivcheck.engine.simplify import simplify
 from derivcheck.engine.symbolic import Proof
@@ -336,8 +336,7 @@ def _one(value: np.ndarray) -> Any:
 def _draw_batch(engine: Engine, names: list[str], sizes: dict[str, int],
                 rng: np.random.Generator, scales: list[float], style: str = "float",
                 constraints: dict[str, frozenset[str]] | None = None) -> Point:
-    return stack([draw_point(engine.symbols, names, sizes, rng, style, constraints, scale)
-                  for scale in scales])
+    return draw_batch(engine.symbols, names, sizes, rng, scales, style, constraints)
 
 
 def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
