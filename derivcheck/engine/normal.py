@@ -32,6 +32,7 @@ on (``y: onehot(t, K)``) is never renamed or substituted.
 
 from __future__ import annotations
 
+import weakref
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 Poly = dict[tuple[E, ...], Fraction]  # sorted factors -> coefficient (never 0)
 MAX_TERMS = 256
+MAX_REMEMBERED = 50_000  # forms a canonicalizer keeps (then a fresh one starts)
 MAX_POWER = 4
 _VALUE_OPS = frozenset({"fn", "T", "matmul", "sum", "mean", "pow", "div"})
 _ZERO_INDEX = E("int", val=0)
@@ -69,7 +71,7 @@ def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> tuple[str, bool, bool
     """
     for entries in (False, True):
         for inline in (False, True):
-            canon = _Canon(engine, inline=inline, entries=entries)
+            canon = _canon_for(engine, inline, entries)
             try:
                 left, right = (canon.entry(lhs), canon.entry(rhs)) if entries else (lhs, rhs)
                 a, b = canon.settle(canon.poly(left)), canon.settle(canon.poly(right))
@@ -84,6 +86,24 @@ def same_canonical_form(lhs: E, rhs: E, engine: Engine) -> tuple[str, bool, bool
             if a == b:
                 return to_text(canon.expr(a)), entries, cleared
     return "", False, False
+
+
+# One canonicalizer per engine and pass, kept while the engine lives: the forms of the
+# definitions (and of every sub-formula) are worked out once per file, not once per claim.
+# A form depends only on the formula and the pass (fresh names are bound and renamed).
+_CANONS: weakref.WeakKeyDictionary[Engine, dict[tuple[bool, bool], _Canon]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _canon_for(engine: Engine, inline: bool, entries: bool) -> _Canon:
+    if entries:  # the entry indices' ranges depend on the claim: never shared
+        return _Canon(engine, inline=inline, entries=entries)
+    kept = _CANONS.setdefault(engine, {})
+    canon = kept.get((inline, entries))
+    if canon is None or len(canon._memo) > MAX_REMEMBERED:
+        canon = kept[(inline, entries)] = _Canon(engine, inline=inline, entries=entries)
+    canon.refresh()
+    return canon
 
 
 def _add(p: Poly, q: Poly, scale: Fraction = Fraction(1)) -> Poly:
@@ -115,6 +135,11 @@ class _Canon:
         self._fresh = 0
 
     # -- helpers ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Take in indices the engine named since (while differentiating)."""
+        for name, dim in self.engine.index_range.items():
+            self._index_range.setdefault(name, dim)
+
     def entry(self, node: E) -> E:
         """The entry ``node[_row, _col]`` of a vector or matrix at indices standing for all."""
         shape = self.shape(node)
