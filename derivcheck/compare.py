@@ -19,8 +19,9 @@ import numpy as np
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.crosscheck import crosscheck_derivatives
-from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point, stack
-from derivcheck.engine.sampling import draw_point, readable, size_settings, smallest_setting
+from derivcheck.engine.normal import same_canonical_form
+from derivcheck.engine.numeric import BudgetExceeded, EvalError, Point
+from derivcheck.engine.sampling import draw_batch, readable, size_settings, smallest_setting
 from derivcheck.engine.shapes import fmt_shape
 from derivcheck.engine.simplify import simplify
 from derivcheck.engine.symbolic import Proof
@@ -174,9 +175,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     if options.symbolic:
         same = _same_normal_form(engine, lhs_f, rhs_f)
         if same:
-            return Outcome(Verdict.PROVED, [], evidence(
-                "symbolic", proof=f"for all sizes: both sides rewrite to `{same}`"),
-                reference=reference)
+            return Outcome(Verdict.PROVED, [], evidence("symbolic", proof=f"for all sizes: {same}"),
+                           reference=reference)
     resolved = sum(1 for s in samples if _magnitude(s) <= RESOLVABLE)
     if resolved < max(options.settings, 1):
         # Agreement to 1e-8 of values above RESOLVABLE cannot see a difference of a few
@@ -212,18 +212,30 @@ def _batch_magnitudes(lv: list[np.ndarray], rv: list[np.ndarray]) -> np.ndarray:
 
 
 def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
-    """The common formula if both sides rewrite to the same one, else ''.
+    """What both sides rewrite to ("both sides rewrite to `f`"), else ''.
 
     The rewrite rules are identities (given the declared kinds) at every size,
-    so equal normal forms prove the claim for all sizes, without SymPy.
+    so equal normal forms prove the claim for all sizes, without SymPy: first
+    ``simplify``'s, then the canonical polynomials of ``engine.normal`` (the only
+    ones for Jacobians).
     """
+    entries = cleared = False
     if any(n.op in ("jac", "seed") for side in (lhs, rhs) for n in side.walk()):
+        # entry by entry (simplify has no rules for Jacobians)
+        text, entries, cleared = same_canonical_form(lhs, rhs, engine)
+    else:
+        a, b = simplify(lhs, engine), simplify(rhs, engine)
+        if a == b:
+            text = to_text(a)
+        else:
+            text, entries, cleared = same_canonical_form(a, b, engine)
+    if not text:
         return ""
-    a, b = simplify(lhs, engine), simplify(rhs, engine)
-    if a != b:
-        return ""
-    text = to_text(a)
-    return text if len(text) <= 90 else text[:87] + "..."
+    text = text if len(text) <= 90 else text[:87] + "..."
+    sides = "every entry [_row, _col] of both sides" if entries else "both sides"
+    if cleared:
+        return f"{sides}, multiplied by their denominators, rewrite to `{text}`"
+    return f"{sides} {'rewrites' if entries else 'rewrite'} to `{text}`"
 
 
 def with_proof(outcome: Outcome, proof: Proof) -> Outcome:
@@ -330,8 +342,7 @@ def _one(value: np.ndarray) -> Any:
 def _draw_batch(engine: Engine, names: list[str], sizes: dict[str, int],
                 rng: np.random.Generator, scales: list[float], style: str = "float",
                 constraints: dict[str, frozenset[str]] | None = None) -> Point:
-    return stack([draw_point(engine.symbols, names, sizes, rng, style, constraints, scale)
-                  for scale in scales])
+    return draw_batch(engine.symbols, names, sizes, rng, scales, style, constraints)
 
 
 def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,

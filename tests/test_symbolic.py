@@ -47,12 +47,16 @@ PROVED = [
     ("softmax-ce-all-sizes", "d(L)/d(z2) = a2 - y", "for all sizes"),
     ("mlp-w1-all-sizes", "d(L)/d(W1) = ((W2.T @ (a2 - y)) * relu_prime(z1)) @ x.T",
      "for all sizes"),
-    ("indexed-instantiated", "d(L)/d(z2[i]) = Sum(k, -y[k] * (delta(k, i) - a2[i]))",
-     "for sizes"),
-    ("softmax-jacobian", "d(a2)/d(z2) = diag(a2) - a2 @ a2.T", "for sizes"),
-    ("relu-cases", "relu(z1) = z1 * relu_prime(z1)", "sign case"),
-    ("onehot-enumerated", "sum(y * a2) = Sum(k, y[k] * a2[k])",
-     "values of the finite kinds"),
+    ("indexed-all-sizes", "d(L)/d(z2[i]) = Sum(k, -y[k] * (delta(k, i) - a2[i]))",
+     "for all sizes"),  # canonical forms (engine/normal.py): sum(y) = 1, delta contracted
+    ("softmax-entry-all-sizes", "d(a2[i])/d(z2[k]) = a2[i] * (delta(i, k) - a2[k])",
+     "for all sizes"),
+    ("relu-as-mask-all-sizes", "relu(z2)[i] = z2[i] * relu_prime(z2[i])", "for all sizes"),
+    ("indexed-instantiated", "relu_prime(relu(z2[i])) = relu_prime(z2[i])", "for sizes"),
+    ("softmax-jacobian", "d(a2)/d(z2) = diag(a2) - a2 @ a2.T", "every entry [_row, _col]"),
+    ("relu-cases", "relu_prime(a1) = relu_prime(z1)", "sign case"),
+    ("sum-as-entries-all-sizes", "sum(y * a2) = Sum(k, y[k] * a2[k])", "for all sizes"),
+    ("onehot-enumerated", "sum(y * y) = 1", "values of the finite kinds"),
 ]
 
 
@@ -82,7 +86,7 @@ def test_mutations_are_never_proved(claim: str) -> None:
 
 
 def test_a_proof_that_runs_out_of_time_leaves_checked_with_the_reason() -> None:
-    claim = "d(L)/d(z2[i]) = Sum(k, -y[k] * (delta(k, i) - a2[i]))"
+    claim = "relu_prime(relu(z2[i])) = relu_prime(z2[i])"  # needs SymPy
     result, link = _step(claim, time_limit=0.001)
     assert result.verdict == Verdict.CHECKED
     assert "time limit" in link.evidence.reason
@@ -196,3 +200,51 @@ def test_a_proof_pool_kept_open_gives_the_same_results_as_a_pool_per_call() -> N
             again = [(s.id, s.verdict, s.codes) for s in verify_derivation(d, options, pool=pool)]
             assert again == alone
     assert any(v == Verdict.PROVED for _, v, _ in alone)
+
+
+# -- what a worker remembers between sign cases and jobs (symbolic._Memory) ---------
+
+REMEMBER = """
+title: remember
+symbols: {x: vector D, s: scalar, t: scalar, p: posscalar, W: matrix D D}
+define:
+  h: relu(W @ x)
+  es: exp(s)
+steps:
+{steps}
+"""
+
+
+def _prove_in_process(claims: list[str]) -> list[bool]:
+    """Prove ``claims`` one after the other in this process, as a worker would (shared memory)."""
+    from derivcheck.engine import symbolic
+
+    steps = "\n".join(f"  - {{id: s{k}, claim: '{c}'}}" for k, c in enumerate(claims))
+    d = load_text(REMEMBER.replace("{steps}", steps), "t.yaml")
+    out = []
+    for step in d.steps:
+        lhs, rhs = step.exprs[0].node, step.exprs[1].node
+        out.append(symbolic._prove_job(d, lhs, rhs, frozenset(), {"D": 2}, {}).proved)
+    return out
+
+
+# (name, claims proved in order in one worker, whether each is proved)
+REMEMBERED = [
+    # h's value in the case W@x > 0 is remembered; a claim false in the other case
+    # must still be tried (and fail) there.
+    ("relu-case-not-reused", ["h * 2 = 2 * relu(W @ x)", "h = W @ x", "h = relu(W @ x)"],
+     [True, False, True]),
+    ("exp-as-powers", ["es * exp(-s) = 1", "exp(s + log(p)) = p * es", "exp(2 * s) = es * es",
+                       "exp(2 * s) = es"], [True, True, True, False]),
+    ("tanh-as-powers", ["tanh(s) = 2 * sigmoid(2 * s) - 1", "tanh(s) = 2 * sigmoid(s) - 1",
+                        "log(es) = s", "log(es * exp(t)) = s + t"], [True, False, True, True]),
+]
+
+
+@pytest.mark.parametrize("claims,expected", [c[1:] for c in REMEMBERED],
+                         ids=[c[0] for c in REMEMBERED])
+def test_remembered_conversions_never_change_what_is_proved(claims: list[str],
+                                                            expected: list[bool]) -> None:
+    assert _prove_in_process(claims) == expected
+    # again, with everything already remembered, in the reverse order
+    assert _prove_in_process(claims[::-1]) == expected[::-1]

@@ -137,6 +137,10 @@ class Evaluator:
 
     def _out(self, value: np.ndarray) -> Any:
         if self.point.batched:
+            if value.shape[0] == self.batch:  # a read-only view, as broadcast_to gives
+                view = value.view()
+                view.flags.writeable = False
+                return view
             return np.broadcast_to(value, (self.batch, *value.shape[1:]))
         return _unbatch(value[0])
 
@@ -202,7 +206,16 @@ class Evaluator:
         key = (id(node), tuple([idx.get(k, -1) for k in free])) if free else id(node)
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._compute(node, idx)
+            binary = _BINARY.get(node.op)
+            if binary is None:
+                hit = self._compute(node, idx)
+            else:  # the commonest case, without the calls of _compute and _binary
+                self.operations += 1
+                if self.operations > MAX_OPERATIONS:
+                    raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} "
+                                         "operations per point")
+                a, b = node.args
+                hit = binary(self._eval(a, idx), self._eval(b, idx))
             self._memo[key] = hit
         return hit
 

@@ -50,8 +50,12 @@ def draw(sym: Symbol, sizes: dict[str, int], rng: np.random.Generator,
     at large ones is caught.  Bounded kinds (unit, prob, binary) ignore it.
     """
     tags = sym.constraints if constraints is None else constraints
-    shape = _shape(sym, sizes)
-    small = style == "small"
+    return _draw_value(tags, _shape(sym, sizes), rng, style == "small", scale)
+
+
+def _draw_value(tags: frozenset[str], shape: tuple[int, ...], rng: np.random.Generator,
+                small: bool, scale: float) -> np.ndarray:
+    """``draw`` for a symbol of these constraints and shape."""
     if "onehot" in tags:
         out = np.zeros(shape)
         out[rng.integers(shape[0]), 0] = 1.0
@@ -119,6 +123,32 @@ def draw_point(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, in
         tags = (constraints or {}).get(name)
         values[name] = draw(symbols[name], sizes, rng, style, tags, scale)
     return Point(dict(sizes), values)
+
+
+def draw_batch(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, int],
+               rng: np.random.Generator, scales: list[float], style: str = "float",
+               constraints: dict[str, frozenset[str]] | None = None) -> Point:
+    """``draw_point`` at each scale, in turn (the same random stream), as one batch.
+
+    Equal to ``stack([draw_point(..., scale) for scale in scales])``: every value is
+    drawn by the same calls in the same order, and written into its place in the batch.
+    """
+    small = style == "small"
+    plan = []
+    values: dict[str, np.ndarray] = {}
+    for name in names:
+        sym = symbols[name]
+        tags = (constraints or {}).get(name)
+        shape = _shape(sym, sizes)
+        # one point's value as a batch entry: a scalar (1, 1), a vector (n, 1)
+        entry = (1, 1) if shape == () else (shape[0], 1) if len(shape) == 1 else shape
+        values[name] = np.empty((len(scales), *entry))
+        plan.append((values[name], sym.constraints if tags is None else tags, shape, entry))
+    for k, scale in enumerate(scales):
+        for out, tags, shape, entry in plan:
+            out[k] = np.asarray(_draw_value(tags, shape, rng, small, scale),
+                                dtype=float).reshape(entry)
+    return Point(dict(sizes), values, batched=True)
 
 
 def _scalarize(values: np.ndarray | float, shape: tuple) -> Any:

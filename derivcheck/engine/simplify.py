@@ -86,8 +86,9 @@ class _Rewriter:
         if a.op == "div" and ir.is_num(a.args[0], 1):  # (1 / s) * x -> x / s
             return self.run(E("div", (b, a.args[1])))
         if a.op == "neg" or b.op == "neg":
-            return ir.neg(self.run(ir.mul(a.args[0] if a.op == "neg" else a,
-                                          b.args[0] if b.op == "neg" else b)))
+            product = self.run(ir.mul(a.args[0] if a.op == "neg" else a,
+                                      b.args[0] if b.op == "neg" else b))
+            return product if a.op == b.op == "neg" else ir.neg(product)  # (-a) * (-b) = a * b
         for x, y in ((a, b), (b, a)):
             if y.op in ("add", "sub"):
                 left = self.run(E("mul", (x, y.args[0])))

@@ -12,11 +12,15 @@ value of the free indices.  Kinds are used soundly:
 * ReLU, its derivative and ``abs`` are split into cases on the sign of their
   argument (each case is proved), so a proof holds everywhere off the kinks.
 
-Reduction is exact: exponentials become positive symbols, logs are expanded
-(arguments are positive wherever the real expressions are defined), then
-``cancel`` decides rational functions; ``simplify`` is a last resort.  A
-failed reduction is "not proved", never "refuted".  Everything runs in a
-child process with a time limit (``limits``).
+Reduction is exact: exponentials become powers of positive symbols (as they
+are built), logs are expanded (arguments are positive wherever the real
+expressions are defined), then ``cancel`` decides rational functions;
+``simplify`` is a last resort.  A failed reduction is "not proved", never
+"refuted".  Everything runs in a child process with a time limit (``limits``).
+
+A worker keeps what it converted: a definition's SymPy value at given sizes,
+values of the symbols it uses and sign cases it consulted is the same in every
+later sign case and job that has them (``_Memory``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from derivcheck.ir import E
 
 MAX_CASES = 64  # enumerated kind values x sign cases
 MAX_COMPONENTS = 400
+MAX_REMEMBERED = 20_000  # converted definitions a worker keeps (then starts afresh)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,43 @@ def _prove_job(derivation: Any, lhs: E, rhs: E, free: frozenset[str],
     return _prove_at(engine, lhs, rhs, free, sizes)
 
 
+class _Memory:
+    """What a worker keeps between sign cases and jobs.
+
+    ``terms`` maps each exponent term ``t`` to the positive symbol standing for
+    ``exp(t)`` (the same symbol in every job, so remembered values stay valid);
+    ``defs`` maps a derivation's definitions (with index ranges and the ReLU
+    convention) to their converted values, see ``_Converter._ref``.
+    """
+
+    def __init__(self) -> None:
+        self.terms: dict[Any, Any] = {}  # exponent term -> positive symbol
+        self.back: dict[Any, Any] = {}  # positive symbol -> exponent term
+        self.powers: dict[Any, Any] = {}  # exponent -> exp of it as powers (_exp_power)
+        self.defs: dict[tuple, dict[tuple, list[tuple[dict[Any, bool], Any]]]] = {}
+        self.count = 0
+        self._prints: dict[Any, int] = {}
+
+    def print_id(self, value: Any) -> int:
+        """A small number standing for a symbol's SymPy value (equal values, equal ids)."""
+        import sympy
+
+        key = (value.shape, tuple(value)) if isinstance(value, sympy.MatrixBase) else value
+        return self._prints.setdefault(key, len(self._prints))
+
+    def for_engine(self, engine: Engine) -> dict[tuple, list[tuple[dict[Any, bool], Any]]]:
+        if self.count > MAX_REMEMBERED:  # (symbols of exponent terms stay: values use them)
+            self.defs.clear()
+            self.count = 0
+        key = (tuple(engine.definitions.items()), tuple(sorted(engine.index_range.items())),
+               engine.derivation.conventions.relu_prime_at_zero)
+        return self.defs.setdefault(key, {})
+
+
+_MEMORY = _Memory()
+_UNSET = object()
+
+
 def _prove_at(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
               sizes: dict[str, int]) -> Proof:
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
@@ -106,11 +148,16 @@ def _prove_at(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
         return Proof(False, reason=str(exc))
     indices = index_assignments(free, engine.index_range, sizes)
     total_branches = 0
+    remembered = _MEMORY.for_engine(engine)
+    def_symbols = {name: sorted(engine.used_symbols(expr))
+                   for name, expr in engine.definitions.items()}
     for values in cases:
+        prints = {name: _MEMORY.print_id(v) for name, v in values.items()}
         pending: list[dict[Any, bool]] = [{}]
         while pending:
             signs = pending.pop()
-            conv = _Converter(engine, sizes, values, signs)
+            conv = _Converter(engine, sizes, values, signs, remembered=remembered,
+                              prints=prints, def_symbols=def_symbols)
             try:
                 residuals = []
                 for idx in indices:
@@ -128,7 +175,7 @@ def _prove_at(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
             if len(residuals) > MAX_COMPONENTS:
                 return Proof(False, reason="too many components to prove symbolically")
             for r in residuals:
-                if not _is_zero(r):
+                if not _is_zero(r, _MEMORY):
                     return Proof(False, reason="the residual did not reduce to 0")
     where = ", ".join(f"{k}={v}" for k, v in sizes.items()) or "all sizes (no dimensions)"
     parts = [f"for sizes {where}" if sizes else "exactly (no dimensions)"]
@@ -218,11 +265,12 @@ def _components(a: Any, b: Any) -> list[Any]:
     return [a - b]
 
 
-def _is_zero(expr: Any) -> bool:
+def _is_zero(expr: Any, memory: _Memory) -> bool:
     """Exact zero test: exponentials and logs to a rational function, then ``cancel``.
 
-    ``exp(c1*t1 + c2*t2)`` becomes ``E1**c1 * E2**c2`` with a positive symbol per
-    term ``t``, so every exponential of a linear combination shares the same
+    ``exp(c1*t1 + c2*t2)`` is ``E1**c1 * E2**c2`` with a positive symbol per
+    term ``t`` (``memory``; the converter builds exponentials this way already,
+    ``_exp_power``), so every exponential of a linear combination shares the same
     generators; logs are expanded (their arguments are positive wherever the real
     expression is defined) and ``log(E)`` goes back to its term.  What is left is a
     rational function in symbols and log atoms, whose zero test is exact.
@@ -232,28 +280,14 @@ def _is_zero(expr: Any) -> bool:
 
     if expr == 0:
         return True
-    terms: dict[Any, Any] = {}
-
-    def exp_to_power(arg: Any) -> Any:
-        out = sympy.Integer(1)
-        for term in sympy.Add.make_args(sympy.expand(arg)):
-            coeff, rest = term.as_coeff_Mul()
-            if rest == 1:
-                out *= sympy.exp(coeff)
-                continue
-            sym = terms.get(rest)
-            if sym is None:
-                sym = sympy.Symbol(f"_E{len(terms)}", positive=True)
-                terms[rest] = sym
-            out *= sym ** coeff
-        return out
-
     e = expr.rewrite(sympy.exp) if expr.has(sympy.tanh) else expr
     if e.has(sympy.exp):  # (both rewrites leave an expression without exp or log as it is)
-        e = e.replace(lambda x: isinstance(x, sympy.exp), lambda x: exp_to_power(x.args[0]))
+        e = e.replace(lambda x: isinstance(x, sympy.exp),
+                      lambda x: _exp_power(x.args[0], memory))
     if e.has(sympy.log):
         e = sympy.expand_log(e, force=True)
-        back = {sympy.log(sym): term for term, sym in terms.items()}
+        back = {a: memory.back[a.args[0]] for a in e.atoms(sympy.log)
+                if a.args[0] in memory.back}
         e = e.xreplace(back)
     if _zero_in_field(e):
         return True
@@ -262,6 +296,35 @@ def _is_zero(expr: Any) -> bool:
     if e.has(sympy.log, sympy.Abs, sympy.sign, sympy.exp):
         return bool(sympy.simplify(e) == 0)
     return False
+
+
+def _exp_power(arg: Any, memory: _Memory) -> Any:
+    """``exp(arg)`` as a product of powers of positive symbols, one per term of ``arg``.
+
+    ``exp(c1*t1 + c2*t2 + c0) = exp(c0) * E1**c1 * E2**c2`` with ``E = exp(t)``
+    (a positive symbol, the same for the same ``t``: ``memory``).  Treating the
+    ``E`` as independent makes a zero found this way zero for every value.
+    """
+    import sympy
+
+    hit = memory.powers.get(arg)
+    if hit is not None:
+        return hit
+    out = sympy.Integer(1)
+    for term in sympy.Add.make_args(arg if arg.is_Symbol else sympy.expand(arg)):
+        coeff, rest = term.as_coeff_Mul()
+        if rest == 1:
+            out *= sympy.exp(coeff)
+            continue
+        sym = memory.terms.get(rest)
+        if sym is None:
+            sym = sympy.Dummy(f"E{len(memory.terms)}", positive=True)
+            memory.terms[rest] = sym
+            memory.back[sym] = rest
+        out *= sym ** coeff
+    if len(memory.powers) < MAX_REMEMBERED:
+        memory.powers[arg] = out
+    return out
 
 
 def _zero_in_field(expr: Any) -> bool:
@@ -289,7 +352,10 @@ class _Converter:
     """
 
     def __init__(self, engine: Engine, sizes: dict[str, int], values: dict[str, Any],
-                 signs: dict[Any, bool]) -> None:
+                 signs: dict[Any, bool], *,
+                 remembered: dict[tuple, list[tuple[dict[Any, bool], Any]]] | None = None,
+                 prints: dict[str, Any] | None = None,
+                 def_symbols: dict[str, list[str]] | None = None) -> None:
         import numpy as np
         import sympy
 
@@ -301,7 +367,16 @@ class _Converter:
         self.signs = signs
         self.at_zero = engine.derivation.conventions.relu_prime_at_zero
         self.seed: Any = None
-        self._defs: dict[tuple, Any] = {}
+        # definition key -> [(the sign cases its conversion consulted, its value)]
+        self._defs: dict[tuple, list[tuple[dict[Any, bool], Any]]] = (
+            {} if remembered is None else remembered)
+        self._prints = prints if prints is not None else {
+            k: _MEMORY.print_id(v) for k, v in values.items()}
+        self._def_symbols = def_symbols if def_symbols is not None else {
+            name: sorted(engine.used_symbols(expr))
+            for name, expr in engine.definitions.items()}
+        self._sizes_key = tuple(sorted(sizes.items()))
+        self._frames: list[dict[Any, bool]] = []  # sign cases consulted, per open definition
 
     # -- arrays ------------------------------------------------------------------
     def _from_sympy(self, x: Any) -> Any:
@@ -344,6 +419,8 @@ class _Converter:
             return False
         key = arg  # SymPy expressions compare structurally (assumptions included)
         if key in self.signs:
+            for frame in self._frames:
+                frame[key] = self.signs[key]
             return self.signs[key]
         raise _Branch(key)
 
@@ -353,11 +430,44 @@ class _Converter:
         return self.sp.Integer(1) if self._sign(x, "relu") else self.sp.Integer(0)
 
     def _ref(self, name: str, idx: dict[str, int]) -> Any:
+        """A definition's value, converted once for every sign case and job that agree on
+        what the conversion depends on: the free indices, sizes, values of the symbols it
+        uses, and the sign cases it consulted (the same consulted signs send a
+        conversion down the same path, so it gives the same value)."""
         free = self.engine.def_free.get(name, frozenset())
-        key = (name, tuple(sorted((k, idx[k]) for k in free)))
-        if key not in self._defs:
-            self._defs[key] = self._squeeze(self._conv(self.engine.definitions[name], idx))
-        return self._defs[key]
+        key = (name, tuple(sorted((k, idx[k]) for k in free)), self._sizes_key,
+               tuple(self._prints[s] for s in self._def_symbols[name]))
+        entries = self._defs.get(key)
+        if entries is not None:
+            for consulted, value in entries:
+                if all(self.signs.get(k, _UNSET) == v for k, v in consulted.items()):
+                    for outer in self._frames:
+                        outer.update(consulted)
+                    return value
+        frame: dict[Any, bool] = {}
+        self._frames.append(frame)
+        try:
+            value = self._squeeze(self._conv(self.engine.definitions[name], idx))
+        finally:
+            self._frames.pop()
+        for outer in self._frames:
+            outer.update(frame)
+        self._defs.setdefault(key, []).append((frame, value))
+        _MEMORY.count += 1
+        return value
+
+    def _exp(self, x: Any) -> Any:
+        """``exp(x)``: as powers of positive symbols (``_exp_power``), except where SymPy
+        itself would rewrite it (``x`` a number or containing a log: ``exp(log(u)) = u``)."""
+        if x.is_number or x.has(self.sp.log):
+            return self.sp.exp(x)
+        return _exp_power(x, _MEMORY)
+
+    def _tanh(self, x: Any) -> Any:
+        if x.is_number or x.has(self.sp.log):
+            return self.sp.tanh(x)
+        e = _exp_power(x, _MEMORY)
+        return (e - 1 / e) / (e + 1 / e)  # tanh(x).rewrite(exp)
 
     def _index(self, node: E, idx: dict[str, int]) -> int:
         return int(node.val) if node.op == "int" else idx[str(node.val)]  # type: ignore[arg-type]
@@ -466,9 +576,9 @@ class _Converter:
         name = node.val
         a = self._conv(node.args[0], idx)
         simple = {
-            "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh,
+            "exp": self._exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": self._tanh,
             "log2": lambda x: sp.log(x) / sp.log(2), "log10": lambda x: sp.log(x) / sp.log(10),
-            "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+            "sigmoid": lambda x: 1 / (1 + self._exp(-x)),
             "relu": lambda x: x if self._sign(x, "relu") else sp.Integer(0),
             "relu_prime": self._relu_prime,
             "abs": lambda x: x if self._sign(x, "abs") else -x,
@@ -482,14 +592,14 @@ class _Converter:
         if name == "softmax":
             out = self.np.empty(m.shape, dtype=object)
             for j in range(cols):
-                col = [sp.exp(m[i, j]) for i in range(rows)]
+                col = [self._exp(m[i, j]) for i in range(rows)]
                 total = sp.Add(*col)
                 for i in range(rows):
                     out[i, j] = col[i] / total
             return out
         if name == "logsumexp":
             out = self._full(1, cols, lambda i, j: sp.log(
-                sp.Add(*[sp.exp(m[k, j]) for k in range(rows)])))
+                sp.Add(*[self._exp(m[k, j]) for k in range(rows)])))
             return self._squeeze(out)
         if name == "diag":
             if cols == 1:

@@ -1,0 +1,41 @@
+"""Random points: a batch is drawn exactly as its points would be one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from derivcheck.engine.numeric import stack
+from derivcheck.engine.sampling import draw_batch, draw_point, size_settings
+
+KINDS = {"s": "scalar", "ps": "posscalar", "us": "unitscalar", "x": "vector D",
+         "px": "posvector D", "p": "prob K", "y": "onehot K", "m": "multihot K",
+         "b": "binary K", "W": "matrix K D", "S": "symmatrix K", "P": "spdmatrix K",
+         "G": "invmatrix K", "Y": "onehotmatrix K D"}
+
+
+@pytest.mark.parametrize("style", ["float", "small"])
+def test_a_batch_is_its_points_drawn_in_turn(model_engine, style: str) -> None:
+    m = model_engine(symbols=KINDS)
+    names = sorted(KINDS)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    scales = [1.0, 0.1, 4.0, 1.0, 16.0]
+    one = np.random.default_rng(7)
+    expected = stack([draw_point(m.engine.symbols, names, sizes, one, style, None, scale)
+                      for scale in scales])
+    batch = draw_batch(m.engine.symbols, names, sizes, np.random.default_rng(7), scales, style)
+    assert batch.batched and batch.sizes == expected.sizes
+    for name in names:
+        assert batch.values[name].shape == expected.values[name].shape, name
+        assert np.array_equal(batch.values[name], expected.values[name]), name
+
+
+def test_the_stream_continues_the_same(model_engine) -> None:
+    m = model_engine(symbols=KINDS)
+    names = sorted(KINDS)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    one, two = np.random.default_rng(3), np.random.default_rng(3)
+    for _ in range(3):
+        draw_point(m.engine.symbols, names, sizes, one)
+    draw_batch(m.engine.symbols, names, sizes, two, [1.0, 1.0, 1.0])
+    assert one.random() == two.random()
