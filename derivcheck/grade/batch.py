@@ -348,19 +348,24 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
                     if key not in proofs:
                         p.waiting.add(key)
                 waiting.append(p)
-            still = []
-            for p in waiting:
-                p.waiting -= set(proofs)
-                if p.waiting:
-                    still.append(p)
-                else:
-                    assert p.checked is not None
-                    done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
-            waiting = still
+            waiting = finish_ready(prepared, waiting, proofs, done)
             if not pending and waiting:  # cannot happen: every awaited proof is a job
                 for p in waiting:
                     done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
                 waiting = []
+
+
+def finish_ready(prepared: Prepared, waiting: list[_Pending], proofs: dict[tuple, Limited],
+                 done: Callable[[Submission, str, SubmissionGrade], None]) -> list[_Pending]:
+    """Score every checked submission whose proofs are all in; the ones still waiting."""
+    still = []
+    for p in waiting:
+        p.waiting -= set(proofs)
+        if p.waiting:
+            still.append(p)
+        else:
+            done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+    return still
 
 
 def _finish(prepared: Prepared, p: _Pending, proofs: dict[tuple, Limited]) -> SubmissionGrade:

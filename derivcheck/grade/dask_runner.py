@@ -17,7 +17,14 @@ import multiprocessing
 from collections.abc import Callable
 
 from derivcheck.engine.limits import Limited, run_limited
-from derivcheck.grade.batch import BatchOptions, Submission, _failed, _finish, _Pending
+from derivcheck.grade.batch import (
+    BatchOptions,
+    Submission,
+    _failed,
+    _finish,
+    _Pending,
+    finish_ready,
+)
 from derivcheck.grade.check import Checked, Prepared, check_submission, engine_for
 from derivcheck.grade.score import SubmissionGrade
 
@@ -89,13 +96,6 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
                         if key not in proofs:
                             p.waiting.add(key)
                     waiting.append(p)
-            still = []
-            for p in waiting:
-                p.waiting -= set(proofs)
-                if p.waiting:
-                    still.append(p)
-                else:
-                    done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
-            waiting = still
+            waiting = finish_ready(prepared, waiting, proofs, done)
         for p in waiting:  # pragma: no cover - every awaited proof was a task
             done(p.sub, p.fingerprint, _finish(prepared, p, proofs))

@@ -160,8 +160,12 @@ def csv_cell(value: object) -> str:
     return text
 
 
-def _num(x: float) -> str:
+def points_text(x: float) -> str:
+    """Points as people write them: 2, 1.5, 0.3333."""
     return f"{x:.4f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+_num = points_text
 
 
 def gradebook_csv(grades: list[dict], prepared: Prepared) -> str:

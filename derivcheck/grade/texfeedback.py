@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from derivcheck.grade.export import points_text as _num
 from derivcheck.report.latex import MACRO, PREAMBLE, WORD, code_tex, escape_tex, pdf_string
 from derivcheck.results import Verdict
 
 if TYPE_CHECKING:
     from derivcheck.grade.check import Prepared
-
-
-def _num(x: float) -> str:
-    return f"{x:.4f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
 
 
 def _verdict(value: str) -> str:
