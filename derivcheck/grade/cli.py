@@ -158,8 +158,11 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
         for line in skipped:
             print(f"derivcheck: skipped {line}", file=sys.stderr)
         print(summary_text(summary(grades, prepared)), file=sys.stderr)
-        print(f"written: {out / 'gradebook.csv'}, {out / 'grades.json'}, "
-              f"{out / 'feedback'}/", file=sys.stderr)
+        written = [str(out / "gradebook.csv"), str(out / "grades.json"), f"{out / 'feedback'}/"]
+        if args.format == "gradescope":
+            written.append(str(out / "results.json") if len(grades) == 1
+                           else f"{out / 'gradescope'}/<student>/results.json")
+        print("written: " + ", ".join(written), file=sys.stderr)
     return EXIT_OK
 
 
