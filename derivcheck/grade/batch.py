@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from derivcheck.compare import Options
 from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
 from derivcheck.errors import InputError
 from derivcheck.grade.check import Checked, Prepared, check_submission, finish
@@ -403,8 +402,3 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
 
-
-def options_record(options: Options) -> dict[str, Any]:
-    return {"seed": options.seed, "settings": options.settings, "points": options.points,
-            "symbolic": options.symbolic, "time_limit": options.time_limit,
-            "latex": options.latex}

@@ -93,7 +93,6 @@ class Decider:
         self.context = context
         self.options = options
         self.base = engine_for(derivation, context)
-        self.engines_used = 0
 
     def __call__(self, lhs: E, rhs: E, layout: str, what: tuple = (),
                  with_diagnosis: bool = True) -> tuple[Outcome, list[Diagnosis]]:
