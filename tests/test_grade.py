@@ -558,3 +558,18 @@ def test_latex_feedback_compiles_with_hostile_text(tmp_path: Path) -> None:
     assert "Score: 1.5 / 5" in texts["sign"] and "refuted" in texts["sign"]
     assert "}\\input{x}%_&#" in texts["sign"]  # the hostile step id, printed as written
     assert "Score: 0 / 5" in texts["broken"] and "could not be graded" in texts["broken"]
+
+
+def test_gradescope_upload_with_two_files_still_gets_a_results_json(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    sub = tmp_path / "submission"
+    _tree(sub, {"answer.yaml": steps(*OK), "draft.yaml": steps(*SIGN)})
+    out = tmp_path / "results"
+    assert main(["grade", str(key), str(sub), "-o", str(out), "--format", "gradescope",
+                 "--no-symbolic", "-q"]) == 0
+    top = json.loads((out / "results.json").read_text())
+    assert top["score"] == 0 and top["tests"][0]["status"] == "failed"
+    assert "2 submissions were found (answer, draft)" in top["tests"][0]["output"]
+    each = json.loads((out / "gradescope" / "answer" / "results.json").read_text())
+    assert each["score"] == 5

@@ -4,7 +4,8 @@ Writes, in the output folder (``-o``, default ``grades``): ``gradebook.csv``,
 ``grades.json`` (everything, schema in the README), ``feedback/<student>.md``
 (and ``.tex``/``.pdf`` with ``--feedback-latex``/``--pdf``), and with
 ``--format gradescope`` Gradescope's ``results.json`` (one student:
-``results.json`` in the folder; several: ``gradescope/<student>/results.json``).
+``results.json`` in the folder; several: ``gradescope/<student>/results.json``,
+and a ``results.json`` in the folder that fails visibly: Gradescope expects one).
 With ``--format gradescope`` a ``results.json`` is written even when grading
 cannot run (a visible failed test, score 0).
 
@@ -160,8 +161,9 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
         print(summary_text(summary(grades, prepared)), file=sys.stderr)
         written = [str(out / "gradebook.csv"), str(out / "grades.json"), f"{out / 'feedback'}/"]
         if args.format == "gradescope":
-            written.append(str(out / "results.json") if len(grades) == 1
-                           else f"{out / 'gradescope'}/<student>/results.json")
+            written.append(str(out / "results.json"))
+            if len(grades) > 1:
+                written.append(f"{out / 'gradescope'}/<student>/results.json")
         print("written: " + ", ".join(written), file=sys.stderr)
     return EXIT_OK
 
@@ -179,6 +181,7 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
         feedback_markdown,
         gradebook_csv,
         grades_json,
+        gradescope_crash,
         gradescope_results,
     )
 
@@ -199,6 +202,14 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
                 folder.mkdir(parents=True, exist_ok=True)
                 write_text(folder / "results.json", json.dumps(
                     gradescope_results(g, prepared, per), indent=2) + "\n")
+            # Gradescope grades one submission per run and reads DIR/results.json:
+            # several files in one upload must not leave it missing
+            names = ", ".join(g["student"] for g in grades[:10])
+            write_text(out / "results.json", json.dumps(gradescope_crash(
+                f"{len(grades)} submissions were found ({names}"
+                f"{', ...' if len(grades) > 10 else ''}), one was expected: upload a "
+                "single .yaml file. Each one's results are in gradescope/<name>/results.json.",
+                seconds, prepared.key.rubric.max_points), indent=2) + "\n")
     write_text(out / "grades.json", grades_json(grades, prepared))
     write_text(out / "gradebook.csv", gradebook_csv(grades, prepared))
 
