@@ -13,6 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from derivcheck.compare import Options
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 
@@ -26,23 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check derivation files or folders")
     verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders")
     verify.add_argument("--format", choices=("text", "json"), default="text")
-    verify.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     verify.add_argument("--check-expected", action="store_true",
                         help="compare verdicts with each step's expect: (exit 0 only if all agree)")
-    verify.add_argument("--points", type=int, default=5, help="random points per size (>= 5)")
-    verify.add_argument("--sizes", type=int, default=3,
-                        help="settings of the dimension sizes (>= 3)")
-    verify.add_argument("--time-limit", type=float, default=5.0,
-                        help="seconds for each symbolic proof attempt (default 5)")
-    verify.add_argument("--workers", type=int, default=2,
-                        help="worker processes for files and proofs (default 2)")
-    verify.add_argument("--latex", action="store_true",
-                        help="check the LaTeX form (latex:) of the steps that have one")
+    add_check_options(verify)
     verify.add_argument("--second-reader", action="store_true",
                         help="also read LaTeX with latex2sympy2 and note where it reads "
                              "differently (never changes a verdict; slower)")
-    verify.add_argument("--no-symbolic", action="store_true",
-                        help="skip symbolic proofs (verdicts are then at most 'checked')")
     verify.add_argument("-v", "--verbose", action="store_true",
                         help="show the evidence of every step")
     verify.add_argument("-o", "--output", help="write the report to this file")
@@ -67,6 +60,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_schema(sub)
     return parser
+
+
+def add_check_options(p: argparse.ArgumentParser,
+                      workers_help: str = "worker processes for files and proofs (default 2)"
+                      ) -> None:
+    """How hard to check: the options ``verify`` and ``grade`` share (see ``check_options``)."""
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--points", type=int, default=5, help="random points per size (>= 5)")
+    p.add_argument("--sizes", type=int, default=3, help="settings of the dimension sizes (>= 3)")
+    p.add_argument("--time-limit", type=float, default=5.0,
+                   help="seconds for each symbolic proof attempt (default 5)")
+    p.add_argument("--workers", type=int, default=2, help=workers_help)
+    p.add_argument("--latex", action="store_true",
+                   help="check the LaTeX form (latex:) of the steps that have one")
+    p.add_argument("--no-symbolic", action="store_true",
+                   help="skip symbolic proofs (verdicts are then at most 'checked')")
+
+
+CHECK_OPTIONS_RULE = "--points must be >= 5, --sizes >= 3, --time-limit > 0, --workers >= 1"
+
+
+def check_options(args: argparse.Namespace) -> Options | None:
+    """The ``Options`` of ``add_check_options``'s arguments, or None if one is out of range."""
+    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
+        return None
+    from derivcheck.compare import Options
+
+    return Options(seed=args.seed, settings=args.sizes, points=args.points,
+                   symbolic=not args.no_symbolic, time_limit=args.time_limit,
+                   workers=args.workers, latex=args.latex,
+                   second_reader=getattr(args, "second_reader", False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,11 +122,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from derivcheck.grade.cli import run as grade
 
         return grade(args)
-    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
-        print("derivcheck: --points must be >= 5, --sizes >= 3, --time-limit > 0, "
-              "--workers >= 1", file=sys.stderr)
+    options = check_options(args)
+    if options is None:
+        print(f"derivcheck: {CHECK_OPTIONS_RULE}", file=sys.stderr)
         return EXIT_INPUT
-    from derivcheck.compare import Options
     from derivcheck.verify import expand_paths, verify_paths
 
     missing = [p for p in args.paths if not expand_paths([p]) or not _exists(p)]
@@ -111,10 +134,6 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"derivcheck: {p}: no such file, or no .yaml files in that folder",
                   file=sys.stderr)
         return EXIT_INPUT
-    options = Options(seed=args.seed, settings=args.sizes, points=args.points,
-                      symbolic=not args.no_symbolic, time_limit=args.time_limit,
-                      workers=args.workers, latex=args.latex,
-                      second_reader=args.second_reader)
     report = verify_paths(args.paths, options)
     if args.format == "json":
         from derivcheck.report.json_report import render

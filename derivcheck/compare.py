@@ -238,6 +238,12 @@ def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
     return f"{sides} {'rewrites' if entries else 'rewrite'} to `{text}`"
 
 
+def wants_proof(outcome: Outcome) -> bool:
+    """Would a symbolic proof add to this outcome (it agreed numerically, or awaits one)?"""
+    wanted = outcome.verdict == Verdict.CHECKED or outcome.await_proof
+    return wanted and outcome.lhs is not None and outcome.rhs is not None
+
+
 def with_proof(outcome: Outcome, proof: Proof) -> Outcome:
     """A checked outcome upgraded to proved, or annotated with why there is no proof."""
     ev = outcome.evidence

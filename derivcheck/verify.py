@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.compare import Options, Outcome, check_equation, rng_for, with_proof
+from derivcheck.compare import (
+    Options,
+    Outcome,
+    check_equation,
+    rng_for,
+    wants_proof,
+    with_proof,
+)
 from derivcheck.diagnose import diagnose
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited, WorkerPool
@@ -220,9 +227,9 @@ class _FileRun:
         for links in self.drafts:
             for d in links:
                 o = d.outcome
-                wanted = o.verdict == Verdict.CHECKED or o.await_proof
-                if not wanted or o.lhs is None or o.rhs is None:
+                if not wants_proof(o):
                     continue
+                assert o.lhs is not None and o.rhs is not None
                 key = (o.lhs, o.rhs, o.free)
                 if key not in jobs:
                     jobs[key] = pool.submit(*prove_call(self.derivation, o.lhs, o.rhs, o.free,
@@ -234,9 +241,7 @@ class _FileRun:
         for links in self.drafts:
             for d in links:
                 if d.job is not None and d.job in proofs:
-                    d.outcome = with_proof(d.outcome, as_proof(proofs[d.job]))
-                    if d.outcome.verdict == Verdict.PROVED:  # the proof decided it
-                        d.found = [f for f in d.found if f.code != "unsupported"]
+                    d.apply_proof(proofs[d.job])
         return tuple(_step_result(step, links, self.latex)
                      for step, links in zip(self.derivation.steps, self.drafts))
 
@@ -259,6 +264,12 @@ class _Draft:
     found: list
     against: Verdict | None
     job: int | None = None
+
+    def apply_proof(self, result: Limited) -> None:
+        """The outcome with what a proof job gave (a time or memory limit: no proof)."""
+        self.outcome = with_proof(self.outcome, as_proof(result))
+        if self.outcome.verdict == Verdict.PROVED:  # the proof decided it
+            self.found = [f for f in self.found if f.code != "unsupported"]
 
 
 # decide(lhs, rhs, layout, what, with_diagnosis) -> (outcome, diagnoses); ``what``

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derivcheck.codes import Diagnosis
-from derivcheck.compare import Options, Outcome, rng_for, with_proof
+from derivcheck.compare import Options, Outcome, rng_for, wants_proof, with_proof
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited
 from derivcheck.engine.symbolic import as_proof, proof_setting, prove_call
@@ -85,6 +85,11 @@ def engine_for(derivation: Derivation, context: str) -> Engine:
     return engine
 
 
+def proof_key(context: str, out: Outcome) -> tuple | None:
+    """What identifies the proof an outcome would like, across a class (None: no proof)."""
+    return (context, out.lhs, out.rhs, out.free) if wants_proof(out) else None
+
+
 class Decider:
     """Decides equations in one context, with the per-process cache."""
 
@@ -112,10 +117,7 @@ class Decider:
 
     def proof_key(self, out: Outcome) -> tuple | None:
         """The proof a checked outcome would like (None if it needs none)."""
-        wanted = out.verdict == Verdict.CHECKED or out.await_proof
-        if not wanted or out.lhs is None or out.rhs is None:
-            return None
-        return (self.context, out.lhs, out.rhs, out.free)
+        return proof_key(self.context, out)
 
     def proof_call(self, out: Outcome) -> tuple:
         assert out.lhs is not None and out.rhs is not None
@@ -177,6 +179,7 @@ class Checked:
     student: str
     path: str
     derivation: Derivation | None = None
+    context: str = ""  # what the submission's equations mean (see ``context_of``)
     drafts: list[list[_Draft]] = field(default_factory=list)
     items: list[ItemCheck] = field(default_factory=list)
     proofs: dict[tuple, tuple] = field(default_factory=dict)  # proof key -> call
@@ -200,7 +203,7 @@ def check_submission(prepared: Prepared, student: str, path: str,
     except InputError as exc:
         return Checked(student, path, error=exc.format(),
                        seconds=time.perf_counter() - started)
-    out = Checked(student, path, deriv)
+    out = Checked(student, path, deriv, context)
     for step in deriv.steps:
         out.drafts.append(_check_links(decide.base, step, prepared.options, decide))
     out.items = analyse_items(prepared, deriv, decide)
@@ -314,28 +317,21 @@ def finish(prepared: Prepared, checked: Checked, proofs: dict[tuple, Limited]) -
         return SubmissionGrade(checked.student, checked.path, 0.0, rubric.max_points, (),
                                (), (), checked.error or "not read", checked.seconds)
     deriv = checked.derivation
-    context = prepared.context
-    if deriv.definitions != prepared.key.derivation.definitions \
-            or deriv.symbols != prepared.key.derivation.symbols:
-        context = context_of(deriv)
+
+    def proof_of(o: Outcome | None) -> Limited | None:
+        key = proof_key(checked.context, o) if o is not None else None
+        return proofs.get(key) if key is not None else None
 
     def proved(o: Outcome | None) -> Outcome | None:
-        if o is None:
-            return None
-        wanted = o.verdict == Verdict.CHECKED or o.await_proof
-        if not wanted or o.lhs is None or o.rhs is None:
-            return o
-        result = proofs.get((context, o.lhs, o.rhs, o.free))
-        return o if result is None else with_proof(o, as_proof(result))
+        result = proof_of(o)
+        return o if o is None or result is None else with_proof(o, as_proof(result))
 
     steps: list[StepResult] = []
     for step, links in zip(deriv.steps, checked.drafts):
         for d in links:
-            new = proved(d.outcome)
-            assert new is not None
-            if new.verdict == Verdict.PROVED and d.outcome.verdict != Verdict.PROVED:
-                d.found = [f for f in d.found if f.code != "unsupported"]
-            d.outcome = new
+            result = proof_of(d.outcome)
+            if result is not None:
+                d.apply_proof(result)
         steps.append(_step_result(step, links, prepared.options.latex))
     items = [replace(c, outcome=proved(c.outcome), via_outcome=proved(c.via_outcome))
              for c in checked.items]

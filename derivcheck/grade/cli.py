@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from derivcheck.cli import CHECK_OPTIONS_RULE, add_check_options, check_options
+
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 2, 3, 130
 
 
@@ -37,25 +39,15 @@ def add_parser(sub: Any) -> None:
                    help="folder for the gradebook, grades.json and feedback (default grades)")
     p.add_argument("--format", choices=("standard", "gradescope"), default="standard",
                    help="gradescope: also write Gradescope's results.json")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--points", type=int, default=5, help="random points per size (>= 5)")
-    p.add_argument("--sizes", type=int, default=3, help="settings of the dimension sizes (>= 3)")
-    p.add_argument("--time-limit", type=float, default=5.0,
-                   help="seconds for each symbolic proof attempt (default 5)")
+    add_check_options(p, workers_help="worker processes (default 2)")
     p.add_argument("--submission-time-limit", type=float, default=60.0,
                    help="seconds for the checks of one submission (default 60)")
     p.add_argument("--memory-limit", type=int, default=2048,
                    help="megabytes of memory for each worker process (default 2048)")
-    p.add_argument("--workers", type=int, default=2,
-                   help="worker processes (default 2)")
     p.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
                    help="run on a Dask distributed cluster (pip install 'derivcheck[dask]')")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted batch from the journal in the output folder")
-    p.add_argument("--latex", action="store_true",
-                   help="check the LaTeX form (latex:) of the steps that have both forms")
-    p.add_argument("--no-symbolic", action="store_true",
-                   help="skip symbolic proofs (verdicts are then at most 'checked')")
     p.add_argument("--feedback-latex", action="store_true",
                    help="also write feedback/<student>.tex (a LaTeX report of the steps)")
     p.add_argument("--pdf", action="store_true",
@@ -108,22 +100,17 @@ def _problem(args: argparse.Namespace, out: Path, started: float, message: str) 
 
 
 def _run(args: argparse.Namespace, out: Path, started: float) -> int:
-    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1 \
-            or args.submission_time_limit <= 0 or args.memory_limit < 256:
-        return _problem(args, out, started, "--points must be >= 5, --sizes >= 3, "
-                        "--time-limit and --submission-time-limit > 0, --workers >= 1, "
-                        "--memory-limit >= 256")
+    options = check_options(args)
+    if options is None or args.submission_time_limit <= 0 or args.memory_limit < 256:
+        return _problem(args, out, started, f"{CHECK_OPTIONS_RULE}, "
+                        "--submission-time-limit > 0, --memory-limit >= 256")
     if out.exists() and not out.is_dir():
         return _problem(args, out, started, f"{out}: exists and is not a folder")
-    from derivcheck.compare import Options
     from derivcheck.errors import InputError
     from derivcheck.grade.batch import BatchOptions, Progress, discover, grade_batch
     from derivcheck.grade.check import prepare
     from derivcheck.grade.key import load_key
 
-    options = Options(seed=args.seed, settings=args.sizes, points=args.points,
-                      symbolic=not args.no_symbolic, time_limit=args.time_limit,
-                      workers=args.workers, latex=args.latex)
     try:
         key = load_key(args.key)
         prepared = prepare(key, options)
