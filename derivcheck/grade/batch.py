@@ -224,6 +224,7 @@ class Journal:
 class _Pending:
     sub: Submission
     fingerprint: str
+    text: str = ""
     checked: Checked | None = None
     waiting: set[tuple] = field(default_factory=set)
     retried: bool = False
@@ -307,19 +308,21 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
     with WorkerPool(batch.workers, seconds=batch.time_limit,
                     memory_mb=batch.memory_mb) as pool:
         check_jobs: dict[int, _Pending] = {}
-        texts = {sub.student: text for sub, _, text in todo}
         for sub, fingerprint, text in todo:
             job = pool.submit(check_submission, prepared, sub.student, sub.path, text)
-            check_jobs[job] = _Pending(sub, fingerprint)
-        proof_jobs: dict[tuple, int] = {}
-        proof_of_job: dict[int, tuple] = {}
-        proofs: dict[tuple, Limited] = {}
+            check_jobs[job] = _Pending(sub, fingerprint, text)
+        book = Proofs()
         waiting: list[_Pending] = []
         pending = set(check_jobs)
+
+        def submit_proof(call: tuple) -> int:
+            job = pool.submit(*call, seconds=options.time_limit)
+            pending.add(job)
+            return job
+
         while pending or waiting:
             for job in pool.wait(pending) if pending else []:
-                if job in proof_of_job:
-                    proofs[proof_of_job[job]] = pool.result(job)
+                if book.got(job, pool.result(job)):
                     continue
                 p = check_jobs[job]
                 result = pool.result(job)
@@ -327,31 +330,59 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
                     # the worker died (killed from outside, or it crashed): once more
                     p.retried = True
                     retry = pool.submit(check_submission, prepared, p.sub.student, p.sub.path,
-                                        texts[p.sub.student])
+                                        p.text)
                     check_jobs[retry] = p
                     pending.add(retry)
                     continue
                 if not result.ok:
-                    done(p.sub, p.fingerprint, _failed(
-                        prepared, p.sub, f"not graded: {result.reason} (the limit for one "
-                        "submission)"))
+                    done(p.sub, p.fingerprint, not_graded(prepared, p.sub, result))
                     continue
-                p.checked = result.value
-                assert p.checked is not None
-                for key, call in (p.checked.proofs.items() if options.symbolic else ()):
-                    if key not in proof_jobs:
-                        pj = pool.submit(*call, seconds=options.time_limit)
-                        proof_jobs[key] = pj
-                        proof_of_job[pj] = key
-                        pending.add(pj)
-                    if key not in proofs:
-                        p.waiting.add(key)
+                book.want(p, result.value, options.symbolic, submit_proof)
                 waiting.append(p)
-            waiting = finish_ready(prepared, waiting, proofs, done)
+            waiting = finish_ready(prepared, waiting, book.results, done)
             if not pending and waiting:  # cannot happen: every awaited proof is a job
                 for p in waiting:
-                    done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+                    done(p.sub, p.fingerprint, _finish(prepared, p, book.results))
                 waiting = []
+
+
+class Proofs:
+    """The symbolic proofs a class needs, each asked for once, whatever runs them.
+
+    ``handle`` is what the runner gives back for a submitted proof (a pool job,
+    a Dask future).
+    """
+
+    def __init__(self) -> None:
+        self.asked: dict[tuple, Any] = {}  # proof key -> handle
+        self.key_of: dict[Any, tuple] = {}  # handle -> proof key
+        self.results: dict[tuple, Limited] = {}
+
+    def want(self, p: _Pending, checked: Checked, symbolic: bool,
+             submit: Callable[[tuple], Any]) -> None:
+        """Record a checked submission; submit the proofs it needs that nobody asked for."""
+        p.checked = checked
+        for key, call in (checked.proofs.items() if symbolic else ()):
+            if key not in self.asked:
+                handle = submit(call)
+                self.asked[key] = handle
+                self.key_of[handle] = key
+            if key not in self.results:
+                p.waiting.add(key)
+
+    def got(self, handle: Any, result: Limited) -> bool:
+        """Record a proof's result; False if ``handle`` is not a proof."""
+        key = self.key_of.get(handle)
+        if key is None:
+            return False
+        self.results[key] = result
+        return True
+
+
+def not_graded(prepared: Prepared, sub: Submission, result: Limited) -> SubmissionGrade:
+    """A submission whose checks ran out of a limit (or whose worker died): 0, the reason."""
+    return _failed(prepared, sub, f"not graded: {result.reason} (the limit for one "
+                   "submission)")
 
 
 def finish_ready(prepared: Prepared, waiting: list[_Pending], proofs: dict[tuple, Limited],

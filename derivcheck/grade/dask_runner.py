@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
+from typing import Any
 
 from derivcheck.engine.limits import Limited, run_limited
 from derivcheck.grade.batch import (
     BatchOptions,
+    Proofs,
     Submission,
-    _failed,
     _finish,
     _Pending,
     finish_ready,
+    not_graded,
 )
-from derivcheck.grade.check import Checked, Prepared, check_submission, engine_for
+from derivcheck.grade.check import Prepared, check_submission, engine_for
 from derivcheck.grade.score import SubmissionGrade
 
 NO_CHILD = ("no symbolic proof: this Dask worker cannot start a bounded process "
@@ -68,34 +70,27 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
             f = client.submit(_check_task, remote_key, sub.student, sub.path, text,
                               batch.time_limit, batch.memory_mb, pure=False)
             futures[f] = _Pending(sub, fingerprint)
-        proof_futures: dict[tuple, object] = {}
-        proof_of: dict[object, tuple] = {}
-        proofs: dict[tuple, Limited] = {}
+        book = Proofs()
         waiting: list[_Pending] = []
         queue = as_completed(list(futures))
+
+        def submit_proof(call: tuple) -> Any:
+            future = client.submit(_prove_task, call, options.time_limit, batch.memory_mb,
+                                   pure=False)
+            queue.add(future)
+            return future
+
         for f in queue:
-            if f in proof_of:
-                proofs[proof_of[f]] = f.result()
+            if f in book.key_of:
+                book.got(f, f.result())
+                continue
+            p = futures[f]
+            result: Limited = f.result()
+            if not result.ok:
+                done(p.sub, p.fingerprint, not_graded(prepared, p.sub, result))
             else:
-                p = futures[f]
-                result: Limited = f.result()
-                if not result.ok:
-                    done(p.sub, p.fingerprint, _failed(
-                        prepared, p.sub, f"not graded: {result.reason} (the limit for one "
-                        "submission)"))
-                else:
-                    checked: Checked = result.value
-                    p.checked = checked
-                    for key, call in (checked.proofs.items() if options.symbolic else ()):
-                        if key not in proof_futures:
-                            pf = client.submit(_prove_task, call, options.time_limit,
-                                               batch.memory_mb, pure=False)
-                            proof_futures[key] = pf
-                            proof_of[pf] = key
-                            queue.add(pf)
-                        if key not in proofs:
-                            p.waiting.add(key)
-                    waiting.append(p)
-            waiting = finish_ready(prepared, waiting, proofs, done)
+                book.want(p, result.value, options.symbolic, submit_proof)
+                waiting.append(p)
+            waiting = finish_ready(prepared, waiting, book.results, done)
         for p in waiting:  # pragma: no cover - every awaited proof was a task
-            done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+            done(p.sub, p.fingerprint, _finish(prepared, p, book.results))
