@@ -9,16 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from derivcheck.grade.export import points_text as _num
-from derivcheck.report.latex import MACRO, PREAMBLE, WORD, code_tex, escape_tex, pdf_string
+from derivcheck.report.latex import PREAMBLE, code_tex, escape_tex, pdf_string, verdict_tex
 from derivcheck.results import Verdict
 
 if TYPE_CHECKING:
     from derivcheck.grade.check import Prepared
-
-
-def _verdict(value: str) -> str:
-    v = Verdict(value)
-    return f"\\dcmark{MACRO[v]}~\\dcword{{{MACRO[v]}}}{{{WORD[v]}}}"
 
 
 def feedback_tex(g: dict, prepared: Prepared) -> str:
@@ -52,11 +47,11 @@ def feedback_tex(g: dict, prepared: Prepared) -> str:
     lines.append(r"\section*{Your steps}")
     for s in g["steps"]:
         lines.append(f"\\dcneed{{4\\baselineskip}}\\textbf{{{code_tex(s['id'])}}}\\hfill "
-                     f"{_verdict(s['verdict'])}\\par")
+                     f"{verdict_tex(Verdict(s['verdict']))}\\par")
         lines.append(r"\begin{itemize}")
         for link in s["links"]:
             lines.append(r"\item " + code_tex(f"{link['lhs']} = {link['rhs']}", breakable=True)
-                         + f" \\hfill {_verdict(link['verdict'])}")
+                         + f" \\hfill {verdict_tex(Verdict(link['verdict']))}")
             if link["message"]:
                 lines.append(r"\\ {\small " + escape_tex(link["message"]) + "}")
             if link.get("reference"):

@@ -464,7 +464,7 @@ def _step_table(n: int, f: FileResult) -> list[str]:
         if s.form == "chain":
             link += f" {{\\color{{dcmuted}}\\footnotesize({len(s.links)} links)}}"
         codes = ", ".join(r"\textsf{" + escape_tex(c) + "}" for c in s.codes)
-        out.append(f"{k + 1} & {link} & {s.line} & {_verdict(s.verdict)} & "
+        out.append(f"{k + 1} & {link} & {s.line} & {verdict_tex(s.verdict)} & "
                    f"{{\\footnotesize\\color{{dcmuted}}{codes}}}\\\\")
     counts = {v: sum(1 for s in f.steps if s.verdict == v) for v in Verdict}
     summary = ", ".join(f"{counts[v]} {WORD[v]}" for v in Verdict if counts[v])
@@ -475,7 +475,8 @@ def _step_table(n: int, f: FileResult) -> list[str]:
     return out
 
 
-def _verdict(v: Verdict) -> str:
+def verdict_tex(v: Verdict) -> str:
+    """A verdict's mark and word, in its colour."""
     return f"\\dcmark{MACRO[v]}~\\dcword{{{MACRO[v]}}}{{{WORD[v]}}}"
 
 
@@ -623,7 +624,7 @@ def _details(s: StepResult, exprs: Sequence[E | None], printer: TexPrinter,
             out.append(_small(r"\dclabel{all links}\enspace " + evidence[0]))
         return out
     for link, text in zip(s.links, evidence):
-        head = (f"\\dclabel{{link {link.index + 1}}}\\enspace {_verdict(link.verdict)}"
+        head = (f"\\dclabel{{link {link.index + 1}}}\\enspace {verdict_tex(link.verdict)}"
                 + (f". {text}" if text else ""))
         out.append(_small(head))
         details = _link_details(link, exprs, printer, ctx)
