@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.baselines import Decision
 from bench.corpus import Claim
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.engine.limits import WorkerPool
 from derivcheck.verify import proof_pool, verify_derivation
 

@@ -86,7 +86,7 @@ def fd_section(claims: list[Claim], log: list[str]) -> dict:
 
 def single_claim(repeat: int) -> str:
     """The old headline: one MLP gradient claim, numeric only and with the proof."""
-    from derivcheck.compare import Options
+    from derivcheck.decide import Options
     from derivcheck.load import load_text
     from derivcheck.verify import verify_derivation
 

@@ -33,7 +33,7 @@ _EXPORTS = {
     "verify_file": "derivcheck.verify",
     "verify_derivation": "derivcheck.verify",
     "proof_pool": "derivcheck.verify",
-    "Options": "derivcheck.compare",
+    "Options": "derivcheck.decide",
     "Report": "derivcheck.results",
     "FileResult": "derivcheck.results",
     "StepResult": "derivcheck.results",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from derivcheck.compare import Options
+    from derivcheck.decide import Options
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 1, 2, 3, 130
 
@@ -85,7 +85,7 @@ def check_options(args: argparse.Namespace) -> Options | None:
     """The ``Options`` of ``add_check_options``'s arguments, or None if one is out of range."""
     if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
         return None
-    from derivcheck.compare import Options
+    from derivcheck.decide import Options
 
     return Options(seed=args.seed, settings=args.sizes, points=args.points,
                    symbolic=not args.no_symbolic, time_limit=args.time_limit,
@@ -153,7 +153,7 @@ def _report(args: argparse.Namespace) -> int:
     """``derivcheck report``: 0 written; 2 an input, output or TeX problem (one line each)."""
     from pathlib import Path
 
-    from derivcheck.compare import Options
+    from derivcheck.decide import Options
     from derivcheck.verify import expand_paths, verify_paths
 
     if args.workers < 1:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:  # the engine is imported on first use, never at pytest start-up
-    from derivcheck.compare import Options
+    from derivcheck.decide import Options
     from derivcheck.model import Derivation, Step
     from derivcheck.results import StepResult
 
@@ -120,7 +120,7 @@ def is_derivation_file(path: Path) -> bool:
 
 
 def _options(config: pytest.Config) -> Options:
-    from derivcheck.compare import Options
+    from derivcheck.decide import Options
 
     seed = _seed(config)
     symbolic = (bool(config.getini("derivcheck_symbolic"))

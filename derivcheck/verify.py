@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.compare import (
-    Options,
+from derivcheck.decide.instantiate import as_proof, preload, proof_setting, prove_call
+from derivcheck.decide.options import Options
+from derivcheck.decide.pipeline import (
     Outcome,
     check_equation,
     rng_for,
@@ -26,11 +27,12 @@ from derivcheck.compare import (
 from derivcheck.diagnose import diagnose
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited, WorkerPool
-from derivcheck.engine.symbolic import as_proof, preload, proof_setting, prove_call
-from derivcheck.errors import InputError
+from derivcheck.engine.simplify import simplify
+from derivcheck.errors import InputError, ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
+from derivcheck.printer import to_text
 from derivcheck.results import (
     Evidence,
     FileResult,
@@ -264,6 +266,7 @@ class _Draft:
     found: list
     against: Verdict | None
     job: int | None = None
+    reference: str = ""  # the engine's side, simplified for display
 
     def apply_proof(self, result: Limited) -> None:
         """The outcome with what a proof job gave (a time or memory limit: no proof)."""
@@ -295,6 +298,17 @@ def decide_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Option
     return out, found
 
 
+def reference_text(engine: Engine, outcome: Outcome) -> str:
+    """The engine's own side of an equation as a formula for people (simplified for display)."""
+    node = outcome.reference
+    if node is None:
+        return ""
+    try:
+        return to_text(simplify(node, engine))
+    except (Unsupported, ShapeError, RecursionError):
+        return to_text(node)
+
+
 def _check_links(engine: Engine, step: Step, options: Options,
                  decide: Decide | None = None) -> list[_Draft]:
     """Check each link of a step; mark links that follow correctly from an earlier error."""
@@ -320,7 +334,7 @@ def _check_links(engine: Engine, step: Step, options: Options,
                 found.append(diagnosis("follows-from-error", first_wrong=first_wrong + 1))
         if first_wrong is None and out.verdict in (Verdict.REFUTED, Verdict.ILL_FORMED):
             first_wrong = k
-        drafts.append(_Draft(out, found, against))
+        drafts.append(_Draft(out, found, against, reference=reference_text(engine, out)))
     return drafts
 
 
@@ -338,7 +352,7 @@ def _step_result(step: Step, drafts: list[_Draft], use_latex: bool) -> StepResul
         diagnoses=tuple(d.found),
         evidence=d.outcome.evidence,
         counterexample=d.outcome.counterexample,
-        reference=d.outcome.reference,
+        reference=d.reference,
         expected=step.expect[k] if step.expect else None,
         against_truth=d.against,
     ) for k, d in enumerate(drafts))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.engine.core import Engine
 from derivcheck.ir import E
 from derivcheck.load import load_text

@@ -46,7 +46,7 @@ from typing import Any
 import pytest
 
 from derivcheck.cli import main
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.errors import InputError
 from derivcheck.load import load_file
 from derivcheck.results import Verdict, combine

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from derivcheck.engine.crosscheck import crosscheck_derivatives
+from derivcheck.decide.crosscheck import crosscheck_derivatives
 from derivcheck.ir import E
 
 CASES = [
@@ -58,7 +58,9 @@ def test_wrong_formula_is_caught(model_engine, model: str, text: str, layout: st
 def test_sample_magnitude_is_the_points(model_engine, model: str, lhs: str, rhs: str) -> None:
     from dataclasses import replace
 
-    from derivcheck.compare import Options, _magnitude, sample_both
+    from derivcheck.decide import Options
+    from derivcheck.decide.points import magnitude as _magnitude
+    from derivcheck.decide.points import sample_both
 
     m = model_engine(model)
     left = m.engine.resolve(m.parse(lhs), "gradient")
@@ -81,7 +83,7 @@ def test_sample_magnitude_is_the_points(model_engine, model: str, lhs: str, rhs:
 ])
 def test_batch_errors_match_one_setting_at_a_time(settings: int, lshape: tuple,
                                                   rshape: tuple) -> None:
-    from derivcheck.compare import batch_errors
+    from derivcheck.decide.tolerance import batch_errors
 
     rng = np.random.default_rng(0)
     lv = [rng.normal(size=lshape) * 10.0 ** rng.integers(-3, 4) for _ in range(settings)]

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.errors import ExprError, InputError
 from derivcheck.load import STEP_KEYS, TOP_KEYS, load_file, load_text
 from derivcheck.model import Derivation

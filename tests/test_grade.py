@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from derivcheck.cli import main
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.errors import InputError
 from derivcheck.grade.batch import discover, student_id
 from derivcheck.grade.check import KeyProblem, grade_one, prepare

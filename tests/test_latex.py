@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.errors import InputError
 from derivcheck.load import load_text
 from derivcheck.parse.expr import Scope, parse_expression

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.load import load_file
 from derivcheck.verify import verify_derivation
 

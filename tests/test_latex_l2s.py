@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_text

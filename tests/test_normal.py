@@ -1,4 +1,4 @@
-"""Canonical polynomial forms (engine/normal.py): proofs for all sizes without SymPy.
+"""Canonical polynomial forms (decide/canonical.py): proofs for all sizes without SymPy.
 
 Each case compares two formulas directly (no numeric check first), so a rule
 that is not an identity shows up as a false claim called equal.
@@ -11,9 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from derivcheck.decide.canonical import same_canonical_form
+from derivcheck.decide.sampling import draw_point, size_settings
 from derivcheck.engine.core import index_assignments
-from derivcheck.engine.normal import same_canonical_form
-from derivcheck.engine.sampling import draw_point, size_settings
 from derivcheck.engine.simplify import simplify
 from derivcheck.ir import E
 

@@ -18,7 +18,7 @@ import sympy
 import sympy.parsing.sympy_parser as sympy_parser
 
 import derivcheck
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.errors import ExprError
 from derivcheck.ir import E
 from derivcheck.load import load_text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from derivcheck.decide.sampling import draw_batch, draw_point, size_settings
 from derivcheck.engine.numeric import stack
-from derivcheck.engine.sampling import draw_batch, draw_point, size_settings
 
 KINDS = {"s": "scalar", "ps": "posscalar", "us": "unitscalar", "x": "vector D",
          "px": "posvector D", "p": "prob K", "y": "onehot K", "m": "multihot K",

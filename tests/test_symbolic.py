@@ -8,13 +8,13 @@ import time
 import numpy as np
 import pytest
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
+from derivcheck.decide.instantiate import prove
+from derivcheck.decide.sampling import draw_point, size_settings
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import WorkerPool, run_limited
 from derivcheck.engine.numeric import Point
-from derivcheck.engine.sampling import draw_point, size_settings
 from derivcheck.engine.simplify import simplify
-from derivcheck.engine.symbolic import prove
 from derivcheck.load import load_file, load_text
 from derivcheck.results import Verdict
 from derivcheck.verify import verify_derivation
@@ -48,7 +48,7 @@ PROVED = [
     ("mlp-w1-all-sizes", "d(L)/d(W1) = ((W2.T @ (a2 - y)) * relu_prime(z1)) @ x.T",
      "for all sizes"),
     ("indexed-all-sizes", "d(L)/d(z2[i]) = Sum(k, -y[k] * (delta(k, i) - a2[i]))",
-     "for all sizes"),  # canonical forms (engine/normal.py): sum(y) = 1, delta contracted
+     "for all sizes"),  # canonical forms (decide/canonical.py): sum(y) = 1, delta contracted
     ("softmax-entry-all-sizes", "d(a2[i])/d(z2[k]) = a2[i] * (delta(i, k) - a2[k])",
      "for all sizes"),
     ("relu-as-mask-all-sizes", "relu(z2)[i] = z2[i] * relu_prime(z2[i])", "for all sizes"),
@@ -217,7 +217,7 @@ steps:
 
 def _prove_in_process(claims: list[str]) -> list[bool]:
     """Prove ``claims`` one after the other in this process, as a worker would (shared memory)."""
-    from derivcheck.engine import symbolic
+    from derivcheck.decide import instantiate as symbolic
 
     steps = "\n".join(f"  - {{id: s{k}, claim: '{c}'}}" for k, c in enumerate(claims))
     d = load_text(REMEMBER.replace("{steps}", steps), "t.yaml")

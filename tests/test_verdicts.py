@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from derivcheck.compare import Options
+from derivcheck.decide import Options
 from derivcheck.engine.numeric import Point
 from derivcheck.results import Verdict
 from tests.conftest import ModelEngine, build

@@ -20,7 +20,7 @@ import numpy as np
 
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.compare import Options, Outcome, Sample
+from derivcheck.decide import Options, Outcome, Sample
 from derivcheck.diagnose import edits, whole
 from derivcheck.diagnose.assume import missing_mask, needs_assumption
 from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned

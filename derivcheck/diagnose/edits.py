@@ -17,7 +17,7 @@ import numpy as np
 
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.compare import AGREE, Options, sample_both
+from derivcheck.decide import AGREE, Options, sample_both
 from derivcheck.diagnose.probe import Path, Probe, positions, replace_at, size
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from derivcheck.compare import Sample, batch_errors
+from derivcheck.decide import Sample, batch_errors
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError, Evaluator, stack
 from derivcheck.errors import ShapeError, Unsupported

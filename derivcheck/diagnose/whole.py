@@ -13,7 +13,7 @@ import numpy as np
 
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.compare import AGREE, DISAGREE, Sample
+from derivcheck.decide import AGREE, DISAGREE, Sample
 from derivcheck.diagnose.probe import Probe, close, fraction_text
 from derivcheck.engine.simplify import simplify
 from derivcheck.errors import ShapeError, Unsupported

@@ -384,18 +384,3 @@ _RULES = {
     "jac": Evaluator._jacobian, "seed": Evaluator._seed,
     **dict.fromkeys(_BINARY, Evaluator._binary),
 }
-
-
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """max |a - b| relative to 1 + the largest magnitude on either side (inf if not finite)."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        a, b = np.broadcast_arrays(a, b)
-    with np.errstate(all="ignore"):
-        big = max(float(np.max(np.abs(a), initial=0.0)),
-                  float(np.max(np.abs(b), initial=0.0)))
-        err = float(np.max(np.abs(a - b), initial=0.0)) / (1.0 + big)
-    # NaN or inf never agrees: a caller testing ``err <= tol`` or ``err > tol`` gets
-    # "different" either way (NaN would pass neither test)
-    return err if np.isfinite(err) else float("inf")

@@ -302,7 +302,7 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
                done: Callable[[Submission, str, SubmissionGrade], None]) -> None:
     options = prepared.options
     if options.symbolic and todo:
-        from derivcheck.engine.symbolic import preload
+        from derivcheck.decide.instantiate import preload
 
         preload()  # SymPy once, before the workers fork: they share it
     with WorkerPool(batch.workers, seconds=batch.time_limit,

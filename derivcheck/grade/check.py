@@ -23,10 +23,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from derivcheck.codes import Diagnosis
-from derivcheck.compare import Options, Outcome, rng_for, wants_proof, with_proof
+from derivcheck.decide import Options, Outcome, rng_for, wants_proof, with_proof
+from derivcheck.decide.instantiate import as_proof, proof_setting, prove_call
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited
-from derivcheck.engine.symbolic import as_proof, proof_setting, prove_call
 from derivcheck.errors import InputError
 from derivcheck.grade.key import AnswerKey, Item
 from derivcheck.grade.score import ItemCheck, SubmissionGrade, score_items

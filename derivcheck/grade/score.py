@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from derivcheck.codes import Diagnosis
-from derivcheck.compare import Outcome
+from derivcheck.decide import Outcome
 from derivcheck.grade.key import Item, Policy, Rubric
 from derivcheck.ir import E
 from derivcheck.results import LinkResult, StepResult, Verdict

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from derivcheck.decide.sampling import draw_point, size_settings
+from derivcheck.decide.tolerance import relative_error
 from derivcheck.engine.core import Engine, index_assignments
-from derivcheck.engine.numeric import EvalError, Evaluator, Point, relative_error
-from derivcheck.engine.sampling import draw_point, size_settings
+from derivcheck.engine.numeric import EvalError, Evaluator, Point
 from derivcheck.ir import E
 from derivcheck.printer import to_text
 
