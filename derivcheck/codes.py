@@ -27,6 +27,11 @@ CODES: dict[str, str] = {
     "follows-from-error": "correct from the previous expression, which was already wrong "
                           "(link {first_wrong})",
     "residual": "the two sides differ by {residual}",
+    "tiny-difference": "the sides differ by {difference} at this point, a difference "
+                       "float64 cannot see (found in {digits}-digit arithmetic)",
+    "domain": "the {side} side is undefined at this point while the other is defined: the "
+              "claim needs an assumption that is not declared ({fix})",
+    "unreached-branch": "not decided: {detail}",
     "unsupported": "not decided: {reason}",
     "engine-crosscheck": "the engine's derivative failed its finite-difference cross-check: "
                          "{detail}",

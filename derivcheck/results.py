@@ -53,42 +53,98 @@ class Counterexample:
     lhs: object
     rhs: object
     readable: bool  # small integers / simple fractions
+    # found in high precision: |lhs - rhs| there (the float values may look equal)
+    difference: str = ""
+    digits: int = 0
 
     def as_dict(self) -> dict:
-        return {"sizes": self.sizes, "values": self.values, "indices": self.indices,
-                "lhs": self.lhs, "rhs": self.rhs, "readable_point": self.readable}
+        out = {"sizes": self.sizes, "values": self.values, "indices": self.indices,
+               "lhs": self.lhs, "rhs": self.rhs, "readable_point": self.readable}
+        if self.difference:
+            out["difference"] = self.difference
+            out["digits"] = self.digits
+        return out
+
+
+class Scope(StrEnum):
+    """What the evidence of a verdict shows.
+
+    ``all_sizes``: a proof for every size (canonical forms; only ``proved`` has it).
+    ``at_sizes``: an exact symbolic check at instantiated sizes, plus random points
+    (evidence for ``checked``, not a proof of the claim).  ``points``: agreement at
+    random points, confirmed in high precision (``checked``).  ``none``: nothing
+    holds (refuted, ill-formed, undecided).
+    """
+
+    ALL_SIZES = "all_sizes"
+    AT_SIZES = "at_sizes"
+    POINTS = "points"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """How a verdict was reached."""
+    """How a verdict was reached.
 
-    method: str  # "symbolic", "numeric", "shape", "none"
+    ``points`` are the random points that could decide (float64 agreement at each,
+    every value of the free indices); ``precise`` of them were confirmed in
+    high-precision arithmetic (``digits`` digits at most); ``exact`` describes an exact
+    check at instantiated sizes ("at sizes D=2, K=3"), ``proof`` a proof for all sizes.
+    """
+
+    method: str  # "symbolic" (a proof for all sizes), "numeric", "shape", "none"
     sizes: tuple[dict[str, int], ...] = ()
     points: int = 0
     index_values: int = 0
     seed: int | None = None
     worst_error: float | None = None
-    proof: str = ""  # what the symbolic proof covers, e.g. "for sizes K=2, H=3"
+    proof: str = ""  # what the proof for all sizes rests on
     reason: str = ""
     seconds: float = 0.0
+    scope: Scope = Scope.NONE
+    precise: int = 0  # points confirmed in high precision
+    digits: int = 0  # the highest working precision of that confirmation
+    exact: str = ""  # an exact check at instantiated sizes, e.g. "at sizes D=2, K=3"
+    branches: str = ""  # the kinks whose both sides the points reached, e.g. "2 of 2"
 
     def as_dict(self) -> dict:
-        out: dict = {"method": self.method}
+        out: dict = {"method": self.method, "scope": self.scope.value}
         if self.sizes:
             out["sizes"] = list(self.sizes)
         if self.points:
             out["points"] = self.points
             out["index_values"] = self.index_values
             out["worst_relative_error"] = self.worst_error
+        if self.precise:
+            out["high_precision_points"] = self.precise
+            out["high_precision_digits"] = self.digits
         if self.seed is not None:
             out["seed"] = self.seed
         if self.proof:
             out["proof"] = self.proof
+        if self.exact:
+            out["exact"] = self.exact
+        if self.branches:
+            out["branches"] = self.branches
         if self.reason:
             out["reason"] = self.reason
         out["seconds"] = round(self.seconds, 4)
         return out
+
+    def sampling(self) -> str:
+        """The random points, in words ("15 random points at sizes [...], seed 0")."""
+        sizes = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) or "-"
+                          for s in self.sizes)
+        return f"{self.points} random points at sizes [{sizes}], seed {self.seed}"
+
+    def confirmation(self) -> str:
+        """The high-precision confirmation and branch coverage, in words ('' if none)."""
+        parts = []
+        if self.precise:
+            parts.append(f"{self.precise} confirmed in {self.digits}-digit arithmetic")
+        if self.branches:
+            parts.append(f"both sides of {self.branches} kinks reached")
+        return ", ".join(parts)
 
     def summary(self) -> str:
         if self.method == "symbolic":
@@ -97,10 +153,17 @@ class Evidence:
                 text += f"; also agrees at {self.points} random points"
             return text
         if self.method == "numeric":
-            sizes = "; ".join(", ".join(f"{k}={v}" for k, v in s.items()) or "-"
-                              for s in self.sizes)
-            return (f"{self.points} random points at sizes [{sizes}], seed {self.seed}, "
-                    f"worst relative error {self.worst_error:.1e}")
+            text = self.sampling()
+            confirmed = self.confirmation()
+            if confirmed:
+                text += f" ({confirmed})"
+            if self.worst_error is not None:
+                text += f", worst relative error {self.worst_error:.1e}"
+            if self.exact:
+                text += f"; exact {self.exact}"
+            if self.reason:
+                text += f"; {self.reason}"
+            return text
         return self.reason
 
 
@@ -203,4 +266,9 @@ class Report:
             for s in f.steps:
                 out[s.verdict.value] += 1
         out["input_errors"] = sum(1 for f in self.files if f.error)
+        out["checked_exact_at_sizes"] = sum(
+            1 for f in self.files for s in f.steps
+            if s.verdict == Verdict.CHECKED and s.links
+            and all(link.evidence.scope in (Scope.AT_SIZES, Scope.ALL_SIZES)
+                    for link in s.links))
         return out

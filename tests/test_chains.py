@@ -132,8 +132,12 @@ def test_verdict_of_a_chain_is_its_worst_link(check) -> None:
 
 
 def test_refuted_is_worse_than_undecided(check) -> None:
-    result = check(chain=["log(-exp(x))", "x", "2 * x"], symbols={"x": "vector n"})
+    # link 1: both sides undefined everywhere (no valid point: undecided); link 2: the left
+    # side is undefined where the right side is defined (refuted: a domain difference)
+    result = check(chain=["log(-exp(x))", "log(-exp(x)) + 0 * x", "2 * x"],
+                   symbols={"x": "vector n"})
     assert [link.verdict for link in result.links] == [Verdict.UNDECIDED, Verdict.REFUTED]
+    assert result.links[1].codes[0] == "domain"
     assert result.verdict == Verdict.REFUTED
 
 

@@ -159,7 +159,7 @@ ALL_VERDICTS = [
     {"id": "refuted", "claim": "d(L)/d(z) = t - a"},
     {"id": "ill", "claim": "d(L)/d(z) = a.T - t.T"},
     {"id": "tensor", "claim": "d(A @ X)/d(X) = A"},
-    {"id": "nopoints", "claim": "log(-exp(z)) = z"},
+    {"id": "nopoints", "claim": "log(-exp(z)) = log(-exp(z)) + z"},
 ]
 
 

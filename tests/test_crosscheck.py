@@ -68,7 +68,7 @@ def test_sample_magnitude_is_the_points(model_engine, model: str, lhs: str, rhs:
     free = m.engine.free_indices(left) | m.engine.free_indices(right)
     samples, _ = sample_both(m.engine, left, right, free, Options(symbolic=False),
                              np.random.default_rng(3))
-    assert len(samples) == 15
+    assert len(samples) >= 15  # 5 per size setting, plus any that reach a side of a kink
     for s in samples:
         assert s.magnitude is not None
         assert _magnitude(s) == _magnitude(replace(s, magnitude=None))

@@ -16,7 +16,7 @@ from derivcheck.engine.limits import WorkerPool, run_limited
 from derivcheck.engine.numeric import Point
 from derivcheck.engine.simplify import simplify
 from derivcheck.load import load_file, load_text
-from derivcheck.results import Verdict
+from derivcheck.results import Scope, Verdict
 from derivcheck.verify import verify_derivation
 
 from .conftest import DERIVATIONS
@@ -52,10 +52,15 @@ PROVED = [
     ("softmax-entry-all-sizes", "d(a2[i])/d(z2[k]) = a2[i] * (delta(i, k) - a2[k])",
      "for all sizes"),
     ("relu-as-mask-all-sizes", "relu(z2)[i] = z2[i] * relu_prime(z2[i])", "for all sizes"),
-    ("indexed-instantiated", "relu_prime(relu(z2[i])) = relu_prime(z2[i])", "for sizes"),
     ("softmax-jacobian", "d(a2)/d(z2) = diag(a2) - a2 @ a2.T", "every entry [_row, _col]"),
-    ("relu-cases", "relu_prime(a1) = relu_prime(z1)", "sign case"),
     ("sum-as-entries-all-sizes", "sum(y * a2) = Sum(k, y[k] * a2[k])", "for all sizes"),
+]
+
+# Claims only SymPy shows, at instantiated sizes: evidence for checked, never a proof of the
+# claim for every size.  (name, claim, words the description of the exact check contains)
+EXACT_AT_SIZES = [
+    ("instantiated", "relu_prime(relu(z1)) = relu_prime(z1)", "for sizes"),
+    ("relu-cases", "relu_prime(a1) = relu_prime(z1)", "sign case"),
     ("onehot-enumerated", "sum(y * y) = 1", "values of the finite kinds"),
 ]
 
@@ -65,8 +70,24 @@ def test_correct_claims_are_proved_with_evidence(claim: str, words: str) -> None
     result, link = _step(claim)
     assert result.verdict == Verdict.PROVED, link.evidence
     assert link.evidence.method == "symbolic"
+    assert link.evidence.scope == Scope.ALL_SIZES
     assert words in link.evidence.proof
     assert link.evidence.points >= 15  # the numeric check ran as well
+
+
+@pytest.mark.parametrize("claim,words", [c[1:] for c in EXACT_AT_SIZES],
+                         ids=[c[0] for c in EXACT_AT_SIZES])
+def test_an_instantiated_proof_is_evidence_for_checked(claim: str, words: str) -> None:
+    result, link = _step(claim)
+    assert result.verdict == Verdict.CHECKED, link.evidence
+    assert link.evidence.scope == Scope.AT_SIZES
+    assert words in link.evidence.exact
+    assert not link.evidence.proof
+    # the sizes of the exact check are pairwise different (no dimension stands for another)
+    sizes = link.evidence.exact.split("for sizes ")[1].split(";")[0]
+    values = [part.split("=")[1] for part in sizes.split(", ")]
+    assert len(set(values)) == len(values), sizes
+    assert link.evidence.points >= 15 and link.evidence.precise >= 3
 
 
 # Mutations that agree numerically nowhere: never proved, never checked.
@@ -96,7 +117,8 @@ def test_no_symbolic_means_at_most_checked() -> None:
     result, link = _step("d(L)/d(z2) = a2 - y", symbolic=False)
     assert result.verdict == Verdict.CHECKED
     assert link.evidence.method == "numeric"
-    assert link.evidence.points == 15 and len(link.evidence.sizes) == 3
+    assert link.evidence.points >= 15 and len(link.evidence.sizes) == 3
+    assert link.evidence.precise >= 3  # one point per size setting confirmed in high precision
 
 
 def test_prove_directly_gives_sizes() -> None:

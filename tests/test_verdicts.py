@@ -106,7 +106,7 @@ EVERY_VERDICT = [
     ("holds", "d(L)/d(z) = a - t", None),
     ("refuted", "d(L)/d(z) = t - a", Verdict.REFUTED),
     ("ill_formed", "d(L)/d(z) = a.T - t.T", Verdict.ILL_FORMED),
-    ("undecided", "sum(log(-exp(z))) = sum(z)", Verdict.UNDECIDED),
+    ("undecided", "sum(log(-exp(z))) = sum(log(-exp(z))) + sum(z)", Verdict.UNDECIDED),
 ]
 
 
@@ -176,10 +176,11 @@ UNDECIDED = [
      "unsupported"),
     ("derivative of a Jacobian", {"z": "vector K"}, {"a": "softmax(z)"},
      "d(d(a)/d(z))/d(z) = eye(K)", "unsupported"),
-    ("log of a negative-only quantity", {"x": "vector n"}, None, "log(-exp(x)) = x",
-     "no-valid-points"),
-    ("sqrt of a negative-only quantity", {"s": "scalar"}, None, "sqrt(-1 - s ** 2) = s",
-     "no-valid-points"),
+    # both sides undefined everywhere: no point says anything
+    ("log of a negative-only quantity", {"x": "vector n"}, None,
+     "log(-exp(x)) = log(-exp(x)) + x", "no-valid-points"),
+    ("sqrt of a negative-only quantity", {"s": "scalar"}, None,
+     "sqrt(-1 - s ** 2) = sqrt(-2 - s ** 2) + s", "no-valid-points"),
 ]
 
 
@@ -221,10 +222,33 @@ def test_second_derivatives(check, symbols, define, claim: str, holds: bool) -> 
         assert result.verdict == Verdict.REFUTED
 
 
-def test_undecided_is_not_refuted_even_where_one_side_is_defined(check) -> None:
-    # Both sides must be finite at a point for it to count: never a refutation from NaN.
-    result = check("log(-exp(x)) = x + 1", symbols={"x": "vector n"})
-    assert result.verdict == Verdict.UNDECIDED
+# A point where one side is undefined (outside a function's domain, confirmed in high
+# precision) and the other defined refutes: the claim equates something with nothing there.
+# Declaring the assumption that keeps the side defined makes the claim hold.
+# (id, symbols, claim, the undefined side or None if it holds)
+DOMAIN = [
+    ("log of a negative-only quantity", {"x": "vector n"}, "log(-exp(x)) = x + 1", "left"),
+    ("log of a square, real x", {"x": "scalar"}, "log(x ** 2) = 2 * log(x)", "right"),
+    ("log of a square, positive x", {"x": "posscalar"}, "log(x ** 2) = 2 * log(x)", None),
+    ("square of a square root, real x", {"x": "vector n"}, "sqrt(x) ** 2 = x", "left"),
+    ("square of a square root, positive x", {"x": "posvector n"}, "sqrt(x) ** 2 = x", None),
+    ("sqrt of a negative-only quantity", {"s": "scalar"}, "sqrt(-1 - s ** 2) = s", "left"),
+]
+
+
+@pytest.mark.parametrize(("symbols", "claim", "side"), [c[1:] for c in DOMAIN],
+                         ids=[c[0] for c in DOMAIN])
+def test_one_side_undefined_is_a_domain_difference(check, symbols, claim: str,
+                                                   side: str | None) -> None:
+    result = check(claim, symbols=symbols)
+    if side is None:
+        assert result.verdict.holds
+        return
+    assert result.verdict == Verdict.REFUTED
+    assert result.codes[0] == "domain"
+    assert f"the {side} side is undefined" in result.message
+    cex = result.links[0].counterexample
+    assert cex is not None and (cex.lhs if side == "left" else cex.rhs) == "undefined"
 
 
 # -- diagnoses -----------------------------------------------------------------------

@@ -29,6 +29,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from derivcheck.decide.sampling import smallest_setting
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.limits import Limited, WorkerPool
 from derivcheck.ir import E
@@ -65,8 +66,9 @@ def preload() -> None:
 
 
 def proof_setting(dims: tuple[str, ...]) -> dict[str, int]:
-    """The sizes a proof instantiates: every dimension 2 (the smallest non-trivial size)."""
-    return dict.fromkeys(dims, 2)
+    """The sizes a proof instantiates: the smallest pairwise different sizes (``2, 3, ...``),
+    so that no two dimensions can stand in for each other."""
+    return smallest_setting(dims)
 
 
 def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: float) -> Proof:

@@ -19,23 +19,18 @@ import numpy as np
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide.canonical import same_canonical_form
 from derivcheck.decide.crosscheck import crosscheck_derivatives
+from derivcheck.decide.exact import Confirmation, PointCheck, confirm, judge
 from derivcheck.decide.instantiate import Proof
 from derivcheck.decide.options import Options
-from derivcheck.decide.points import (
-    Sample,
-    find_counterexample,
-    magnitude,
-    sample_both,
-)
+from derivcheck.decide.points import Sample, find_counterexample, sample
+from derivcheck.decide.sampling import readable
 from derivcheck.decide.tolerance import AGREE, DISAGREE
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import BudgetExceeded, EvalError
 from derivcheck.engine.shapes import fmt_shape
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.results import Counterexample, Evidence, Verdict
-
-RESOLVABLE = 1e4  # largest value at which agreement to AGREE still resolves differences ~1e-4
+from derivcheck.results import Counterexample, Evidence, Scope, Verdict
 
 
 @dataclass
@@ -101,52 +96,129 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
                        Evidence("shape", reason=detail), reference=reference,
                        lhs=lhs_f, rhs=rhs_f, free=free, shapes=(sl, sr))
     try:
-        samples, tries = sample_both(engine, lhs_f, rhs_f, free, options, rng)
+        got = sample(engine, lhs_f, rhs_f, free, options, rng)
     except BudgetExceeded as exc:
         return _undecided("time-limit", str(exc), reason=str(exc))
     except EvalError as exc:
         return _undecided("unsupported", str(exc), reason=f"cannot evaluate: {exc}")
     except Unsupported as exc:
         return _undecided("unsupported", str(exc), reason=str(exc))
+    samples = got.samples
     sizes = tuple(s.sizes for s in _unique_sizes(samples))
-    if len(samples) < options.points:
-        detail = (f"only {len(samples)} valid points in {tries} tries (both sides must be "
+    if len(samples) < options.points * max(options.settings, 1):
+        detail = (f"only {len(samples)} valid points in {got.tries} tries (both sides must be "
                   "finite, away from kinks)")
-        return _undecided("no-valid-points", detail, reason=detail)
+        out = _undecided("no-valid-points", detail, reason=detail)
+        return _with_doubtful(engine, out, lhs_f, rhs_f, free, got.doubtful, reference)
     worst = max(e for s in samples for e in s.errors)
     n_idx = sum(len(s.indices) for s in samples)
+    branches = f"{got.kinks}" if got.kinks and not got.unreached else ""
 
     def evidence(method: str = "numeric", **extra: object) -> Evidence:
+        scope = Scope.ALL_SIZES if method == "symbolic" else Scope.POINTS
         return Evidence(method, sizes, len(samples), n_idx, options.seed, worst,
-                        seconds=time.perf_counter() - started, **extra)  # type: ignore[arg-type]
+                        seconds=time.perf_counter() - started, scope=scope, branches=branches,
+                        **extra)  # type: ignore[arg-type]
 
     if worst >= DISAGREE:
         bad = max(samples, key=lambda s: max(s.errors))
         cex = find_counterexample(engine, lhs_f, rhs_f, free, bad, rng)
-        return Outcome(Verdict.REFUTED, [], evidence(), cex, reference,
-                       lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
-    if worst > AGREE:
-        detail = f"the sides agree only to a relative error of {worst:.1e}"
-        return Outcome(Verdict.UNDECIDED, [diagnosis("unsupported", reason=detail)],
-                       evidence(reason=detail), reference=reference)
+        return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE), cex,
+                       reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
+    # Float64 agreement is a candidate, never the last word: points float64 could not
+    # judge (one side undefined or overflowing, rounding-dominated) and the points that
+    # agree only roughly are judged in high precision, then one point per size setting.
+    doubtful = got.doubtful + [s for s in samples if max(s.errors) > AGREE]
+    if doubtful:
+        refuted = _high_precision(engine, lhs_f, rhs_f, free, doubtful, samples, evidence(),
+                                  reference)
+        if refuted is not None:
+            return refuted
     if options.symbolic:
         same = _same_normal_form(engine, lhs_f, rhs_f)
         if same:
             return Outcome(Verdict.PROVED, [], evidence("symbolic", proof=f"for all sizes: {same}"),
                            reference=reference)
-    resolved = sum(1 for s in samples if magnitude(s) <= RESOLVABLE)
-    if resolved < max(options.settings, 1):
-        # Agreement to 1e-8 of values above RESOLVABLE cannot see a difference of a few
-        # units (exp(100) + s = exp(100) agrees to 1e-43): only a proof can decide.
-        detail = (f"the values exceed {RESOLVABLE:.0e} at {len(samples) - resolved} of "
-                  f"{len(samples)} points: agreement to a relative {AGREE:.0e} there cannot "
-                  "exclude a difference; only a symbolic proof can decide")
-        return Outcome(Verdict.UNDECIDED, [diagnosis("unsupported", reason=detail)],
-                       evidence(reason=detail), reference=reference,
-                       lhs=lhs_f, rhs=rhs_f, free=free, await_proof=True)
-    # The CAS proof of what agreed is the orchestrator's next step (run in parallel).
-    return Outcome(Verdict.CHECKED, [], evidence(), reference=reference,
+    confirmed = confirm(engine, lhs_f, rhs_f, samples)
+    if confirmed.status != "agree":
+        refuted = _precision_verdict(engine, lhs_f, rhs_f, free, confirmed, samples,
+                                     evidence(), reference)
+        if refuted is not None:
+            return refuted
+    checked = replace(evidence(), precise=confirmed.points, digits=confirmed.digits)
+    if got.unreached:
+        detail = ("some side of a kink was never reached by the points tried: "
+                  + "; ".join(got.unreached[:4]) + ": the claim is not checked there")
+        return Outcome(Verdict.UNDECIDED, [diagnosis("unreached-branch", detail=detail)],
+                       replace(checked, reason=detail, scope=Scope.NONE),
+                       reference=reference, lhs=lhs_f, rhs=rhs_f, free=free, await_proof=True)
+    # An exact check at instantiated sizes is the orchestrator's next step (run in parallel).
+    return Outcome(Verdict.CHECKED, [], checked, reference=reference,
                    lhs=lhs_f, rhs=rhs_f, free=free)
+
+
+def _high_precision(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+                    doubtful: list[Sample], samples: list[Sample], evidence: Evidence,
+                    reference: E | None) -> Outcome | None:
+    """The outcome if the doubtful points show a difference (or cannot be judged)."""
+    confirmed = judge(engine, lhs, rhs, doubtful)
+    if confirmed.status == "agree":
+        return None
+    return _precision_verdict(engine, lhs, rhs, free, confirmed, samples, evidence, reference)
+
+
+def _precision_verdict(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+                       confirmed: Confirmation, samples: list[Sample], evidence: Evidence,
+                       reference: E | None) -> Outcome | None:
+    """Refuted at the point where high precision found a difference; undecided if it could
+    not judge; None if every judged point agreed (skipped points say nothing)."""
+    check = confirmed.failed
+    if confirmed.status in ("differ", "domain") and check is not None:
+        sample = confirmed.sample
+        cex = _precise_counterexample(engine, lhs, rhs, sample, check)
+        if confirmed.status == "domain":
+            found = [diagnosis("domain", side=check.undefined,
+                               fix="declare the assumption that keeps it defined (a "
+                                   "posscalar, posvector, prob ... kind, or assume:)")]
+        else:
+            found = [diagnosis("tiny-difference", difference=check.difference,
+                               digits=check.digits)]
+        ev = replace(evidence, scope=Scope.NONE, digits=check.digits)
+        return Outcome(Verdict.REFUTED, found, ev, cex, reference, lhs=lhs, rhs=rhs, free=free,
+                       samples=samples)
+    if confirmed.status == "inconclusive":
+        detail = f"the high-precision check could not settle the comparison: {confirmed.reason}"
+        return Outcome(Verdict.UNDECIDED, [diagnosis("unsupported", reason=detail)],
+                       replace(evidence, reason=detail, scope=Scope.NONE),
+                       reference=reference)
+    return None
+
+
+def _precise_counterexample(engine: Engine, lhs: E, rhs: E, sample: Sample,
+                            check: PointCheck) -> Counterexample:
+    names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
+    point = sample.point
+    undefined = "undefined"
+    return Counterexample(
+        dict(point.sizes), {n: readable(point.values[n], exact=True) for n in names},
+        dict(check.index or {}),
+        undefined if check.lhs is None else readable(check.lhs, exact=True),
+        undefined if check.rhs is None else readable(check.rhs, exact=True),
+        False, difference=check.difference, digits=check.digits)
+
+
+def _with_doubtful(engine: Engine, out: Outcome, lhs: E, rhs: E, free: frozenset[str],
+                   doubtful: list[Sample], reference: E | None) -> Outcome:
+    """An undecided outcome, unless a doubtful point shows a difference in high precision."""
+    if not doubtful:
+        return out
+    confirmed = judge(engine, lhs, rhs, doubtful)
+    if confirmed.status in ("differ", "domain"):
+        refuted = _precision_verdict(engine, lhs, rhs, free, confirmed, [], out.evidence,
+                                     reference)
+        if refuted is not None:
+            return refuted
+    return out
 
 
 def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
@@ -166,18 +238,27 @@ def _same_normal_form(engine: Engine, lhs: E, rhs: E) -> str:
 
 
 def wants_proof(outcome: Outcome) -> bool:
-    """Would a symbolic proof add to this outcome (it agreed numerically, or awaits one)?"""
+    """Would an exact check at instantiated sizes add to this outcome (it is checked, or
+    awaits one)?"""
     wanted = outcome.verdict == Verdict.CHECKED or outcome.await_proof
     return wanted and outcome.lhs is not None and outcome.rhs is not None
 
 
 def with_proof(outcome: Outcome, proof: Proof) -> Outcome:
-    """A checked outcome upgraded to proved, or annotated with why there is no proof."""
+    """A checked outcome with an exact check at instantiated sizes added to its evidence.
+
+    An instantiated proof is evidence at those sizes, never a proof of the claim: the
+    verdict stays ``checked`` (an outcome that awaited it, for a side of a kink the
+    points never reached, becomes ``checked``: the proof splits every sign case).  A
+    failed or timed-out attempt is noted in the evidence and changes nothing else, so
+    the verdict never depends on the time limit.
+    """
     ev = outcome.evidence
     if proof.proved:
-        evidence = replace(ev, method="symbolic", proof=proof.description, reason="")
-        return replace(outcome, verdict=Verdict.PROVED, evidence=evidence, diagnoses=[])
-    reason = f"no symbolic proof: {proof.reason}"
+        evidence = replace(ev, scope=Scope.AT_SIZES, exact=proof.description, reason="")
+        return replace(outcome, verdict=Verdict.CHECKED, evidence=evidence, diagnoses=[],
+                       await_proof=False)
+    reason = f"no exact check at instantiated sizes: {proof.reason}"
     if outcome.await_proof:
         reason = f"{ev.reason}; {reason}"
     return replace(outcome, evidence=replace(ev, reason=reason))

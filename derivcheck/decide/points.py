@@ -14,10 +14,12 @@ import numpy as np
 
 from derivcheck.decide.options import Options
 from derivcheck.decide.sampling import draw_batch, readable, size_settings, smallest_setting
+from derivcheck.decide.signs import SignAnalysis
 from derivcheck.decide.tolerance import AGREE, DISAGREE, ROUNDING_CEILING, batch_errors
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.numeric import Point
 from derivcheck.ir import E
+from derivcheck.printer import to_text
 from derivcheck.results import Counterexample
 
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
@@ -37,6 +39,7 @@ class Sample:
     rhs: list[np.ndarray]
     errors: list[float] = field(default_factory=list)
     magnitude: float | None = None  # largest |value| on either side (computed if None)
+    scale: float = 1.0  # the magnitude the point's unbounded values were drawn at (SCALES)
 
 
 
@@ -81,21 +84,48 @@ def rounding_dominated(engine: Engine, lhs: E, rhs: E, point: Point,
         return suspect & (again.max(axis=0) < 0.1 * errors.max(axis=0))
 
 
+@dataclass
+class Batch:
+    """Both sides at a batch of points: values per index setting, and what each point is.
+
+    ``ok``: both sides finite and away from kinks (usable); ``one_sided``: away from
+    kinks, one side finite and the other not (NaN or inf: outside a domain, or float64
+    overflow; the high-precision check tells which); ``cover``: the evaluator's record
+    of which side of each kink every point was on (``Evaluator.cover``).
+    """
+
+    lhs: list[np.ndarray]
+    rhs: list[np.ndarray]
+    ok: np.ndarray
+    one_sided: np.ndarray
+    cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
+
+
 def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
                    indices: list[dict[str, int]], *, min_kink: float = KINK_MARGIN
                    ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    """Both sides at a batch of points, for each index setting.
+    """Both sides at a batch of points, for each index setting (see ``evaluate``)."""
+    b = evaluate(engine, lhs, rhs, point, indices, min_kink=min_kink)
+    return b.lhs, b.rhs, b.ok
 
-    Returns the values (one ``(P, rows, cols)`` array per index setting and side)
-    and which points are usable: both sides finite, away from kinks.
-    """
+
+def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[str, int]],
+             *, min_kink: float = KINK_MARGIN, cover: bool = False) -> Batch:
+    """Both sides at a batch of points, for each index setting, with what each point is."""
     ev = engine.evaluator(point)
+    if cover:
+        ev.cover = {}
     lv = ev.values(lhs, indices)
     rv = ev.values(rhs, indices)
-    ok = np.asarray(ev.min_kink) >= min_kink
+    away = np.asarray(ev.min_kink) >= min_kink
+    left = np.ones(point.size, dtype=bool)
+    right = np.ones(point.size, dtype=bool)
     for a, b in zip(lv, rv):
-        ok &= np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=(1, 2))
-    return lv, rv, ok
+        left &= np.isfinite(a).all(axis=(1, 2))
+        right &= np.isfinite(b).all(axis=(1, 2))
+    ok = np.broadcast_to(away & left & right, (point.size,)).copy()
+    one_sided = np.broadcast_to(away & (left != right), (point.size,)).copy()
+    return Batch(lv, rv, ok, one_sided, ev.cover)
 
 
 def _one(value: np.ndarray) -> Any:
@@ -109,50 +139,204 @@ def _draw_batch(engine: Engine, names: list[str], sizes: dict[str, int],
     return draw_batch(engine.symbols, names, sizes, rng, scales, style, constraints)
 
 
+@dataclass
+class Sampling:
+    """The points of one equation (``sample``).
+
+    ``samples``: usable points, ``options.points`` per size setting, plus points added
+    to reach both sides of every kink.  ``doubtful``: points float64 cannot judge, for
+    the high-precision check: one side undefined or overflowing (``one_sided``), or
+    a disagreement that extended precision shrinks (rounding, or a real difference
+    under it).  ``unreached``: kinks (as text) of which some side was never reached.
+    """
+
+    samples: list[Sample]
+    tries: int
+    doubtful: list[Sample] = field(default_factory=list)
+    kinks: int = 0  # kink nodes (relu, relu_prime, abs, sign) the sides evaluate
+    unreached: list[str] = field(default_factory=list)
+
+
+MAX_DOUBTFUL = 6  # doubtful points kept per equation
+RAYS = 12  # directions searched from the sampled points for an unreached side of a kink
+_FIXED_ON_RAYS = frozenset({"onehot", "onehot_columns", "multihot", "binary", "prob", "unit",
+                            "sum1", "invertible"})  # kinds a ray cannot move and keep
+RAY_STEPS = tuple(float(10.0 ** k) for k in range(13))  # distances along a ray, both ways
+
+
 def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
                 rng: np.random.Generator,
                 constraints: dict[str, frozenset[str]] | None = None,
                 *, stop_at_disagreement: bool = False) -> tuple[list[Sample], int]:
+    """``sample``'s usable points and tries (for the diagnose stage)."""
+    got = sample(engine, lhs, rhs, free, options, rng, constraints,
+                 stop_at_disagreement=stop_at_disagreement)
+    return got.samples, got.tries
+
+
+def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
+           rng: np.random.Generator, constraints: dict[str, frozenset[str]] | None = None,
+           *, stop_at_disagreement: bool = False) -> Sampling:
     """Evaluate both sides at ``options.points`` valid points per size setting.
 
     Points are drawn and evaluated in batches.  Their magnitudes vary (``SCALES``);
     after a few rounds short of valid points (overflow, log of a negative), the
-    remaining draws use scale 1.  With ``stop_at_disagreement`` the sampling ends
-    at the first point where the sides differ (the caller only wants to know
-    whether they always agree).
+    remaining draws use scale 1.  For every kink (``relu``, ``relu_prime``, ``abs``,
+    ``sign``) the sides go through, points are then searched on each side of it, entry
+    by entry, along rays from the sampled points (``cover_kinks``).  With
+    ``stop_at_disagreement`` the sampling ends at the first point where the sides differ
+    (the caller only wants to know whether they always agree).
     """
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
-    samples: list[Sample] = []
-    tries = 0
-    for sizes in size_settings(engine.derivation.dims, max(options.settings, 1)):
+    out = Sampling([], 0)
+    kink_nodes: set[int] = set()
+    signs: SignAnalysis | None = None
+    for sizes in size_settings(engine.derivation.dims, max(options.settings, 1), rng):
         indices = index_assignments(free, engine.index_range, sizes)
-        good = 0
+        taken: list[Sample] = []
+        cover: dict[int, tuple[E, np.ndarray, np.ndarray]] = {}
         attempts = 0
         rounds = 0
-        while good < options.points and attempts < MAX_TRIES:
-            need = options.points - good
+        while len(taken) < options.points and attempts < MAX_TRIES:
+            need = options.points - len(taken)
             count = min(need if rounds == 0 else 2 * need, MAX_TRIES - attempts)
-            scales = [SCALES[(good + j) % len(SCALES)] if rounds < 3 else 1.0
+            scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 3 else 1.0
                       for j in range(count)]
             rounds += 1
             attempts += count
-            tries += count
+            out.tries += count
             point = _draw_batch(engine, names, sizes, rng, scales, constraints=constraints)
-            lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices)
-            errors = batch_errors(lv, rv)
-            ok &= ~rounding_dominated(engine, lhs, rhs, point, indices, errors)
-            mags = _batch_magnitudes(lv, rv)
-            for p in np.flatnonzero(ok)[:need]:
-                errs = [float(e) for e in errors[:, p]]
-                samples.append(Sample(sizes, point.take(int(p)), indices,
-                                      [_one(v[p]) for v in lv], [_one(v[p]) for v in rv], errs,
-                                      float(mags[p])))
-                good += 1
-                if stop_at_disagreement and max(errs) > AGREE:
-                    return samples, tries
-        if good < options.points:
+            batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
+            errors = batch_errors(batch.lhs, batch.rhs)
+            rounding = rounding_dominated(engine, lhs, rhs, point, indices, errors)
+            mags = _batch_magnitudes(batch.lhs, batch.rhs)
+            for p in np.flatnonzero(batch.one_sided | (batch.ok & rounding)):
+                if len(out.doubtful) < MAX_DOUBTFUL:
+                    out.doubtful.append(_sample(sizes, point, indices, batch, errors, mags, p,
+                                                scales[p]))
+            usable = np.flatnonzero(batch.ok & ~rounding)[:need]
+            _merge_cover(cover, batch.cover, usable)
+            for p in usable:
+                taken.append(_sample(sizes, point, indices, batch, errors, mags, p, scales[p]))
+                if stop_at_disagreement and max(taken[-1].errors) > AGREE:
+                    out.samples.extend(taken)
+                    return out
+        if len(taken) < options.points:
+            out.samples.extend(taken)
+            return out
+        kink_nodes.update(cover)
+        if cover:
+            if signs is None:
+                signs = SignAnalysis(engine)
+            cover = _possible(cover, signs)
+        extra, unreached = cover_kinks(engine, lhs, rhs, names, sizes, indices, taken, cover,
+                                       rng, constraints)
+        out.samples.extend(taken + extra)
+        out.unreached.extend(u for u in unreached if u not in out.unreached)
+        if stop_at_disagreement and any(max(s.errors) > AGREE for s in extra):
+            return out
+    out.kinks = len(kink_nodes)
+    return out
+
+
+def _sample(sizes: dict[str, int], point: Point, indices: list[dict[str, int]], batch: Batch,
+            errors: np.ndarray, mags: np.ndarray, p: Any, scale: float = 1.0) -> Sample:
+    p = int(p)
+    return Sample(sizes, point.take(int(p)), indices, [_one(v[p]) for v in batch.lhs],
+                  [_one(v[p]) for v in batch.rhs], [float(e) for e in errors[:, p]],
+                  float(mags[p]), scale)
+
+
+def _merge_cover(into: dict[int, tuple[E, np.ndarray, np.ndarray]],
+                 found: dict[int, tuple[E, np.ndarray, np.ndarray]] | None,
+                 points: np.ndarray) -> None:
+    """Add to ``into`` (per kink: entries ever positive, ever negative) what ``points`` saw."""
+    for key, (node, pos, neg) in (found or {}).items():
+        seen_pos, seen_neg = pos[points].any(axis=0), neg[points].any(axis=0)
+        old = into.get(key)
+        if old is None:
+            into[key] = (node, seen_pos, seen_neg)
+        elif old[1].shape == seen_pos.shape:
+            into[key] = (node, old[1] | seen_pos, old[2] | seen_neg)
+
+
+def _missing(cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> int:
+    return sum(int((~pos).sum() + (~neg).sum()) for _, pos, neg in cover.values())
+
+
+def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                indices: list[dict[str, int]], taken: list[Sample],
+                cover: dict[int, tuple[E, np.ndarray, np.ndarray]], rng: np.random.Generator,
+                constraints: dict[str, frozenset[str]] | None
+                ) -> tuple[list[Sample], list[str]]:
+    """Points on the sides of the kinks that the random points did not reach.
+
+    From each sampled point in turn, along a random direction, points at distances
+    ``RAY_STEPS`` both ways are evaluated as one batch (continuous values move along
+    the ray, positive ones are scaled by the same powers of ten, bounded and discrete
+    kinds stay); a point that reaches an unreached side of some entry of some kink is
+    added.  Returns the added points and the kinks still not reached on some side.
+    """
+    extra: list[Sample] = []
+    if not cover or not taken or not _missing(cover):
+        return extra, []
+    for ray in range(RAYS):
+        if not _missing(cover):
             break
-    return samples, tries
+        base = taken[ray % len(taken)].point
+        # every symbol moves on even rays; one symbol at a time on odd ones
+        moving = names if ray % 2 == 0 else [names[(ray // 2) % len(names)]]
+        point = _ray(engine, names, base, rng, constraints, moving)
+        batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
+        errors = batch_errors(batch.lhs, batch.rhs)
+        mags = _batch_magnitudes(batch.lhs, batch.rhs)
+        for p in np.flatnonzero(batch.ok):
+            before = _missing(cover)
+            _merge_cover(cover, batch.cover, np.array([p]))
+            if _missing(cover) < before:
+                extra.append(_sample(sizes, point, indices, batch, errors, mags, int(p)))
+    unreached = []
+    for node, pos, neg in cover.values():
+        sides = [s for s, seen in (("> 0", pos), ("< 0", neg)) if not seen.all()]
+        if sides:
+            unreached.append(f"`{to_text(node.args[0])}` {' and '.join(sides)}")
+    return extra, unreached
+
+
+def _possible(cover: dict[int, tuple[E, np.ndarray, np.ndarray]], signs: SignAnalysis
+              ) -> dict[int, tuple[E, np.ndarray, np.ndarray]]:
+    """``cover`` with every side the argument cannot take (``SignAnalysis``) marked reached:
+    only sides that exist are searched for."""
+    out = {}
+    for key, (node, pos, neg) in cover.items():
+        can = signs.of(node.args[0])
+        out[key] = (node, pos | (1 not in can), neg | (-1 not in can))
+    return out
+
+
+def _ray(engine: Engine, names: list[str], base: Point, rng: np.random.Generator,
+         constraints: dict[str, frozenset[str]] | None, moving: list[str]) -> Point:
+    """A batch of points along a random direction from ``base`` (see ``cover_kinks``)."""
+    steps = np.array([sign * t for t in RAY_STEPS for sign in (1.0, -1.0)])
+    values: dict[str, np.ndarray] = {}
+    for name in names:
+        x = np.asarray(base.values[name], dtype=float)
+        entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
+        x = x.reshape(entry)
+        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
+        if name not in moving or tags & _FIXED_ON_RAYS:
+            moved = np.broadcast_to(x, (len(steps), *entry))
+        elif tags & {"positive", "spd"}:
+            exponents = np.sign(steps) * np.log10(np.abs(steps))  # 10**(+-k)
+            moved = x[None] * (10.0 ** exponents)[:, None, None]
+        else:
+            v = rng.normal(size=entry)
+            if "symmetric" in tags:
+                v = v + v.T
+            v = v / max(float(np.abs(v).max()), 1e-300)
+            moved = x[None] + steps[:, None, None] * v[None]
+        values[name] = np.array(moved)
+    return Point(dict(base.sizes), values, batched=True)
 
 
 def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],

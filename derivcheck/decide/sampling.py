@@ -14,25 +14,51 @@ import numpy as np
 from derivcheck.engine.numeric import Point
 from derivcheck.model import Symbol
 
-# Size settings: within a setting distinct dimensions get distinct sizes (a lost
-# transpose cannot hide behind a square shape), and across settings sums, products
-# and differences of sizes change (no accidental relation such as N + D + K = 9
-# holds at every setting).
-SIZE_POOLS = ((2, 3, 4, 5), (3, 5, 2, 4), (4, 2, 5, 3))
+# Size settings (``size_settings``).  Within a setting all dimension names get pairwise
+# different sizes, so a lost transpose cannot hide behind a square shape and ``1/N``
+# cannot stand in for ``1/D``.  Across settings every difference of two sizes changes
+# sign and every sum and product of sizes changes, so no relation between sizes
+# (``N + D + K = 9``, ``N * K = 12``, ``D - K = 1``) holds in all of them; and one
+# setting uses larger sizes drawn from the equation's random stream, so an identity
+# that holds only at the few sizes someone guessed (``(D - 2) * (D - 3) * x = 0``)
+# cannot be arranged in advance.
+LARGE_FROM = 5  # the large setting draws distinct sizes from LARGE_FROM .. large_to(n) - 1
 
 
-def size_settings(dims: tuple[str, ...], count: int = 3) -> list[dict[str, int]]:
-    """``count`` settings of the dimension sizes (see ``SIZE_POOLS``)."""
-    settings = []
+def large_to(count: int) -> int:
+    """The end (exclusive) of the range the large setting draws ``count`` sizes from."""
+    return max(LARGE_FROM + 5, LARGE_FROM + count + 2)
+
+
+def size_settings(dims: tuple[str, ...], count: int = 3,
+                  rng: np.random.Generator | None = None) -> list[dict[str, int]]:
+    """``count`` settings of the dimension sizes (see the comment above).
+
+    1. ``2, 3, ..., n + 1`` in the declared order (the smallest distinct sizes);
+    2. ``n + 2, n + 1, ..., 3``: every difference changes sign, sums and products grow;
+    3. and beyond: distinct sizes drawn from ``rng`` in ``5 .. large_to(n) - 1`` (each
+       later one from a wider range).  Without ``rng`` a fixed stream stands in (seed 0).
+    """
+    n = len(dims)
+    settings: list[dict[str, int]] = []
+    stream = rng if rng is not None else np.random.default_rng(0)
     for s in range(count):
-        pool = SIZE_POOLS[s % len(SIZE_POOLS)]
-        grow = s // len(SIZE_POOLS)  # settings beyond the third are larger
-        settings.append({d: pool[k % len(pool)] + grow for k, d in enumerate(dims)})
+        if s == 0:
+            sizes = [2 + k for k in range(n)]
+        elif s == 1:
+            sizes = [n + 2 - k for k in range(n)]
+        else:
+            top = large_to(n) + 3 * (s - 2)
+            sizes = [int(v) for v in stream.choice(np.arange(LARGE_FROM, top), size=n,
+                                                   replace=False)]
+        settings.append(dict(zip(dims, sizes)))
     return settings
 
 
 def smallest_setting(dims: tuple[str, ...]) -> dict[str, int]:
-    return {d: 2 + (k % 2) for k, d in enumerate(dims)}
+    """The smallest pairwise different sizes, ``2, 3, ..., n + 1`` (readable counterexamples,
+    instantiated proofs)."""
+    return {d: 2 + k for k, d in enumerate(dims)}
 
 
 def _shape(sym: Symbol, sizes: dict[str, int]) -> tuple[int, ...]:
@@ -157,12 +183,30 @@ def _scalarize(values: np.ndarray | float, shape: tuple) -> Any:
     return np.asarray(values, dtype=float).reshape(shape)
 
 
-def readable(value: np.ndarray | float) -> object:
-    """A value as nested lists of short numbers (integers and simple fractions kept exact)."""
+def readable(value: Any, *, exact: bool = False) -> object:
+    """A value as nested lists of short numbers (integers and simple fractions kept exact).
+
+    ``exact``: every other number with all its digits (``repr``), so that the point can
+    be entered again exactly (a counterexample found in high precision needs it).
+    """
     arr = np.asarray(value, dtype=float)
+    short = _exact if exact else _short
     if arr.ndim == 0:
-        return _short(float(arr))
-    return [[_short(float(x)) for x in row] for row in arr]
+        return short(float(arr))
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    return [[short(float(x)) for x in row] for row in arr]
+
+
+def _exact(x: float) -> object:
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    if float(x).is_integer() and abs(x) < 1e15:
+        return int(x)
+    frac = Fraction(x)
+    if frac.denominator <= 64:
+        return f"{frac.numerator}/{frac.denominator}"
+    return float(repr(x))
 
 
 def _short(x: float) -> object:

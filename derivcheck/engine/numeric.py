@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -73,8 +74,10 @@ def stack(points: list[Point]) -> Point:
 
 
 def _batch1(value: object) -> np.ndarray:
-    """An unbatched value as a batch of one: ``(1, rows, cols)``."""
-    arr = np.asarray(value, dtype=float)
+    """An unbatched value as a batch of one: ``(1, rows, cols)`` (mpmath numbers are kept)."""
+    arr = np.asarray(value)
+    if arr.dtype != object:
+        arr = arr.astype(float)
     if arr.ndim == 0:
         return arr.reshape(1, 1, 1)
     if arr.ndim == 1:
@@ -98,12 +101,96 @@ _UNARY = {
 }
 
 
+# -- high precision: mpmath numbers in object arrays (``dtype=object``) ---------------
+# Real semantics, as float64 has them: a value outside a function's domain is NaN (never
+# a complex number), a division by zero is +-inf or NaN (never an exception).
+
+def _mp() -> Any:
+    import mpmath
+
+    return mpmath
+
+
+def _mp_log(x: Any, base: int | None = None) -> Any:
+    mp = _mp()
+    if x != x:
+        return x
+    if x < 0:
+        return mp.mpf("nan")
+    if x == 0:
+        return mp.mpf("-inf")
+    value = mp.log(x)
+    return value if base is None else value / mp.log(base)
+
+
+def _mp_sqrt(x: Any) -> Any:
+    mp = _mp()
+    if x != x or x < 0:
+        return mp.mpf("nan")
+    return mp.sqrt(x)
+
+
+def _mp_div(x: Any, y: Any) -> Any:
+    mp = _mp()
+    if y == 0:
+        if x != x or x == 0:
+            return mp.mpf("nan")
+        return mp.mpf("inf") if (x > 0) == (not _negzero(y)) else mp.mpf("-inf")
+    return x / y
+
+
+def _negzero(y: Any) -> bool:
+    return isinstance(y, float) and str(y).startswith("-")
+
+
+def _mp_pow(x: Any, y: Any) -> Any:
+    mp = _mp()
+    if x != x or y != y:
+        return mp.mpf("nan")
+    if x < 0 and not mp.isint(y):
+        return mp.mpf("nan")
+    if x == 0 and y < 0:
+        return mp.mpf("inf")
+    return mp.mpf(x) ** y
+
+
+def _mp_sign(x: Any) -> Any:
+    return 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
+
+
+def _mp_ufuncs() -> dict[str, Any]:
+    mp = _mp()
+    table = {
+        "exp": mp.exp, "log": _mp_log, "log2": lambda x: _mp_log(x, 2),
+        "log10": lambda x: _mp_log(x, 10), "sqrt": _mp_sqrt, "abs": abs, "tanh": mp.tanh,
+        "sign": _mp_sign, "div": _mp_div, "pow": _mp_pow, "mpf": mp.mpf,
+    }
+    return {name: np.frompyfunc(fn, 2 if name in ("div", "pow") else 1, 1)
+            for name, fn in table.items()}
+
+
+_MP_UFUNCS: dict[str, Any] = {}
+
+
+def mp_ufuncs() -> dict[str, Any]:
+    """The elementwise functions of the high-precision evaluation (built on first use)."""
+    if not _MP_UFUNCS:
+        _MP_UFUNCS.update(_mp_ufuncs())
+    return _MP_UFUNCS
+
+
 class Evaluator:
     """Evaluates IR at a point or a batch of points.
 
     Internally every value has three axes, ``(batch, rows, cols)``; constants
     have a batch axis of 1 and broadcast.  Definitions are evaluated once per
     setting of their free indices, sub-expressions once per setting of theirs.
+
+    ``dtype``: ``np.float64`` (the numeric check), ``np.longdouble`` (re-checking a
+    disagreement with 64-bit mantissas) or ``object``: mpmath numbers at the working
+    precision of ``mpmath.mp`` (the high-precision confirmation, ``decide.exact``),
+    where the input values (float64 numbers) and the constants of the formula
+    (exact fractions) are taken exactly.
     """
 
     def __init__(self, point: Point, definitions: Mapping[str, E],
@@ -111,12 +198,14 @@ class Evaluator:
                  relu_prime_at_zero: float = 0.0, dtype: type = np.float64) -> None:
         self.point = point
         self.batch = point.size
-        self.dtype = dtype  # np.longdouble re-checks a disagreement with 64-bit mantissas
+        self.dtype = dtype
+        self.mp = dtype is object
+        self._ufuncs = mp_ufuncs() if self.mp else {}
+        self._binary_ops = _MP_BINARY if self.mp else _BINARY
         self._vals: dict[str, np.ndarray] = {
-            n: (v if point.batched else _batch1(v)).astype(dtype)
-            for n, v in point.values.items()}
+            n: self._cast(v if point.batched else _batch1(v)) for n, v in point.values.items()}
         self.overrides: dict[str, np.ndarray] = {
-            n: (v if point.batched else _batch1(v)).astype(dtype)
+            n: self._cast(v if point.batched else _batch1(v))
             for n, v in point.overrides.items()}
         self.defs = definitions
         self.def_free = def_free
@@ -127,8 +216,23 @@ class Evaluator:
         # Diagnosis only: evaluate as if every ReLU mask were 1 (a forgotten mask).
         self.no_relu_mask = False
         self.operations = 0
+        # id(kink node) -> (node, positive, negative): per point and entry of its argument,
+        # whether it was ever on that side (over every index setting); None: not recorded
+        self.cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
+        self.largest: Any = 0.0  # high precision only: the largest magnitude computed
+        self.smallest_ratio: Any = 1.0  # and the smallest |small term| / |large term| added
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[Any, np.ndarray] = {}
+
+    def _cast(self, value: np.ndarray) -> np.ndarray:
+        if self.mp:
+            if np.asarray(value).dtype == object:  # already exact (decide.exact's points)
+                return np.asarray(value)
+            return self._ufuncs["mpf"](np.asarray(value, dtype=np.float64))  # type: ignore[no-any-return]
+        return value.astype(self.dtype)
+
+    def _unary(self, name: str) -> Any:
+        return self._ufuncs[name] if self.mp else _UNARY[name]
 
     @property
     def min_kink(self) -> np.ndarray | float:
@@ -142,6 +246,8 @@ class Evaluator:
                 view.flags.writeable = False
                 return view
             return np.broadcast_to(value, (self.batch, *value.shape[1:]))
+        if self.mp:  # keep the mpmath numbers (np.float64 would round them)
+            return value[0][0, 0] if value.shape[1:] == (1, 1) else value[0]
         return _unbatch(value[0])
 
     def value(self, node: E, idx: Mapping[str, int] | None = None) -> Any:
@@ -177,8 +283,9 @@ class Evaluator:
         except KeyError:
             raise EvalError(f"index {node.val} has no value") from None
 
-    def _kink(self, arg: np.ndarray) -> None:
-        """Record how close a continuous argument came to a kink, per point.
+    def _kink(self, arg: np.ndarray, node: E | None = None) -> None:
+        """Record how close a continuous argument came to a kink, per point; with
+        ``cover`` on, also on which side of the kink each entry of it was, per point.
 
         An argument that is exactly 0 comes from the structure (``relu`` of a
         negative number, a one-hot entry), not from sampling: there the stated
@@ -187,6 +294,17 @@ class Evaluator:
         mags = np.abs(arg)
         mags = np.where(mags > 0, mags, np.inf)
         self._kinks = np.minimum(self._kinks, mags.min(axis=(1, 2)))
+        if self.cover is not None and node is not None:
+            pos = np.broadcast_to(np.asarray(arg > 0, dtype=bool),
+                                  (self.batch, *arg.shape[1:]))
+            neg = np.broadcast_to(np.asarray(arg < 0, dtype=bool),
+                                  (self.batch, *arg.shape[1:]))
+            seen = self.cover.get(id(node))
+            if seen is None:
+                self.cover[id(node)] = (node, pos.copy(), neg.copy())
+            elif seen[1].shape == pos.shape:
+                seen[1].__ior__(pos)
+                seen[2].__ior__(neg)
 
     def _eval(self, node: E, idx: dict[str, int]) -> np.ndarray:
         """Memoized by node and the values of the node's own free indices.
@@ -196,7 +314,10 @@ class Evaluator:
         changes what ``seed`` nodes mean, so the memo is bypassed under it.
         """
         if self.seed is not None:
-            return self._compute(node, idx)
+            out = self._compute(node, idx)
+            if self.mp:
+                self._track(out)
+            return out
         cached = node._free  # free_info's cache, read here without a call (hot path)
         if cached is not None and cached[0] is self.def_free:  # type: ignore[index]
             free = cached[2]  # type: ignore[index]
@@ -206,7 +327,7 @@ class Evaluator:
         key = (id(node), tuple([idx.get(k, -1) for k in free])) if free else id(node)
         hit = self._memo.get(key)
         if hit is None:
-            binary = _BINARY.get(node.op)
+            binary = self._binary_ops.get(node.op)
             if binary is None:
                 hit = self._compute(node, idx)
             else:  # the commonest case, without the calls of _compute and _binary
@@ -215,12 +336,62 @@ class Evaluator:
                     raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} "
                                          "operations per point")
                 a, b = node.args
-                hit = binary(self._eval(a, idx), self._eval(b, idx))
+                x, y = self._eval(a, idx), self._eval(b, idx)
+                hit = binary(x, y)
+                if self.mp and node.op in ("add", "sub"):
+                    self._track_sum(x, y)
+                elif self.mp and node.op == "matmul" and x.ndim == y.ndim == 3:
+                    # the terms of each entry: x[:, i, k] * y[:, k, j] over k
+                    self._track_terms(x[:, :, :, None] * y[:, None, :, :], 2)
+            if self.mp:
+                self._track(hit)
             self._memo[key] = hit
         return hit
 
-    def _const(self, value: float) -> np.ndarray:
-        return np.full((1, 1, 1), value, dtype=self.dtype)
+    def _track(self, value: np.ndarray) -> None:
+        """Keep the largest finite magnitude of any value computed (``largest``): the
+        rounding error of a high-precision evaluation is at most about that times the
+        precision's unit, times the number of operations (``decide.exact``)."""
+        inf = float("inf")
+        for x in np.asarray(value).flat:
+            m = abs(x)
+            if self.largest < m < inf:  # NaN compares false
+                self.largest = m
+
+    def _track_terms(self, terms: np.ndarray, axis: int | tuple[int, ...]) -> None:
+        """``_track_sum`` for the terms of a sum along ``axis`` (smallest over largest)."""
+        mags = np.abs(np.asarray(terms, dtype=object))
+        if mags.size == 0:
+            return
+        inf = float("inf")
+        finite = np.where((mags > 0) & (mags < inf), mags, None)
+        top = np.where(finite == None, 0, finite).max(axis=axis)  # noqa: E711
+        low = np.where(finite == None, inf, finite).min(axis=axis)  # noqa: E711
+        for t, m in zip(np.asarray(top).flat, np.asarray(low).flat):
+            if t > 0 and m < inf and m / t < self.smallest_ratio:
+                self.smallest_ratio = m / t
+
+    def _track_sum(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Keep the smallest ratio |small| / |large| of two non-zero terms added
+        (``smallest_ratio``): below the precision's unit, the small term was lost."""
+        inf = float("inf")
+        for u, v in zip(*np.broadcast_arrays(x, y)):
+            for s, t in zip(np.asarray(u).flat, np.asarray(v).flat):
+                m, n = abs(s), abs(t)
+                if 0 < m < inf and 0 < n < inf:
+                    r = m / n if m < n else n / m
+                    if r < self.smallest_ratio:
+                        self.smallest_ratio = r
+
+    def _const(self, value: float | Fraction) -> np.ndarray:
+        if self.mp:
+            mp = _mp()
+            exact = (mp.mpf(value.numerator) / value.denominator
+                     if isinstance(value, Fraction) else mp.mpf(value))
+            out = np.empty((1, 1, 1), dtype=object)
+            out[0, 0, 0] = exact
+            return out
+        return np.full((1, 1, 1), float(value), dtype=self.dtype)
 
     def _compute(self, node: E, idx: dict[str, int]) -> np.ndarray:
         self.operations += 1
@@ -234,10 +405,10 @@ class Evaluator:
 
     def _binary(self, node: E, idx: dict[str, int]) -> np.ndarray:
         a, b = node.args
-        return _BINARY[node.op](self._eval(a, idx), self._eval(b, idx))  # type: ignore[no-any-return]
+        return self._binary_ops[node.op](self._eval(a, idx), self._eval(b, idx))  # type: ignore[no-any-return]
 
     def _num(self, node: E, idx: dict[str, int]) -> np.ndarray:
-        return self._const(float(node.val))  # type: ignore[arg-type]
+        return self._const(node.val)  # type: ignore[arg-type]
 
     def _sym(self, node: E, idx: dict[str, int]) -> np.ndarray:
         return self._vals[node.val]  # type: ignore[index]
@@ -257,6 +428,8 @@ class Evaluator:
     def _reduce(self, node: E, idx: dict[str, int]) -> np.ndarray:
         a = self._eval(node.args[0], idx)
         axis = (1, 2) if node.val is None else (1 if node.val == 0 else 2)
+        if self.mp:
+            self._track_terms(a, axis)
         reduce = np.sum if node.op == "sum" else np.mean
         return reduce(a, axis=axis, keepdims=True)  # type: ignore[no-any-return]
 
@@ -268,6 +441,8 @@ class Evaluator:
         for k in range(n):
             inner[var] = k  # type: ignore[index]
             term = self._eval(node.args[0], inner)
+            if total is not None and self.mp:
+                self._track_sum(total, term)
             total = term if total is None else total + term
         return total if total is not None else self._const(0.0)
 
@@ -301,32 +476,45 @@ class Evaluator:
         a = self._eval(node.args[0], idx)
         if name in _UNARY:
             if name in ("abs", "sign"):
-                self._kink(a)
-            return _UNARY[name](a)  # type: ignore[index]
+                self._kink(a, node)
+            return self._unary(name)(a)  # type: ignore[no-any-return]
+        exp = self._unary("exp")
         if name == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-a))
+            e = exp(-a)
+            if self.mp:
+                self._track_sum(np.ones_like(e), e)
+            return 1.0 / (1.0 + e)  # type: ignore[no-any-return]
         if name == "relu":
-            self._kink(a)
+            self._kink(a, node)
             return np.maximum(a, 0.0)
         if name == "relu_prime":
-            self._kink(a)
+            self._kink(a, node)
             if self.no_relu_mask:
-                return np.ones_like(a)
+                return np.ones_like(a, dtype=float)
             return np.where(a > 0, 1.0, np.where(a < 0, 0.0, self.at_zero))
         if name == "softmax":
-            shifted = np.exp(a - np.max(a, axis=1, keepdims=True))
-            return shifted / np.sum(shifted, axis=1, keepdims=True)
+            shifted = exp(a - np.max(a, axis=1, keepdims=True))
+            if self.mp:
+                self._track_terms(shifted, 1)
+            return shifted / np.sum(shifted, axis=1, keepdims=True)  # type: ignore[no-any-return]
         if name == "logsumexp":
             m = np.max(a, axis=1, keepdims=True)
-            return m + np.log(np.sum(np.exp(a - m), axis=1, keepdims=True))
+            terms = exp(a - m)
+            if self.mp:
+                self._track_terms(terms, 1)
+            return m + self._unary("log")(np.sum(terms, axis=1, keepdims=True))  # type: ignore[no-any-return]
         if name == "diag":
             if a.shape[2] == 1:
-                return a * np.eye(a.shape[1])[None]
+                return a * np.eye(a.shape[1])[None]  # type: ignore[no-any-return]
             if a.shape[1] == 1:
-                return np.swapaxes(a, 1, 2) * np.eye(a.shape[2])[None]
+                return np.swapaxes(a, 1, 2) * np.eye(a.shape[2])[None]  # type: ignore[no-any-return]
             return np.diagonal(a, axis1=1, axis2=2)[:, :, None]
         if name == "tr":
+            if self.mp:
+                self._track_terms(np.diagonal(a, axis1=1, axis2=2), 1)
             return np.trace(a, axis1=1, axis2=2)[:, None, None]
+        if name in ("det", "inv") and self.mp:
+            return self._mp_matrix(name, a)
         if name == "det":  # np.linalg works in float64 (no extended precision)
             return np.linalg.det(a.astype(np.float64))[:, None, None].astype(self.dtype)
         if name == "inv":
@@ -340,6 +528,22 @@ class Evaluator:
                         out[b] = np.linalg.inv(a[b])
                 return out.astype(self.dtype)
         raise EvalError(f"unknown function {name}")
+
+    def _mp_matrix(self, name: str, a: np.ndarray) -> np.ndarray:
+        """``det`` or ``inv`` of each matrix of a batch, in mpmath (NaN where singular)."""
+        mp = _mp()
+        rows = []
+        for b in range(a.shape[0]):
+            m = mp.matrix(a[b].tolist())
+            if name == "det":
+                rows.append(np.array([[mp.det(m)]], dtype=object))
+                continue
+            try:
+                inv = m ** -1
+                rows.append(np.array(inv.tolist(), dtype=object))
+            except ZeroDivisionError:
+                rows.append(np.full(a.shape[1:], mp.mpf("nan"), dtype=object))
+        return np.stack(rows)
 
     def _elem(self, node: E, idx: dict[str, int]) -> np.ndarray:
         base = self._eval(node.args[0], idx)
@@ -373,6 +577,15 @@ class Evaluator:
 
 _BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
            "pow": np.power, "matmul": np.matmul}
+
+
+def _mp_binary(name: str) -> Any:
+    def op(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return mp_ufuncs()[name](a, b)  # type: ignore[no-any-return]
+    return op
+
+
+_MP_BINARY = {**_BINARY, "div": _mp_binary("div"), "pow": _mp_binary("pow")}
 
 # op -> the Evaluator method that computes it
 _RULES = {

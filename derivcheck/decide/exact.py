@@ -1,0 +1,281 @@
+"""High-precision confirmation: float64 agreement is never the last word.
+
+Two sides that agree in float64 to ``AGREE`` may still differ: by a term below
+float64's resolution (``s + t / 10**24``, an ``eps`` dropped from a loss), by a
+difference hidden under a large common value (``exp(100) + s`` against
+``exp(100)``), or by a difference between two tiny values (``2 s exp(-30 - s^2)``
+against its negative).  Here the two sides are evaluated again at the same points
+in mpmath arithmetic at increasing working precisions (``LEVELS`` digits); the
+input values (float64 numbers) and the constants of the formula (exact fractions)
+are taken exactly, so the only error is the rounding of the working precision.
+
+The decision is about how the difference ``d_p`` (the largest absolute difference
+over every entry and every setting of the free indices) behaves as the precision
+``p`` grows, against what rounding at ``p`` digits can explain: ``noise_p = M *
+10^(NOISE_DIGITS - p)``, where ``M`` is the largest magnitude of any value computed
+on the way (rounding errors are relative to the operands, and ``NOISE_DIGITS``
+allows for their accumulation):
+
+* a **real difference** does not depend on the precision: ``d_p`` and ``d_2p`` agree
+  to ``STABLE`` (relative) and are non-zero -> the claim is false at that point;
+* **rounding**: ``d_p <= noise_p`` and ``d_2p <= noise_2p`` (0 included), at the
+  higher level ``noise_2p <= RESOLUTION`` (rounding could not hide a difference above
+  ``RESOLUTION``), and at neither level was a term lost entirely in a sum (the
+  smallest ratio of two terms added stays above ``10^(NOISE_DIGITS - p)``) -> the
+  sides agree.  (The last conditions matter: ``exp(200) + s`` and ``exp(200)`` round
+  to the same 60-digit number, and only at 120 digits does ``s`` show.)
+* anything else at the last level is inconclusive (never "agree").
+
+A side that is undefined (NaN: outside a function's domain) where the other is
+defined and finite, at two levels, the higher one trusted as above (so that
+rounding cannot be what made it undefined: ``1 - sigmoid(1000)`` is 0 at 240
+digits, where ``1 + exp(-1000)`` lost its small term), is a **domain** difference:
+the claim says the two are equal at a point where one of them does not exist.
+
+Only this module decides that float64 agreement is real; a claim is ``checked``
+only if every point confirmed here agrees.  Work is bounded by the evaluator's
+operation budget, in operations (deterministic), never by a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from derivcheck.engine.core import Engine
+from derivcheck.engine.numeric import BudgetExceeded, EvalError
+from derivcheck.ir import E
+
+LEVELS = (30, 60, 120, 240)  # working precisions, in decimal digits
+STABLE = 1e-3  # d_p and d_2p this close (relative): the difference is real
+NOISE_DIGITS = 10  # rounding at p digits: up to largest magnitude * 10^(NOISE_DIGITS - p)
+RESOLUTION = 1e-20  # agreement only where rounding cannot hide a difference above this
+MAX_OPERATIONS = 400_000  # evaluator operations for every confirmation of one equation
+
+
+@dataclass(frozen=True)
+class PointCheck:
+    """What the high-precision evaluation found at one point.
+
+    ``status``: ``agree`` (the difference is rounding), ``differ`` (a real difference),
+    ``domain`` (one side undefined where the other is defined), ``skip`` (both sides
+    undefined: the point says nothing), ``inconclusive``.
+    """
+
+    status: str
+    digits: int = 0  # the working precision that decided
+    difference: str = ""  # |lhs - rhs| at that precision (largest entry), as text
+    lhs: object = None  # both sides at that precision (floats for display; None: undefined)
+    rhs: object = None
+    index: dict[str, int] | None = None  # the setting of the free indices that differs most
+    undefined: str = ""  # "left" or "right" for a domain difference
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise BudgetExceeded("the high-precision check needs more than "
+                                 f"{MAX_OPERATIONS:,} operations")
+
+
+def _values(engine: Engine, node: E, point: Any, indices: list[dict[str, int]],
+            digits: int, budget: _Budget) -> tuple[list[np.ndarray] | None, Any, Any]:
+    """``node`` at ``point`` for each index setting, at ``digits`` digits (None: undefined),
+    the largest magnitude of any value computed on the way, and the smallest ratio of
+    two terms added (``Evaluator.smallest_ratio``)."""
+    import mpmath
+
+    with mpmath.workdps(digits):
+        ev = engine.evaluator(exact_point(engine, point), dtype=object)
+        try:
+            out = [np.asarray(v, dtype=object) for v in ev.values(node, indices)]
+        except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
+            return None, ev.largest, ev.smallest_ratio
+        finally:
+            budget.spend(ev.operations)
+    for v in out:
+        for x in v.flat:
+            if not isinstance(x, mpmath.mpf) and not isinstance(x, (float, int)):
+                return None, ev.largest, ev.smallest_ratio
+            if not mpmath.isfinite(x):
+                return None, ev.largest, ev.smallest_ratio
+    return out, ev.largest, ev.smallest_ratio
+
+
+def exact_point(engine: Engine, point: Any) -> Any:
+    """``point`` in mpmath numbers at the working precision, on its constraints exactly.
+
+    Float64 values are taken as they are (exactly), except where a declared kind is an
+    equation that rounding breaks: a ``prob`` vector's entries sum to 1 only to about
+    1e-16 in float64, so it is normalised again here (at the working precision), or a
+    claim that relies on ``sum(p) = 1`` would differ by the rounding.
+    """
+    from derivcheck.engine.numeric import Point, mp_ufuncs
+
+    mpf = mp_ufuncs()["mpf"]
+    values = {}
+    for name, value in point.values.items():
+        arr = np.asarray(value, dtype=np.float64)
+        exact = mpf(arr) if arr.ndim else np.asarray(mpf(arr), dtype=object)
+        sym = engine.symbols.get(name)
+        if sym is not None and "prob" in sym.constraints and arr.ndim:
+            total = sum(exact.flat)
+            exact = exact / total
+        values[name] = exact
+    return Point(dict(point.sizes), values, dict(point.overrides), point.batched)
+
+
+def _difference(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[Any, int]:
+    """The largest |a - b| over entries and index settings, and the setting where it is."""
+    import mpmath
+
+    best: Any = mpmath.mpf(0)
+    where = 0
+    for k, (x, y) in enumerate(zip(a, b)):
+        x, y = np.broadcast_arrays(x, y)
+        for u, v in zip(x.flat, y.flat):
+            d = abs(u - v) if isinstance(u, mpmath.mpf) or isinstance(v, mpmath.mpf) \
+                else abs(mpmath.mpf(u) - mpmath.mpf(v))
+            if d > best:
+                best, where = d, k
+    return best, where
+
+
+def _floats(values: list[np.ndarray], k: int) -> object:
+    arr = np.asarray(values[k], dtype=float)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict[str, int]],
+                  budget: _Budget) -> PointCheck:
+    """Decide at one point whether the sides differ (see the module docstring)."""
+    import mpmath
+
+    prev: tuple[Any, bool] | None = None  # (difference, at rounding level) one level down
+    undefined_run: list[str] = []
+    for digits in LEVELS:
+        a, big_a, ratio_a = _values(engine, lhs, point, indices, digits, budget)
+        b, big_b, ratio_b = _values(engine, rhs, point, indices, digits, budget)
+        with mpmath.workdps(digits):
+            # what rounding at this precision can explain (see the module docstring)
+            unit = mpmath.mpf(10) ** (NOISE_DIGITS - digits)
+            noise = max(big_a, big_b, mpmath.mpf(1) / 10 ** 300) * unit
+            # a term lost entirely in a sum: a value may be exactly wrong (absorbed)
+            lossy = min(ratio_a, ratio_b) < unit
+        trusted = noise <= RESOLUTION and not lossy
+        if a is None or b is None:
+            prev = None
+            if a is None and b is None:
+                return PointCheck("skip", digits)
+            # Undefined by rounding (1 - sigmoid(1000) is 0 at 240 digits) is not a domain
+            # difference: only where rounding could not have produced it.
+            side = "left" if a is None else "right"
+            undefined_run.append(side)
+            if len(undefined_run) >= 2 and undefined_run[-1] == undefined_run[-2] and trusted:
+                return PointCheck("domain", digits, "undefined",
+                                  None if a is None else _floats(a, 0),
+                                  None if b is None else _floats(b, 0),
+                                  indices[0] if indices else {}, side)
+            continue
+        undefined_run.clear()
+        with mpmath.workdps(digits):  # the difference at the working precision
+            d, where = _difference(a, b)
+            text = mpmath.nstr(d, 5)
+        rounding = d <= noise and not lossy
+        if prev is not None:
+            before, before_rounding = prev
+            if d > 0 and abs(d - before) <= STABLE * d:
+                return PointCheck("differ", digits, text, _floats(a, where), _floats(b, where),
+                                  indices[where] if indices else {})
+            if rounding and before_rounding and trusted:
+                return PointCheck("agree", digits)
+        prev = (d, rounding)
+    return PointCheck("inconclusive", LEVELS[-1])
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The high-precision check of an equation at some of its points."""
+
+    status: str  # agree, differ, domain, inconclusive
+    points: int  # points where the sides were found to agree
+    digits: int  # the highest working precision used
+    failed: PointCheck | None = None  # the point check that decided differ / domain / ...
+    sample: Any = None  # the sample (``points.Sample``) of ``failed``
+    reason: str = ""
+
+
+TRIES_PER_SETTING = 4  # points of one size setting tried, the most moderate first
+
+
+def confirm(engine: Engine, lhs: E, rhs: E, samples: list[Any]) -> Confirmation:
+    """Confirm float64 agreement in high precision, in every size setting of ``samples``.
+
+    In each setting the points are tried from the smallest magnitude up (rounding
+    hides less there), until one agrees; a real or domain difference at any point
+    tried refutes.  If no point of some setting agrees within ``TRIES_PER_SETTING``,
+    the confirmation is inconclusive.
+    """
+    budget = _Budget(MAX_OPERATIONS)
+    groups: dict[tuple, list[Any]] = {}
+    for sample in samples:
+        groups.setdefault(tuple(sorted(sample.sizes.items())), []).append(sample)
+    agreed = 0
+    digits = 0
+    try:
+        for group in groups.values():
+            group = sorted(group, key=_magnitude)  # moderate magnitudes first
+            last: PointCheck | None = None
+            for sample in group[:TRIES_PER_SETTING]:
+                check = confirm_point(engine, lhs, rhs, sample.point, sample.indices, budget)
+                digits = max(digits, check.digits)
+                if check.status in ("differ", "domain"):
+                    return Confirmation(check.status, agreed, digits, check, sample)
+                last = check
+                if check.status == "agree":
+                    agreed += 1
+                    break
+            else:
+                return Confirmation("inconclusive", agreed, digits, last, group[0],
+                                    "no point of the sizes "
+                                    + ", ".join(f"{k}={v}" for k, v in group[0].sizes.items())
+                                    + " could be judged (the difference neither vanished nor "
+                                      f"settled at up to {LEVELS[-1]} digits)")
+    except BudgetExceeded as exc:
+        return Confirmation("inconclusive", agreed, digits, reason=str(exc))
+    except EvalError as exc:
+        return Confirmation("inconclusive", agreed, digits, reason=f"cannot evaluate: {exc}")
+    return Confirmation("agree", agreed, digits)
+
+
+def judge(engine: Engine, lhs: E, rhs: E, samples: list[Any]) -> Confirmation:
+    """High precision at points float64 could not judge: the first real or domain
+    difference decides; points that cannot be judged say nothing (status ``agree``:
+    nothing against the claim was found)."""
+    budget = _Budget(MAX_OPERATIONS)
+    digits = 0
+    judged = 0
+    for sample in samples:
+        try:
+            check = confirm_point(engine, lhs, rhs, sample.point, sample.indices, budget)
+        except (BudgetExceeded, EvalError):
+            break
+        digits = max(digits, check.digits)
+        if check.status in ("differ", "domain"):
+            return Confirmation(check.status, judged, digits, check, sample)
+        judged += check.status == "agree"
+    return Confirmation("agree", judged, digits)
+
+
+def _magnitude(sample: Any) -> tuple[bool, float, float]:
+    """Moderate points first: a side that is 0 (maybe an underflow) last; then the points
+    drawn at the smallest scale (their intermediate values are the most moderate); then
+    how far the sides' magnitude is from 1, in decades."""
+    m = sample.magnitude if sample.magnitude is not None else 0.0
+    return (m == 0, sample.scale, abs(float(np.log10(m))) if m > 0 else 0.0)
