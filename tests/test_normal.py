@@ -78,6 +78,11 @@ CASES = [
     ("matmul-associative", "(W @ Wb) @ x", "W @ (Wb @ x)", True),
     ("matmul-order-kept", "W @ Wb @ x", "Wb @ W @ x", False),
     ("matmul-broadcast-term", "(W + s) @ x", "W @ x + s * x", False),
+    # a polynomial forgets shapes (x - x is 0 whatever the length of x): the operand of a
+    # reduction keeps its shape, or logsumexp(0) of lengths K and D would be one atom
+    ("shape-kept-in-logsumexp", "logsumexp(x - x)", "logsumexp(u - u)", False),
+    ("shape-kept-in-sum", "sum(x - x + s) * r", "sum(u - u + s) * r", False),
+    ("shape-kept-in-softmax-entry", "softmax(x - x)[i]", "softmax(v - v)[i]", True),
     ("transpose-of-product", "(W @ Wb).T", "Wb.T @ W.T", True),
     ("transpose-of-product-wrong", "(W @ Wb).T", "W.T @ Wb.T", False),
     ("transpose-of-sum", "(W + 2 * Wb).T @ x", "W.T @ x + 2 * (Wb.T @ x)", True),

@@ -373,8 +373,20 @@ class _Canon:
             # relu(u) = u * relu_prime(u) at every u (at 0 both are 0, whatever relu_prime(0))
             return self.poly(E("mul", (args[0], E("fn", (args[0],), "relu_prime"))))
         if op in _VALUE_OPS:
-            return self.atom(E(op, tuple(self.expr(self.poly(a)) for a in args), node.val))
+            return self.atom(E(op, tuple(self._operand(a) for a in args), node.val))
         raise _GiveUp(f"no canonical form for {op}")
+
+    def _operand(self, node: E) -> E:
+        """``node``'s canonical formula, as the operand of an operation that is not
+        elementwise: with its shape kept.  A polynomial forgets shapes (``x - x`` is 0
+        whatever the length of ``x``), and ``logsumexp(0)`` of a length-n vector is
+        ``log(n)``: where the formula alone no longer has ``node``'s shape, it is
+        multiplied by ``ones`` of that shape."""
+        rebuilt = self.expr(self.poly(node))
+        shape = self.shape(node)
+        if shape not in ((), (1, 1)) and self._shape_or_none(rebuilt) != shape:
+            rebuilt = E("mul", (rebuilt, E("ones", val=tuple(shape))))
+        return rebuilt
 
     def _delta(self, node: E) -> Poly:
         i, j = node.args
@@ -597,7 +609,7 @@ class _Canon:
         base, index = node.args[0], node.args[1:]
         if base.op in _LEAVES:
             return self.atom(node)
-        return self.atom(E("elem", (self.expr(self.poly(base)), *index)))
+        return self.atom(E("elem", (self._operand(base), *index)))
 
     def _matmul_entry(self, node: E) -> Poly:
         """``(A @ B)[i, j] = Sum(k, A[i, k] * B[k, j])`` (one product if k has size 1)."""

@@ -13,8 +13,9 @@ value of the free indices.  Kinds are used soundly:
   argument (each case is proved), so a proof holds everywhere off the kinks.
 
 Reduction is exact: exponentials become powers of positive symbols (as they
-are built), logs are expanded (arguments are positive wherever the real
-expressions are defined), then ``cancel`` decides rational functions;
+are built), logs of positive arguments are expanded (only where SymPy knows the
+argument is positive: ``log(x**2) = 2 log(x)`` is false for a negative real x),
+then ``cancel`` decides rational functions;
 ``simplify`` is a last resort.  A failed reduction is "not proved", never
 "refuted".  Everything runs in a child process with a time limit (``limits``).
 
@@ -241,14 +242,17 @@ def _symbolic_value(name: str, shape: tuple[int, ...], tags: frozenset[str]) -> 
 
     positive = "positive" in tags
     opts = {"positive": True} if positive else {"real": True}
+    # Names are injective whatever the user calls things: an entry is "x[0]" or "W[0,1]",
+    # which no declared name can be (names are identifiers), so the scalar x_0 and the
+    # entry x[0] are different SymPy symbols.
     if shape == ():
         return sympy.Symbol(name, **opts)
     rows, cols = shape
     if "symmetric" in tags:
         return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(
-            f"{name}_{min(i, j)}{max(i, j)}", **opts))
+            f"{name}[{min(i, j)},{max(i, j)}]", **opts))
     mat = sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(
-        f"{name}_{i}" if cols == 1 else f"{name}_{i}{j}", **opts))
+        f"{name}[{i}]" if cols == 1 else f"{name}[{i},{j}]", **opts))
     if "prob" in tags and cols == 1:
         mat[rows - 1, 0] = 1 - sum(mat[k, 0] for k in range(rows - 1))
     return mat
@@ -273,8 +277,9 @@ def _is_zero(expr: Any, memory: _Memory) -> bool:
     ``exp(c1*t1 + c2*t2)`` is ``E1**c1 * E2**c2`` with a positive symbol per
     term ``t`` (``memory``; the converter builds exponentials this way already,
     ``_exp_power``), so every exponential of a linear combination shares the same
-    generators; logs are expanded (their arguments are positive wherever the real
-    expression is defined) and ``log(E)`` goes back to its term.  What is left is a
+    generators; logs of what SymPy knows to be positive are expanded (not others:
+    ``log(x**2) = 2 log(x)`` is false for a negative real ``x``) and ``log(E)`` goes
+    back to its term.  What is left is a
     rational function in symbols and log atoms, whose zero test is exact.
     ``simplify`` is the last resort.
     """
@@ -287,10 +292,15 @@ def _is_zero(expr: Any, memory: _Memory) -> bool:
         e = e.replace(lambda x: isinstance(x, sympy.exp),
                       lambda x: _exp_power(x.args[0], memory))
     if e.has(sympy.log):
-        e = sympy.expand_log(e, force=True)
+        # Not force=True: log(a * b) = log(a) + log(b) and log(a**2) = 2 log(a) hold only
+        # for positive a, b (SymPy applies them where the assumptions say so: the exp
+        # symbols are positive, real entries are not).
+        e = sympy.expand_log(e, force=False)
         back = {a: memory.back[a.args[0]] for a in e.atoms(sympy.log)
                 if a.args[0] in memory.back}
         e = e.xreplace(back)
+    if not _tame(e):
+        return False  # not shown this way (and never a refutation)
     if _zero_in_field(e):
         return True
     if sympy.cancel(sympy.together(e)) == 0:
@@ -298,6 +308,25 @@ def _is_zero(expr: Any, memory: _Memory) -> bool:
     if e.has(sympy.log, sympy.Abs, sympy.sign, sympy.exp):
         return bool(sympy.simplify(e) == 0)
     return False
+
+
+MAX_EXPONENT = 10_000  # numerator of an exponent the exact zero test accepts
+MAX_EXPONENT_DENOMINATOR = 1_000
+
+
+def _tame(expr: Any) -> bool:
+    """No power with a huge rational exponent (``E**(999999999999/10**12)``, from a constant
+    like ``-1 + 1e-12``): polynomial arithmetic would need a generator of that degree,
+    which GMP cannot allocate (it aborts the process) and pure Python cannot finish."""
+    import sympy
+
+    for p in expr.atoms(sympy.Pow):
+        e = p.exp
+        if e.is_Rational and (abs(e.p) > MAX_EXPONENT or e.q > MAX_EXPONENT_DENOMINATOR):
+            return False
+        if e.is_Float:
+            return False
+    return True
 
 
 def _exp_power(arg: Any, memory: _Memory) -> Any:
