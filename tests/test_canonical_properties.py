@@ -76,7 +76,7 @@ def _agree(engine: Engine, left, right, settings: list[dict[str, int]], rng) -> 
     return True
 
 
-def _pairs(seed: int, count: int, *, sound: bool):  # noqa: ANN202
+def _pairs(seed: int, count: int, *, sound: bool):
     """``count`` pairs: rewrites of one expression (by sound rules, plus one unsound rule
     unless ``sound``), and without ``sound`` a quarter of independent expressions."""
     g = Gen(random.Random(seed))
