@@ -24,6 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check derivcheck tests bench
 	$(VENV)/bin/mypy derivcheck
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 report: $(STAMP)
@@ -41,6 +42,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check derivcheck tests bench
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

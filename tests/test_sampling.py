@@ -39,3 +39,38 @@ def test_the_stream_continues_the_same(model_engine) -> None:
         draw_point(m.engine.symbols, names, sizes, one)
     draw_batch(m.engine.symbols, names, sizes, two, [1.0, 1.0, 1.0])
     assert one.random() == two.random()
+
+
+# -- size settings that cannot conspire ------------------------------------------------
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 6, 8, 12])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sizes_cannot_conspire(count: int, seed: int) -> None:
+    """Within a setting every two dimensions differ; across settings every difference of
+    two sizes changes sign and every sum and product changes; one setting is large and
+    drawn from the stream (so no identity guessed for sizes 2, 3, 4 can hold there)."""
+    dims = tuple(f"D{k}" for k in range(count))
+    settings = size_settings(dims, 3, np.random.default_rng(seed))
+    for s in settings:
+        assert len(set(s.values())) == count, s  # pairwise different
+    sums = [sum(s.values()) for s in settings]
+    products = [int(np.prod(list(s.values()))) for s in settings]
+    assert len(set(sums)) == 3 and len(set(products)) == 3
+    for a in dims:
+        for b in dims:
+            if a < b:
+                signs = {np.sign(s[a] - s[b]) for s in settings[:2]}
+                assert signs == {1, -1}, (a, b)
+    assert min(settings[2].values()) >= 5
+
+
+def test_the_large_setting_depends_on_the_stream() -> None:
+    dims = ("N", "D", "K", "H")
+    drawn = {tuple(size_settings(dims, 3, np.random.default_rng(seed))[2].values())
+             for seed in range(12)}
+    assert len(drawn) > 6
+
+
+def test_more_settings_grow() -> None:
+    settings = size_settings(("N", "D"), 6, np.random.default_rng(0))
+    assert len({tuple(s.values()) for s in settings}) == 6

@@ -270,3 +270,26 @@ def test_remembered_conversions_never_change_what_is_proved(claims: list[str],
     assert _prove_in_process(claims) == expected
     # again, with everything already remembered, in the reverse order
     assert _prove_in_process(claims[::-1]) == expected[::-1]
+
+
+# The entries of x are never the user's scalar x_0, whatever the names (issue 10, item 4):
+# the instantiated check must not find these equal.
+ALIASES = [
+    ("vector entry and scalar", "x_0: scalar", "x_0 = x[0]"),
+    ("matrix entry and scalar", "W1_01: scalar", "W1_01 = W1[0, 1]"),
+    ("large constant in front", "x_0: scalar",
+     "1000000 * exp(20) + x_0 = 1000000 * exp(20) + x[0]"),
+]
+
+
+@pytest.mark.parametrize(("extra", "claim"), [c[1:] for c in ALIASES],
+                         ids=[c[0] for c in ALIASES])
+def test_names_are_injective(extra: str, claim: str) -> None:
+    text = MLP.replace("yv: vector K}", f"yv: vector K, {extra}}}").replace(
+        "{steps}", f"  - {{id: s, claim: '{claim}'}}")
+    d = load_text(text, "t.yaml")
+    engine = Engine(d)
+    left, right = d.steps[0].exprs[0].node, d.steps[0].exprs[1].node
+    assert not prove(engine, left, right, frozenset(), 5.0).proved
+    result = verify_derivation(d, Options())[0]
+    assert result.verdict == Verdict.REFUTED

@@ -97,6 +97,8 @@ class SignAnalysis:
         if op in ("T", "elem"):
             return self.of(args[0])
         if op == "mul":
+            if args[0] == args[1]:  # a square
+                return frozenset(abs(x) for x in self.of(args[0]))
             return _times(self.of(args[0]), self.of(args[1]))
         if op == "div":
             den = self.of(args[1]) - ZERO  # where defined, the denominator is not 0

@@ -279,7 +279,14 @@ class _Reverse:
 
 
 def _unit(shape: Shape, index: tuple[E, ...]) -> E:
-    """The basis array with a 1 at ``index`` in an array of ``shape``."""
+    """The basis array with a 1 at ``index`` in an array of ``shape``.
+
+    A vector indexed with two indices (``c[k, 0]`` of a column) is a vector: the index
+    of its dimension of size 1 can only be 0 (shapes checked that)."""
+    if len(index) == 2 and shape[1] == 1:
+        return E("onehot", (index[0],), shape[0])
+    if len(index) == 2 and shape[0] == 1:
+        return ir.transpose(E("onehot", (index[1],), shape[1]))
     if len(index) == 2:
         return ir.matmul(E("onehot", (index[0],), shape[0]),
                          ir.transpose(E("onehot", (index[1],), shape[1])))

@@ -36,6 +36,9 @@ def summary_line(report: Report, check_expected: bool = False) -> str:
     counts = report.counts()
     steps = sum(len(f.steps) for f in report.files)
     parts = [f"{counts[v.value]} {v.value}" for v in Verdict]
+    if counts.get("checked_exact_at_sizes"):  # evidence at instantiated sizes, not a proof
+        k = parts.index(f"{counts['checked']} checked")
+        parts[k] += f" ({counts['checked_exact_at_sizes']} exact at instantiated sizes)"
     text = (f"summary: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
             f"{steps} steps: {', '.join(parts)}; {counts['input_errors']} input error"
             f"{'s' if counts['input_errors'] != 1 else ''} (seed {report.seed})")
