@@ -85,7 +85,8 @@ class _Budget:
 
 
 def _values(engine: Engine, node: E, point: Any, indices: list[dict[str, int]],
-            digits: int, budget: _Budget) -> tuple[list[np.ndarray] | None, Any, Any]:
+            digits: int, budget: _Budget, *, track: bool = True
+            ) -> tuple[list[np.ndarray] | None, Any, Any]:
     """``node`` at ``point`` for each index setting, at ``digits`` digits (None: undefined),
     the largest magnitude of any value computed on the way, and the smallest ratio of
     two terms added (``Evaluator.smallest_ratio``)."""
@@ -93,6 +94,7 @@ def _values(engine: Engine, node: E, point: Any, indices: list[dict[str, int]],
 
     with mpmath.workdps(digits):
         ev = engine.evaluator(exact_point(engine, point), dtype=object)
+        ev.tracking = track
         try:
             out = [np.asarray(v, dtype=object) for v in ev.values(node, indices)]
         except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
@@ -159,20 +161,34 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
 
     prev: tuple[Any, bool] | None = None  # (difference, at rounding level) one level down
     undefined_run: list[str] = []
-    for digits in LEVELS:
-        a, big_a, ratio_a = _values(engine, lhs, point, indices, digits, budget)
-        b, big_b, ratio_b = _values(engine, rhs, point, indices, digits, budget)
+    big: Any = 0
+    ratio: Any = 1
+    for level, digits in enumerate(LEVELS):
+        # The magnitudes and the ratios of terms added hardly depend on the precision:
+        # they are measured at the first level only.
+        a, big_a, ratio_a = _values(engine, lhs, point, indices, digits, budget,
+                                    track=level == 0)
+        b, big_b, ratio_b = _values(engine, rhs, point, indices, digits, budget,
+                                    track=level == 0)
         with mpmath.workdps(digits):
+            if level == 0:
+                big = max(big_a, big_b, mpmath.mpf(1) / 10 ** 300)
+                ratio = min(ratio_a, ratio_b)
             # what rounding at this precision can explain (see the module docstring)
             unit = mpmath.mpf(10) ** (NOISE_DIGITS - digits)
-            noise = max(big_a, big_b, mpmath.mpf(1) / 10 ** 300) * unit
+            noise = big * unit
             # a term lost entirely in a sum: a value may be exactly wrong (absorbed)
-            lossy = min(ratio_a, ratio_b) < unit
+            lossy = ratio < unit
+            # not even the last level could trust an agreement here
+            last = mpmath.mpf(10) ** (NOISE_DIGITS - LEVELS[-1])
+            hopeless = big * last > RESOLUTION or ratio < last
         trusted = noise <= RESOLUTION and not lossy
         if a is None or b is None:
             prev = None
             if a is None and b is None:
                 return PointCheck("skip", digits)
+            if hopeless:
+                return PointCheck("inconclusive", digits)
             # Undefined by rounding (1 - sigmoid(1000) is 0 at 240 digits) is not a domain
             # difference: only where rounding could not have produced it.
             side = "left" if a is None else "right"
@@ -195,6 +211,8 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
                                   indices[where] if indices else {})
             if rounding and before_rounding and trusted:
                 return PointCheck("agree", digits)
+            if hopeless:  # a real difference would have shown as stable by now
+                return PointCheck("inconclusive", digits)
         prev = (d, rounding)
     return PointCheck("inconclusive", LEVELS[-1])
 

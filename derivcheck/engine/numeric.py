@@ -219,7 +219,9 @@ class Evaluator:
         # id(kink node) -> (node, positive, negative): per point and entry of its argument,
         # whether it was ever on that side (over every index setting); None: not recorded
         self.cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
-        self.largest: Any = 0.0  # high precision only: the largest magnitude computed
+        # high precision only, with ``tracking``: the largest magnitude computed
+        self.tracking = self.mp
+        self.largest: Any = 0.0
         self.smallest_ratio: Any = 1.0  # and the smallest |small term| / |large term| added
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[Any, np.ndarray] = {}
@@ -315,7 +317,7 @@ class Evaluator:
         """
         if self.seed is not None:
             out = self._compute(node, idx)
-            if self.mp:
+            if self.tracking:
                 self._track(out)
             return out
         cached = node._free  # free_info's cache, read here without a call (hot path)
@@ -338,12 +340,12 @@ class Evaluator:
                 a, b = node.args
                 x, y = self._eval(a, idx), self._eval(b, idx)
                 hit = binary(x, y)
-                if self.mp and node.op in ("add", "sub"):
+                if self.tracking and node.op in ("add", "sub"):
                     self._track_sum(x, y)
-                elif self.mp and node.op == "matmul" and x.ndim == y.ndim == 3:
+                elif self.tracking and node.op == "matmul" and x.ndim == y.ndim == 3:
                     # the terms of each entry: x[:, i, k] * y[:, k, j] over k
                     self._track_terms(x[:, :, :, None] * y[:, None, :, :], 2)
-            if self.mp:
+            if self.tracking:
                 self._track(hit)
             self._memo[key] = hit
         return hit
@@ -428,7 +430,7 @@ class Evaluator:
     def _reduce(self, node: E, idx: dict[str, int]) -> np.ndarray:
         a = self._eval(node.args[0], idx)
         axis = (1, 2) if node.val is None else (1 if node.val == 0 else 2)
-        if self.mp:
+        if self.tracking:
             self._track_terms(a, axis)
         reduce = np.sum if node.op == "sum" else np.mean
         return reduce(a, axis=axis, keepdims=True)  # type: ignore[no-any-return]
@@ -481,7 +483,7 @@ class Evaluator:
         exp = self._unary("exp")
         if name == "sigmoid":
             e = exp(-a)
-            if self.mp:
+            if self.tracking:
                 self._track_sum(np.ones_like(e), e)
             return 1.0 / (1.0 + e)  # type: ignore[no-any-return]
         if name == "relu":
@@ -494,13 +496,13 @@ class Evaluator:
             return np.where(a > 0, 1.0, np.where(a < 0, 0.0, self.at_zero))
         if name == "softmax":
             shifted = exp(a - np.max(a, axis=1, keepdims=True))
-            if self.mp:
+            if self.tracking:
                 self._track_terms(shifted, 1)
             return shifted / np.sum(shifted, axis=1, keepdims=True)  # type: ignore[no-any-return]
         if name == "logsumexp":
             m = np.max(a, axis=1, keepdims=True)
             terms = exp(a - m)
-            if self.mp:
+            if self.tracking:
                 self._track_terms(terms, 1)
             return m + self._unary("log")(np.sum(terms, axis=1, keepdims=True))  # type: ignore[no-any-return]
         if name == "diag":
@@ -510,7 +512,7 @@ class Evaluator:
                 return np.swapaxes(a, 1, 2) * np.eye(a.shape[2])[None]  # type: ignore[no-any-return]
             return np.diagonal(a, axis1=1, axis2=2)[:, :, None]
         if name == "tr":
-            if self.mp:
+            if self.tracking:
                 self._track_terms(np.diagonal(a, axis1=1, axis2=2), 1)
             return np.trace(a, axis1=1, axis2=2)[:, None, None]
         if name in ("det", "inv") and self.mp:
