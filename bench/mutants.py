@@ -15,8 +15,8 @@ mutant the oracle labels ``false`` (or ``shape``) that derivcheck reports ``prov
     python bench/mutants.py --count 20000 --seed 1      # the long run (make fuzz)
     python bench/mutants.py --count 300                 # a quick one
 
-It prints the tally by oracle label and derivcheck verdict, and with ``--markdown`` a
-table for bench/results.md.  tests/test_soundness_fuzz.py runs a fixed seeded sample.
+It prints the tally by oracle label and derivcheck verdict as a Markdown table (for
+bench/results.md).  tests/test_soundness_fuzz.py runs a fixed seeded sample.
 """
 
 from __future__ import annotations
@@ -303,16 +303,18 @@ def verdicts(doc: dict, mutants: list[Mutant], seed: int) -> list[str]:
     try:
         steps = verify_derivation(load_text(_yaml_text(doc, mutants), "<mutants>"), options)
         return [s.verdict.value for s in steps]
-    except InputError:
+    except InputError:  # one mutant derivcheck refuses to read: find it by halves
         if len(mutants) == 1:
             return ["input_error"]
-        return [v for m in mutants for v in verdicts(doc, [m], seed)]
+        half = len(mutants) // 2
+        return verdicts(doc, mutants[:half], seed) + verdicts(doc, mutants[half:], seed)
 
 
 def run(count: int, seed: int, judge_seed: int = 7, *, chunk: int = 40,
-        progress: bool = False) -> list[Mutant]:
-    """Make, judge and verify about ``count`` mutants; every one comes back labelled."""
-    made = make_mutants(count, seed)
+        progress: bool = False, shard: tuple[int, int] = (0, 1)) -> list[Mutant]:
+    """Make, judge and verify about ``count`` mutants; every one comes back labelled.
+    ``shard`` (i, n): only the i-th of every n mutants (to run n processes at once)."""
+    made = make_mutants(count, seed)[shard[0]::shard[1]]
     judged: list[tuple[dict, Mutant]] = [(doc, judge(doc, m, judge_seed)) for _, doc, m in made]
     out: list[Mutant] = []
     by_file: dict[int, tuple[dict, list[Mutant]]] = {}
@@ -364,14 +366,29 @@ def markdown(results: list[Mutant], seconds: float, seed: int) -> str:
     return "\n".join(lines)
 
 
+def _shard_run(job: tuple[int, int, tuple[int, int]]) -> list[Mutant]:
+    count, seed, shard = job
+    return run(count, seed, progress=shard[0] == 0, shard=shard)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--shard", default="0/1", help="i/n: the i-th of every n mutants")
+    ap.add_argument("--jobs", type=int, default=1, help="processes (shards run at once)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
-    results = run(args.count, args.seed, progress=True)
+    i, n = (int(v) for v in args.shard.split("/"))
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs) as ex:
+            parts = ex.map(_shard_run, [(args.count, args.seed, (j, args.jobs))
+                                        for j in range(args.jobs)])
+            results = [m for part in parts for m in part]
+    else:
+        results = run(args.count, args.seed, progress=True, shard=(i, n))
     seconds = time.perf_counter() - start
     print(markdown(results, seconds, args.seed))
     for m in false_accepts(results):
