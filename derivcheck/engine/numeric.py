@@ -173,9 +173,16 @@ _MP_UFUNCS: dict[str, Any] = {}
 
 
 def mp_ufuncs() -> dict[str, Any]:
-    """The elementwise functions of the high-precision evaluation (built on first use)."""
-    if not _MP_UFUNCS:
+    """The elementwise functions of the high-precision evaluation (built on first use).
+
+    Built again when ``mpmath`` is another module object than the one they were built
+    from (pytest's in-process runs import it afresh): functions of a stale mpmath would
+    compute at its precision, 53 bits, while the caller raised the new one's."""
+    mp = _mp()
+    if _MP_UFUNCS.get("module") is not mp:
+        _MP_UFUNCS.clear()
         _MP_UFUNCS.update(_mp_ufuncs())
+        _MP_UFUNCS["module"] = mp
     return _MP_UFUNCS
 
 
