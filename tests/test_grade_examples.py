@@ -212,14 +212,15 @@ def test_every_submission_opens_with_a_comment() -> None:
 def test_gradebook_csv(graded: dict[str, Any]) -> None:
     with open(graded["out"] / "gradebook.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["student", "score", "max_score", *ITEMS, "needs_review", "error",
-                       "seed"]
+    assert rows[0] == ["student", "path", "score", "max_score", *ITEMS, "needs_review",
+                       "error", "seed"]
     body = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert len(rows) - 1 == len(body) == len(CASES)
     for name, g in graded["by"].items():
         row = body[name]
         assert float(row["score"]) == pytest.approx(g["score"])
         assert row["max_score"] == "10" and row["seed"] == "0"
+        assert row["path"] == g["path"] and Path(row["path"]).exists()
         for i in g["items"]:
             assert float(row[i["id"]]) == pytest.approx(i["points"])
         assert bool(row["error"]) == (name == UNREADABLE)

@@ -14,9 +14,9 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
 from derivcheck.errors import InputError
+from derivcheck.escape import is_unsafe, term_text
 from derivcheck.grade.check import Checked, Prepared, check_submission, finish
 from derivcheck.grade.export import grade_dict
 from derivcheck.grade.score import SubmissionGrade
@@ -33,14 +34,15 @@ YAML_SUFFIXES = (".yaml", ".yml")
 JOURNAL = ".derivcheck-journal.jsonl"
 JOURNAL_VERSION = 1
 SYNC_SECONDS = 1.0
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+NOT_YAML = ("not a .yaml file: only .yaml and .yml files are graded (rename it, e.g. "
+            "answer.yaml, if it is one)")
 
 
 @dataclass(frozen=True)
 class Submission:
     """One student's file, or why there is none to read."""
 
-    student: str  # an id safe to use as a file name
+    student: str  # unique in a batch, from the file name (``student_id``)
     path: str
     problem: str = ""  # set when the submission cannot be read at all
 
@@ -58,9 +60,29 @@ class BatchOptions:
 
 
 def student_id(name: str) -> str:
-    """A file-name-safe id: letters, digits, '.', '_' and '-'; no leading dot or dash."""
-    safe = _SAFE.sub("_", name).lstrip(".-")[:80]
-    return safe or "student"
+    """The id of the student whose file (or folder) is called ``name`` (suffix removed).
+
+    The name as written (NFC), so ids keep every letter (``Иван``, ``张伟``), and two
+    different names give two different ids: only what a file name must not hold is
+    percent-encoded, reversibly (``%`` itself, ``/``, ``\\``, a leading ``.``, and the
+    characters of ``derivcheck.escape.is_unsafe``: controls, bidi overrides, line
+    separators).  Safety for a spreadsheet, Markdown, LaTeX or a terminal is the job of
+    each output's escaping, not of the id.  A very long name keeps its first 150 bytes
+    and a digest of the rest.
+    """
+    name = unicodedata.normalize("NFC", name)
+    out = []
+    for k, ch in enumerate(name):
+        if ch in "%/\\" or (k == 0 and ch == ".") or is_unsafe(ch):
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass")))
+        else:
+            out.append(ch)
+    sid = "".join(out) or "%"
+    raw = sid.encode("utf-8")
+    if len(raw) > 200:
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        sid = raw[:150].decode("utf-8", "ignore") + "~" + digest
+    return sid
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[str]]:
@@ -85,7 +107,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[str]]:
             found.append(Submission(student_id(path.stem), str(path)))
         else:
             found.append(Submission(student_id(path.stem), str(path), "no such file"))
-    return _unique(found), skipped
+    _check_unique(found)
+    return found, skipped
 
 
 def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> None:
@@ -98,8 +121,8 @@ def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> N
     elif entry.is_file(follow_symlinks=False):
         if name.lower().endswith(YAML_SUFFIXES):
             found.append(Submission(student_id(stem), entry.path))
-        else:
-            skipped.append(f"{entry.path}: not a .yaml file")
+        else:  # listed with 0, so that no student vanishes; the whole name is the id
+            found.append(Submission(student_id(name), entry.path, NOT_YAML))
     elif entry.is_dir(follow_symlinks=False):
         files = []
         links = []
@@ -125,14 +148,22 @@ def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> N
         skipped.append(f"{entry.path}: not a regular file")
 
 
-def _unique(subs: list[Submission]) -> list[Submission]:
-    seen: dict[str, int] = {}
-    out = []
+def _check_unique(subs: list[Submission]) -> None:
+    """Two files that give one id (``alice.yaml`` and ``alice.yml``, a folder ``alice/``
+    and ``alice.yaml``, or ids that differ only in case, which share a feedback file
+    on macOS and Windows) cannot be told apart: an error naming both."""
+    seen: dict[str, Submission] = {}
     for s in subs:
-        n = seen.get(s.student, 0) + 1
-        seen[s.student] = n
-        out.append(s if n == 1 else Submission(f"{s.student}-{n}", s.path, s.problem))
-    return out
+        folded = s.student.casefold()
+        other = seen.get(folded)
+        if other is not None:
+            same = "the same student id" if other.student == s.student else (
+                "student ids that differ only in case")
+            raise InputError(f"{other.path} and {s.path} give {same} "
+                             f"({other.student!r}, {s.student!r}): which one to grade "
+                             "cannot be decided", s.path,
+                             hint="rename or remove one of the two files")
+        seen[folded] = s
 
 
 # -- the journal --------------------------------------------------------------------
@@ -422,7 +453,7 @@ class Progress:
         width = 30
         filled = int(width * n / total) if total else width
         rate = n / max(time.monotonic() - self.started, 1e-6)
-        name = student_id(student)[:24]
+        name = term_text(student)[:24]
         self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{total} "
                           f"{rate:5.1f}/s {name:<24}")
         self.stream.flush()

@@ -93,7 +93,9 @@ def _crash_results(out: Path, reason: str, started: float, max_score: float = 0.
 
 
 def _problem(args: argparse.Namespace, out: Path, started: float, message: str) -> int:
-    print(f"derivcheck: {message}", file=sys.stderr)
+    from derivcheck.escape import term_lines
+
+    print(f"derivcheck: {term_lines(message)}", file=sys.stderr)
     if args.format == "gradescope":
         _crash_results(out, message, started)
     return EXIT_INPUT
@@ -116,7 +118,10 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
         prepared = prepare(key, options)
     except InputError as exc:
         return _problem(args, out, started, f"the answer key cannot be used:\n{exc.format()}")
-    subs, skipped = discover(args.submissions)
+    try:
+        subs, skipped = discover(args.submissions)
+    except InputError as exc:
+        return _problem(args, out, started, exc.format())
     if not subs:
         return _problem(args, out, started, "no submissions found in "
                         + ", ".join(args.submissions))
@@ -141,10 +146,11 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
         progress.close()
     _write_outputs(args, out, prepared, grades, time.monotonic() - started)
     if not args.quiet:
+        from derivcheck.escape import term_text
         from derivcheck.grade.export import summary, summary_text
 
         for line in skipped:
-            print(f"derivcheck: skipped {line}", file=sys.stderr)
+            print(f"derivcheck: skipped {term_text(line)}", file=sys.stderr)
         print(summary_text(summary(grades, prepared)), file=sys.stderr)
         written = [str(out / "gradebook.csv"), str(out / "grades.json"), f"{out / 'feedback'}/"]
         if args.format == "gradescope":
@@ -214,4 +220,7 @@ def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool) 
             try:
                 write_bytes(folder / f"{g['student']}.pdf", compile_pdf(tex))
             except TexError as exc:
-                print(f"derivcheck: no PDF for {g['student']}: {exc.message}", file=sys.stderr)
+                from derivcheck.escape import term_lines, term_text
+
+                print(f"derivcheck: no PDF for {term_text(g['student'])}: "
+                      f"{term_lines(exc.message)}", file=sys.stderr)
