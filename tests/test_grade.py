@@ -164,12 +164,52 @@ def test_wrong_result_feedback_names_the_mistake(prepared) -> None:
     assert "wrong sign" in dz.feedback
 
 
-def test_penalty_is_taken_per_wrong_link_with_the_code(prepared_penalty) -> None:
-    # sign-error costs 0.5: dz 0 - 0.5 -> 0 (never negative); dW (follow-through 1) and
-    # db (0.5) are refuted with sign-error too: 1 - 0.5 = 0.5 and 0.5 - 0.5 = 0
+# name -> (submission, {item: points}) under the key with penalties: {sign-error: 0.5}
+PENALTY_SCORES = {
+    # one sign error, in dz: dz 0 - 0.5 -> 0 (never negative).  dW and db carry it over
+    # correctly (follow-through) and pay nothing for it: dW 1, db 0.5
+    "one sign error is paid once": (steps(*SIGN), {"dz": 0.0, "dW": 1.0, "db": 0.5}),
+    # a sign error in dW alone, dz right: dW is wrong (no follow-through), 0 - 0.5 -> 0
+    "a sign error of its own pays": (
+        steps(OK[0], '{id: s2, claim: "d(L)/d(W) = (y - a) @ x.T"}', OK[2]),
+        {"dz": 2.0, "dW": 0.0, "db": 1.0}),
+    # the follow-through item as a chain: link 1 holds, link 2 is wrong only by the
+    # carried sign error (no work credit, no penalty): R = 0.5, W = 1 / 2:
+    # 2 * (0.5 * 0.5 + 0.5 * 0.5) = 1
+    "a chain carrying the error over": (
+        steps(SIGN[0], '{id: s2, chain: ["d(L)/d(W)", "d(L)/d(z) @ x.T", "(y - a) @ x.T"]}',
+              SIGN[2]),
+        {"dz": 0.0, "dW": 1.0, "db": 0.5}),
+    # dz right as a chain with a sign error in its middle, compensated: R = 1, W = 0:
+    # 2 * 0.5 - 2 * 0.5 (two wrong links with sign-error) -> 0
+    "compensating sign errors pay for each": (
+        steps('{id: s1, chain: ["d(L)/d(z)", "y - a", "a - y"]}', OK[1], OK[2]),
+        {"dz": 0.0, "dW": 2.0, "db": 1.0}),
+}
+
+
+@pytest.mark.parametrize("name", list(PENALTY_SCORES))
+def test_penalties_are_paid_where_the_mistake_is_made(name: str, prepared_penalty) -> None:
+    text, want = PENALTY_SCORES[name]
+    g = grade_one(prepared_penalty, "s", "s.yaml", text)
+    assert {i.id: i.points for i in g.items} == want
+    assert g.score == sum(want.values())
+
+
+def test_follow_through_feedback_is_consistent(prepared_penalty) -> None:
     g = grade_one(prepared_penalty, "s", "s.yaml", steps(*SIGN))
-    assert {i.id: i.points for i in g.items} == {"dz": 0.0, "dW": 0.5, "db": 0.0}
-    assert g.score == 0.5
+    by = {i.id: i for i in g.items}
+    assert by["dz"].codes == ("sign-error",) and by["dz"].penalty == 0.5
+    for iid in ("dW", "db"):
+        item = by[iid]
+        assert item.status == "follow_through" and item.penalty == 0 and item.codes == ()
+        assert "follow-through credit" in item.feedback and "Penalty" not in item.feedback
+        assert "no penalty" in item.feedback
+    chain = grade_one(prepared_penalty, "s", "s.yaml",
+                      PENALTY_SCORES["a chain carrying the error over"][0])
+    dw = next(i for i in chain.items if i.id == "dW")
+    assert "wrong only by the mistake carried over" in dw.feedback
+    assert "work credit 50%" in dw.feedback and "Penalty" not in dw.feedback
 
 
 def test_unreadable_submission_scores_zero_with_the_reason(prepared) -> None:
