@@ -596,3 +596,49 @@ def test_gradescope_upload_with_two_files_still_gets_a_results_json(tmp_path: Pa
     assert "2 submissions were found (answer, draft)" in top["tests"][0]["output"]
     each = json.loads((out / "gradescope" / "answer" / "results.json").read_text())
     assert each["score"] == 5
+
+
+# name -> (submission, {item: (points, status)}, the step stating dz, warnings)
+REPEATS = {
+    # the wrong first try, then the correction under the same id: the correction counts
+    "repeated id, correction last": (
+        steps('{id: s1, claim: "d(L)/d(z) = y - a"}', '{id: s1, claim: "d(L)/d(z) = a - y"}',
+              *OK[1:]),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, "s1-2", 1),
+    # the renamed id skips one the file already uses
+    "repeated id, the next name taken": (
+        steps('{id: s1, claim: "d(L)/d(z) = y - a"}', '{id: s1-2, claim: "d(L)/d(b) = a - y"}',
+              '{id: s1, claim: "d(L)/d(z) = a - y"}', OK[1]),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, "s1-3", 1),
+    # repeated three times, the last one wrong: the last statement is the answer
+    "repeated id, last wrong": (
+        steps(OK[0], OK[0], '{id: s1, claim: "d(L)/d(z) = y - a"}', *OK[1:]),
+        {"dz": (0, "wrong"), "dW": (2, "correct"), "db": (1, "correct")}, "s1-3", 2),
+    # no steps at all: graded, every item missing (not "unreadable")
+    "no steps": ("steps: []\n", {"dz": (0, "missing"), "dW": (0, "missing"),
+                                 "db": (0, "missing")}, None, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(REPEATS))
+def test_the_last_statement_counts_and_repeated_ids_are_renamed(name: str, prepared) -> None:
+    text, want, stating, warnings = REPEATS[name]
+    g = grade_one(prepared, "s", "s.yaml", text)
+    assert g.error is None and g.step_errors == ()
+    assert {i.id: (i.points, i.status) for i in g.items} == {
+        k: (float(p), st) for k, (p, st) in want.items()}
+    assert next(i.step for i in g.items if i.id == "dz") == stating
+    assert len(g.warnings) == warnings
+    assert all("is used again" in w and "s.yaml:" in w for w in g.warnings)
+    if warnings:
+        from derivcheck.grade.export import feedback_markdown
+
+        md = feedback_markdown(grade_dict(g, prepared), prepared)
+        assert "## Warnings" in md and "is used again" in md
+
+
+def test_a_key_still_refuses_a_repeated_step_id() -> None:
+    text = key_text().replace("  - id: dW\n", "  - id: dz\n")
+    with pytest.raises(InputError) as err:
+        load_key_text(text, "key.yaml")
+    assert "duplicate step id 'dz'" in err.value.message

@@ -339,7 +339,7 @@ def finish(prepared: Prepared, checked: Checked, proofs: dict[tuple, Limited]) -
     total = round(sum(g.points for g in grades), 4)
     return SubmissionGrade(checked.student, checked.path, total, rubric.max_points,
                            tuple(grades), tuple(steps), deriv.step_errors, None,
-                           checked.seconds)
+                           checked.seconds, deriv.warnings)
 
 
 def grade_one(prepared: Prepared, student: str, path: str | Path,

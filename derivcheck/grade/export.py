@@ -46,6 +46,7 @@ def grade_dict(g: SubmissionGrade, prepared: Prepared) -> dict[str, Any]:
         } for i in g.items],
         "steps": [_no_timing(step_dict(s)) for s in g.steps],
         "unreadable_steps": [{"step": sid, "error": err} for sid, err in g.step_errors],
+        "warnings": list(g.warnings),
     }
 
 
@@ -205,6 +206,10 @@ def feedback_markdown(g: dict, prepared: Prepared) -> str:
     for i in g["items"]:
         lines.append(f"- {md_message(i['feedback'])}")
     lines.append("")
+    if g.get("warnings"):
+        lines += ["## Warnings", ""]
+        lines += [f"- {md_text(w)}" for w in g["warnings"]]
+        lines.append("")
     if g["unreadable_steps"]:
         lines += ["## Steps that could not be read", ""]
         for u in g["unreadable_steps"]:
@@ -274,7 +279,8 @@ def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> di
         "execution_time": round(seconds, 3),
         "output": (f"derivcheck: {_num(g['score'])} / {_num(g['max_score'])}"
                    + (" (some results need review by hand)" if g["needs_review"] else "")
-                   + f"; seed {g['seed']}"),
+                   + f"; seed {g['seed']}"
+                   + "".join(f"\nwarning: {w}" for w in g.get("warnings", ()))),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",

@@ -74,6 +74,7 @@ class SubmissionGrade:
     step_errors: tuple[tuple[str, str], ...]
     error: str | None
     seconds: float
+    warnings: tuple[str, ...] = ()  # e.g. a repeated step id, renamed
 
     @property
     def needs_review(self) -> bool:
