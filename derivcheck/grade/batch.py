@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
 from derivcheck.errors import InputError
-from derivcheck.escape import is_unsafe, term_text
+from derivcheck.escape import is_unsafe, json_dumps, term_text
 from derivcheck.grade.check import Checked, Prepared, check_submission, finish
 from derivcheck.grade.export import grade_dict
 from derivcheck.grade.score import SubmissionGrade
@@ -195,7 +195,9 @@ class Journal:
 
     def _read(self, header: dict) -> dict[str, dict]:
         assert self.path is not None
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        # one entry per "\n": splitlines() would also split at U+2028 or U+0085, which
+        # a journal written by an older version may hold raw inside a string
+        lines = [line for line in self.path.read_text(encoding="utf-8").split("\n") if line]
         try:
             first = json.loads(lines[0]) if lines else None
         except json.JSONDecodeError:
@@ -220,7 +222,9 @@ class Journal:
         the disk at most every ``SYNC_SECONDS`` (a machine crash loses at most those
         lines, which ``--resume`` grades again) and when the journal is closed."""
         assert self.handle is not None
-        self.handle.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
+        # keys in the order the grade was built (sort_keys would reorder a counterexample's
+        # sizes, and a resumed batch would write other outputs); unsafe characters escaped
+        self.handle.write(json_dumps(obj) + "\n")
         self.handle.flush()
         now = time.monotonic()
         if now - self.synced >= SYNC_SECONDS:
