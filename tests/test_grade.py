@@ -642,3 +642,83 @@ def test_a_key_still_refuses_a_repeated_step_id() -> None:
     with pytest.raises(InputError) as err:
         load_key_text(text, "key.yaml")
     assert "duplicate step id 'dz'" in err.value.message
+
+
+# -- what states an item ------------------------------------------------------------------
+INDICES = "symbols: {i: index K, j: index D}\n"
+# name -> (submission, {item: status}); the other items are stated correctly
+STATEMENTS = {
+    "element form of a matrix": (
+        INDICES + steps(OK[0], '{id: s2, claim: "d(L)/d(W[i, j]) = (a[i] - y[i]) * x[j]"}',
+                        OK[2]), {"dW": "correct"}),
+    "element form, wrong": (
+        INDICES + steps(OK[0], '{id: s2, claim: "d(L)/d(W[i, j]) = (y[i] - a[i]) * x[j]"}',
+                        OK[2]), {"dW": "wrong"}),
+    "element form of a vector": (
+        INDICES + steps(OK[0], OK[1], '{id: s3, claim: "d(L)/d(b[i]) = a[i] - y[i]"}'),
+        {"db": "correct"}),
+    "one fixed element does not state it": (
+        steps(OK[0], OK[1], '{id: s3, claim: "d(L)/d(b[0]) = a[0] - y[0]"}'),
+        {"db": "missing"}),
+    "a repeated index does not state it": (
+        "symbols: {i: index K}\n" + steps(
+            OK[0], '{id: s2, claim: "d(L)/d(W[i, i]) = (a[i] - y[i]) * x[i]"}', OK[2]),
+        {"dW": "missing"}),
+    "times a scalar": (steps('{id: s1, claim: "2 * d(L)/d(z) = 2 * a - 2 * y"}', *OK[1:]),
+                       {"dz": "correct"}),
+    "over a scalar": (steps('{id: s1, claim: "d(L)/d(z) / 2 = (a - y) / 2"}', *OK[1:]),
+                      {"dz": "correct"}),
+    "times a scalar, wrong": (steps('{id: s1, claim: "2 * d(L)/d(z) = a - y"}', *OK[1:]),
+                              {"dz": "wrong"}),
+    "negated": (steps('{id: s1, claim: "-d(L)/d(z) = y - a"}', *OK[1:]), {"dz": "correct"}),
+    "times a vector does not state it": (
+        steps('{id: s1, claim: "d(L)/d(z) * a = (a - y) * a"}', *OK[1:]), {"dz": "missing"}),
+}
+
+
+@pytest.mark.parametrize("name", list(STATEMENTS))
+def test_what_states_an_item(name: str, prepared) -> None:
+    text, want = STATEMENTS[name]
+    g = grade_one(prepared, "s", "s.yaml", text)
+    assert g.error is None, g.error
+    got = {i.id: i.status for i in g.items}
+    assert got == {"dz": "correct", "dW": "correct", "db": "correct", **want}
+    for i in g.items:
+        if i.status != "missing":
+            assert "never stated" not in i.feedback
+
+
+def test_a_scaled_statement_gives_the_derivative_itself_as_the_result(prepared) -> None:
+    g = grade_one(prepared, "s", "s.yaml", STATEMENTS["times a scalar"][0])
+    dz = next(i for i in g.items if i.id == "dz")
+    assert dz.result.replace(" ", "") in ("(2*a-2*y)/2", "(2*a-2*y)/(2)")
+
+
+KEY_IDX = key_text().replace("y: onehot K}", "y: onehot K, i: index K, j: index D}")
+# name -> (the dW item's result forms, the message of the refusal, or "" if accepted)
+RESULT_FORMS = {
+    "matrix and element form": ('["d(L)/d(W)", "d(L)/d(W[i, j])"]', ""),
+    "element form first": ('["d(L)/d(W[i, j])", "d(L)/d(W)"]', ""),
+    "two derivatives": ('["d(L)/d(W)", "d(L)/d(x)"]', "are not the same derivative"),
+    "an element of another variable": ('["d(L)/d(W)", "d(L)/d(b[i])"]',
+                                       "are not the same derivative"),
+}
+
+
+@pytest.mark.parametrize("name", list(RESULT_FORMS))
+def test_result_forms_are_one_derivative(name: str) -> None:
+    forms, message = RESULT_FORMS[name]
+    text = KEY_IDX.replace('result: "d(L)/d(W)"', f"result: {forms}")
+    assert text != KEY_IDX
+    if message:
+        with pytest.raises(KeyProblem) as err:
+            prepare(load_key_text(text, "key.yaml"), FAST)
+        assert message in err.value.message
+        return
+    p = prepare(load_key_text(text, "key.yaml"), FAST)
+    # an answer in either form is graded against its own form
+    for claim, status in (("d(L)/d(W[i, j]) = (a[i] - y[i]) * x[j]", "correct"),
+                          ("d(L)/d(W) = (a - y) @ x.T", "correct"),
+                          ("d(L)/d(W[i, j]) = (y[i] - a[i]) * x[j]", "wrong")):
+        g = grade_one(p, "s", "s.yaml", steps(OK[0], f'{{id: s2, claim: "{claim}"}}', OK[2]))
+        assert next(i.status for i in g.items if i.id == "dW") == status, claim
