@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="derivcheck",
         description="Check hand derivations: the engine computes the derivatives itself "
                     "and proves, checks or refutes every claimed step.")
+    from derivcheck import __version__
+
+    parser.add_argument("--version", action="version", version=f"derivcheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="check derivation files or folders")
     verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders")

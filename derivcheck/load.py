@@ -58,6 +58,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _PRED = re.compile(r"\s*(\w+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*\Z")
 RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"} | frozenset(keyword.kwlist) | frozenset(
     keyword.softkwlist)
+# a derivation file with a rubric: is an answer key, which verify does not read
+KEY_HINT = ("this is an answer key: check it with 'derivcheck grade --check-key KEY' "
+            "(its model answer and rubric), grade with 'derivcheck grade KEY SUBMISSIONS...'")
 TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "steps")
 STEP_KEYS = ("id", "claim", "chain", "latex", "expect", "note", "layout", "points")
 # A submission takes its symbols, definitions, conventions and assumptions from
@@ -210,6 +213,8 @@ class _Loader:
                 if base and key in TOP_KEYS:
                     raise self.key_error(doc, key, f"'{key}' comes from the answer key: a "
                                          "submission cannot set it", hint)
+                if key == "rubric" and not base:
+                    hint = KEY_HINT
                 raise self.key_error(doc, key, f"unknown key '{key}'", hint)
         for key in (("steps",) if base else ("title", "symbols", "steps")):
             if key not in doc:
@@ -255,7 +260,10 @@ class _Loader:
             "derivation"
         found = first_problem(doc, name, skip_steps=self.base is not None)
         if found is not None:
-            raise self.error(found.message, found.line, found.col, found.hint, found.context)
+            hint = found.hint
+            if name == "derivation" and found.message == "unknown key 'rubric'":
+                hint = KEY_HINT
+            raise self.error(found.message, found.line, found.col, hint, found.context)
 
     def refuse_deep_nesting(self) -> None:
         """YAML flow collections nested deeper than ``MAX_YAML_DEPTH`` are refused

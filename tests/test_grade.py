@@ -722,3 +722,65 @@ def test_result_forms_are_one_derivative(name: str) -> None:
                           ("d(L)/d(W[i, j]) = (y[i] - a[i]) * x[j]", "wrong")):
         g = grade_one(p, "s", "s.yaml", steps(OK[0], f'{{id: s2, claim: "{claim}"}}', OK[2]))
         assert next(i.status for i in g.items if i.id == "dW") == status, claim
+
+
+# name -> (points, max_points, status) of an item -> Gradescope's test status
+GRADESCOPE_STATUS = {
+    "full points": (2, 2, "correct", "passed"),
+    "correct result, partial work": (1, 2, "correct", "failed"),
+    "follow-through": (1, 2, "follow_through", "failed"),
+    "wrong": (0, 2, "wrong", "failed"),
+    "worth nothing, correct": (0, 0, "correct", "passed"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADESCOPE_STATUS))
+def test_gradescope_partial_credit_is_failed_with_its_points(name: str) -> None:
+    from derivcheck.grade.export import gradescope_results
+
+    points, most, status, want = GRADESCOPE_STATUS[name]
+    g = {"error": None, "max_score": most, "score": points, "needs_review": False, "seed": 0,
+         "unreadable_steps": [], "items": [{"id": "x", "points": points, "max_points": most,
+                                            "status": status, "feedback": "f"}]}
+    [test] = gradescope_results(g, None, 1.0)["tests"]
+    assert (test["status"], test["score"], test["max_score"]) == (want, points, most)
+
+
+def test_gradescope_execution_time_is_per_student(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    sub = tmp_path / "submission"
+    slow = [f'{{id: c{k}, chain: ["d(L)/d(W)", "(a - y) @ x.T + {k} * 0 * (a - y) @ x.T", '
+            f'"(a - y) @ x.T"]}}' for k in range(40)]
+    _tree(sub, {"quick.yaml": "steps: []\n", "slow.yaml": steps(*OK, *slow)})
+    out = tmp_path / "results"
+    assert main(["grade", str(key), str(sub), "-o", str(out), "--format", "gradescope",
+                 "--no-symbolic", "-q", "--workers", "1"]) == 0
+    times = {s: json.loads((out / "gradescope" / s / "results.json").read_text())
+             ["execution_time"] for s in ("quick", "slow")}
+    assert times["slow"] > times["quick"] and times["quick"] < 0.5
+
+
+# name -> (argv with {key} / {bad} for the key files, exit code, text in the output)
+COMMANDS = {
+    "verify on a key hints at --check-key": (["verify", "{key}"], 2,
+                                            "derivcheck grade --check-key KEY"),
+    "check a good key": (["grade", "{key}", "--check-key", "--no-symbolic"], 0,
+                         "the answer key can be used: 3 items, 5 points"),
+    "check a key whose model answer is wrong": (["grade", "{bad}", "--check-key",
+                                                 "--no-symbolic"], 2, "step 'dW' is refuted"),
+    "grade without submissions": (["grade", "{key}", "--no-symbolic"], 2,
+                                  "no submissions given"),
+    "version": (["--version"], 0, "derivcheck 0."),
+}
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_commands(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv, code, text = COMMANDS[name]
+    key = _write(tmp_path / "key.yaml", key_text())
+    bad = _write(tmp_path / "bad.yaml", key_text().replace("(a - y) @ x.T\n", "(y - a) @ x.T\n"))
+    argv = [a.format(key=key, bad=bad) for a in argv]
+    assert main([*argv, "-o", str(tmp_path / "out")] if argv[0] == "grade" else argv) == code
+    captured = capsys.readouterr()
+    assert text in captured.out + captured.err

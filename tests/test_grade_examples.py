@@ -293,11 +293,12 @@ def test_gradescope_one_student(tmp_path: Path) -> None:
     assert exp.items is not None
     assert [t["number"] for t in doc["tests"]] == [str(n) for n in range(1, 7)]
     for t, item in zip(doc["tests"], ITEMS, strict=True):
-        points, status = exp.items[item]
+        points, _ = exp.items[item]
         assert t["name"].startswith(f"{item}: ")
         assert t["score"] == pytest.approx(points, abs=1e-4)
         assert t["max_score"] == MAX_POINTS[item]
-        assert t["status"] == ("passed" if status == C else "failed")
+        # green only for full points: partial credit (even a correct result) is failed
+        assert t["status"] == ("passed" if points == MAX_POINTS[item] else "failed")
 
 
 @pytest.mark.parametrize("student", list(CASES))

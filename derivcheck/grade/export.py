@@ -255,7 +255,10 @@ def _short(value: object, limit: int = 300) -> str:
 
 # -- Gradescope -----------------------------------------------------------------------
 def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> dict[str, Any]:
-    """Gradescope's autograder ``results.json`` for one student (visible tests per item)."""
+    """Gradescope's autograder ``results.json`` for one student (visible tests per item).
+
+    ``seconds``: the time spent grading this student (``execution_time``).
+    """
     tests: list[dict[str, Any]] = []
     if g["error"]:
         tests.append({"name": "read the submission", "number": "0", "score": 0.0,
@@ -266,7 +269,10 @@ def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> di
     for n, i in enumerate(g["items"], 1):
         tests.append({"name": f"{i['id']}: {texts.get(i['id'], i['id'])}", "number": str(n),
                       "score": i["points"], "max_score": i["max_points"],
-                      "status": "passed" if i["status"] == "correct" else "failed",
+                      # "passed" (green) only for full points: partial credit is a
+                      # failed test with its points, never a green 1.2 / 3
+                      "status": "passed" if i["points"] >= i["max_points"] > 0 or (
+                          i["max_points"] == 0 and i["status"] == "correct") else "failed",
                       "output": i["feedback"], "output_format": "text",
                       "visibility": "visible"})
     for n, u in enumerate(g["unreadable_steps"], len(tests) + 1):
