@@ -68,12 +68,14 @@ def _grade(key: Path, cls: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 
 def _outputs(out: Path) -> dict[str, object]:
+    """Every output, byte for byte (grades.json and the journal-free files)."""
     doc = json.loads((out / "grades.json").read_text())
     return {
+        "grades.json": (out / "grades.json").read_bytes(),
         "students": doc["students"],
         "summary": doc["summary"],
         "gradebook": (out / "gradebook.csv").read_text(),
-        "feedback": {p.name: p.read_text() for p in sorted((out / "feedback").iterdir())},
+        "feedback": {p.name: p.read_bytes() for p in sorted((out / "feedback").iterdir())},
     }
 
 

@@ -61,6 +61,12 @@ def die_with_parent(parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:  # the parent died before the line above
         os._exit(1)
+    # the parent's handlers (SIGTERM raising to stop a batch) are not the child's: a
+    # SIGTERM ends it (multiprocessing's exit handler terminates, then joins, daemonic
+    # children: a worker that caught it would block its parent's exit for good), and
+    # Ctrl-C at a terminal, which reaches the whole process group, is the parent's
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
                      name="derivcheck-parent-check").start()
 
