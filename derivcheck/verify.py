@@ -186,6 +186,11 @@ def _start_file(path: Path, options: Options, pool: WorkerPool | None) -> _FileR
         return _FileRun(str(path), options, pool)
     except InputError as exc:
         return _FileRun.failed(str(path), exc.format())
+    except RecursionError:
+        # The readers bound nesting at parse time; this is a safety net, so that one
+        # file never takes the others' results with it (a single run, --workers 1).
+        return _FileRun.failed(str(path), f"{path}: nested too deeply to be checked "
+                               "(a recursion limit was reached)")
 
 
 def _numeric_job(path: str, options: Options) -> _FileRun:

@@ -43,6 +43,13 @@ def broadcast(a: Shape, b: Shape) -> Shape | None:
     return normalize(tuple(out))
 
 
+# The children ``_infer`` always looks at first, by operator: all, or only the first.
+_WARM_ARGS: dict[str, int] = {
+    **dict.fromkeys(("add", "sub", "mul", "div", "pow", "matmul"), 2),
+    **dict.fromkeys(("neg", "T", "fn", "sum", "mean", "Sum", "elem"), 1),
+}
+
+
 class ShapeInference:
     """Infers shapes, given the shapes of symbols and defined names.
 
@@ -62,9 +69,33 @@ class ShapeInference:
     def of(self, node: E) -> Shape:
         hit = self._cache.get(node)
         if hit is None:
+            if node.op in _WARM_ARGS:
+                self._warm(node)
             hit = normalize(self._infer(node))
             self._cache[node] = hit
         return hit
+
+    def _warm(self, root: E) -> None:
+        """Infer the shapes below ``root`` bottom-up, without recursion.
+
+        A derivative of a long sum is a tree hundreds of levels deep; inferring it
+        recursively (three frames a level) would overflow the stack. Children are
+        visited left first, as ``_infer`` visits them, so the first error raised is
+        the one the recursive walk would raise.
+        """
+        cache = self._cache
+        stack: list[tuple[E, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in cache:
+                continue
+            if expanded:
+                if node is not root:
+                    cache[node] = normalize(self._infer(node))
+                continue
+            stack.append((node, True))
+            shown = _WARM_ARGS.get(node.op, 0)
+            stack.extend((c, False) for c in reversed(node.args[:shown]))
 
     def _mismatch(self, node: E, what: str, *shapes: Shape) -> ShapeError:
         text = to_text(node)

@@ -124,6 +124,16 @@ def _check_depth_cheaply(text: str) -> None:
             level -= 1
     if best > MAX_DEPTH:
         raise ExprError(f"expression nested too deeply ({best} brackets, limit {MAX_DEPTH})", 0)
+    # A run of unary signs nests without brackets; Python's own parser gives up on
+    # a few thousand of them with no position, so the run is measured here.
+    run = 0
+    for k, ch in enumerate(text):
+        if ch in "+-~":
+            run += 1
+            if run > MAX_TREE_DEPTH + 1:  # where the reader's own limit would be passed
+                raise ExprError(f"expression nested too deeply (limit {MAX_TREE_DEPTH})", k)
+        elif not ch.isspace():
+            run = 0
 
 
 class _Reader:

@@ -26,6 +26,8 @@ from derivcheck.ir import E, Shape
 
 MAX_LATEX = 4000
 MAX_DEPTH = 60
+MAX_TREE_DEPTH = 200  # as in the expression syntax (parse/expr.py): a flat sum of n terms is n deep
+_DEEP_HINT = "a derivation needs only shallow nesting; split the step into a chain"
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
@@ -195,11 +197,27 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
         raise LatexError("empty LaTeX expression", 0)
     reader = _Reader(text, toks, scope)
     node = reader.expr()
+    _check_tree_depth(node)
     if not reader.at_end():
         tok = reader.toks[reader.i]
         raise LatexError(f"unexpected {tok.text!r}", tok.pos,
                          "an expression ends here; is an operator or a bracket missing?")
     return node, tuple(dict.fromkeys(reader.notes))
+
+
+def _check_tree_depth(root: E) -> None:
+    """Refuse a tree deeper than ``MAX_TREE_DEPTH``, at the node where it is exceeded.
+
+    The reader's own guards bound its recursion; a left-deep chain (``a - b - c ...``,
+    ``a b c ...``) is built by a loop, so it is measured here, without recursion.
+    """
+    stack = [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_TREE_DEPTH:
+            raise LatexError(f"expression nested too deeply (limit {MAX_TREE_DEPTH} levels)",
+                             max(node.pos, 0), _DEEP_HINT)
+        stack.extend((c, level + 1) for c in node.args)
 
 
 def read_name_at(text: str, toks: list[Tok], i: int, scope: LatexScope) -> tuple[E, int]:
@@ -260,6 +278,7 @@ class _Reader:
         self.i = 0
         self.scope = scope
         self.depth = 0
+        self.level = 0  # calls of unary/primary under way (see deeper)
         self.closers: list[str] = []  # norm bars awaiting their closing bar
         self.notes: list[str] = []  # ambiguous readings, each with the choice made
         self.pending_sub = ""  # a subscript read inside an accent, for the name that follows
@@ -418,7 +437,23 @@ class _Reader:
             return E("matmul", (a, b), pos=pos)
         return E("mul", (a, b), pos=pos)
 
+    def deeper(self) -> None:
+        """Count one level of the reader's recursion; past ``MAX_TREE_DEPTH`` (3000 minus
+        signs, chained ``\\exp`` or ``\\frac``) an input error at the token, never a
+        RecursionError. Each count stands for at most three Python frames."""
+        self.level += 1
+        if self.level > MAX_TREE_DEPTH:
+            raise LatexError(f"expression nested too deeply (limit {MAX_TREE_DEPTH} levels)",
+                             self.here(), _DEEP_HINT)
+
     def unary(self) -> E:
+        self.deeper()
+        try:
+            return self._unary()
+        finally:
+            self.level -= 1
+
+    def _unary(self) -> E:
         if self.peek_char("-"):
             tok = self.next()
             return E("neg", (self.unary(),), pos=tok.pos)
@@ -487,6 +522,13 @@ class _Reader:
         return self.primary()
 
     def primary(self) -> E:
+        self.deeper()
+        try:
+            return self._primary()
+        finally:
+            self.level -= 1
+
+    def _primary(self) -> E:
         tok = self.peek()
         if tok is None:
             raise LatexError("the expression ends too early", len(self.text))
@@ -522,6 +564,13 @@ class _Reader:
         self.expect_char(ch)
 
     def command(self, tok: Tok) -> E:
+        self.deeper()  # a command is a few frames more (a fraction, a function application)
+        try:
+            return self._command(tok)
+        finally:
+            self.level -= 1
+
+    def _command(self, tok: Tok) -> E:
         name = tok.text
         if name in ("frac", "tfrac", "dfrac"):
             self.next()
