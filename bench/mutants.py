@@ -268,12 +268,19 @@ def make_mutants(count: int, seed: int, root: Path = ROOT) -> list[tuple[Path, d
     return out
 
 
-def judge(doc: dict, mutant: Mutant, seed: int) -> Mutant:
+def judge(doc: dict, mutant: Mutant, seed: int,
+          judges: dict[tuple[int, str], oracle.Judge] | None = None) -> Mutant:
+    """The oracle's label of ``mutant``.  ``judges``: one ``Judge`` per file and layout,
+    kept across calls, so that the file is read and its points drawn once (the same seed
+    draws the same points, so the label is the same)."""
+    judges = {} if judges is None else judges
     try:
-        prob = oracle.problem(doc)
-        prob.layout = mutant.layout
-        j = oracle.Judge(prob, seed=seed).judge(oracle.parse(mutant.lhs),
-                                                oracle.parse(mutant.rhs))
+        key = (id(doc), mutant.layout)
+        if key not in judges:
+            prob = oracle.problem(doc)
+            prob.layout = mutant.layout
+            judges[key] = oracle.Judge(prob, seed=seed)
+        j = judges[key].judge(oracle.parse(mutant.lhs), oracle.parse(mutant.rhs))
         return Mutant(**{**mutant.__dict__, "label": j.label, "difference": j.difference})
     except oracle.Unsupported:
         return Mutant(**{**mutant.__dict__, "label": "unsupported"})
@@ -315,7 +322,8 @@ def run(count: int, seed: int, judge_seed: int = 7, *, chunk: int = 40,
     """Make, judge and verify about ``count`` mutants; every one comes back labelled.
     ``shard`` (i, n): only the i-th of every n mutants (to run n processes at once)."""
     made = make_mutants(count, seed)[shard[0]::shard[1]]
-    judged: list[tuple[dict, Mutant]] = [(doc, judge(doc, m, judge_seed)) for _, doc, m in made]
+    judges: dict[tuple[int, str], oracle.Judge] = {}
+    judged = [(doc, judge(doc, m, judge_seed, judges)) for _, doc, m in made]
     out: list[Mutant] = []
     by_file: dict[int, tuple[dict, list[Mutant]]] = {}
     for doc, m in judged:

@@ -147,24 +147,22 @@ def _varying_factor(ratios: list[float], samples: list[Sample], probe: Probe, re
                    f"one point, {fraction_text(ratios[-1])} at another)")
 
 
-# (factor, what it is): the ratio of two logarithms of different bases
-_LOG_RATIOS = tuple((value, text) for base_value, text_base in
-                    ((float(np.log(10)), "ln 10"), (float(np.log(2)), "ln 2"),
-                     (float(np.log(10) / np.log(2)), "log2(10)"))
-                    for value, text in ((base_value, text_base),
-                                        (1 / base_value, f"1 / {text_base}")))
+# the ratios of logarithms in two bases (log10(x) = log(x) / ln 10), and their names
+_LOG_RATIOS = ((float(np.log(10)), "ln 10"), (float(np.log(2)), "ln 2"),
+               (float(np.log2(10)), "log2(10)"))
 
 
 def _log_base(c: float) -> Diagnosis | None:
     """A constant factor ln 10, ln 2 or log2(10) (or its reciprocal) is a log in another
-    base: ``log10(x) = log(x) / ln 10``."""
-    for value, text in _LOG_RATIOS:
-        if abs(abs(c) - value) <= 1e-9 * value:
-            sign = "-" if c < 0 else ""
-            return diagnosis("log-base", detail=f"the claimed side is {sign}{text} "
-                             f"({fraction_text(c)}) times the reference side, the ratio of "
-                             "logarithms in two bases (log, log2, log10): a logarithm in "
-                             "the claim or its derivative is in the wrong base")
+    base."""
+    for ratio, name in _LOG_RATIOS:
+        for value, text in ((ratio, name), (1 / ratio, f"1 / {name}")):
+            if abs(abs(c) - value) <= 1e-9 * value:
+                sign = "-" if c < 0 else ""
+                return diagnosis("log-base", detail=f"the claimed side is {sign}{text} "
+                                 f"({fraction_text(c)}) times the reference side, the ratio "
+                                 "of logarithms in two bases (log, log2, log10): a logarithm "
+                                 "in the claim or its derivative is in the wrong base")
     return None
 
 
