@@ -114,6 +114,19 @@ NOTATION = [
     ("indicator geq", r"\mathbb{1}[z_1 \geq 0]", "relu_prime(z1)"),
     ("indicator >=", r"\mathbb{1}[z_1 >= 0]", "relu_prime(z1)"),
     ("sum bounds 0..K-1", r"\sum_{k=0}^{K-1} y_k", "Sum(k, y[k])"),
+    ("sum from 0 without an upper bound", r"\sum_{k=0} y_k", "Sum(k, y[k])"),
+    ("1-based sum with an index as a subscript only", r"\sum_{k=1}^{K} \delta_{kc} y_k a_{2k}",
+     "Sum(k, delta(k, c) * y[k] * a2[k])"),
+    ("0-based sum using its index as a number", r"\sum_{k=0}^{K-1} k y_k", "Sum(k, k * y[k])"),
+    ("single bars of a scalar", r"|\gamma - 1|", "abs(gamma - 1)"),
+    ("single bars of a square matrix", r"\log |S|", "log(det(S))"),
+    ("vert of a scalar", r"\vert \gamma \vert^2", "abs(gamma) ** 2"),
+    ("lvert of a square matrix", r"\left\lvert S \right\rvert", "det(S)"),
+    ("single bars of a 1 by 1 product", r"|x^T \bar{x}|", "abs(x.T @ xbar)"),
+    ("double bars are the norm", r"\lVert x \rVert + \|x\|^2", "sqrt(sum(x ** 2)) + sum(x ** 2)"),
+    ("cdot of two column vectors", r"x \cdot \bar{x}", "x.T @ xbar"),
+    ("cdot of a matrix and a vector", r"W_1 \cdot x", "W1 @ x"),
+    ("operatorname abs", r"\operatorname{abs}(x)", "abs(x)"),
 ]
 
 
@@ -156,8 +169,20 @@ ERRORS = [
     ("times between matrices", r"W_1 \times W_1", "ambiguous", 4),
     ("log base 3", r"\log_3 x", "base '3'", 0),
     ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
-    ("partial sum", r"\sum_{k=2}^{3} y_k", "only the whole range", 5),
+    ("partial sum", r"\sum_{k=2}^{3} y_k", "not the whole range of k", 5),
+    ("partial sum 1..K-1", r"\sum_{k=1}^{K-1} y_k", "sum bounds 1..K-1: not the whole range", 5),
+    ("sum 0..K has K + 1 terms", r"\sum_{k=0}^{K} y_k", "that is K + 1 terms", 5),
+    ("sum from 1 without an upper bound", r"\sum_{k=1} y_k", "sum bounds 1..?", 5),
+    ("sum with only an upper bound", r"\sum_{k}^{K} y_k", "needs its lower bound", 5),
+    ("1-based sum using its index as a number", r"\sum_{k=1}^{K} k y_k",
+     "used as a number", 5),
+    ("1-based sum comparing its index with a number", r"\sum_{k=1}^{K} \delta_{k0} y_k",
+     "used as a number", 5),
     ("accent shown as written", r"\tilde{x}", "unknown name '\\tilde{x}'", 0),
+    ("single bars of a vector", r"|x|", "of a vector is ambiguous", 0),
+    ("single bars of a non-square matrix", r"\vert W_1 \vert", "not square is ambiguous", 0),
+    ("subscript after single bars", r"|\gamma|_2", "a subscript after single bars", 8),
+    ("a norm closed by a single bar", r"\| x |", "expected the closing bar (\\|)", 5),
 ]
 
 
@@ -175,6 +200,44 @@ def test_errors_name_the_column_inside_the_latex(latex: str, message: str, colum
     quoted_column = column + latex[:column].count("'")  # a quote is written twice in YAML
     assert err.col - 1 == start + quoted_column, (err.col, start, column, err.format())
     assert "^" in err.format()
+
+
+# Bounds against their literal meaning: \sum_{k=lo}^{hi} has hi - lo + 1 terms, and
+# k = lo is the first. Whatever is read must have those K terms, and a body that uses k
+# as a number must see the values lo..hi (so only lo = 0 can be read for it).
+_LOWERS = ["", "0", "1", "2", "K-1", "K", "N"]
+_UPPERS = ["", "0", "1", "K-2", "K-1", "K", "K+1", "N"]
+_K = 7  # any size: the terms are counted symbolically below
+
+
+def _literal_terms(lower: str, upper: str) -> int | None:
+    def value(b: str) -> int | None:
+        table = {"0": 0, "1": 1, "2": 2, "K-2": _K - 2, "K-1": _K - 1, "K": _K, "K+1": _K + 1}
+        return table.get(b)
+    lo, hi = value(lower), value(upper)
+    if lo is None or hi is None:
+        return None
+    return hi - lo + 1
+
+
+@pytest.mark.parametrize("lower", _LOWERS)
+@pytest.mark.parametrize("upper", _UPPERS)
+@pytest.mark.parametrize("body", ["y_k", "k y_k"])
+def test_sum_bounds_are_read_exactly_or_refused(lower: str, upper: str, body: str) -> None:
+    sub = f"k={lower}" if lower else "k"
+    sup = f"^{{{upper}}}" if upper else ""
+    latex = rf"\sum_{{{sub}}}{sup} {body}"
+    try:
+        text = read(latex)
+    except InputError:
+        return  # refused: always allowed
+    assert text in ("Sum(k, y[k])", "Sum(k, k * y[k])")
+    if lower == "0" and not upper:
+        return  # from the first value, with no end: every value (0-based)
+    if lower or upper:
+        assert _literal_terms(lower, upper) == _K, f"{latex} read as {text}: not K terms"
+    if body.startswith("k "):
+        assert lower in ("", "0"), f"{latex} read as {text}: k is counted from {lower}"
 
 
 def test_a_step_in_latex_only_is_checked() -> None:

@@ -112,10 +112,14 @@ title: partial sums
 symbols: {y: "onehot K", a: "prob K", k: "index K"}
 steps:
 """
+GAUSS = """
+title: a Gaussian, |Sigma| and dot products
+symbols: {Sigma: "spdmatrix D", x: "vector D", mu: "vector D", u: "vector D", w: "vector D"}
+define:
+  L: 0.5 * log(det(Sigma)) + 0.5 * (x - mu).T @ inv(Sigma) @ (x - mu)
+steps:
+"""
 
-# The LaTeX reader still widens sum bounds (issue 10, item 3): strict, so it shows when
-# they are read exactly or refused.
-BOUNDS = pytest.mark.xfail(strict=True, reason="LaTeX sum bounds are widened (issue 10)")
 
 # (name, document, verdicts allowed)
 CASES = [
@@ -136,10 +140,14 @@ CASES = [
     ("symmetric-product-of-sizes",
      _doc(SIZES_D, "(N * H * K * D - 120) * sum(x) = 0"), NOT_HOLDING),
     # 3. LaTeX partial sums are read exactly or refused: the last class is missing
-    pytest.param("latex-partial-sum-1-to-K-1",
-                 _latex_doc(ONEHOT, r"\sum_{k=1}^{K-1} y_k = 1"), NOT_HOLDING, marks=BOUNDS),
-    pytest.param("latex-sum-0-to-K", _latex_doc(ONEHOT, r"\sum_{k=0}^{K} a_k = 1"),
-                 NOT_HOLDING, marks=BOUNDS),
+    ("latex-partial-sum-1-to-K-1", _latex_doc(ONEHOT, r"\sum_{k=1}^{K-1} y_k = 1"),
+     NOT_HOLDING),
+    ("latex-sum-0-to-K", _latex_doc(ONEHOT, r"\sum_{k=0}^{K} a_k = 1"), NOT_HOLDING),
+    ("latex-sum-2-to-K", _latex_doc(ONEHOT, r"\sum_{k=2}^{K} a_k + a_0 = 1"), NOT_HOLDING),
+    ("latex-1-based-index-as-number",
+     _latex_doc(ONEHOT, r"\sum_{k=1}^{K} k a_k = \sum_{k=0}^{K-1} k a_k"), NOT_HOLDING),
+    ("latex-whole-sum-1-based", _latex_doc(ONEHOT, r"\sum_{k=1}^{K} y_k = 1"), HOLDING),
+    ("latex-whole-sum-0-based", _latex_doc(ONEHOT, r"\sum_{k=0}^{K-1} y_k = 1"), HOLDING),
     # 4. names: x_0 (a scalar) is not x[0]; W_01 is not W[0, 1]
     ("alias-x_0", _doc(ALIAS, "1000000 + x_0 = 1000000 + x[0]"), NOT_HOLDING),
     ("alias-W_01", _doc(ALIAS, "1000000 + W_01 = 1000000 + W[0, 1]"), NOT_HOLDING),
@@ -172,6 +180,19 @@ CASES = [
     # 8. a column indexed twice: no internal error
     ("column-entry-derivative", _doc(COLUMN, "d(c[k, 0])/d(x[k]) = 3"), HOLDING | {"ill_formed"}),
     ("column-entry-derivative-wrong", _doc(COLUMN, "d(c[k, 0])/d(x[k]) = 2"), NOT_HOLDING),
+    # 8. |Sigma| of a square matrix is its determinant; u \cdot w of two vectors a dot product
+    ("latex-log-det-gradient",
+     _latex_doc(GAUSS, r"\frac{\partial \log |\Sigma|}{\partial \Sigma} = \Sigma^{-1}"),
+     HOLDING),
+    ("latex-gaussian-nll", _latex_doc(GAUSS, r"L = \frac{1}{2} \log \lvert \Sigma \rvert + "
+                                      r"\frac{1}{2} (x - \mu)^T \Sigma^{-1} (x - \mu)"),
+     HOLDING),
+    ("latex-det-is-not-frobenius",
+     _latex_doc(GAUSS, r"\log |\Sigma| = \log \|\Sigma\|_F"), NOT_HOLDING),
+    ("latex-dot-of-two-vectors", _latex_doc(GAUSS, r"u \cdot w = w^T u"), HOLDING),
+    ("latex-dot-is-not-outer", _latex_doc(GAUSS, r"u \cdot w = \operatorname{tr}(u w^T) + 1"),
+     NOT_HOLDING),
+    ("latex-bars-of-a-vector-refused", _latex_doc(GAUSS, r"|u| = \|u\|"), NOT_HOLDING),
     # the design: logsumexp(x - x) and logsumexp(z - z) of two lengths are log n, log m
     ("logsumexp-of-two-lengths", _doc(LSE, "logsumexp(x - x) = logsumexp(z - z)"),
      NOT_HOLDING),

@@ -2,11 +2,12 @@
 
 A tokenizer and a recursive-descent reader for the notation of ML derivations:
 ``\\frac{\\partial L}{\\partial W_2}``, ``^T``/``^\\top``, ``\\odot``, juxtaposition,
-``\\cdot`` (a matrix product between two non-scalars, else a product),
-``\\sum_k``, ``\\delta_{ij}``, ``\\mathbb{1}[z > 0]``, ``\\operatorname{ReLU}'``,
-norms, elements ``a_i``, ``z_{2i}``, ``W_{jk}``...  The rule: an operator in the
-input is either understood or reported, never dropped.  ``\\log`` is the natural
-logarithm (``\\log_{10}`` and ``\\log_2`` are explicit).
+``\\cdot`` (the dot product of two vectors of one shape, a matrix product between
+other non-scalars, else a product), ``\\sum_k`` (bounds read exactly or refused),
+``\\delta_{ij}``, ``\\mathbb{1}[z > 0]``, ``\\operatorname{ReLU}'``, norms, ``|a|``
+(abs of a scalar, det of a square matrix), elements ``a_i``, ``z_{2i}``,
+``W_{jk}``...  The rule: an operator in the input is either understood or reported,
+never dropped.  ``\\log`` is the natural logarithm (``\\log_{10}`` and ``\\log_2`` are explicit).
 
 Symbols are found through their LaTeX names: the declared ``latex:`` of a symbol,
 or defaults (``W2`` reads ``W_2``, ``W_{2}``, ``\\mathbf{W}_2``, ``\\boldsymbol{W}_2``;
@@ -46,6 +47,7 @@ FUNCTIONS = {  # LaTeX function name -> IR function
     "exp": "exp", "ln": "log", "log": "log", "sqrt": "sqrt", "tanh": "tanh",
     "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu", "diag": "diag",
     "tr": "tr", "trace": "tr", "det": "det", "logsumexp": "logsumexp", "lse": "logsumexp",
+    "abs": "abs",
 }
 _NUMBER = re.compile(r"\d+(\.\d+)?|\.\d+")
 
@@ -204,6 +206,32 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
         raise LatexError(f"unexpected {tok.text!r}", tok.pos,
                          "an expression ends here; is an operator or a bracket missing?")
     return node, tuple(dict.fromkeys(reader.notes))
+
+
+def _refuse_index_as_number(body: E, var: str, lower: str, upper: str, pos: int) -> None:
+    """Refuse a sum counted from 1 whose body uses its index other than as a subscript.
+
+    ``\\sum_{k=1}^{K} y_k`` is the whole sum (``y_k`` is then the k-th entry counted
+    from 1, and the index is read 0-based throughout); ``\\sum_{k=1}^{K} k y_k`` would
+    weigh every term by one less than written, so it is refused.
+    """
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if node.op == "Sum" and node.val == var:
+            continue  # an inner sum over the same name binds its own index
+        if node.op == "elem":
+            stack.append(node.args[0])
+            continue
+        if node.op == "delta" and all(a.op == "idx" for a in node.args):
+            continue  # compares two indices, both counted the same way
+        if node.op == "idx" and node.val == var:
+            raise LatexError(f"sum bounds {lower}..{upper} count {var} from 1, and {var} is "
+                             "used as a number, not only as a subscript: it would be read "
+                             "one less than written", pos,
+                             f"count from 0, \\sum_{{{var}=0}}^{{{upper}-1}}, and write "
+                             f"{var} + 1 where the number {var} is meant")
+        stack.extend(node.args)
 
 
 def _check_tree_depth(root: E) -> None:
@@ -424,7 +452,8 @@ class _Reader:
 
     def product(self, a: E, b: E, how: str, pos: int) -> E:
         """``a`` times ``b``: a matrix product between non-scalars (juxtaposition,
-        ``\\cdot``), elementwise for ``\\odot``/``\\circ``/``*``."""
+        ``\\cdot``; ``\\cdot`` of two vectors of one shape is their dot product),
+        elementwise for ``\\odot``/``\\circ``/``*``."""
         if how == "hadamard":
             return E("mul", (a, b), pos=pos)
         try:
@@ -435,6 +464,14 @@ class _Reader:
             if how == "times":
                 raise LatexError("\\times between two non-scalars is ambiguous", pos,
                                  "write \\odot (elementwise) or juxtapose/\\cdot (matrix product)")
+            if how == "dot" and sa == sb and len(sa) == 2 and 1 in sa and sa != (1, 1):
+                # two vectors of one shape: the dot product (as a matrix product it
+                # could not be formed)
+                self.notes.append("u \\cdot w between two vectors of one shape read as "
+                                  "their dot product (u^T w)")
+                if sa[1] == 1:
+                    return E("matmul", (E("T", (a,), pos=pos), b), pos=pos)
+                return E("matmul", (a, E("T", (b,), pos=pos)), pos=pos)
             return E("matmul", (a, b), pos=pos)
         return E("mul", (a, b), pos=pos)
 
@@ -554,7 +591,7 @@ class _Reader:
             self.expect_char("}")
             return node
         if tok.kind == "char" and tok.text == "|":
-            return self.norm("|")
+            return self.norm("bar")
         if tok.kind == "cmd":
             return self.command(tok)
         if tok.kind == "letter":
@@ -590,7 +627,7 @@ class _Reader:
         if name in ("mathbb", "mathbf") and self.indicator_ahead():
             self.next()
             return self.indicator(tok.pos)
-        if name in ("|", "Vert", "lVert", "lvert"):
+        if name in ("|", "Vert", "lVert", "lvert", "vert"):
             return self.norm(name)
         if name in ("operatorname", "text", "mathrm", "textrm", "mathop") and \
                 self.function_name_ahead():
@@ -772,8 +809,11 @@ class _Reader:
         if self.peek_char("^"):
             self.next()
             upper = self.raw_group_text().replace(" ", "")
-        self.check_bounds(var, lower, upper, sub_start)
-        return E("Sum", (self.product_chain(),), var, pos=pos)
+        one_based = self.check_bounds(var, lower, upper, sub_start)
+        body = self.product_chain()
+        if one_based:
+            _refuse_index_as_number(body, var, lower, upper, sub_start)
+        return E("Sum", (body,), var, pos=pos)
 
     def product_chain(self) -> E:
         """The product that follows (up to the next + or -): the operand of ``\\sum_k``
@@ -790,20 +830,40 @@ class _Reader:
             else:
                 body = self.product(body, self.unary(), "juxtaposition", tok.pos)
 
-    def check_bounds(self, var: str, lower: str, upper: str, pos: int) -> None:
-        """Bounds, when written, must cover the index's whole declared range.
+    def check_bounds(self, var: str, lower: str, upper: str, pos: int) -> bool:
+        """Read the bounds of ``\\sum`` exactly, or refuse them; never widen a range.
 
-        ``0..K-1`` and ``1..K`` are the whole range of an index over ``K`` (notes
-        count from 0 or 1; ``0..K`` is read the same way, as notes often write it);
-        anything else would be a partial sum, which is reported, not dropped.
+        An index over ``K`` takes the values ``0..K-1``, so the sums this reads are
+        the whole range, written ``\\sum_k``, ``\\sum_{k=0}^{K-1}``, ``\\sum_{k=0}``
+        or, counting from 1, ``\\sum_{k=1}^{K}``. Any other bounds (a partial sum
+        such as ``1..K-1``, or ``0..K``, which has ``K + 1`` terms) are refused with
+        what they would mean. Returns whether the bounds count from 1 (the body must
+        then use the index only as a subscript: ``k y_k`` would be off by one).
         """
         dim = self.scope.ranges.get(var, "")
         if not lower and not upper:
-            return
-        if lower not in ("0", "1") or upper not in (dim, f"{dim}-1", ""):
-            raise LatexError(f"sum bounds {lower or '?'}..{upper or '?'}: only the whole range "
-                             f"of {var} (0..{dim}-1 or 1..{dim}) is supported", pos,
-                             f"write \\sum_{var} for a sum over every value of {var}")
+            return False
+        if lower == "0" and upper in ("", f"{dim}-1"):
+            return False
+        if lower == "1" and upper == dim:
+            return True
+        whole = (f"write \\sum_{var} (or \\sum_{{{var}=0}}^{{{dim}-1}}, or "
+                 f"\\sum_{{{var}=1}}^{{{dim}}} counting from 1) for the sum over every value; "
+                 "a partial sum cannot be read yet: write the whole sum minus the terms "
+                 "left out")
+        if lower == "1" and not upper:
+            raise LatexError(f"sum bounds 1..?: {var} runs over 0..{dim}-1; from 1 with no "
+                             "upper bound is either the whole range counted from 1 or "
+                             "every value but the first", pos, whole)
+        if not lower:
+            raise LatexError(f"sum bounds ?..{upper}: an upper bound needs its lower bound",
+                             pos, whole)
+        if lower == "0" and upper == dim:
+            raise LatexError(f"sum bounds 0..{dim}: that is {dim} + 1 terms, but {var} has "
+                             f"{dim} values (0..{dim}-1)", pos, whole)
+        raise LatexError(f"sum bounds {lower}..{upper or '?'}: not the whole range of {var} "
+                         f"(0..{dim}-1, or 1..{dim} counting from 1); partial sums are not "
+                         "read, and a sum is never widened to the whole range", pos, whole)
 
     def delta(self, pos: int) -> E:
         text = self.raw_group_text().replace(" ", "").replace(",", "")
@@ -888,17 +948,31 @@ class _Reader:
         raise LatexError("1[a = b] needs two indices", op.pos)
 
     def norm(self, opener: str) -> E:
+        """``\\|x\\|`` (a norm) or ``|x|`` (single bars: abs, det or refused).
+
+        ``opener`` is ``"bar"`` for a bare ``|``, else the command's name. Double
+        bars are the Euclidean norm (``_2``, ``_F`` or none; ``^2`` its square).
+        Single bars mean what the operand's shape allows: the absolute value of a
+        scalar, the determinant of a square matrix; a vector or a non-square matrix
+        is refused, because ``|x|`` is then a norm in some texts and elementwise
+        in others.
+        """
         tok = self.next()
-        closers = {"|": "|", "Vert": "Vert", "lVert": "rVert", "lvert": "rvert"}
-        closer = closers.get(opener, opener)
+        closers = {"bar": ("char", "|"), "|": ("cmd", "|"), "Vert": ("cmd", "Vert"),
+                   "lVert": ("cmd", "rVert"), "lvert": ("cmd", "rvert"),
+                   "vert": ("cmd", "vert")}
+        kind, closer = closers[opener]
         self.closers.append(closer)
         try:
             inner = self.expr()
         finally:
             self.closers.pop()
         end = self.next()
-        if end.text != closer:
-            raise LatexError(f"expected the closing norm bar ({closer})", end.pos)
+        if end.text != closer or end.kind != kind:
+            shown = closer if kind == "char" else "\\" + closer
+            raise LatexError(f"expected the closing bar ({shown})", end.pos)
+        if opener in ("bar", "lvert", "vert"):
+            return self.single_bars(inner, tok.pos)
         sub = ""
         if self.peek_char("_"):
             self.next()
@@ -914,6 +988,27 @@ class _Reader:
                 return sum_sq
             self.i = save
         return E("fn", (sum_sq,), "sqrt", pos=tok.pos)
+
+    def single_bars(self, inner: E, pos: int) -> E:
+        if self.peek_char("_"):
+            raise LatexError("a subscript after single bars |...|", self.here(),
+                             "write a norm with double bars: \\|x\\|, \\|x\\|_2 or \\|W\\|_F")
+        try:
+            shape = self.scope.shape_of(inner)
+        except (ShapeError, Unsupported, KeyError) as exc:
+            raise LatexError(f"|...| of an expression whose shape is unknown ({exc})", pos,
+                             "|a| is the absolute value of a scalar or the determinant of a "
+                             "square matrix") from None
+        if shape == () or shape == (1, 1):
+            return E("fn", (inner,), "abs", pos=pos)
+        if len(shape) == 2 and shape[0] == shape[1]:
+            self.notes.append("|A| of a square matrix read as its determinant, det(A)")
+            return E("fn", (inner,), "det", pos=pos)
+        what = "a vector" if 1 in shape else "a matrix that is not square"
+        raise LatexError(f"|...| of {what} is ambiguous (a norm, or elementwise absolute "
+                         "values)", pos,
+                         "write \\|x\\| (or \\|W\\|_F) for the norm, \\operatorname{abs}(x) "
+                         "for elementwise absolute values, \\det for a determinant")
 
     def name_or_element(self) -> E:
         """A declared name, perhaps with a subscript that is part of it or its indices."""
