@@ -25,6 +25,7 @@ import argparse
 import ast
 import copy
 import io
+import json
 import random
 import sys
 import time
@@ -318,9 +319,12 @@ def verdicts(doc: dict, mutants: list[Mutant], seed: int) -> list[str]:
 
 
 def run(count: int, seed: int, judge_seed: int = 7, *, chunk: int = 40,
-        progress: bool = False, shard: tuple[int, int] = (0, 1)) -> list[Mutant]:
+        progress: bool = False, shard: tuple[int, int] = (0, 1),
+        log: Path | None = None) -> list[Mutant]:
     """Make, judge and verify about ``count`` mutants; every one comes back labelled.
-    ``shard`` (i, n): only the i-th of every n mutants (to run n processes at once)."""
+    ``shard`` (i, n): only the i-th of every n mutants (to run n processes at once).
+    ``log``: every verified mutant is also appended there as a JSON line as soon as
+    it is known (a long run that is stopped keeps what it found)."""
     made = make_mutants(count, seed)[shard[0]::shard[1]]
     judges: dict[tuple[int, str], oracle.Judge] = {}
     judged = [(doc, judge(doc, m, judge_seed, judges)) for _, doc, m in made]
@@ -337,6 +341,9 @@ def run(count: int, seed: int, judge_seed: int = 7, *, chunk: int = 40,
             part = ms[start:start + chunk]
             for m, v in zip(part, verdicts(doc, part, seed), strict=True):
                 out.append(Mutant(**{**m.__dict__, "verdict": v}))
+            if log is not None:
+                with log.open("a", encoding="utf-8") as f:
+                    f.writelines(json.dumps(m.__dict__) + "\n" for m in out[-len(part):])
             done += len(part)
             if progress:
                 print(f"  {done} verified", file=sys.stderr, flush=True)
@@ -374,9 +381,10 @@ def markdown(results: list[Mutant], seconds: float, seed: int) -> str:
     return "\n".join(lines)
 
 
-def _shard_run(job: tuple[int, int, tuple[int, int]]) -> list[Mutant]:
-    count, seed, shard = job
-    return run(count, seed, progress=shard[0] == 0, shard=shard)
+def _shard_run(job: tuple[int, int, tuple[int, int], Path | None]) -> list[Mutant]:
+    count, seed, shard, log = job
+    return run(count, seed, progress=shard[0] == 0, shard=shard,
+               log=None if log is None else log.with_name(f"{log.name}.{shard[0]}"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -385,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--shard", default="0/1", help="i/n: the i-th of every n mutants")
     ap.add_argument("--jobs", type=int, default=1, help="processes (shards run at once)")
+    ap.add_argument("--log", type=Path, default=None,
+                    help="append each verified mutant to this file as a JSON line "
+                         "(with --jobs, one file per process: LOG.0, LOG.1, ...)")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     i, n = (int(v) for v in args.shard.split("/"))
@@ -392,11 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(args.jobs) as ex:
-            parts = ex.map(_shard_run, [(args.count, args.seed, (j, args.jobs))
+            parts = ex.map(_shard_run, [(args.count, args.seed, (j, args.jobs), args.log)
                                         for j in range(args.jobs)])
             results = [m for part in parts for m in part]
     else:
-        results = run(args.count, args.seed, progress=True, shard=(i, n))
+        results = run(args.count, args.seed, progress=True, shard=(i, n), log=args.log)
     seconds = time.perf_counter() - start
     print(markdown(results, seconds, args.seed))
     for m in false_accepts(results):

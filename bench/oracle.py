@@ -3,9 +3,13 @@
 It judges whether a claim of a derivation file is true by evaluating both sides in
 high precision (mpmath, ``DIGITS`` digits) at random points, at several random size
 settings of its own (pairwise distinct sizes, larger than derivcheck's smallest),
-with derivatives by central finite differences at a step of ``1e-15``, where the
-precision makes both the truncation and the rounding error negligible next to the
-``1e-9`` relative differences it reports.
+with derivatives by central finite differences at a step of ``1e-22``, where the
+precision makes both the truncation error (``1e-44`` times the ratio of third to
+first derivative, large only near a saturated softmax) and the rounding error
+(``1e-48``; ``1e-26`` for a derivative of a derivative) negligible next to the
+``1e-9`` relative differences it reports.  One-hot vectors are hot at the first
+class at the first point of a setting and at the last class at the second, so a
+sum that loses an end of its range is seen.
 
 Everything is written here from the format's documentation (docs/format.md): the
 YAML is read with ruamel.yaml, expressions with Python's ``ast`` module (the syntax
@@ -37,7 +41,7 @@ import mpmath
 import numpy as np
 
 DIGITS = 70
-STEP = mpmath.mpf("1e-15")
+STEP = mpmath.mpf("1e-22")  # central differences: error ~ STEP**2 (1e-44), rounding ~ 1e-70 / STEP
 FALSE_AT = 1e-9  # a relative difference above this at some point: the claim is false
 EQUAL_BELOW = 1e-20  # below this everywhere: the claim holds at the points tried
 MAX_ASSIGNMENTS = 24  # free-index assignments tried per point (all when fewer)
@@ -250,8 +254,14 @@ def _mp(x: float) -> Any:
     return mpmath.mpf(repr(float(x)))
 
 
-def draw(prob: Problem, setting: dict[str, int], rng: random.Random) -> dict[str, np.ndarray]:
-    """Values for every symbol, respecting its kind."""
+def draw(prob: Problem, setting: dict[str, int], rng: random.Random,
+         point: int = 2) -> dict[str, np.ndarray]:
+    """Values for every symbol, respecting its kind.
+
+    ``point`` is the point's number in its setting: one-hot vectors are hot at the
+    first class at point 0 and at the last at point 1 (a sum that drops an end of its
+    range is seen there), at a random class after that.
+    """
     out: dict[str, np.ndarray] = {}
     scale = rng.choice([0.6, 1.0, 2.0])
 
@@ -283,7 +293,7 @@ def draw(prob: Problem, setting: dict[str, int], rng: random.Random) -> dict[str
             out[sym.name] = np.array([[_mp(r) / total] for r in raw], dtype=object)
         elif k in ("onehot", "multihot", "binary"):
             if k == "onehot":
-                hot = {rng.randrange(n[0])}
+                hot = {(0, n[0] - 1)[point]} if point < 2 else {rng.randrange(n[0])}
             else:
                 hot = {i for i in range(n[0]) if rng.random() < 0.5}
                 if k == "multihot" and not hot:
@@ -695,7 +705,8 @@ class Judge:
                         try:
                             fixed = {i: rng.randrange(_size(self.prob.indices[i], setting))
                                      for i in sorted(self.prob.fixed)}
-                            env = Env(self.prob, setting, draw(self.prob, setting, rng), fixed)
+                            env = Env(self.prob, setting, draw(self.prob, setting, rng, made),
+                                      fixed)
                         except Undefined:
                             continue
                         made += 1

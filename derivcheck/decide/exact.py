@@ -16,8 +16,11 @@ over every entry and every setting of the free indices) behaves as the precision
 on the way (rounding errors are relative to the operands, and ``NOISE_DIGITS``
 allows for their accumulation):
 
-* a **real difference** does not depend on the precision: ``d_p`` and ``d_2p`` agree
-  to ``STABLE`` (relative) and are non-zero -> the claim is false at that point;
+* a **real difference** does not depend on the precision and is more than rounding
+  can explain: ``d_p`` and ``d_2p`` agree to ``STABLE`` (relative) and ``d_2p >
+  noise_2p`` -> the claim is false at that point.  (Stability alone is not enough: a
+  softmax entry within ``1e-5000`` of 1 rounds to 1 at every level, so a difference
+  of ``1e-5208`` made by that rounding is the same at 30 and 240 digits.);
 * **rounding**: ``d_p <= noise_p`` and ``d_2p <= noise_2p`` (0 included), at the
   higher level ``noise_2p <= RESOLUTION`` (rounding could not hide a difference above
   ``RESOLUTION``), and at neither level was a term lost entirely in a sum (the
@@ -208,7 +211,7 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
         rounding = d <= noise and not lossy
         if prev is not None:
             before, before_rounding = prev
-            if d > 0 and abs(d - before) <= STABLE * d:
+            if d > noise and abs(d - before) <= STABLE * d:
                 return PointCheck("differ", digits, text, _floats(a, where), _floats(b, where),
                                   indices[where] if indices else {})
             if rounding and before_rounding and trusted:
