@@ -24,6 +24,15 @@ TWO_SQUARE = {"symbols": {"U1": "matrix H H", "U2": "matrix H H", "xs": "vector 
               "define": {"h1": "relu(U1 @ xs)", "o": "U2 @ h1", "Ls": "sum((o - ts) ** 2) / 2"}}
 TEMPERATURE = {"symbols": {"z": "vector K", "tau": "posscalar", "Z": "matrix K N"},
                "define": {}}
+TANH = {"symbols": {"x": "vector D", "W": "matrix H D", "V": "matrix K H", "t": "vector K",
+                    "s": "scalar", "r": "scalar"},
+        "define": {"h": "W @ x", "g": "tanh(h)", "o": "V @ g", "L": "sum((o - t) ** 2) / 2"}}
+SIGMOID_SQ = {"symbols": {"w": "vector D", "x": "vector D", "y": "scalar"},
+              "define": {"s": "sigmoid(w.T @ x)", "E": "(s - y) ** 2 / 2"}}
+SIZES = {"symbols": {"X": "matrix N D", "w": "vector D", "r": "vector N", "q": "vector E",
+                     "v": "vector S"}, "define": {}}
+MULTIHOT = {"symbols": {"z": "vector K", "m": "multihot K"},
+            "define": {"a": "softmax(z)", "L": "-sum(m * log(a))"}}
 
 # (id, model or extra declarations, claim, layout, verdict, codes, fragment of the message)
 CASES = [
@@ -93,6 +102,33 @@ CASES = [
      "1 / ln 2"),
     ("a factor 2.3 is not a log base", ALGEBRA, "log(p) = 2.3 * log(p)", "none",
      "refuted", ("scale-factor",), "23/10 times"),
+    # an activation's derivative missing or extra, named in the file's own names
+    ("missing tanh derivative", TANH, "d(L)/d(h) = V.T @ (o - t)", None,
+     "refuted", ("missing-factor",), "lacks the factor `1 - g ** 2` (tanh'(h))"),
+    ("extra tanh derivative", TANH, "d(L)/d(g) = (V.T @ (o - t)) * (1 - g ** 2)", None,
+     "refuted", ("extra-factor",), "multiplies by `1 - g ** 2` (tanh'(h))"),
+    ("missing inline tanh derivative", TANH, "d(tanh(s * r))/d(s) = r", None,
+     "refuted", ("missing-factor",), "`1 - tanh(s * r) ** 2`"),
+    ("missing sigmoid derivative", SIGMOID_SQ, "d(E)/d(w) = (s - y) * x", None,
+     "refuted", ("missing-factor",), "`s * (1 - s)` (sigmoid'(w.T @ x))"),
+    # one dimension written for another; a dimension missing from one term
+    ("1/D for 1/N", SIZES, "d(sum(X @ w) / N)/d(w) = X.T @ (r * 0 + 1) / D", None,
+     "refuted", ("wrong-dimension",), "the claim has `D` where `N` fits"),
+    ("sqrt(S) for sqrt(E)", SIZES, "d(sum(q) / sqrt(E))/d(q) = q * 0 + 1 / sqrt(S)", None,
+     "refuted", ("wrong-dimension",), "the claim has `sqrt(S)` where `sqrt(E)` fits"),
+    ("1/N on one term only", SIZES,
+     "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w", None,
+     "refuted", ("missing-factor",), "the term `2 * w` of the claim lacks the factor `1/N`"),
+    # the index is the mistake, symmetry the alternative
+    ("swapped indices before symmetry", ALGEBRA,
+     "d(x.T @ A @ u)/d(x[i]) = Sum(j, A[j, i] * u[j])", None,
+     "refuted", ("wrong-index", "needs-assumption"), "has its indices swapped"),
+    # an assumption the declared kind rules out
+    ("one-hot needed, multi-hot declared", MULTIHOT, "d(L)/d(z) = a - m", None,
+     "refuted", ("needs-assumption",), "m is declared multi-hot"),
+    # two mistakes in one step
+    ("sign and transpose", ALGEBRA, "d(x.T @ A @ u)/d(A) = -(u @ x.T)", None,
+     "refuted", ("sign-error", "transpose"), "minus the transpose"),
     # nothing fits: the difference
     ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", None,
      "refuted", ("residual",), "differ by"),
@@ -130,6 +166,17 @@ HOLDS = [
     ("layers", TWO_SQUARE, "d(Ls)/d(xs) = U1.T @ ((U2.T @ (o - ts)) * relu_prime(U1 @ xs))",
      None),
     ("log", ALGEBRA, "log(p * q) = log(p) + log(q)", "none"),
+    ("tanh derivative", TANH, "d(L)/d(h) = (V.T @ (o - t)) * (1 - g ** 2)", None),
+    ("tanh activation", TANH, "d(L)/d(g) = V.T @ (o - t)", None),
+    ("inline tanh", TANH, "d(tanh(s * r))/d(s) = r * (1 - tanh(s * r) ** 2)", None),
+    ("sigmoid derivative", SIGMOID_SQ, "d(E)/d(w) = (s - y) * s * (1 - s) * x", None),
+    ("1/N", SIZES, "d(sum(X @ w) / N)/d(w) = X.T @ (r * 0 + 1) / N", None),
+    ("sqrt(E)", SIZES, "d(sum(q) / sqrt(E))/d(q) = q * 0 + 1 / sqrt(E)", None),
+    ("1/N on both terms", SIZES,
+     "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w / N", None),
+    ("indices", ALGEBRA, "d(x.T @ A @ u)/d(x[i]) = Sum(j, A[i, j] * u[j])", None),
+    ("multi-hot", MULTIHOT, "d(L)/d(z) = a * sum(m) - m", None),
+    ("bilinear gradient", ALGEBRA, "d(x.T @ A @ u)/d(A) = x @ u.T", None),
 ]
 
 

@@ -8,10 +8,13 @@ derivative (the engine's truth), else the left side (the previous expression of
 a chain).  Diagnoses explain a verdict; they never change it.
 
 The rules are tried from the most specific to the least, and the first that
-fits is the diagnosis: the whole side (``whole``), one transposed factor, an
-assumption, a ReLU mask, a log base (``assume``, ``edits``), terms (``terms``), a
-factor that varies with the point, which components differ, then one edit of a
-product's order, a symbol or an index (``edits``); ``residual`` if nothing fits.
+fits is the diagnosis: the whole side (``whole``: sign, factor, a dimension for
+another, transpose, minus the transpose), one transposed factor, an assumption (an
+index swap first when symmetry would also explain it), a ReLU mask, a log base
+(``assume``, ``edits``), an activation's derivative missing or extra (``factors``),
+terms (``terms``, with a dimension missing from one term), a factor that varies with
+the point, which components differ, then one edit of a product's order, a symbol or
+an index (``edits``); ``residual`` if nothing fits.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide import Options, Outcome, Sample
-from derivcheck.diagnose import edits, whole
+from derivcheck.diagnose import edits, factors, whole
 from derivcheck.diagnose.assume import missing_mask, needs_assumption
 from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned
 from derivcheck.diagnose.terms import terms
@@ -65,14 +68,23 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
         whole.transpose(samples)
     if d:
         return [d]
+    both = whole.sign_and_transpose(samples)
+    if both:
+        return both
     d = edits.transposed_factor(probe, claim)
     if d:
         # Often the same fact seen another way: "A.T for A", or "holds if A is symmetric".
         also = needs_assumption(engine, ref, claim, outcome.free, options, rng)
         return [d, also] if also else [d]
-    d = needs_assumption(engine, ref, claim, outcome.free, options, rng) or \
-        missing_mask(probe, ref) or edits.relu_input(probe, ref) or \
-        edits.log_base(probe, claim) or terms(probe, ref, claim) or \
+    d = needs_assumption(engine, ref, claim, outcome.free, options, rng)
+    if d and dict(d.args)["condition"].endswith("is symmetric"):
+        # V[k, j] for V[j, k]: the mistake is the index; symmetry is the alternative
+        index = edits.wrong_index(probe, claim)
+        if index:
+            return [index, d]
+    d = d or missing_mask(probe, ref) or edits.relu_input(probe, ref) or \
+        edits.log_base(probe, claim) or factors.factor(probe, ref, claim) or \
+        terms(probe, ref, claim) or \
         whole.scale(samples, probe, ref, claim, varying=True)
     if d:
         return [d]

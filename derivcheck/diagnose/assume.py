@@ -43,16 +43,27 @@ def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], opt
             sym = engine.symbols[name]
             if tag in sym.constraints or not _applies(tag, sym.shape):
                 continue
-            if sym.constraints - tags - {"binary"} and tag != "positive":
+            base, drawn = sym.constraints, tags
+            # a multi-hot vector whose entries sum to 1 is one-hot
+            multihot = "multihot" in base and tag in ("sum1", "onehot")
+            if multihot:
+                base, drawn = base - {"multihot"}, _STRONGER[3][1]  # drawn one-hot
+            if base - drawn - {"binary"} and tag != "positive":
                 continue
             try:
                 samples, _ = sample_both(engine, ref, claim, free, quick, rng,
-                                         constraints={name: sym.constraints | tags},
+                                         constraints={name: base | drawn},
                                          stop_at_disagreement=True)
             except (EvalError, ShapeError, Unsupported):
                 continue
             if len(samples) >= quick.points * quick.settings and \
                     max(e for s in samples for e in s.errors) <= AGREE:
+                if multihot:
+                    return diagnosis(
+                        "needs-assumption", condition=f"{name} is one-hot (sum({name}) = 1)",
+                        fix=f"{name} is declared multi-hot, and the step holds only for a "
+                            f"one-hot {name}: declare it 'onehot' if it is one, else keep the "
+                            f"factor sum({name})")
                 return diagnosis("needs-assumption", condition=condition.format(n=name),
                                  fix=fix.format(n=name))
     return None

@@ -156,9 +156,38 @@ def _term_factor(probe: Probe, sp: _Split, i: int) -> Diagnosis | None:
     if abs(c) < 1e-9 or abs(c - 1) < 1e-6 or abs(c + 1) < 1e-6:
         return None
     if not _fits(probe, "ref", "claim", [(c - 1, sp, i)]):
-        return None
+        return _term_size_factor(probe, sp, i)
     return diagnosis("scale-factor", what=f"the term `{sp.text(i)}` of the claim",
                      factor=fraction_text(1 / c), than="the term that makes the claim hold")
+
+
+def _term_size_factor(probe: Probe, sp: _Split, i: int) -> Diagnosis | None:
+    """``ref = claim + (c - 1) * t`` with c a power of one dimension (``1/N``,
+    ``sqrt(E)``): the term t of the claim lacks that factor (a mean taken on one term
+    only). The sizes differ between settings, so a size factor cannot pass for a
+    constant."""
+    samples = probe.samples
+    if len(samples) < 2 or not all(sp.usable(k) for k in range(len(samples))):
+        return None
+    for d in sorted(samples[0].sizes):
+        if len({s.sizes[d] for s in samples}) < 2:
+            continue
+        for power, label in ((-1.0, f"1/{d}"), (1.0, d), (-0.5, f"1/sqrt({d})"),
+                             (0.5, f"sqrt({d})")):
+            coefs = [s.sizes[d] ** power - 1 for s in samples]
+            if _fits_each(probe, sp, i, coefs):
+                return diagnosis("missing-factor", detail=f"the term `{sp.text(i)}` of the "
+                                 f"claim lacks the factor `{label}`")
+    return None
+
+
+def _fits_each(probe: Probe, sp: _Split, i: int, coefs: list[float]) -> bool:
+    """``ref = claim + coefs[k] * t`` at every point k (t: term ``i`` of the claim)."""
+    for k, (want, have) in enumerate(zip(probe.targets("ref"), probe.targets("claim"))):
+        for j, (w, h) in enumerate(zip(want, have)):
+            if not close(np.asarray(h, dtype=float) + coefs[k] * sp.signed(i, k, j), w):
+                return False
+    return True
 
 
 def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:

@@ -95,7 +95,7 @@ def scale(samples: list[Sample], probe: Probe, ref: E, claim: E, *,
         if abs(c - 1) > 1e-6 and abs(c + 1) > 1e-6 and abs(c) > 1e-9:
             return _log_base(c) or _factor(fraction_text(c))
         return None
-    found = _size_factor(ratios, samples, fits)
+    found = _size_factor(ratios, samples, fits) or _dimension_pair(samples, claim, fits)
     if found or not varying:
         return found
     return _varying_factor(ratios, samples, probe, ref, claim, fits)
@@ -110,6 +110,35 @@ def _size_factor(ratios: list[float], samples: list[Sample],
             if abs(k) > 1e-12 and fits([k * s.sizes[d] ** power for s in samples]):
                 text = label if abs(k - 1) < 1e-9 else f"{fraction_text(k)} * {label}"
                 return _factor(text)
+    return None
+
+
+def _dimension_pair(samples: list[Sample], claim: E,
+                    fits: Callable[[list[float]], bool]) -> Diagnosis | None:
+    """``claim = (a / b) ** p * ref`` for two dimensions a, b (p = 1 or 1/2): one
+    dimension written for another (``1/N`` for ``1/D``, ``sqrt(S)`` for ``sqrt(E)``).
+    The sizes of a setting are pairwise different, so a ratio of sizes cannot be 1."""
+    if len(samples) < 2:
+        return None
+    dims = sorted(samples[0].sizes)
+    written = {str(n.val) for n in claim.walk() if n.op == "dim"}
+    for a in dims:
+        for b in dims:
+            if a == b:
+                continue
+            for power, shown in ((1.0, "{}"), (0.5, "sqrt({})")):
+                if not fits([(s.sizes[a] / s.sizes[b]) ** power for s in samples]):
+                    continue
+                ratio = f"{a}/{b}" if power == 1 else f"sqrt({a}/{b})"
+                if (b in written) != (a in written):
+                    wrong, right = (b, a) if b in written else (a, b)
+                    detail = (f"the claim has `{shown.format(wrong)}` where "
+                              f"`{shown.format(right)}` fits (the claimed side is {ratio} "
+                              "times the reference side)")
+                else:
+                    detail = (f"the claimed side is {ratio} times the reference side: one of "
+                              f"{a} and {b} is written for the other")
+                return diagnosis("wrong-dimension", detail=detail)
     return None
 
 
@@ -210,6 +239,17 @@ def transpose(samples: list[Sample]) -> Diagnosis | None:
         return diagnosis("transpose", detail="the claimed side is the transpose of the "
                                              "reference side")
     return None
+
+
+def sign_and_transpose(samples: list[Sample]) -> list[Diagnosis]:
+    """Two mistakes at once: the claimed side is minus the transpose of the reference."""
+    square = all(np.ndim(r) == 2 and np.shape(r)[0] == np.shape(r)[1] and np.shape(r)[0] > 1
+                 for s in samples for r in s.lhs)
+    if square and _nonzero(samples) and all_fit(samples, lambda r: -r.T):
+        return [diagnosis("sign-error", where=": the claimed side is minus the transpose of "
+                                              "the reference side"),
+                diagnosis("transpose", detail="the claimed side is also transposed")]
+    return []
 
 
 def components(samples: list[Sample]) -> Diagnosis | None:

@@ -1,0 +1,126 @@
+"""Rules about one factor: missing from the claim, or one too many.
+
+``missing-factor`` means ``claim * f = reference`` at every compared point;
+``extra-factor`` means ``claim = reference * f``.  The factors tried are the
+derivatives of the activations the derivation uses, written with the file's own
+names where the activation is a definition (``a1: tanh(z1)`` gives ``1 - a1 ** 2``,
+tanh'(z1); ``p: sigmoid(u)`` gives ``p * (1 - p)``; a softplus ``log(1 + exp(u))``
+gives ``sigmoid(u)``; ``relu(u)`` gives ``relu_prime(u)``, for an extra mask only: a
+missing one is ``missing-relu-mask``).  A power of a dimension missing from one term
+(``1/N``) is found in ``terms``.
+
+A factor of the reference's products in general is not tried: the engine's
+products are not the author's (``softmax(z) * (...)`` would make ``a2`` "lack" the
+other factor of ``a2 - y``).
+
+A factor is tried only where it has the claim's shape or is a scalar (an elementwise
+or scalar product), so every candidate is a well-formed edit of the claim.  Like
+every diagnosis, a fit is checked at all the compared points, never guessed.
+"""
+
+from __future__ import annotations
+
+from derivcheck import ir
+from derivcheck.codes import Diagnosis, diagnosis
+from derivcheck.diagnose.probe import Probe
+from derivcheck.ir import E
+from derivcheck.printer import to_text
+
+MAX_FACTORS = 40  # candidate factors tried (each costs up to two evaluations per point)
+
+
+def _ref(name: str) -> E:
+    return E("ref", val=name)
+
+
+def _derivative_factor(node: E, written: E | None = None) -> tuple[E, str] | None:
+    """(f'(u), the activation's name) for an activation ``node = f(u)``; f'(u) is
+    written with ``written`` (the definition's name) for f(u) where it appears."""
+    value = node if written is None else written
+    if node.op == "fn" and len(node.args) == 1:
+        u = node.args[0]
+        if node.val == "tanh":
+            return ir.sub(ir.num(1), ir.power(value, ir.num(2))), f"tanh'({to_text(u)})"
+        if node.val == "sigmoid":
+            return ir.mul(value, ir.sub(ir.num(1), value)), f"sigmoid'({to_text(u)})"
+        if node.val == "relu":
+            return ir.fn("relu_prime", u), f"relu'({to_text(u)})"
+    if node.op == "fn" and node.val == "log" and len(node.args) == 1:
+        inner = node.args[0]
+        if inner.op == "add" and len(inner.args) == 2:
+            one, ex = inner.args
+            if ir.is_num(ex, 1):
+                one, ex = ex, one
+            if ir.is_num(one, 1) and ex.op == "fn" and ex.val == "exp":
+                u = ex.args[0]
+                return ir.fn("sigmoid", u), f"softplus'({to_text(u)})"
+    return None
+
+
+def _activation_factors(probe: Probe, roots: tuple[E, ...]) -> list[tuple[E, str]]:
+    """The derivative factor of every activation reachable from ``roots``: through the
+    definitions they use (named by the definition), then written inline, then those of
+    the other definitions."""
+    engine = probe.engine
+    out: list[tuple[E, str]] = []
+    seen_defs: set[str] = set()
+    inline: list[E] = []
+    stack = list(roots)
+    visited: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if node.op == "ref" and node.val in engine.definitions and node.val not in seen_defs:
+            name = str(node.val)
+            seen_defs.add(name)
+            expr = engine.definitions[name]
+            found = _derivative_factor(expr, _ref(name))  # 1 - a1 ** 2, p * (1 - p)
+            if found:
+                out.append(found)
+            stack.append(expr)
+            continue
+        if _derivative_factor(node):
+            inline.append(node)
+        stack.extend(node.args)
+    for node in inline:
+        found = _derivative_factor(node)
+        if found:
+            out.append(found)
+    # then the activations of the definitions the sides do not name (the reference is
+    # often written without them: the derivative of a softplus is not the softplus)
+    for name, expr in engine.definitions.items():
+        if name not in seen_defs:
+            found = _derivative_factor(expr, _ref(name))
+            if found:
+                out.append(found)
+    return out
+
+
+def _fits_shape(probe: Probe, factor: E, want: object) -> bool:
+    shape = probe.shape(factor)
+    return shape is not None and (shape == want or shape in ((), (1, 1)))
+
+
+def factor(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """A factor missing from the claim, or one the claim has too many (see the module
+    docstring)."""
+    want = probe.shape(claim)
+    if want is None:
+        return None
+    tried = 0
+    for f, what in _activation_factors(probe, (ref, claim)):
+        if tried >= MAX_FACTORS:
+            break
+        if not _fits_shape(probe, f, want):
+            continue
+        tried += 1
+        mask = f.op == "fn" and f.val == "relu_prime"  # a missing mask has its own rule
+        if not mask and probe.equals(ir.mul(claim, f), "ref"):
+            return diagnosis("missing-factor", detail=f"the claim lacks the factor "
+                             f"`{to_text(f)}` ({what})")
+        if probe.equals(ir.mul(ref, f), "claim"):
+            return diagnosis("extra-factor", detail=f"the claim multiplies by `{to_text(f)}` "
+                             f"({what}), which the reference does not")
+    return None
