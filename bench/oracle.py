@@ -44,6 +44,9 @@ DIGITS = 70
 STEP = mpmath.mpf("1e-22")  # central differences: error ~ STEP**2 (1e-44), rounding ~ 1e-70 / STEP
 FALSE_AT = 1e-9  # a relative difference above this at some point: the claim is false
 EQUAL_BELOW = 1e-20  # below this everywhere: the claim holds at the points tried
+# Values below this are compared absolutely: far above the evaluation's own error
+# (finite differences ~1e-44, rounding ~1e-70), far below any difference a claim means.
+ABSOLUTE_FLOOR = 1e-30
 MAX_ASSIGNMENTS = 24  # free-index assignments tried per point (all when fewer)
 
 
@@ -673,8 +676,13 @@ class Judgement:
 
 
 def relative(a: np.ndarray, b: np.ndarray) -> Any:
+    """The largest difference of two values, relative to the largest entry of either, or
+    to ``ABSOLUTE_FLOOR`` where both are smaller: a side that is 0 (a ReLU output) and
+    one that is rounding noise (``1e-12 * (sum(a) - 1)`` at 70 digits, about 1e-82)
+    differ by nothing a claim could mean."""
     a, b = np.broadcast_arrays(a, b)
-    scale = max([abs(x) for x in a.flat] + [abs(x) for x in b.flat] + [mpmath.mpf(0)])
+    scale = max([abs(x) for x in a.flat] + [abs(x) for x in b.flat]
+                + [mpmath.mpf(ABSOLUTE_FLOOR)])
     diff = max(abs(x - y) for x, y in zip(a.flat, b.flat, strict=True))
     if diff == 0:
         return mpmath.mpf(0)
