@@ -129,6 +129,10 @@ CASES = [
     # two mistakes in one step
     ("sign and transpose", ALGEBRA, "d(x.T @ A @ u)/d(A) = -(u @ x.T)", None,
      "refuted", ("sign-error", "transpose"), "minus the transpose"),
+    ("sign and a missing mask", "mlp", "d(L)/d(z1) = W2.T @ (y - a2)", None,
+     "refuted", ("sign-error", "missing-relu-mask"), "relu_prime(z1)"),
+    ("sign and the wrong layer", TWO_SQUARE, "d(Ls)/d(h1) = U1.T @ (ts - o)", None,
+     "refuted", ("sign-error", "wrong-symbol"), "`U1` where `U2` fits"),
     # nothing fits: the difference
     ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", None,
      "refuted", ("residual",), "differ by"),

@@ -14,7 +14,8 @@ index swap first when symmetry would also explain it), a ReLU mask, a log base
 (``assume``, ``edits``), an activation's derivative missing or extra (``factors``),
 terms (``terms``, with a dimension missing from one term), a factor that varies with
 the point, which components differ, then one edit of a product's order, a symbol or
-an index (``edits``); ``residual`` if nothing fits.
+an index (``edits``), then a wrong sign together with one of the single repairs
+(two mistakes, both named); ``residual`` if nothing fits.
 """
 
 from __future__ import annotations
@@ -95,8 +96,28 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
     d = _edit(probe, ref, claim)
     if d:
         return [*found, d]
+    both = _with_sign(engine, probe, ref, claim)
+    if both:
+        return both
     found.append(diagnosis("residual", residual=whole.residual_text(probe, ref, claim)))
     return found
+
+
+def _with_sign(engine: Engine, probe: Probe, ref: E, claim: E) -> list[Diagnosis]:
+    """Two mistakes, one of them the sign: the negated claim is explained by one of the
+    single repairs (a transposed factor, a mask, an activation factor, a term, an edit).
+    Both are named; an edit's corrected claim is the negated one, so it holds as shown."""
+    negated = ir.neg(claim)
+    flipped = Probe(engine, [Sample(s.sizes, s.point, s.indices, s.lhs,
+                                    [-np.asarray(v, dtype=float) for v in s.rhs], s.errors)
+                             for s in probe.samples])
+    d = edits.transposed_factor(flipped, negated) or missing_mask(flipped, ref) or \
+        factors.factor(flipped, ref, negated) or terms(flipped, ref, negated) or \
+        _edit(flipped, ref, negated)
+    if d is None:
+        return []
+    return [diagnosis("sign-error", where=f", and there is a second mistake ({d.code}, "
+                      "below), explained on the negated claim"), d]
 
 
 def _edit(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
