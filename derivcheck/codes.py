@@ -20,6 +20,7 @@ CODES: dict[str, str] = {
     "missing-factor": "a factor is missing: {detail}",
     "extra-factor": "an extra factor: {detail}",
     "wrong-dimension": "two dimensions are confused: {detail}",
+    "missing-sum": "a sum is missing: the claim holds summed over `{index}`, as `{fixed}`",
     "missing-relu-mask": "the ReLU mask is missing: the reference multiplies by {mask}",
     "wrong-symbol": "a wrong symbol: {detail}; the claim holds as `{fixed}`",
     "wrong-index": "a wrong index: {detail}; the claim holds as `{fixed}`",

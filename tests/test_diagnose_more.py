@@ -30,7 +30,7 @@ TANH = {"symbols": {"x": "vector D", "W": "matrix H D", "V": "matrix K H", "t": 
 SIGMOID_SQ = {"symbols": {"w": "vector D", "x": "vector D", "y": "scalar"},
               "define": {"s": "sigmoid(w.T @ x)", "E": "(s - y) ** 2 / 2"}}
 SIZES = {"symbols": {"X": "matrix N D", "w": "vector D", "r": "vector N", "q": "vector E",
-                     "v": "vector S"}, "define": {}}
+                     "v": "vector S", "p": "index D", "n": "index N"}, "define": {}}
 MULTIHOT = {"symbols": {"z": "vector K", "m": "multihot K"},
             "define": {"a": "softmax(z)", "L": "-sum(m * log(a))"}}
 
@@ -119,6 +119,9 @@ CASES = [
     ("1/N on one term only", SIZES,
      "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w", None,
      "refuted", ("missing-factor",), "the term `2 * w` of the claim lacks the factor `1/N`"),
+    # a sum left out: an index free on the right only
+    ("batch sum left out", SIZES, "d(sum(X @ w))/d(w[p]) = X[n, p]", None,
+     "refuted", ("missing-sum",), "summed over `n`, as `Sum(n, X[n, p])`"),
     # the index is the mistake, symmetry the alternative
     ("swapped indices before symmetry", ALGEBRA,
      "d(x.T @ A @ u)/d(x[i]) = Sum(j, A[j, i] * u[j])", None,
@@ -178,6 +181,7 @@ HOLDS = [
     ("sqrt(E)", SIZES, "d(sum(q) / sqrt(E))/d(q) = q * 0 + 1 / sqrt(E)", None),
     ("1/N on both terms", SIZES,
      "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w / N", None),
+    ("batch sum", SIZES, "d(sum(X @ w))/d(w[p]) = Sum(n, X[n, p])", None),
     ("indices", ALGEBRA, "d(x.T @ A @ u)/d(x[i]) = Sum(j, A[i, j] * u[j])", None),
     ("multi-hot", MULTIHOT, "d(L)/d(z) = a * sum(m) - m", None),
     ("bilinear gradient", ALGEBRA, "d(x.T @ A @ u)/d(A) = x @ u.T", None),

@@ -258,3 +258,19 @@ def log_base(probe: Probe, claim: E) -> Diagnosis | None:
                 return diagnosis("log-base", detail=f"`{to_text(node)}` with {other} for "
                                  f"{node.val} makes the claim hold")
     return None
+
+
+# -- a sum left out ------------------------------------------------------------------
+
+def missing_sum(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """The claim has an index the reference does not (free on the right only), and
+    summing the claim over it makes the claim hold: the sum was left out (one
+    example's term for a batch sum, one ``j`` of ``sum_j (A_ij + A_ji) x_j``)."""
+    engine = probe.engine
+    extra = sorted(engine.free_indices(claim) - engine.free_indices(ref))
+    want = probe.shape(claim)
+    for var in extra:
+        summed = ir.index_sum(var, claim)
+        if _holds(probe, summed, want):
+            return diagnosis("missing-sum", index=var, fixed=to_text(summed))
+    return None
