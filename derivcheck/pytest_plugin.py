@@ -142,6 +142,46 @@ def _seed(config: pytest.Config) -> int:
                                 f"{config.getini('derivcheck_seed')!r}") from None
 
 
+_RECORDED = pytest.StashKey[bool]()  # the run's properties were written
+
+
+def _junit(config: pytest.Config) -> Any:
+    """The JUnit XML writer of this run (``--junitxml``), or None."""
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:  # pragma: no cover - a pytest without the junitxml plugin
+        return None
+    return config.stash.get(xml_key, None)
+
+
+def _per_testcase_properties(config: pytest.Config) -> bool:
+    """Whether step properties go on each ``<testcase>``: only where the JUnit family
+    allows it (``xunit1``, ``legacy``); pytest's default ``xunit2`` schema has no
+    properties in a test case, so there they are properties of the ``<testsuite>``,
+    named after the test (``d/sm.yaml::grad_sign verdict``)."""
+    return str(config.getini("junit_family")) in ("xunit1", "legacy")
+
+
+def _record(item: pytest.Item, name: str, value: str) -> None:
+    if _per_testcase_properties(item.config):
+        item.user_properties.append((name, value))
+        return
+    xml = _junit(item.config)
+    if xml is not None:
+        xml.add_global_property(f"{item.nodeid} {name}", value)
+
+
+def _record_run(config: pytest.Config) -> None:
+    """The seed and the proof setting, once, as properties of the test suite."""
+    xml = _junit(config)
+    if xml is None or config.stash.get(_RECORDED, False):
+        return
+    config.stash[_RECORDED] = True
+    options = _options(config)
+    xml.add_global_property("derivcheck_seed", str(options.seed))
+    xml.add_global_property("derivcheck_symbolic", "on" if options.symbolic else "off")
+
+
 class DerivationFailure(Exception):
     """A step whose verdict differs from what was expected; the text says why."""
 
@@ -157,6 +197,7 @@ class DerivationFile(pytest.File):
         from derivcheck.errors import InputError
         from derivcheck.load import load_file
 
+        _record_run(self.config)
         try:
             self.derivation = load_file(self.display_path)
         except InputError as exc:
@@ -220,8 +261,6 @@ class StepItem(_Item):
     def __init__(self, *, step: Step, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.step = step
-        if step.points is not None:
-            self.user_properties.append(("points", f"{step.points:g}"))
 
     @property
     def file(self) -> DerivationFile:
@@ -229,12 +268,14 @@ class StepItem(_Item):
         return self.parent
 
     def runtest(self) -> None:
+        if self.step.points is not None:
+            _record(self, "points", f"{self.step.points:g}")
         result = self.file.result(self.step.id)
-        self.user_properties.append(("verdict", result.verdict.value))
+        _record(self, "verdict", result.verdict.value)
         if result.codes:
-            self.user_properties.append(("diagnosis", ", ".join(result.codes)))
+            _record(self, "diagnosis", ", ".join(result.codes))
         if result.message:
-            self.user_properties.append(("diagnosis_message", result.message))
+            _record(self, "diagnosis_message", result.message)
         if not result.agrees_with_expectation:
             raise DerivationFailure(_failure_text(self.file.display_path, result))
 

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -181,17 +182,40 @@ def test_a_bad_ini_seed_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 def test_junitxml_has_points_verdict_and_diagnosis(pytester: pytest.Pytester) -> None:
-    # A separate process, with proofs: the plugin as any project meets it.
+    # A separate process, with proofs: the plugin as any project meets it. Under
+    # pytest's default JUnit family (xunit2) a test case has no properties: the steps'
+    # properties are the test suite's, named after the test, beside the seed.
     _write(pytester, {"d/sm.yaml": SIGN})
-    result = pytester.runpytest_subprocess(*QUIET, "--derivcheck", "d", "--junitxml=report.xml")
+    result = pytester.runpytest_subprocess(*QUIET, "--derivcheck", "d", "--junitxml=report.xml",
+                                           "--derivcheck-seed", "7", "-W", "error")
     result.assert_outcomes(passed=1, failed=1)
+    root = ElementTree.parse(pytester.path / "report.xml").getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    for case in suite.iter("testcase"):
+        assert case.find("properties") is None  # invalid under xunit2
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["derivcheck_seed"] == "7"
+    assert props["derivcheck_symbolic"] == "on"
+    assert props["d/sm.yaml::grad_sign points"] == "1.5"
+    assert props["d/sm.yaml::grad_sign verdict"] == "refuted"
+    assert props["d/sm.yaml::grad_sign diagnosis"] == "sign-error"
+    assert "proved" in props.values()  # the step that holds
     xml = (pytester.path / "report.xml").read_text()
     assert '<testcase classname="d.sm.yaml" name="grad_sign"' in xml
+    assert "counterexample at sizes" in xml
+
+
+def test_junitxml_xunit1_puts_properties_on_each_test_case(pytester: pytest.Pytester) -> None:
+    _write(pytester, {"d/sm.yaml": SIGN})
+    result = pytester.runpytest(*QUIET, "--derivcheck", FAST, "d", "--junitxml=report.xml",
+                                "-o", "junit_family=xunit1")
+    result.assert_outcomes(passed=1, failed=1)
+    xml = (pytester.path / "report.xml").read_text()
     assert '<property name="points" value="1.5" />' in xml
     assert '<property name="verdict" value="refuted" />' in xml
     assert '<property name="diagnosis" value="sign-error" />' in xml
-    assert '<property name="verdict" value="proved" />' in xml  # the step that holds
-    assert "counterexample at sizes" in xml
+    assert '<property name="derivcheck_seed" value="0" />' in xml
 
 
 def test_each_file_is_verified_once(pytester: pytest.Pytester,
