@@ -25,10 +25,10 @@ from derivcheck.decide.pipeline import (
     with_proof,
 )
 from derivcheck.diagnose import diagnose
+from derivcheck.display import readable
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited, WorkerPool
-from derivcheck.engine.simplify import simplify
-from derivcheck.errors import InputError, ShapeError, Unsupported
+from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
@@ -310,10 +310,7 @@ def reference_text(engine: Engine, outcome: Outcome) -> str:
     node = outcome.reference
     if node is None:
         return ""
-    try:
-        return to_text(simplify(node, engine))
-    except (Unsupported, ShapeError, RecursionError):
-        return to_text(node)
+    return to_text(readable(node, engine))
 
 
 def _check_links(engine: Engine, step: Step, options: Options,

@@ -15,8 +15,7 @@ from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide import AGREE, DISAGREE, Sample
 from derivcheck.diagnose.probe import Probe, close, fraction_text
-from derivcheck.engine.simplify import simplify
-from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.display import readable
 from derivcheck.ir import E
 from derivcheck.printer import to_text
 
@@ -314,8 +313,5 @@ def _fmt_sizes(sizes: dict[str, int]) -> str:
 
 
 def residual_text(probe: Probe, ref: E, claim: E) -> str:
-    try:
-        text = to_text(simplify(ir.sub(claim, ref), probe.engine))
-    except (Unsupported, ShapeError, RecursionError):
-        text = to_text(ir.sub(claim, ref))
+    text = to_text(readable(ir.sub(claim, ref), probe.engine))
     return f"`{text}` (claimed minus reference)"

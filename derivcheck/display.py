@@ -1,0 +1,214 @@
+"""Formulas for people: the engine's expressions made readable (display only).
+
+The engine differentiates mechanically, so its result for a sigmoid with binary
+cross-entropy reads ``p * ((1 - y) / (1 - p)) - y - ((1 - y) / (1 - p) - y / p) *
+(p * p)``; shown to a student it should read ``p - y``.  ``readable`` rewrites an
+expression for display:
+
+1. ``engine.simplify.simplify`` (constants, zeros, ones, transposes);
+2. every maximal *elementwise* region (``+ - * /``, numeric powers, ``exp``,
+   ``log``, ``tanh``, ``sqrt`` over operands of one shape or scalars) is handed to
+   SymPy as a rational function of commuting symbols, one per operand that is not
+   elementwise (a matrix product, a sum, an element...), and brought back in its
+   shortest form among ``cancel`` and ``factor_terms(cancel)``.  Elementwise algebra
+   is the algebra of commuting scalars, entry by entry, so the identities SymPy
+   uses are identities of the region (a cancelled factor may hide a point where the
+   raw formula divided by 0: the display is the formula, not its domain).  The
+   operands inside a region are made readable first (``g @ (0.5 * (2 * x))`` is
+   ``g @ x``).
+
+This module decides nothing: no verdict depends on it, and ``decide/`` cannot import
+it (import-linter).  SymPy objects are built directly from the tree, with generated
+names: no text reaches ``sympify`` or ``parse_expr``.  Work is bounded: a region
+larger than ``MAX_REGION`` nodes or with more than ``MAX_ATOMS`` operands is left
+as ``simplify`` wrote it.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from derivcheck import ir
+from derivcheck.engine.core import Engine
+from derivcheck.engine.simplify import simplify
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E
+
+MAX_REGION = 80  # nodes of one elementwise region given to SymPy
+MAX_ATOMS = 12  # distinct operands of one region
+_ELEMENTWISE_OPS = frozenset({"add", "sub", "mul", "div", "neg", "pow", "num", "ones"})
+_FUNCS = ("exp", "log", "tanh", "sqrt")
+
+
+def readable(node: E, engine: Engine) -> E:
+    """``node`` rewritten for display (see the module docstring); ``node`` itself (as
+    ``simplify`` leaves it) where a region cannot be rewritten."""
+    try:
+        simple = simplify(node, engine)
+    except (Unsupported, ShapeError, RecursionError):
+        simple = node
+    try:
+        return _Readable(engine).run(simple)
+    except (Unsupported, ShapeError, RecursionError, ValueError, TypeError,
+            ZeroDivisionError, OverflowError):
+        return simple
+
+
+def _is_elementwise(node: E) -> bool:
+    if node.op in _ELEMENTWISE_OPS:
+        return node.op != "pow" or node.args[1].op == "num"
+    return node.op == "fn" and node.val in _FUNCS and len(node.args) == 1
+
+
+class _Readable:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.shapes = engine.shapes("gradient")
+        self.memo: dict[int, E] = {}
+        self.keep: list[E] = []  # keeps memoised nodes alive (ids are not reused)
+
+    def shape(self, node: E) -> Any:
+        return self.shapes.of(node)
+
+    def run(self, node: E) -> E:
+        hit = self.memo.get(id(node))
+        if hit is not None:
+            return hit
+        if _is_elementwise(node) and node.op not in ("num", "ones"):
+            out = self.region(node)
+        else:
+            args = tuple(self.run(a) for a in node.args)
+            out = E(node.op, args, node.val) if args != node.args else node
+        self.keep.append(node)
+        self.memo[id(node)] = out
+        return out
+
+    def region(self, root: E) -> E:
+        """An elementwise region through SymPy, its operands made readable first."""
+        import sympy
+
+        atoms: dict[E, Any] = {}  # readable operand -> its SymPy symbol
+        count = 0
+
+        def to_sympy(n: E) -> Any:
+            nonlocal count
+            count += 1
+            if count > MAX_REGION:
+                raise _TooLarge
+            if n.op == "num":
+                return _rational(n.val)
+            if n.op == "ones":
+                return sympy.Integer(1)
+            if n.op in ("add", "sub", "mul", "div"):
+                a, b = to_sympy(n.args[0]), to_sympy(n.args[1])
+                if n.op == "add":
+                    return a + b
+                if n.op == "sub":
+                    return a - b
+                return a * b if n.op == "mul" else a / b
+            if n.op == "neg":
+                return -to_sympy(n.args[0])
+            if n.op == "pow" and n.args[1].op == "num":
+                return to_sympy(n.args[0]) ** _rational(n.args[1].val)
+            if n.op == "fn" and n.val in _FUNCS and len(n.args) == 1:
+                inner = to_sympy(n.args[0])
+                return {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh,
+                        "sqrt": sympy.sqrt}[str(n.val)](inner, evaluate=False)
+            operand = self.run(n)
+            sym = atoms.get(operand)
+            if sym is None:
+                if len(atoms) >= MAX_ATOMS:
+                    raise _TooLarge
+                extra = {"positive": True} if operand.op == "dim" else {}
+                sym = sympy.Symbol(f"_x{len(atoms)}", real=True, **extra)
+                atoms[operand] = sym
+            return sym
+
+        try:
+            expr = to_sympy(root)
+        except _TooLarge:
+            args = tuple(self.run(a) for a in root.args)
+            return E(root.op, args, root.val) if args != root.args else root
+        if expr.has(sympy.zoo, sympy.nan):
+            return root
+        cancelled = sympy.cancel(expr)
+        candidates = [sympy.factor_terms(cancelled), cancelled]
+        best = min(candidates, key=lambda c: (sympy.count_ops(c), candidates.index(c)))
+        back = {sym: node for node, sym in atoms.items()}
+        out = _from_sympy(best, back)
+        if self.shape(out) != self.shape(root):
+            # the region lost its shape (every operand cancelled): keep it as written
+            args = tuple(self.run(a) for a in root.args)
+            return E(root.op, args, root.val) if args != root.args else root
+        return out
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _rational(value: object) -> Any:
+    import sympy
+
+    if isinstance(value, Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    assert isinstance(value, float)
+    frac = Fraction(value).limit_denominator(10 ** 6)
+    if float(frac) == value:
+        return sympy.Rational(frac.numerator, frac.denominator)
+    return sympy.Float(value)
+
+
+def _num(value: Any) -> E:
+    import sympy
+
+    if isinstance(value, sympy.Rational):
+        return ir.num(Fraction(int(value.p), int(value.q)))
+    return ir.num(float(value))
+
+
+def _from_sympy(expr: Any, back: dict[Any, E]) -> E:
+    """A SymPy expression of the region's symbols as a tree again."""
+    import sympy
+
+    if expr in back:
+        return back[expr]
+    if expr.is_Number:
+        return _num(expr)
+    if expr.is_Add:
+        out: E | None = None
+        for term in expr.as_ordered_terms():
+            negative = term.could_extract_minus_sign()
+            node = _from_sympy(-term if negative else term, back)
+            if out is None:
+                out = ir.neg(node) if negative else node
+            else:
+                out = ir.sub(out, node) if negative else ir.add(out, node)
+        assert out is not None
+        return out
+    if expr.is_Mul:
+        if expr.could_extract_minus_sign():
+            return ir.neg(_from_sympy(-expr, back))
+        numer, denom = expr.as_numer_denom()
+        if denom != 1:
+            return ir.div(_from_sympy(numer, back), _from_sympy(denom, back))
+        out = None
+        for factor in expr.as_ordered_factors():
+            node = _from_sympy(factor, back)
+            out = node if out is None else ir.mul(out, node)
+        assert out is not None
+        return out
+    if expr.is_Pow:
+        base, exponent = expr.as_base_exp()
+        if exponent == sympy.Rational(1, 2):
+            return ir.fn("sqrt", _from_sympy(base, back))
+        if exponent.is_Number and exponent < 0:
+            return ir.div(ir.num(1), _from_sympy(base ** -exponent, back))
+        return ir.power(_from_sympy(base, back), _num(exponent))
+    for name, cls in (("exp", sympy.exp), ("log", sympy.log), ("tanh", sympy.tanh)):
+        if isinstance(expr, cls):
+            return ir.fn(name, _from_sympy(expr.args[0], back))
+    raise Unsupported(f"cannot show {type(expr).__name__}")

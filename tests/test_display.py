@@ -1,0 +1,81 @@
+"""The display simplifier (derivcheck/display.py), called directly.
+
+It decides nothing, but what it shows is the reference a student reads, so it must
+be the same function: the readable form of random typed expressions (randexpr) must
+agree with the original at random points at several settings of pairwise different
+sizes.  Then named cases: the engine's raw derivatives as they are shown.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from derivcheck.decide.sampling import size_settings
+from derivcheck.display import readable
+from derivcheck.engine.core import Engine
+from derivcheck.load import load_text
+from derivcheck.printer import to_text
+
+from .randexpr import Gen, text
+from .test_canonical_properties import ENGINE, _agree, _read
+
+
+def test_readable_forms_are_equal_at_random_points() -> None:
+    rng = np.random.default_rng(3)
+    settings = size_settings(ENGINE.derivation.dims, 3, np.random.default_rng(13))
+    g = Gen(random.Random(17))
+    changed = 0
+    wrong = []
+    for k in range(400):
+        e = g.expr(["s", "n", "nn", "m"][k % 4], depth=4)
+        try:
+            node, _ = _read(text(e), text(e))
+        except Exception:  # an expression the reader refuses is not the test's subject
+            continue
+        shown = readable(node, ENGINE)
+        if shown == node:
+            continue
+        changed += 1
+        if not _agree(ENGINE, node, shown, settings, rng):
+            wrong.append(f"{to_text(node)}  shown as  {to_text(shown)}")
+    assert not wrong, "\n".join(wrong[:10])
+    assert changed >= 50, changed  # not vacuous: many were rewritten
+
+
+MODEL = """
+title: display
+symbols: {x: "vector D", w: "vector D", X: "matrix N D", t: "binary N", y: "binary K",
+          W: "matrix K D", ty: "vector K", V: "matrix K H", U: "matrix H D"}
+define:
+  z: "W @ x"
+  p: "sigmoid(z)"
+  L: "-sum(y * log(p) + (1 - y) * log(1 - p))"
+  pb: "sigmoid(X @ w)"
+  J: "-sum(t * log(pb) + (1 - t) * log(1 - pb)) / N"
+  u: "U @ x"
+  h: "tanh(u)"
+  o: "V @ h"
+  Q: "sum((o - ty) ** 2) / 2"
+steps:
+  - {id: s, claim: "x = x"}
+"""
+DISPLAY = Engine(load_text(MODEL, "display.yaml"))
+
+# (id, derivative, how the engine's result is shown)
+SHOWN = [
+    ("sigmoid with cross-entropy", "d(L)/d(z)", "p - y"),
+    ("batch mean of a logistic loss", "d(J)/d(w)", "X.T @ ((pb - t) / N)"),
+    ("tanh layer", "d(Q)/d(u)", "(V.T @ (o - ty)) * (1 - h ** 2)"),
+    ("through the sigmoid", "d(L)/d(p)", "(y - p) / (p * (p - 1))"),
+]
+
+
+@pytest.mark.parametrize(("derivative", "shown"), [c[1:] for c in SHOWN],
+                         ids=[c[0] for c in SHOWN])
+def test_how_the_engines_results_are_shown(derivative: str, shown: str) -> None:
+    d = load_text(MODEL.replace("x = x", f"{derivative} = x"), "display.yaml")
+    node = DISPLAY.resolve(d.steps[0].exprs[0].node, "gradient")
+    assert to_text(readable(node, DISPLAY)) == shown, to_text(node)
