@@ -784,3 +784,45 @@ def test_commands(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert main([*argv, "-o", str(tmp_path / "out")] if argv[0] == "grade" else argv) == code
     captured = capsys.readouterr()
     assert text in captured.out + captured.err
+
+
+# How much the feedback shows (--feedback-detail): (id, detail, shown, hidden)
+DETAIL = [
+    ("verdict only", "verdict", ["is wrong: 0 of 2 points", "**refuted**"],
+     ["sign", "negative", "counterexample", "derivcheck's result"]),
+    ("diagnosis", "diagnosis", ["negative of the reference", "counterexample at sizes"],
+     ["derivcheck's result"]),
+    ("solution", "solution", ["negative of the reference", "derivcheck's result: `a - y`"],
+     []),
+]
+
+
+@pytest.mark.parametrize(("detail", "shown", "hidden"), [c[1:] for c in DETAIL],
+                         ids=[c[0] for c in DETAIL])
+def test_feedback_detail(detail: str, shown: list[str], hidden: list[str], prepared) -> None:
+    from derivcheck.grade.export import feedback_markdown, gradescope_results
+    from derivcheck.grade.texfeedback import feedback_tex
+
+    text = steps('{id: dz, claim: "d(L)/d(z) = y - a"}')
+    g = grade_dict(grade_one(prepared, "s", "s.yaml", text), prepared)
+    md = feedback_markdown(g, prepared, detail)
+    for text in shown:
+        assert text in md, md
+    for text in hidden:
+        assert text not in md, md
+    tex = feedback_tex(g, prepared, detail)
+    assert ("derivcheck's result" in tex) == (detail == "solution")
+    [dz, *_] = gradescope_results(g, prepared, 1.0, detail)["tests"]
+    assert ("negative" in dz["output"]) == (detail != "verdict")
+
+
+def test_feedback_detail_choices_are_the_exporters() -> None:
+    import argparse
+
+    from derivcheck.cli import build_parser
+    from derivcheck.grade.export import DEFAULT_DETAIL, DETAILS
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    grade = sub.choices["grade"]
+    action = next(a for a in grade._actions if a.dest == "feedback_detail")
+    assert tuple(action.choices) == DETAILS and action.default == DEFAULT_DETAIL

@@ -51,6 +51,13 @@ def add_parser(sub: Any) -> None:
                    help="run on a Dask distributed cluster (pip install 'derivcheck[dask]')")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted batch from the journal in the output folder")
+    p.add_argument("--feedback-detail", choices=("verdict", "diagnosis", "solution"),
+                   default="diagnosis",
+                   help="how much the students' feedback shows: 'verdict' (points and "
+                        "verdicts), 'diagnosis' (default: plus each mistake's diagnosis "
+                        "and counterexample), 'solution' (plus derivcheck's own result, "
+                        "i.e. the solution: use it once resubmissions are closed); "
+                        "grades.json always has everything")
     p.add_argument("--feedback-latex", action="store_true",
                    help="also write feedback/<student>.tex (a LaTeX report of the steps)")
     p.add_argument("--pdf", action="store_true",
@@ -199,21 +206,23 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
     for g in grades:
-        write_text(feedback / f"{g['student']}.md", feedback_markdown(g, prepared))
+        write_text(feedback / f"{g['student']}.md",
+                   feedback_markdown(g, prepared, args.feedback_detail))
     if args.feedback_latex:
-        _latex_feedback(feedback, prepared, grades, args.pdf)
+        _latex_feedback(feedback, prepared, grades, args.pdf, args.feedback_detail)
     if args.format == "gradescope":
         timings = timings or {}
         if len(grades) == 1:
             write_text(out / "results.json", json.dumps(
-                gradescope_results(grades[0], prepared, seconds), indent=2) + "\n")
+                gradescope_results(grades[0], prepared, seconds, args.feedback_detail),
+                indent=2) + "\n")
         else:
             for g in grades:
                 folder = out / "gradescope" / g["student"]
                 folder.mkdir(parents=True, exist_ok=True)
                 write_text(folder / "results.json", json.dumps(
-                    gradescope_results(g, prepared, timings.get(g["student"], 0.0)),
-                    indent=2) + "\n")
+                    gradescope_results(g, prepared, timings.get(g["student"], 0.0),
+                                       args.feedback_detail), indent=2) + "\n")
             # Gradescope grades one submission per run and reads DIR/results.json:
             # several files in one upload must not leave it missing
             names = ", ".join(g["student"] for g in grades[:10])
@@ -226,12 +235,13 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
     write_text(out / "gradebook.csv", gradebook_csv(grades, prepared))
 
 
-def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool) -> None:
+def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool,
+                    detail: str) -> None:
     from derivcheck.atomic import write_bytes, write_text
     from derivcheck.grade.texfeedback import feedback_tex
 
     for g in grades:
-        tex = feedback_tex(g, prepared)
+        tex = feedback_tex(g, prepared, detail)
         write_text(folder / f"{g['student']}.tex", tex)
         if pdf:
             from derivcheck.report.pdf import TexError, compile_pdf

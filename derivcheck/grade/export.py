@@ -184,8 +184,26 @@ def md_message(text: str) -> str:
     return "".join(md_code(p) if k % 2 else md_text(p) for k, p in enumerate(parts)).strip()
 
 
-def feedback_markdown(g: dict, prepared: Prepared) -> str:
-    """What a student reads: the score, each required result, then every step."""
+# How much of the grading a student's feedback shows (``--feedback-detail``): the
+# verdicts only; plus the diagnoses and counterexamples (the default); plus
+# derivcheck's own result under every link, which is the solution.
+DETAILS = ("verdict", "diagnosis", "solution")
+DEFAULT_DETAIL = "diagnosis"
+
+
+def item_feedback(i: dict, texts: dict[str, str], detail: str) -> str:
+    """An item's feedback at ``detail``: at ``verdict`` a wrong result says only that it
+    is wrong and what it scored (its diagnosis would say how to fix it)."""
+    if detail != "verdict" or i["status"] != "wrong":
+        return str(i["feedback"])
+    what = texts.get(i["id"], i["id"])
+    return (f"{what} = {i['result']} is wrong: {_num(i['points'])} of "
+            f"{_num(i['max_points'])} points.")
+
+
+def feedback_markdown(g: dict, prepared: Prepared, detail: str = DEFAULT_DETAIL) -> str:
+    """What a student reads: the score, each required result, then every step, with as
+    much detail as ``detail`` allows (``DETAILS``)."""
     title = prepared.key.derivation.title
     lines = [f"# Feedback: {md_text(g['student'])}", "",
              f"{md_text(title)}", "",
@@ -204,7 +222,7 @@ def feedback_markdown(g: dict, prepared: Prepared) -> str:
                      f"{_num(i['max_points'])} | {i['status'].replace('_', ' ')} |")
     lines.append("")
     for i in g["items"]:
-        lines.append(f"- {md_message(i['feedback'])}")
+        lines.append(f"- {md_message(item_feedback(i, texts, detail))}")
     lines.append("")
     if g.get("warnings"):
         lines += ["## Warnings", ""]
@@ -216,23 +234,25 @@ def feedback_markdown(g: dict, prepared: Prepared) -> str:
             lines += [f"Step {md_code(u['step'])}:", "", md_block(u["error"]), ""]
     lines += ["## Your steps", ""]
     for s in g["steps"]:
-        lines += _md_step(s)
+        lines += _md_step(s, detail)
     lines += [f"_derivcheck, seed {g['seed']}_", ""]
     return "\n".join(lines)
 
 
-def _md_step(s: dict) -> list[str]:
+def _md_step(s: dict, detail: str) -> list[str]:
     out = [f"### Step {md_code(s['id'])}: {s['verdict'].replace('_', ' ')}", ""]
     for link in s["links"]:
         prefix = f"link {link['index'] + 1}: " if s["form"] == "chain" else ""
         out.append(f"- {prefix}{md_code(link['lhs'] + ' = ' + link['rhs'])}: "
                    f"**{link['verdict'].replace('_', ' ')}**")
+        if detail == "verdict":
+            continue
         if link["message"]:
             out.append(f"  - {md_message(link['message'])}")
         ev = link.get("evidence", {})
         if link["verdict"] == "checked" and ev.get("points"):
             out.append(f"  - checked at {ev['points']} random points")
-        if link.get("reference"):
+        if link.get("reference") and detail == "solution":
             out.append(f"  - derivcheck's result: {md_code(link['reference'])}")
         c = link.get("counterexample")
         if c:
@@ -254,10 +274,12 @@ def _short(value: object, limit: int = 300) -> str:
 
 
 # -- Gradescope -----------------------------------------------------------------------
-def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> dict[str, Any]:
+def gradescope_results(g: dict, prepared: Prepared | None, seconds: float,
+                       detail: str = DEFAULT_DETAIL) -> dict[str, Any]:
     """Gradescope's autograder ``results.json`` for one student (visible tests per item).
 
-    ``seconds``: the time spent grading this student (``execution_time``).
+    ``seconds``: the time spent grading this student (``execution_time``); ``detail``:
+    as in ``feedback_markdown``.
     """
     tests: list[dict[str, Any]] = []
     if g["error"]:
@@ -273,7 +295,7 @@ def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> di
                       # failed test with its points, never a green 1.2 / 3
                       "status": "passed" if i["points"] >= i["max_points"] > 0 or (
                           i["max_points"] == 0 and i["status"] == "correct") else "failed",
-                      "output": i["feedback"], "output_format": "text",
+                      "output": item_feedback(i, texts, detail), "output_format": "text",
                       "visibility": "visible"})
     for n, u in enumerate(g["unreadable_steps"], len(tests) + 1):
         tests.append({"name": f"step {u['step']} could not be read", "number": str(n),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from derivcheck.grade.export import DEFAULT_DETAIL, item_feedback
 from derivcheck.grade.export import points_text as _num
 from derivcheck.report.latex import PREAMBLE, code_tex, escape_tex, pdf_string, verdict_tex
 from derivcheck.results import Verdict
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from derivcheck.grade.check import Prepared
 
 
-def feedback_tex(g: dict, prepared: Prepared) -> str:
+def feedback_tex(g: dict, prepared: Prepared, detail: str = DEFAULT_DETAIL) -> str:
+    """The feedback of ``feedback_markdown`` as a LaTeX document, at the same ``detail``."""
     texts = {i.id: i.texts[0] for i in prepared.key.rubric.items}
     title = escape_tex(f"Feedback: {g['student']}")
     lines = [PREAMBLE.replace("pdfcreator={derivcheck}",
@@ -38,7 +40,7 @@ def feedback_tex(g: dict, prepared: Prepared) -> str:
     for i in g["items"]:
         lines.append(f"{code_tex(texts.get(i['id'], i['id']), breakable=True)} & "
                      f"{_num(i['points'])}/{_num(i['max_points'])} & "
-                     f"\\small{{}}{escape_tex(i['feedback'])} \\\\")
+                     f"\\small{{}}{escape_tex(item_feedback(i, texts, detail))} \\\\")
     lines += [r"\bottomrule", r"\end{longtable}"]
     if g.get("warnings"):
         lines.append(r"\section*{Warnings}")
@@ -55,9 +57,11 @@ def feedback_tex(g: dict, prepared: Prepared) -> str:
         for link in s["links"]:
             lines.append(r"\item " + code_tex(f"{link['lhs']} = {link['rhs']}", breakable=True)
                          + f" \\hfill {verdict_tex(Verdict(link['verdict']))}")
+            if detail == "verdict":
+                continue
             if link["message"]:
                 lines.append(r"\\ {\small " + escape_tex(link["message"]) + "}")
-            if link.get("reference"):
+            if link.get("reference") and detail == "solution":
                 lines.append(r"\\ {\small derivcheck's result: "
                              + code_tex(link["reference"], breakable=True) + "}")
             c = link.get("counterexample")
