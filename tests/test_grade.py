@@ -571,7 +571,10 @@ def test_latex_feedback_compiles_with_hostile_text(tmp_path: Path) -> None:
                 "broken.yaml": "steps: [\n"})
     out = tmp_path / "out"
     assert main(["grade", str(key), str(cls), "-o", str(out), "-q", "--no-symbolic",
-                 "--feedback-latex"]) == 0
+                 "--feedback-latex", "--feedback-detail", "solution"]) == 0
+    tex = (out / "feedback" / "sign.tex").read_text()
+    assert r"\frac{\partial L}{\partial z}" in tex  # formulas typeset as math, not code
+    assert r"derivcheck's result:}" in tex and r"\begin{align*}" in tex
     texts = {}
     for name in ("sign", "broken"):
         pdf = tmp_path / f"{name}.pdf"

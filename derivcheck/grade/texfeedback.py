@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 
 from derivcheck.grade.export import DEFAULT_DETAIL, item_feedback
 from derivcheck.grade.export import points_text as _num
-from derivcheck.report.latex import PREAMBLE, code_tex, escape_tex, pdf_string, verdict_tex
+from derivcheck.report.latex import (
+    PREAMBLE,
+    _break,
+    _Context,
+    code_tex,
+    escape_tex,
+    message_tex,
+    pdf_string,
+    verdict_tex,
+)
 from derivcheck.results import Verdict
 
 if TYPE_CHECKING:
@@ -19,6 +28,13 @@ if TYPE_CHECKING:
 
 def feedback_tex(g: dict, prepared: Prepared, detail: str = DEFAULT_DETAIL) -> str:
     """The feedback of ``feedback_markdown`` as a LaTeX document, at the same ``detail``."""
+    ctx = _Context.of(prepared.key.derivation)  # expressions typeset as math, as the report
+    printer = ctx.printer(prepared.layout)
+
+    def formula(text: str) -> str:
+        node = ctx.parse(text)
+        return printer.math(node) if node is not None else r"\mbox{" + code_tex(text) + "}"
+
     texts = {i.id: i.texts[0] for i in prepared.key.rubric.items}
     title = escape_tex(f"Feedback: {g['student']}")
     lines = [PREAMBLE.replace("pdfcreator={derivcheck}",
@@ -38,7 +54,7 @@ def feedback_tex(g: dict, prepared: Prepared, detail: str = DEFAULT_DETAIL) -> s
               r"\begin{longtable}{@{}p{0.34\linewidth}rp{0.5\linewidth}@{}}",
               r"\toprule result & points & \\ \midrule"]
     for i in g["items"]:
-        lines.append(f"{code_tex(texts.get(i['id'], i['id']), breakable=True)} & "
+        lines.append(f"\\({formula(texts.get(i['id'], i['id']))}\\) & "
                      f"{_num(i['points'])}/{_num(i['max_points'])} & "
                      f"\\small{{}}{escape_tex(item_feedback(i, texts, detail))} \\\\")
     lines += [r"\bottomrule", r"\end{longtable}"]
@@ -55,15 +71,19 @@ def feedback_tex(g: dict, prepared: Prepared, detail: str = DEFAULT_DETAIL) -> s
                      f"{verdict_tex(Verdict(s['verdict']))}\\par")
         lines.append(r"\begin{itemize}")
         for link in s["links"]:
-            lines.append(r"\item " + code_tex(f"{link['lhs']} = {link['rhs']}", breakable=True)
-                         + f" \\hfill {verdict_tex(Verdict(link['verdict']))}")
+            lines.append(r"\item \(" + formula(link["lhs"]) + " = " + formula(link["rhs"])
+                         + f"\\) \\hfill {verdict_tex(Verdict(link['verdict']))}")
             if detail == "verdict":
                 continue
             if link["message"]:
-                lines.append(r"\\ {\small " + escape_tex(link["message"]) + "}")
+                lines.append(r"\\ {\small " + message_tex(link["message"], ctx) + "}")
             if link.get("reference") and detail == "solution":
-                lines.append(r"\\ {\small derivcheck's result: "
-                             + code_tex(link["reference"], breakable=True) + "}")
+                # a long formula is broken over lines before + and -, never shrunk
+                node = ctx.parse(link["reference"])
+                rows = _break(node, link["reference"], printer, 60)
+                lines.append(r"\\ {\small derivcheck's result:}")
+                lines.append(r"\begin{align*}" + " \\\\\n&".join(["&" + rows[0], *rows[1:]])
+                             + r"\end{align*}")
             c = link.get("counterexample")
             if c:
                 sizes = ", ".join(f"{k}={v}" for k, v in c["sizes"].items())
