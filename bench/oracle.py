@@ -378,7 +378,10 @@ class Env:
         self.setting = setting
         self.base = values
         self.values = dict(values)
-        self.kink = mpmath.mpf(10) ** -10  # a kink closer than this: the point is unusable
+        # A kink closer than this: the point is unusable (a finite difference at STEP =
+        # 1e-22 could cross it). Not larger: relu(z) + 1e-12 sits 1e-12 from the kink
+        # of relu_prime wherever z < 0, and those are the points that decide it.
+        self.kink = mpmath.mpf(10) ** -16
         for name, node in prob.defines:
             self.values[name] = self.eval(node, fixed)
 
