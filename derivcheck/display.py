@@ -41,9 +41,28 @@ _ELEMENTWISE_OPS = frozenset({"add", "sub", "mul", "div", "neg", "pow", "num", "
 _FUNCS = ("exp", "log", "tanh", "sqrt")
 
 
+# (derivation, expression) -> its readable form: a class's submissions share the
+# key's derivatives, so each is rewritten once per process. The derivation is kept
+# in the value, so its id is not reused while the entry lives.
+_SHOWN: dict[tuple[int, E], tuple[object, E]] = {}
+_SHOWN_LIMIT = 20_000
+
+
 def readable(node: E, engine: Engine) -> E:
     """``node`` rewritten for display (see the module docstring); ``node`` itself (as
     ``simplify`` leaves it) where a region cannot be rewritten."""
+    key = (id(engine.derivation), node)
+    hit = _SHOWN.get(key)
+    if hit is not None and hit[0] is engine.derivation:
+        return hit[1]
+    out = _readable(node, engine)
+    if len(_SHOWN) >= _SHOWN_LIMIT:
+        _SHOWN.clear()
+    _SHOWN[key] = (engine.derivation, out)
+    return out
+
+
+def _readable(node: E, engine: Engine) -> E:
     try:
         simple = simplify(node, engine)
     except (Unsupported, ShapeError, RecursionError):
