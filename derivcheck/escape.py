@@ -40,7 +40,15 @@ def _escape(ch: str) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+# Printable ASCII (and the kept tab and line feed) needs no look-up: most text is this.
+_PLAIN = re.compile(r"[\x20-\x7e]*")
+_PLAIN_KEPT = re.compile(r"[\x20-\x7e\n\t]*")
+
+
 def _visible(text: str, keep: str = "") -> str:
+    plain = _PLAIN_KEPT if keep == "\n\t" else _PLAIN
+    if plain.fullmatch(text):
+        return text
     return "".join(_escape(ch) if ch not in keep and is_unsafe(ch) else ch for ch in text)
 
 
