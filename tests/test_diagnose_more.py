@@ -252,3 +252,31 @@ def test_a_failing_rule_never_changes_the_verdict(check, monkeypatch, claim: str
     result = check(claim, model="mlp")
     assert result.verdict == verdict
     assert "internal-error" not in result.codes
+
+
+def test_an_assumption_is_never_said_where_a_compared_point_refutes_it() -> None:
+    """'holds when s > 0' only if no compared point with s > 0 had the sides differ."""
+    from derivcheck.decide import Sample
+    from derivcheck.diagnose.assume import needs_assumption
+    from derivcheck.engine.core import Engine
+    from derivcheck.engine.numeric import Point
+    from derivcheck.load import load_text
+
+    d = load_text("title: t\nsymbols: {s: scalar}\nsteps:\n  - {id: a, claim: 'abs(s) = s'}\n",
+                  "t.yaml")
+    engine = Engine(d)
+    ref, claim = d.steps[0].exprs[0].node, d.steps[0].exprs[1].node
+    rng = np.random.default_rng(0)
+    found = needs_assumption(engine, ref, claim, frozenset(), Options(), rng)
+    assert found is not None and dict(found.args)["condition"] == "s > 0"
+
+    def compared(value: float, error: float) -> list[Sample]:
+        point = Point({}, {"s": np.asarray(value)})
+        return [Sample({}, point, [{}], [np.asarray(abs(value))], [np.asarray(value)], [error])]
+
+    # a compared point with s > 0 where the sides differed: the condition is not enough
+    assert needs_assumption(engine, ref, claim, frozenset(), Options(), rng,
+                            compared(2.0, 0.5)) is None
+    # where s < 0 the sides may differ: that is what the condition excludes
+    assert needs_assumption(engine, ref, claim, frozenset(), Options(), rng,
+                            compared(-2.0, 1.0)) is not None

@@ -76,9 +76,9 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
     d = edits.transposed_factor(probe, claim)
     if d:
         # Often the same fact seen another way: "A.T for A", or "holds if A is symmetric".
-        also = needs_assumption(engine, ref, claim, outcome.free, options, rng)
+        also = needs_assumption(engine, ref, claim, outcome.free, options, rng, samples)
         return [d, also] if also else [d]
-    d = needs_assumption(engine, ref, claim, outcome.free, options, rng)
+    d = needs_assumption(engine, ref, claim, outcome.free, options, rng, samples)
     if d and dict(d.args)["condition"].endswith("is symmetric"):
         # V[k, j] for V[j, k]: the mistake is the index; symmetry is the alternative
         index = edits.wrong_index(probe, claim)

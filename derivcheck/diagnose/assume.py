@@ -10,7 +10,7 @@ import numpy as np
 
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.decide import AGREE, Options, sample_both
+from derivcheck.decide import AGREE, Options, Sample, sample_both
 from derivcheck.diagnose.probe import Probe, close
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError
@@ -35,7 +35,11 @@ _STRONGER = (
 
 
 def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], options: Options,
-                     rng: np.random.Generator) -> Diagnosis | None:
+                     rng: np.random.Generator,
+                     compared: list[Sample] | None = None) -> Diagnosis | None:
+    """The weakest condition on one symbol under which the sides agree at new points,
+    and at every compared point (``compared``: the step's own) where it already held:
+    "holds when u > 0" is never said of a claim refuted at a point with u > 0."""
     names = sorted(engine.used_symbols(ref) | engine.used_symbols(claim))
     quick = Options(options.seed, max(options.settings, 3), 3, False)
     for tag, tags, condition, fix in _STRONGER:
@@ -57,7 +61,8 @@ def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], opt
             except (EvalError, ShapeError, Unsupported):
                 continue
             if len(samples) >= quick.points * quick.settings and \
-                    max(e for s in samples for e in s.errors) <= AGREE:
+                    max(e for s in samples for e in s.errors) <= AGREE and \
+                    not _refuted_where_it_holds(compared or [], name, tag):
                 if multihot:
                     return diagnosis(
                         "needs-assumption", condition=f"{name} is one-hot (sum({name}) = 1)",
@@ -67,6 +72,33 @@ def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], opt
                 return diagnosis("needs-assumption", condition=condition.format(n=name),
                                  fix=fix.format(n=name))
     return None
+
+
+def _holds_at(value: np.ndarray, tag: str) -> bool:
+    """Does a drawn value satisfy the condition ``tag`` (to rounding)?"""
+    v = np.asarray(value, dtype=float)
+    total_one = abs(float(np.sum(v)) - 1) <= 1e-9
+    if tag == "positive":
+        return bool(np.all(v > 0))
+    if tag == "sum1":
+        return total_one
+    if tag == "prob":
+        return total_one and bool(np.all(v > 0))
+    if tag == "onehot":
+        return total_one and bool(np.all((v == 0) | (v == 1)))
+    if tag == "symmetric":
+        return v.ndim == 2 and v.shape[0] == v.shape[1] and bool(np.allclose(v, v.T))
+    return False
+
+
+def _refuted_where_it_holds(compared: list[Sample], name: str, tag: str) -> bool:
+    """Some compared point satisfies the condition and the sides differ there."""
+    for s in compared:
+        value = s.point.values.get(name)
+        if value is not None and _holds_at(value, tag) and \
+                max(s.errors, default=0.0) > AGREE:
+            return True
+    return False
 
 
 def _applies(tag: str, shape: tuple) -> bool:
