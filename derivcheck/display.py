@@ -99,9 +99,25 @@ class _Readable:
         else:
             args = tuple(self.run(a) for a in node.args)
             out = E(node.op, args, node.val) if args != node.args else node
+            if out.op == "jac":
+                out = self.jacobian(out)
         self.keep.append(node)
         self.memo[id(node)] = out
         return out
+
+    def jacobian(self, node: E) -> E:
+        """``jacobian(f(e_j))`` as the matrix ``M`` when ``f(e) = M @ e`` is linear in the
+        seed ``e`` (a Hessian of a quadratic: ``A.T @ A + lam * eye(D)``); else as is."""
+        n_dim, seed_shape, _ = node.val
+        if len(seed_shape) != 2 or seed_shape[1] != 1:
+            return node
+        try:
+            if self.shape(node.args[0])[1:] != (1,):
+                return node
+        except (ShapeError, Unsupported, KeyError, IndexError):
+            return node
+        matrix = _linear_map(node.args[0], n_dim, self)
+        return matrix if matrix is not None else node
 
     def region(self, root: E) -> E:
         """An elementwise region through SymPy, its operands made readable first."""
@@ -161,6 +177,53 @@ class _Readable:
             args = tuple(self.run(a) for a in root.args)
             return E(root.op, args, root.val) if args != root.args else root
         return out
+
+
+def _has_seed(node: E) -> bool:
+    return any(n.op == "seed" for n in node.walk())
+
+
+def _linear_map(node: E, dim: object, r: _Readable) -> E | None:
+    """``M`` with ``node = M @ seed`` for a node linear in the seed, else None."""
+    if node.op == "seed":
+        return E("eye", val=dim)
+    if node.op == "neg":
+        inner = _linear_map(node.args[0], dim, r)
+        return None if inner is None else ir.neg(inner)
+    if node.op in ("add", "sub"):
+        a, b = (_linear_map(x, dim, r) for x in node.args)
+        if a is None or b is None:
+            return None
+        return ir.add(a, b) if node.op == "add" else ir.sub(a, b)
+    if node.op == "matmul" and not _has_seed(node.args[0]):
+        inner = _linear_map(node.args[1], dim, r)
+        return None if inner is None else _product(node.args[0], inner)
+    if node.op in ("mul", "div"):
+        for k in ((0, 1) if node.op == "mul" else (0,)):
+            t, c = node.args[k], node.args[1 - k]
+            if _has_seed(c):
+                continue
+            shape = r.shape(c)
+            inner = _linear_map(t, dim, r)
+            if inner is None:
+                continue
+            if shape in ((), (1, 1)):
+                return ir.mul(c, inner) if node.op == "mul" else ir.div(inner, c)
+            if node.op == "mul" and len(shape) == 2 and shape[1] == 1 and \
+                    r.shape(t) == shape:
+                return _product(ir.fn("diag", c), inner)  # c * (M @ e) = diag(c) @ M @ e
+    return None
+
+
+def _product(a: E, b: E) -> E:
+    """``a @ b``, without a factor ``eye``, associated to the left (as it is written)."""
+    if b.op == "eye":
+        return a
+    if a.op == "eye":
+        return b
+    if b.op == "matmul":
+        return ir.matmul(_product(a, b.args[0]), b.args[1])
+    return ir.matmul(a, b)
 
 
 class _TooLarge(Exception):

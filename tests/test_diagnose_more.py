@@ -52,6 +52,8 @@ CASES = [
      "refuted", ("missing-term",), "lacks c"),
     ("shift added", ALGEBRA, "logsumexp(z) = logsumexp(z + c)", "none",
      "refuted", ("extra-term",), "adds c"),
+    ("regulariser of a Hessian", "linreg", "d(d(Lr)/d(w))/d(w) = 2 / N * X.T @ X", None,
+     "refuted", ("missing-term",), "lacks 2 * lam * eye(D)"),
     ("rank-one term of a Hessian", "softmax", "d(d(lse)/d(z))/d(z) = diag(a)", None,
      "refuted", ("missing-term",), "a @ a.T"),
     # factors that vary with the point
@@ -166,6 +168,8 @@ HOLDS = [
     ("penalty term", "linreg", "d(Lr)/d(w) = 2 / N * X.T @ r + 2 * lam * w", None),
     ("shift", ALGEBRA, "logsumexp(z + c) = logsumexp(z) + c", "none"),
     ("Hessian", "softmax", "d(d(lse)/d(z))/d(z) = diag(a) - a @ a.T", None),
+    ("regularised Hessian", "linreg",
+     "d(d(Lr)/d(w))/d(w) = 2 / N * X.T @ X + 2 * lam * eye(D)", None),
     ("temperature", TEMPERATURE, "d(logsumexp(z / tau))/d(z) = softmax(z / tau) / tau", None),
     ("linear form", "cookbook", "d(a.T @ A @ x)/d(x) = A.T @ a", None),
     ("activation", "mlp", "d(L)/d(W2) = (a2 - y) @ a1.T", None),

@@ -48,7 +48,8 @@ def test_readable_forms_are_equal_at_random_points() -> None:
 MODEL = """
 title: display
 symbols: {x: "vector D", w: "vector D", X: "matrix N D", t: "binary N", y: "binary K",
-          W: "matrix K D", ty: "vector K", V: "matrix K H", U: "matrix H D"}
+          W: "matrix K D", ty: "vector K", V: "matrix K H", U: "matrix H D",
+          A: "matrix M D", r: "vector M", lam: posscalar, c: "vector M"}
 define:
   z: "W @ x"
   p: "sigmoid(z)"
@@ -59,6 +60,8 @@ define:
   h: "tanh(u)"
   o: "V @ h"
   Q: "sum((o - ty) ** 2) / 2"
+  R: "sum((A @ w - r) ** 2) / 2 + lam * sum(w ** 2) / 2"
+  C: "sum(c * (A @ w) ** 2) / 2"
 steps:
   - {id: s, claim: "x = x"}
 """
@@ -70,6 +73,9 @@ SHOWN = [
     ("batch mean of a logistic loss", "d(J)/d(w)", "X.T @ ((pb - t) / N)"),
     ("tanh layer", "d(Q)/d(u)", "(V.T @ (o - ty)) * (1 - h ** 2)"),
     ("through the sigmoid", "d(L)/d(p)", "(y - p) / (p * (p - 1))"),
+    # a Jacobian linear in its seed is that matrix (jacobian(... e_j ...) before)
+    ("Hessian of ridge regression", "d(d(R)/d(w))/d(w)", "(A.T @ A + lam * eye(D)).T"),
+    ("Hessian with weights", "d(d(C)/d(w))/d(w)", "(A.T @ diag(c) @ A).T"),
 ]
 
 
@@ -78,4 +84,7 @@ SHOWN = [
 def test_how_the_engines_results_are_shown(derivative: str, shown: str) -> None:
     d = load_text(MODEL.replace("x = x", f"{derivative} = x"), "display.yaml")
     node = DISPLAY.resolve(d.steps[0].exprs[0].node, "gradient")
-    assert to_text(readable(node, DISPLAY)) == shown, to_text(node)
+    shown_node = readable(node, DISPLAY)
+    assert to_text(shown_node) == shown, to_text(node)
+    settings = size_settings(DISPLAY.derivation.dims, 3, np.random.default_rng(5))
+    assert _agree(DISPLAY, node, shown_node, settings, np.random.default_rng(6))

@@ -15,6 +15,7 @@ import numpy as np
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.diagnose.probe import Probe, close, fraction_text, size
+from derivcheck.display import readable
 from derivcheck.engine.simplify import expand_terms, signed_terms, simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
@@ -72,7 +73,28 @@ def _splits(probe: Probe, node: E, side: str) -> list[_Split]:
     for expanded in (expand_terms(simple, engine), expand_terms(_square_out(simple), engine)):
         if len(expanded) > len(options[-1]):
             options.append(expanded)
+    if side == "ref" and all(len(o) < 2 for o in options):
+        # the readable form splits what simplify cannot (a Hessian's jacobian(... e_j ...)
+        # is A.T @ A + lam * eye(D)); a split is used only where its terms add up to the
+        # side at the points (_Split.usable), so this shapes the text, not the finding
+        shown = readable(node, engine)
+        transposed = shown.op == "T"
+        parts = signed_terms(shown.args[0] if transposed else shown)
+        if transposed:
+            parts = [(sign, _transposed(probe, t)) for sign, t in parts]
+        if len(parts) >= 2 and parts not in options:
+            options.append(parts)
     return [_Split(probe, terms, side) for terms in options if 2 <= len(terms) <= MAX_TERMS]
+
+
+def _transposed(probe: Probe, term: E) -> E:
+    """``term.T``, dropping it where it changes nothing (``eye``, a scalar times it)."""
+    if term.op == "eye":
+        return term
+    if term.op == "mul" and any(a.op == "eye" for a in term.args) and \
+            all(a.op == "eye" or probe.shape(a) in ((), (1, 1)) for a in term.args):
+        return term
+    return ir.transpose(term)
 
 
 def _square_out(node: E) -> E:
