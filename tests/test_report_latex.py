@@ -344,8 +344,22 @@ def test_refuted_step_shows_diagnosis_engine_result_and_counterexample(small_tex
     block = small_tex.split(code_tex("sign_flip"))[-1].split(r"\dcstep")[0]
     assert "(sign-error)" in block
     assert r"\dclabel{engine's result}" in block
-    assert r"\frac{\partial L}{\partial z} = a - t" in block
+    assert r"\frac{\partial L}{\partial z} = &\dcfit{\dimexpr\linewidth-8em\relax}{a - t}" \
+        in block
     assert r"\dclabel{counterexample}" in block and "left side" in block
+
+
+def test_a_long_engine_result_is_broken_over_lines_not_shrunk() -> None:
+    from derivcheck.report.latex import _Context, _reference
+    from derivcheck.results import LinkResult
+
+    d = load_text("title: t\nsymbols: {a: scalar, b: scalar, c: scalar}\nsteps:\n"
+                  "  - {id: s, claim: 'a = b'}\n", "t.yaml")
+    ctx = _Context.of(d)
+    long = " + ".join(f"{v} * {w} * (a - b) ** 3" for v in "abc" for w in "abc")
+    link = LinkResult(index=0, lhs="a", rhs="b", verdict=Verdict.REFUTED, reference=long)
+    rows = "\n".join(_reference(link, [None, None], ctx.printer("gradient"), ctx))
+    assert rows.count(r"\dcfit") >= 2  # several lines, each fitted on its own
 
 
 def test_chain_has_a_mark_per_link(small_tex: str) -> None:

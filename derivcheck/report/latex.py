@@ -700,11 +700,15 @@ def _reference(link: LinkResult, exprs: Sequence[E | None], printer: TexPrinter,
     side = rhs if (rhs is not None and _has_d(rhs) and not (lhs is not None and _has_d(lhs))) \
         else lhs
     node = ctx.parse(link.reference)
-    formula = printer.math(node) if node is not None else _code_math(link.reference)
     left = (printer.math(side) + " = ") if side is not None else ""
+    # a long result is broken over lines before + and -, each fitted only if a single
+    # term is still too wide: never one microscopic line
+    budget = LINE_UNITS - 10 - (int(printer.width(side)) if side is not None else 0)
+    lines = _break(node, link.reference, printer, max(budget, 30))
+    fit = "\\dcfit{\\dimexpr\\linewidth-8em\\relax}"
+    rows = [f"{left}&{fit}{{{lines[0]}}}"] + [f"&\\quad {fit}{{{line}}}" for line in lines[1:]]
     return [r"{\small\dclabel{engine's result}",
-            r"\begin{align*}", f"\\dcfit{{\\dimexpr\\linewidth-4em\\relax}}{{{left}{formula}}}",
-            r"\end{align*}}"]
+            r"\begin{align*}", "\\\\\n".join(rows), r"\end{align*}}"]
 
 
 def _has_d(node: E) -> bool:
