@@ -176,9 +176,23 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (out / "results.md").write_text(markdown(results))
+    (out / "results.md").write_text(markdown(results) + _kept(out / "results.md"))
     print(markdown(results))
     return 0
+
+
+# Sections measured by other scripts (the fuzzer, diagnosis accuracy, grading, scaling)
+# follow this line in results.md; a new run of this benchmark keeps them.
+KEPT_MARKER = "<!-- measured by other scripts: kept when bench/run.py rewrites the file -->"
+
+
+def _kept(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    at = text.find(KEPT_MARKER)
+    return "\n" + text[at:] if at >= 0 else ""
 
 
 if __name__ == "__main__":
