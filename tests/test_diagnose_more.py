@@ -118,6 +118,8 @@ CASES = [
      "refuted", ("wrong-dimension",), "the claim has `D` where `N` fits"),
     ("sqrt(S) for sqrt(E)", SIZES, "d(sum(q) / sqrt(E))/d(q) = q * 0 + 1 / sqrt(S)", None,
      "refuted", ("wrong-dimension",), "the claim has `sqrt(S)` where `sqrt(E)` fits"),
+    ("missing 1/sqrt(E)", SIZES, "d(sum(q) / sqrt(E))/d(q) = q * 0 + 1", None,
+     "refuted", ("scale-factor",), "is sqrt(E) times"),
     ("1/N on one term only", SIZES,
      "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w", None,
      "refuted", ("missing-factor",), "the term `2 * w` of the claim lacks the factor `1/N`"),

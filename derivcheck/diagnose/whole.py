@@ -104,7 +104,8 @@ def _size_factor(ratios: list[float], samples: list[Sample],
                  fits: Callable[[list[float]], bool]) -> Diagnosis | None:
     """A factor that depends on a dimension, such as a missing 1/N."""
     for d in samples[0].sizes:
-        for power, label in ((1, d), (-1, f"1/{d}")):
+        for power, label in ((1, d), (-1, f"1/{d}"), (0.5, f"sqrt({d})"),
+                             (-0.5, f"1/sqrt({d})")):
             k = float(np.nanmedian([c / s.sizes[d] ** power for c, s in zip(ratios, samples)]))
             if abs(k) > 1e-12 and fits([k * s.sizes[d] ** power for s in samples]):
                 text = label if abs(k - 1) < 1e-9 else f"{fraction_text(k)} * {label}"
