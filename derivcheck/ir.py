@@ -78,7 +78,7 @@ class E:
             return True
         if not isinstance(other, E) or self._hash != other._hash:
             return False
-        return self.op == other.op and self.val == other.val and self.args == other.args
+        return _same_tree(self, other)
 
     def walk(self) -> Iterator[E]:
         """Yield this node and every node below it (pre-order)."""
@@ -92,6 +92,27 @@ class E:
         from derivcheck.printer import to_text
 
         return to_text(self)
+
+
+def _same_tree(a: E, b: E) -> bool:
+    """Structural equality of two nodes, without recursion, each pair of shared
+    sub-expressions compared once: two equal DAGs built apart (a derivative of
+    nested definitions) unfold to trees exponentially larger than themselves."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        key = (id(x), id(y))
+        if key in seen:
+            continue
+        if (x._hash != y._hash or x.op != y.op or x.val != y.val
+                or len(x.args) != len(y.args)):
+            return False
+        seen.add(key)  # the nodes stay alive under a and b while the walk lasts
+        stack.extend(zip(x.args, y.args))
+    return True
 
 
 # Unary functions applied elementwise, and the structural ones.

@@ -20,6 +20,40 @@ def to_text(node: E) -> str:
     return _render(node)[0]
 
 
+MAX_SHOWN_NODES = 2000  # a formula in a message: beyond this many nodes, a summary
+
+
+def tree_size(node: E, cap: int = 10**9) -> int:
+    """The number of nodes of ``node`` as a tree (as printed), at most ``cap``.
+
+    Counted on the DAG, once per shared node: an expression built from nested
+    definitions can unfold to a tree of billions of nodes.
+    """
+    memo: dict[int, int] = {}
+    keep: list[E] = []
+    stack: list[tuple[E, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if id(n) in memo:
+            continue
+        if expanded:
+            memo[id(n)] = min(cap, 1 + sum(memo[id(a)] for a in n.args))
+            keep.append(n)
+            continue
+        stack.append((n, True))
+        stack.extend((a, False) for a in n.args if id(a) not in memo)
+    return memo[id(node)]
+
+
+def to_text_bounded(node: E, max_nodes: int = MAX_SHOWN_NODES) -> str:
+    """``to_text(node)``, or a summary when the printed tree would pass ``max_nodes``
+    nodes (the text of a shared DAG grows exponentially with its depth)."""
+    size = tree_size(node, cap=max_nodes + 1)
+    if size > max_nodes:
+        return f"<an expression of more than {max_nodes} nodes, not printed>"
+    return to_text(node)
+
+
 def _num(value: object) -> str:
     if isinstance(value, Fraction):
         if value.denominator == 1:

@@ -32,7 +32,7 @@ from derivcheck.errors import InputError, ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 from derivcheck.results import (
     Evidence,
     FileResult,
@@ -311,9 +311,9 @@ def reference_text(engine: Engine, outcome: Outcome) -> str:
     if node is None:
         return ""
     try:
-        return to_text(simplify(node, engine))
+        return to_text_bounded(simplify(node, engine))
     except (Unsupported, ShapeError, RecursionError):
-        return to_text(node)
+        return to_text_bounded(node)
 
 
 def _check_links(engine: Engine, step: Step, options: Options,

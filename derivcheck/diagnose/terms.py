@@ -77,10 +77,20 @@ def _splits(probe: Probe, node: E, side: str) -> list[_Split]:
 
 def _square_out(node: E) -> E:
     """``(a + b) ** 2`` as ``(a + b) * (a + b)``, so that expanding it gives the cross terms."""
-    args = tuple(_square_out(a) for a in node.args)
-    if node.op == "pow" and ir.is_num(args[1], 2) and args[0].op in ("add", "sub"):
-        return ir.mul(args[0], args[0])
-    return E(node.op, args, node.val) if args != node.args else node
+    memo: dict[int, E] = {}  # by identity: a DAG is walked once, not as the tree it unfolds to
+
+    def go(n: E) -> E:
+        hit = memo.get(id(n))
+        if hit is None:
+            args = tuple(go(a) for a in n.args)
+            if n.op == "pow" and ir.is_num(args[1], 2) and args[0].op in ("add", "sub"):
+                hit = ir.mul(args[0], args[0])
+            else:
+                hit = E(n.op, args, n.val) if args != n.args else n
+            memo[id(n)] = hit
+        return hit
+
+    return go(node)
 
 
 def _fits(probe: Probe, target: str, base: str, parts: list[tuple[float, _Split, int]]) -> bool:

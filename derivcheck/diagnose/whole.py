@@ -18,7 +18,7 @@ from derivcheck.diagnose.probe import Probe, close, fraction_text
 from derivcheck.engine.simplify import simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text, to_text_bounded
 
 
 def all_fit(samples: list[Sample], transform: Callable[[np.ndarray], np.ndarray]) -> bool:
@@ -256,7 +256,7 @@ def _fmt_sizes(sizes: dict[str, int]) -> str:
 
 def residual_text(probe: Probe, ref: E, claim: E) -> str:
     try:
-        text = to_text(simplify(ir.sub(claim, ref), probe.engine))
+        text = to_text_bounded(simplify(ir.sub(claim, ref), probe.engine))
     except (Unsupported, ShapeError, RecursionError):
-        text = to_text(ir.sub(claim, ref))
+        text = to_text_bounded(ir.sub(claim, ref))
     return f"`{text}` (claimed minus reference)"
