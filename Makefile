@@ -39,6 +39,7 @@ bench: $(STAMP)
 
 fuzz: $(STAMP)
 	DERIVCHECK_FUZZ=long $(PY) -m pytest -q tests/test_fuzz.py
+	$(PY) bench/mutants.py --count $(or $(MUTANTS),20000) --seed $(or $(SEED),1) --jobs 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check derivcheck tests bench

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from derivcheck.escape import term_lines, term_text
+
 if TYPE_CHECKING:
     from derivcheck.decide import Options
 
@@ -26,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="derivcheck",
         description="Check hand derivations: the engine computes the derivatives itself "
                     "and proves, checks or refutes every claimed step.")
+    from derivcheck import __version__
+
+    parser.add_argument("--version", action="version", version=f"derivcheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="check derivation files or folders")
     verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders")
@@ -131,7 +136,7 @@ def _main(argv: Sequence[str] | None) -> int:
     missing = [p for p in args.paths if not expand_paths([p]) or not _exists(p)]
     if missing:
         for p in missing:
-            print(f"derivcheck: {p}: no such file, or no .yaml files in that folder",
+            print(f"derivcheck: {term_text(p)}: no such file, or no .yaml files in that folder",
                   file=sys.stderr)
         return EXIT_INPUT
     report = verify_paths(args.paths, options)
@@ -161,7 +166,7 @@ def _report(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     missing = [p for p in args.paths if not expand_paths([p]) or not _exists(p)]
     for p in missing:
-        print(f"derivcheck: {p}: no such file, or no .yaml files in that folder",
+        print(f"derivcheck: {term_text(p)}: no such file, or no .yaml files in that folder",
               file=sys.stderr)
     if missing:
         return EXIT_INPUT
@@ -191,19 +196,21 @@ def _report(args: argparse.Namespace) -> int:
             try:
                 pdf = compile_pdf(tex)
             except TexError as exc:
-                print(f"derivcheck: no PDF written: {exc.message}", file=sys.stderr)
+                print(f"derivcheck: no PDF written: {term_lines(exc.message)}",
+                      file=sys.stderr)
                 if exc.log_excerpt:
-                    print(exc.log_excerpt, file=sys.stderr)
+                    print(term_lines(exc.log_excerpt), file=sys.stderr)
                 return EXIT_INPUT
             write_bytes(tex_path.with_suffix(".pdf"), pdf)
     except OSError as exc:
-        print(f"derivcheck: cannot write {exc.filename or output}: {exc.strerror or exc}",
+        print(f"derivcheck: cannot write {term_text(exc.filename or output)}: "
+              f"{exc.strerror or exc}",
               file=sys.stderr)
         return EXIT_INPUT
     errors = [f for f in report.files if f.error]
     if errors:
         print(f"derivcheck: {len(errors)} file{'s' if len(errors) != 1 else ''} could not be "
-              f"read (shown in the report): {', '.join(f.path for f in errors)}",
+              f"read (shown in the report): {', '.join(term_text(f.path) for f in errors)}",
               file=sys.stderr)
         return EXIT_INPUT
     return EXIT_OK

@@ -22,8 +22,7 @@ CODES: dict[str, str] = {
     "wrong-index": "a wrong index: {detail}; the claim holds as `{fixed}`",
     "wrong-order": "the factors of `{product}` are in the wrong order: `{fixed}` makes the "
                    "claim hold",
-    "log-base": "a logarithm has the wrong base: `{where}` with {right} for {wrong} makes the "
-                "claim hold",
+    "log-base": "a logarithm has the wrong base: {detail}",
     "follows-from-error": "correct from the previous expression, which was already wrong "
                           "(link {first_wrong})",
     "residual": "the two sides differ by {residual}",

@@ -58,6 +58,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _PRED = re.compile(r"\s*(\w+)\s*\(\s*([A-Za-z][A-Za-z0-9_]*)\s*\)\s*\Z")
 RESERVED = frozenset(FUNCTIONS) | {"T", "e", "pi"} | frozenset(keyword.kwlist) | frozenset(
     keyword.softkwlist)
+# a derivation file with a rubric: is an answer key, which verify does not read
+KEY_HINT = ("this is an answer key: check it with 'derivcheck grade --check-key KEY' "
+            "(its model answer and rubric), grade with 'derivcheck grade KEY SUBMISSIONS...'")
 TOP_KEYS = ("title", "source", "symbols", "conventions", "assume", "define", "steps")
 STEP_KEYS = ("id", "claim", "chain", "latex", "expect", "note", "layout", "points")
 # A submission takes its symbols, definitions, conventions and assumptions from
@@ -159,6 +162,7 @@ class _Loader:
         self.scope: Scope | None = None
         self.conv = Conventions()
         self.step_errors: list[tuple[str, str]] = []
+        self.warnings: list[str] = []
         self.second: list[tuple[Expr, Any]] | None = None  # (expression, Prepared)
 
     # -- errors -----------------------------------------------------------
@@ -209,6 +213,8 @@ class _Loader:
                 if base and key in TOP_KEYS:
                     raise self.key_error(doc, key, f"'{key}' comes from the answer key: a "
                                          "submission cannot set it", hint)
+                if key == "rubric" and not base:
+                    hint = KEY_HINT
                 raise self.key_error(doc, key, f"unknown key '{key}'", hint)
         for key in (("steps",) if base else ("title", "symbols", "steps")):
             if key not in doc:
@@ -243,7 +249,7 @@ class _Loader:
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
                           definitions, steps, assumptions,
                           dict(self.__dict__.get("_declared_latex", {})),
-                          tuple(self.step_errors))
+                          tuple(self.step_errors), tuple(self.warnings))
 
     def check_schema(self, doc: Any) -> None:
         """The shipped JSON Schema's check (what an editor shows), before the loader's own.
@@ -254,7 +260,10 @@ class _Loader:
             "derivation"
         found = first_problem(doc, name, skip_steps=self.base is not None)
         if found is not None:
-            raise self.error(found.message, found.line, found.col, found.hint, found.context)
+            hint = found.hint
+            if name == "derivation" and found.message == "unknown key 'rubric'":
+                hint = KEY_HINT
+            raise self.error(found.message, found.line, found.col, hint, found.context)
 
     def refuse_deep_nesting(self) -> None:
         """YAML flow collections nested deeper than ``MAX_YAML_DEPTH`` are refused
@@ -544,6 +553,8 @@ class _Loader:
 
     def steps(self, doc: Any, scope: Scope, conventions: Conventions) -> tuple[Step, ...]:
         items = doc["steps"]
+        if self.base is not None and isinstance(items, list) and not items:
+            return ()  # a submission with no steps: graded, every item missing
         if not isinstance(items, list) or not items:
             raise self.value_error(doc, "steps", "'steps' must be a non-empty list of steps",
                                    "e.g. steps: [{id: s1, claim: 'd(L)/d(z) = a - y'}]")
@@ -576,12 +587,29 @@ class _Loader:
         if "id" not in item:
             raise self.error("step without an 'id'", line, col, "add id: a_short_name")
         sid = self.string(item, "id")
-        if sid in seen:
+        if sid in seen and self.base is not None:
+            sid = self._renamed(items, item, sid, seen)
+        elif sid in seen:
             raise self.value_error(item, "id", f"duplicate step id '{sid}'",
                                    f"first used on line {seen[sid]}")
         seen[sid] = _value_pos(item, "id")[0] + 1
         ctx = f"step {sid}"
         return self.step(item, sid, scope, conventions, ctx, line, col)
+
+    def _renamed(self, items: Any, item: Any, sid: str, seen: dict[str, int]) -> str:
+        """A submission's repeated step id, renamed (``s1-2``, the first id free in the
+        file), with a warning: a student who writes a step again is correcting it, and
+        the last statement of an item is the answer."""
+        taken = set(seen) | {i.get("id") for i in items if isinstance(i, dict)}
+        n = 2
+        while f"{sid}-{n}" in taken:
+            n += 1
+        new = f"{sid}-{n}"
+        line = _value_pos(item, "id")[0] + 1
+        self.warnings.append(f"{self.path}:{line}: step id '{sid}' is used again (first on "
+                             f"line {seen[sid]}): this step is read as '{new}'; where "
+                             "both state a result, the later one is the answer")
+        return new
 
     def step(self, item: Any, sid: str, scope: Scope, conventions: Conventions, ctx: str,
              line: int, col: int) -> Step:

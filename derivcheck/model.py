@@ -145,6 +145,9 @@ class Derivation:
     # A submission is read step by step: (step id or "#n", the input error) of each
     # step that could not be read (a derivation file stops at its first error instead).
     step_errors: tuple[tuple[str, str], ...] = ()
+    # What was read differently from how it is written, and why (a submission's
+    # repeated step id, renamed): shown to the student, never an error.
+    warnings: tuple[str, ...] = ()
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:

@@ -162,8 +162,12 @@ class DerivationFile(pytest.File):
         except InputError as exc:
             yield InputErrorItem.from_parent(self, name="input", message=exc.format())
             return
+        from derivcheck.escape import term_text
+
         for step in self.derivation.steps:
-            yield StepItem.from_parent(self, name=step.id, step=step)
+            # the test id is printed by ``pytest -v``: a terminal escape or a line break
+            # in a step id is shown escaped (the step itself keeps its id)
+            yield StepItem.from_parent(self, name=term_text(step.id), step=step)
 
     @property
     def display_path(self) -> str:
@@ -236,7 +240,9 @@ class StepItem(_Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.step.loc.line - 1 if self.step.loc else None
-        return self.path, line, f"step {self.step.id} ({self.path.name})"
+        from derivcheck.escape import term_text
+
+        return self.path, line, f"step {term_text(self.step.id)} ({term_text(self.path.name)})"
 
 
 class InputErrorItem(_Item):
@@ -259,7 +265,10 @@ def _failure_text(path: str, result: StepResult) -> str:
     from derivcheck.report.text import printable, render_step
 
     expected = ", ".join(result.expected) if result.expected else "holds (no expect:)"
-    head = (f"{path}:{result.line}: step {result.id}: {result.verdict.value}, "
+    from derivcheck.escape import term_text
+
+    head = (f"{term_text(path)}:{result.line}: step {term_text(result.id)}: "
+            f"{result.verdict.value}, "
             f"expected {expected}")
     if result.verdict.value == "undecided":
         head += ("\n  undecided is not a pass; write `expect: undecided` to record a "

@@ -86,6 +86,13 @@ CASES = [
     # a log base inside a larger expression (not a factor of the whole side)
     ("log10 for log in one term", ALGEBRA, "log(p * q) = log10(p) + log(q)", "none",
      "refuted", ("log-base",), "`log10(p)` with log for log10"),
+    # a log base as a factor of the whole side: ln 10, or 1 / ln 2, is named as such
+    ("derivative of log10 as of log", ALGEBRA, "d(log10(p))/d(p) = 1 / p", "none",
+     "refuted", ("log-base",), "ln 10"),
+    ("log2 for log", ALGEBRA, "log(p) = log2(p)", "none", "refuted", ("log-base",),
+     "1 / ln 2"),
+    ("a factor 2.3 is not a log base", ALGEBRA, "log(p) = 2.3 * log(p)", "none",
+     "refuted", ("scale-factor",), "23/10 times"),
     # nothing fits: the difference
     ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", None,
      "refuted", ("residual",), "differ by"),

@@ -18,7 +18,7 @@ import pytest
 from derivcheck.cli import main
 from derivcheck.decide import Options
 from derivcheck.errors import InputError
-from derivcheck.grade.batch import discover, student_id
+from derivcheck.grade.batch import discover
 from derivcheck.grade.check import KeyProblem, grade_one, prepare
 from derivcheck.grade.export import csv_cell, grade_dict, gradebook_csv, md_code, md_text
 from derivcheck.grade.key import load_key_text
@@ -164,12 +164,52 @@ def test_wrong_result_feedback_names_the_mistake(prepared) -> None:
     assert "wrong sign" in dz.feedback
 
 
-def test_penalty_is_taken_per_wrong_link_with_the_code(prepared_penalty) -> None:
-    # sign-error costs 0.5: dz 0 - 0.5 -> 0 (never negative); dW (follow-through 1) and
-    # db (0.5) are refuted with sign-error too: 1 - 0.5 = 0.5 and 0.5 - 0.5 = 0
+# name -> (submission, {item: points}) under the key with penalties: {sign-error: 0.5}
+PENALTY_SCORES = {
+    # one sign error, in dz: dz 0 - 0.5 -> 0 (never negative).  dW and db carry it over
+    # correctly (follow-through) and pay nothing for it: dW 1, db 0.5
+    "one sign error is paid once": (steps(*SIGN), {"dz": 0.0, "dW": 1.0, "db": 0.5}),
+    # a sign error in dW alone, dz right: dW is wrong (no follow-through), 0 - 0.5 -> 0
+    "a sign error of its own pays": (
+        steps(OK[0], '{id: s2, claim: "d(L)/d(W) = (y - a) @ x.T"}', OK[2]),
+        {"dz": 2.0, "dW": 0.0, "db": 1.0}),
+    # the follow-through item as a chain: link 1 holds, link 2 is wrong only by the
+    # carried sign error (no work credit, no penalty): R = 0.5, W = 1 / 2:
+    # 2 * (0.5 * 0.5 + 0.5 * 0.5) = 1
+    "a chain carrying the error over": (
+        steps(SIGN[0], '{id: s2, chain: ["d(L)/d(W)", "d(L)/d(z) @ x.T", "(y - a) @ x.T"]}',
+              SIGN[2]),
+        {"dz": 0.0, "dW": 1.0, "db": 0.5}),
+    # dz right as a chain with a sign error in its middle, compensated: R = 1, W = 0:
+    # 2 * 0.5 - 2 * 0.5 (two wrong links with sign-error) -> 0
+    "compensating sign errors pay for each": (
+        steps('{id: s1, chain: ["d(L)/d(z)", "y - a", "a - y"]}', OK[1], OK[2]),
+        {"dz": 0.0, "dW": 2.0, "db": 1.0}),
+}
+
+
+@pytest.mark.parametrize("name", list(PENALTY_SCORES))
+def test_penalties_are_paid_where_the_mistake_is_made(name: str, prepared_penalty) -> None:
+    text, want = PENALTY_SCORES[name]
+    g = grade_one(prepared_penalty, "s", "s.yaml", text)
+    assert {i.id: i.points for i in g.items} == want
+    assert g.score == sum(want.values())
+
+
+def test_follow_through_feedback_is_consistent(prepared_penalty) -> None:
     g = grade_one(prepared_penalty, "s", "s.yaml", steps(*SIGN))
-    assert {i.id: i.points for i in g.items} == {"dz": 0.0, "dW": 0.5, "db": 0.0}
-    assert g.score == 0.5
+    by = {i.id: i for i in g.items}
+    assert by["dz"].codes == ("sign-error",) and by["dz"].penalty == 0.5
+    for iid in ("dW", "db"):
+        item = by[iid]
+        assert item.status == "follow_through" and item.penalty == 0 and item.codes == ()
+        assert "follow-through credit" in item.feedback and "Penalty" not in item.feedback
+        assert "no penalty" in item.feedback
+    chain = grade_one(prepared_penalty, "s", "s.yaml",
+                      PENALTY_SCORES["a chain carrying the error over"][0])
+    dw = next(i for i in chain.items if i.id == "dW")
+    assert "wrong only by the mistake carried over" in dw.feedback
+    assert "work credit 50%" in dw.feedback and "Penalty" not in dw.feedback
 
 
 def test_unreadable_submission_scores_zero_with_the_reason(prepared) -> None:
@@ -266,7 +306,8 @@ def test_csv_cells_never_start_a_formula(name: str) -> None:
 
 MD_TEXT = {
     "link": ("[click](javascript:alert(1))", r"\[click\](javascript:alert(1))"),
-    "image": ("![x](http://e/x.png)", r"!\[x\](http://e/x.png)"),
+    "image": ("![x](http://e/x.png)", r"!\[x\](`http://e/x.png)`"),
+    "bare url": ("see http://e.example/x now", "see `http://e.example/x` now"),
     "html": ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
     "emphasis": ("*bold* _it_", r"\*bold\* \_it\_"),
     "heading": ("# title", r"\# title"),
@@ -290,33 +331,14 @@ def test_markdown_code_span_cannot_be_closed_by_backticks() -> None:
     assert "```" not in span[3:-3]
 
 
-STUDENT_IDS = {
-    "plain": ("alice", "alice"),
-    "formula": ('=HYPERLINK("x")', "_HYPERLINK_x_"),
-    "traversal": ("../../etc/passwd", "_.._etc_passwd"),
-    "dots": ("..", "student"),
-    "leading dash": ("-rf", "rf"),
-    "html": ("<b>bob</b>", "_b_bob_b_"),
-    "unicode": ("ｅｖｅ", "_"),
-}
-
-
-@pytest.mark.parametrize("name", list(STUDENT_IDS))
-def test_student_ids_are_safe_file_names(name: str) -> None:
-    given, want = STUDENT_IDS[name]
-    got = student_id(given)
-    assert got == want
-    assert "/" not in got and not got.startswith((".", "-"))
-
-
 def test_gradebook_csv_has_a_column_per_item_and_the_seed(prepared) -> None:
     grades = [grade_dict(grade_one(prepared, n, f"{n}.yaml", t), prepared)
               for n, t in (("ok", steps(*OK)), ("sign", steps(*SIGN)))]
     rows = list(csv.reader(io.StringIO(gradebook_csv(grades, prepared))))
-    assert rows[0] == ["student", "score", "max_score", "dz", "dW", "db", "needs_review",
-                       "error", "seed"]
-    assert rows[1] == ["ok", "5", "5", "2", "2", "1", "no", "", "0"]
-    assert rows[2] == ["sign", "1.5", "5", "0", "1", "0.5", "no", "", "0"]
+    assert rows[0] == ["student", "path", "score", "max_score", "dz", "dW", "db",
+                       "needs_review", "error", "seed"]
+    assert rows[1] == ["ok", "ok.yaml", "5", "5", "2", "2", "1", "no", "", "0"]
+    assert rows[2] == ["sign", "sign.yaml", "1.5", "5", "0", "1", "0.5", "no", "", "0"]
 
 
 # -- discovery --------------------------------------------------------------------------
@@ -327,28 +349,29 @@ def _tree(root: Path, files: dict[str, str]) -> None:
         p.write_text(text)
 
 
-def test_discover_files_folders_links_and_duplicates(tmp_path: Path) -> None:
+def test_discover_files_folders_and_links(tmp_path: Path) -> None:
     outside = tmp_path / "secret.yaml"
     outside.write_text(steps(*OK))
     cls = tmp_path / "class"
     _tree(cls, {"alice.yaml": "x", "bob/answer.yaml": "x", "carol/a.yaml": "x",
                 "carol/b.yaml": "x", "dave/notes.txt": "x", ".hidden.yaml": "x",
-                "README.md": "x", "alice/answer.yml": "x"})
+                "README.md": "x", "alice-2/answer.yml": "x"})
     os.symlink(outside, cls / "eve.yaml")
     (cls / "frank").mkdir()
     os.symlink(outside, cls / "frank" / "answer.yaml")
     subs, skipped = discover([cls])
     found = {s.student: (Path(s.path).name, s.problem) for s in subs}
-    # the folder alice/ sorts before alice.yaml: the file gets another id
-    assert found["alice"] == ("answer.yml", "")
-    assert found["alice-2"] == ("alice.yaml", "")
+    assert found["alice"] == ("alice.yaml", "")
+    assert found["alice-2"] == ("answer.yml", "")
     assert found["bob"] == ("answer.yaml", "")
     assert "2 .yaml files" in found["carol"][1]
     assert "no .yaml file" in found["dave"][1]
     assert "symbolic link" in found["eve"][1]
     assert "symbolic link" in found["frank"][1]
     assert ".hidden" not in "".join(found)
-    assert any("README.md" in s for s in skipped)
+    # not a .yaml file: listed (0 points, the reason), its id the whole name
+    assert found["README.md"][1].startswith("not a .yaml file")
+    assert skipped == []
 
 
 def test_cli_grades_a_class_and_never_writes_outside_the_output(tmp_path: Path) -> None:
@@ -363,12 +386,12 @@ def test_cli_grades_a_class_and_never_writes_outside_the_output(tmp_path: Path) 
                "--workers", "2"])
     assert rc == 0
     rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
-    assert set(rows) == {"good", "sign", "broken", "_HYPERLINK_x_"}
+    assert set(rows) == {"good", "sign", "broken", "'=HYPERLINK(\"x\")"}  # escaped cell
     assert rows["good"]["score"] == "5" and rows["sign"]["score"] == "1.5"
     assert rows["broken"]["score"] == "0" and "YAML error" in rows["broken"]["error"]
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert written >= {"gradebook.csv", "grades.json", "feedback/good.md",
-                       "feedback/broken.md", "feedback/_HYPERLINK_x_.md"}
+                       "feedback/broken.md", 'feedback/=HYPERLINK("x").md'}
     assert all(not p.startswith("..") for p in written)
     doc = json.loads((out / "grades.json").read_text())
     assert doc["seed"] == 0 and doc["summary"]["failed_to_read"] == 1
@@ -573,3 +596,191 @@ def test_gradescope_upload_with_two_files_still_gets_a_results_json(tmp_path: Pa
     assert "2 submissions were found (answer, draft)" in top["tests"][0]["output"]
     each = json.loads((out / "gradescope" / "answer" / "results.json").read_text())
     assert each["score"] == 5
+
+
+# name -> (submission, {item: (points, status)}, the step stating dz, warnings)
+REPEATS = {
+    # the wrong first try, then the correction under the same id: the correction counts
+    "repeated id, correction last": (
+        steps('{id: s1, claim: "d(L)/d(z) = y - a"}', '{id: s1, claim: "d(L)/d(z) = a - y"}',
+              *OK[1:]),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, "s1-2", 1),
+    # the renamed id skips one the file already uses
+    "repeated id, the next name taken": (
+        steps('{id: s1, claim: "d(L)/d(z) = y - a"}', '{id: s1-2, claim: "d(L)/d(b) = a - y"}',
+              '{id: s1, claim: "d(L)/d(z) = a - y"}', OK[1]),
+        {"dz": (2, "correct"), "dW": (2, "correct"), "db": (1, "correct")}, "s1-3", 1),
+    # repeated three times, the last one wrong: the last statement is the answer
+    "repeated id, last wrong": (
+        steps(OK[0], OK[0], '{id: s1, claim: "d(L)/d(z) = y - a"}', *OK[1:]),
+        {"dz": (0, "wrong"), "dW": (2, "correct"), "db": (1, "correct")}, "s1-3", 2),
+    # no steps at all: graded, every item missing (not "unreadable")
+    "no steps": ("steps: []\n", {"dz": (0, "missing"), "dW": (0, "missing"),
+                                 "db": (0, "missing")}, None, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(REPEATS))
+def test_the_last_statement_counts_and_repeated_ids_are_renamed(name: str, prepared) -> None:
+    text, want, stating, warnings = REPEATS[name]
+    g = grade_one(prepared, "s", "s.yaml", text)
+    assert g.error is None and g.step_errors == ()
+    assert {i.id: (i.points, i.status) for i in g.items} == {
+        k: (float(p), st) for k, (p, st) in want.items()}
+    assert next(i.step for i in g.items if i.id == "dz") == stating
+    assert len(g.warnings) == warnings
+    assert all("is used again" in w and "s.yaml:" in w for w in g.warnings)
+    if warnings:
+        from derivcheck.grade.export import feedback_markdown
+
+        md = feedback_markdown(grade_dict(g, prepared), prepared)
+        assert "## Warnings" in md and "is used again" in md
+
+
+def test_a_key_still_refuses_a_repeated_step_id() -> None:
+    text = key_text().replace("  - id: dW\n", "  - id: dz\n")
+    with pytest.raises(InputError) as err:
+        load_key_text(text, "key.yaml")
+    assert "duplicate step id 'dz'" in err.value.message
+
+
+# -- what states an item ------------------------------------------------------------------
+INDICES = "symbols: {i: index K, j: index D}\n"
+# name -> (submission, {item: status}); the other items are stated correctly
+STATEMENTS = {
+    "element form of a matrix": (
+        INDICES + steps(OK[0], '{id: s2, claim: "d(L)/d(W[i, j]) = (a[i] - y[i]) * x[j]"}',
+                        OK[2]), {"dW": "correct"}),
+    "element form, wrong": (
+        INDICES + steps(OK[0], '{id: s2, claim: "d(L)/d(W[i, j]) = (y[i] - a[i]) * x[j]"}',
+                        OK[2]), {"dW": "wrong"}),
+    "element form of a vector": (
+        INDICES + steps(OK[0], OK[1], '{id: s3, claim: "d(L)/d(b[i]) = a[i] - y[i]"}'),
+        {"db": "correct"}),
+    "one fixed element does not state it": (
+        steps(OK[0], OK[1], '{id: s3, claim: "d(L)/d(b[0]) = a[0] - y[0]"}'),
+        {"db": "missing"}),
+    "a repeated index does not state it": (
+        "symbols: {i: index K}\n" + steps(
+            OK[0], '{id: s2, claim: "d(L)/d(W[i, i]) = (a[i] - y[i]) * x[i]"}', OK[2]),
+        {"dW": "missing"}),
+    "times a scalar": (steps('{id: s1, claim: "2 * d(L)/d(z) = 2 * a - 2 * y"}', *OK[1:]),
+                       {"dz": "correct"}),
+    "over a scalar": (steps('{id: s1, claim: "d(L)/d(z) / 2 = (a - y) / 2"}', *OK[1:]),
+                      {"dz": "correct"}),
+    "times a scalar, wrong": (steps('{id: s1, claim: "2 * d(L)/d(z) = a - y"}', *OK[1:]),
+                              {"dz": "wrong"}),
+    "negated": (steps('{id: s1, claim: "-d(L)/d(z) = y - a"}', *OK[1:]), {"dz": "correct"}),
+    "times a vector does not state it": (
+        steps('{id: s1, claim: "d(L)/d(z) * a = (a - y) * a"}', *OK[1:]), {"dz": "missing"}),
+}
+
+
+@pytest.mark.parametrize("name", list(STATEMENTS))
+def test_what_states_an_item(name: str, prepared) -> None:
+    text, want = STATEMENTS[name]
+    g = grade_one(prepared, "s", "s.yaml", text)
+    assert g.error is None, g.error
+    got = {i.id: i.status for i in g.items}
+    assert got == {"dz": "correct", "dW": "correct", "db": "correct", **want}
+    for i in g.items:
+        if i.status != "missing":
+            assert "never stated" not in i.feedback
+
+
+def test_a_scaled_statement_gives_the_derivative_itself_as_the_result(prepared) -> None:
+    g = grade_one(prepared, "s", "s.yaml", STATEMENTS["times a scalar"][0])
+    dz = next(i for i in g.items if i.id == "dz")
+    assert dz.result.replace(" ", "") in ("(2*a-2*y)/2", "(2*a-2*y)/(2)")
+
+
+KEY_IDX = key_text().replace("y: onehot K}", "y: onehot K, i: index K, j: index D}")
+# name -> (the dW item's result forms, the message of the refusal, or "" if accepted)
+RESULT_FORMS = {
+    "matrix and element form": ('["d(L)/d(W)", "d(L)/d(W[i, j])"]', ""),
+    "element form first": ('["d(L)/d(W[i, j])", "d(L)/d(W)"]', ""),
+    "two derivatives": ('["d(L)/d(W)", "d(L)/d(x)"]', "are not the same derivative"),
+    "an element of another variable": ('["d(L)/d(W)", "d(L)/d(b[i])"]',
+                                       "are not the same derivative"),
+}
+
+
+@pytest.mark.parametrize("name", list(RESULT_FORMS))
+def test_result_forms_are_one_derivative(name: str) -> None:
+    forms, message = RESULT_FORMS[name]
+    text = KEY_IDX.replace('result: "d(L)/d(W)"', f"result: {forms}")
+    assert text != KEY_IDX
+    if message:
+        with pytest.raises(KeyProblem) as err:
+            prepare(load_key_text(text, "key.yaml"), FAST)
+        assert message in err.value.message
+        return
+    p = prepare(load_key_text(text, "key.yaml"), FAST)
+    # an answer in either form is graded against its own form
+    for claim, status in (("d(L)/d(W[i, j]) = (a[i] - y[i]) * x[j]", "correct"),
+                          ("d(L)/d(W) = (a - y) @ x.T", "correct"),
+                          ("d(L)/d(W[i, j]) = (y[i] - a[i]) * x[j]", "wrong")):
+        g = grade_one(p, "s", "s.yaml", steps(OK[0], f'{{id: s2, claim: "{claim}"}}', OK[2]))
+        assert next(i.status for i in g.items if i.id == "dW") == status, claim
+
+
+# name -> (points, max_points, status) of an item -> Gradescope's test status
+GRADESCOPE_STATUS = {
+    "full points": (2, 2, "correct", "passed"),
+    "correct result, partial work": (1, 2, "correct", "failed"),
+    "follow-through": (1, 2, "follow_through", "failed"),
+    "wrong": (0, 2, "wrong", "failed"),
+    "worth nothing, correct": (0, 0, "correct", "passed"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADESCOPE_STATUS))
+def test_gradescope_partial_credit_is_failed_with_its_points(name: str) -> None:
+    from derivcheck.grade.export import gradescope_results
+
+    points, most, status, want = GRADESCOPE_STATUS[name]
+    g = {"error": None, "max_score": most, "score": points, "needs_review": False, "seed": 0,
+         "unreadable_steps": [], "items": [{"id": "x", "points": points, "max_points": most,
+                                            "status": status, "feedback": "f"}]}
+    [test] = gradescope_results(g, None, 1.0)["tests"]
+    assert (test["status"], test["score"], test["max_score"]) == (want, points, most)
+
+
+def test_gradescope_execution_time_is_per_student(tmp_path: Path) -> None:
+    key = tmp_path / "key.yaml"
+    key.write_text(key_text())
+    sub = tmp_path / "submission"
+    slow = [f'{{id: c{k}, chain: ["d(L)/d(W)", "(a - y) @ x.T + {k} * 0 * (a - y) @ x.T", '
+            f'"(a - y) @ x.T"]}}' for k in range(40)]
+    _tree(sub, {"quick.yaml": "steps: []\n", "slow.yaml": steps(*OK, *slow)})
+    out = tmp_path / "results"
+    assert main(["grade", str(key), str(sub), "-o", str(out), "--format", "gradescope",
+                 "--no-symbolic", "-q", "--workers", "1"]) == 0
+    times = {s: json.loads((out / "gradescope" / s / "results.json").read_text())
+             ["execution_time"] for s in ("quick", "slow")}
+    assert times["slow"] > times["quick"] and times["quick"] < 0.5
+
+
+# name -> (argv with {key} / {bad} for the key files, exit code, text in the output)
+COMMANDS = {
+    "verify on a key hints at --check-key": (["verify", "{key}"], 2,
+                                            "derivcheck grade --check-key KEY"),
+    "check a good key": (["grade", "{key}", "--check-key", "--no-symbolic"], 0,
+                         "the answer key can be used: 3 items, 5 points"),
+    "check a key whose model answer is wrong": (["grade", "{bad}", "--check-key",
+                                                 "--no-symbolic"], 2, "step 'dW' is refuted"),
+    "grade without submissions": (["grade", "{key}", "--no-symbolic"], 2,
+                                  "no submissions given"),
+    "version": (["--version"], 0, "derivcheck 0."),
+}
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_commands(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv, code, text = COMMANDS[name]
+    key = _write(tmp_path / "key.yaml", key_text())
+    bad = _write(tmp_path / "bad.yaml", key_text().replace("(a - y) @ x.T\n", "(y - a) @ x.T\n"))
+    argv = [a.format(key=key, bad=bad) for a in argv]
+    assert main([*argv, "-o", str(tmp_path / "out")] if argv[0] == "grade" else argv) == code
+    captured = capsys.readouterr()
+    assert text in captured.out + captured.err

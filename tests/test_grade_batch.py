@@ -24,6 +24,11 @@ import pytest
 from tests.test_grade import KEY, OK, SIGN, steps
 
 N_STUDENTS = 30
+# dimensions declared K before D (not alphabetical): a journal that sorted keys
+# would give the counterexamples' sizes back reordered
+BATCH_KEY = (KEY % "").replace("symbols: {x: vector D, W: matrix K D,",
+                               "symbols: {W: matrix K D, x: vector D,")
+LINE_SEPARATOR_STUDENT = 7  # a U+2028 in a step id: still one journal line
 
 
 def _student(k: int) -> str:
@@ -31,7 +36,8 @@ def _student(k: int) -> str:
     student's equations are distinct (no cache hit: each takes real work)."""
     lines = list(OK if k % 3 else SIGN)
     rhs = "a - y" if k % 3 else "y - a"
-    lines[0] = f'{{id: s1, claim: "d(L)/d(z) = {rhs} + 0 * {k} * (a - y)"}}'
+    sid = "s1\u2028proved" if k == LINE_SEPARATOR_STUDENT else "s1"
+    lines[0] = f'{{id: "{sid}", claim: "d(L)/d(z) = {rhs} + 0 * {k} * (a - y)"}}'
     return steps(*lines)
 
 
@@ -39,11 +45,12 @@ def _student(k: int) -> str:
 def setup(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("batch")
     key = root / "key.yaml"
-    key.write_text(KEY % "")
+    assert BATCH_KEY != KEY % ""
+    key.write_text(BATCH_KEY)
     cls = root / "class"
     cls.mkdir()
     for k in range(N_STUDENTS):
-        (cls / f"s{k:02d}.yaml").write_text(_student(k))
+        (cls / f"s{k:02d}.yaml").write_text(_student(k), encoding="utf-8")
     ref = root / "reference"
     started = time.monotonic()
     proc = _grade(key, cls, ref)
@@ -61,12 +68,14 @@ def _grade(key: Path, cls: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 
 def _outputs(out: Path) -> dict[str, object]:
+    """Every output, byte for byte (grades.json and the journal-free files)."""
     doc = json.loads((out / "grades.json").read_text())
     return {
+        "grades.json": (out / "grades.json").read_bytes(),
         "students": doc["students"],
         "summary": doc["summary"],
         "gradebook": (out / "gradebook.csv").read_text(),
-        "feedback": {p.name: p.read_text() for p in sorted((out / "feedback").iterdir())},
+        "feedback": {p.name: p.read_bytes() for p in sorted((out / "feedback").iterdir())},
     }
 
 
@@ -96,6 +105,15 @@ def test_reference_run_graded_everyone(setup: dict) -> None:
     # a student with k % 3 == 0 made the sign error: 1.5 of 5 (see test_grade.SCORES)
     assert {r["student"]: r["score"] for r in rows}["s00"] == "1.5"
     assert {r["student"]: r["score"] for r in rows}["s01"] == "5"
+
+
+def test_reference_outputs_keep_the_key_s_order_of_sizes(setup: dict) -> None:
+    doc = json.loads((setup["ref"] / "grades.json").read_text(encoding="utf-8"))
+    sizes = [list(link["counterexample"]["sizes"]) for g in doc["students"]
+             for step in g["steps"] for link in step["links"] if link.get("counterexample")]
+    assert sizes and all(s == ["K", "D"] for s in sizes), sizes[:3]
+    journal = (setup["ref"] / ".derivcheck-journal.jsonl").read_text(encoding="utf-8")
+    assert "\u2028" not in journal and "\\u2028" in journal
 
 
 def _worker_pids(pid: int) -> list[int]:
@@ -151,6 +169,35 @@ def test_interrupted_batch_resumes_to_the_same_results(name: str, setup: dict) -
     counts = _journal_counts(out)
     assert sorted(counts) == sorted(f"s{k:02d}" for k in range(N_STUDENTS))
     assert set(counts.values()) == {1}, "a submission was graded twice"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_die_with_their_parent_after_kill_9(setup: dict) -> None:
+    out = setup["root"] / "orphans"
+    proc = _grade(setup["key"], setup["cls"], out)
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and len(workers) < 2 and time.monotonic() < deadline:
+        workers = _worker_pids(proc.pid)
+        time.sleep(0.01)
+    assert proc.poll() is None and workers, "no worker seen before the batch ended"
+    os.kill(proc.pid, signal.SIGKILL)  # the parent alone, not its process group
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [w for w in workers if _alive(w)]
+    for w in left:  # do not leave them behind if the test fails
+        os.kill(w, signal.SIGKILL)
+    assert not left, "workers outlived their parent"
 
 
 def test_resume_refuses_a_journal_of_another_seed(setup: dict) -> None:

@@ -212,14 +212,15 @@ def test_every_submission_opens_with_a_comment() -> None:
 def test_gradebook_csv(graded: dict[str, Any]) -> None:
     with open(graded["out"] / "gradebook.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["student", "score", "max_score", *ITEMS, "needs_review", "error",
-                       "seed"]
+    assert rows[0] == ["student", "path", "score", "max_score", *ITEMS, "needs_review",
+                       "error", "seed"]
     body = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert len(rows) - 1 == len(body) == len(CASES)
     for name, g in graded["by"].items():
         row = body[name]
         assert float(row["score"]) == pytest.approx(g["score"])
         assert row["max_score"] == "10" and row["seed"] == "0"
+        assert row["path"] == g["path"] and Path(row["path"]).exists()
         for i in g["items"]:
             assert float(row[i["id"]]) == pytest.approx(i["points"])
         assert bool(row["error"]) == (name == UNREADABLE)
@@ -292,11 +293,12 @@ def test_gradescope_one_student(tmp_path: Path) -> None:
     assert exp.items is not None
     assert [t["number"] for t in doc["tests"]] == [str(n) for n in range(1, 7)]
     for t, item in zip(doc["tests"], ITEMS, strict=True):
-        points, status = exp.items[item]
+        points, _ = exp.items[item]
         assert t["name"].startswith(f"{item}: ")
         assert t["score"] == pytest.approx(points, abs=1e-4)
         assert t["max_score"] == MAX_POINTS[item]
-        assert t["status"] == ("passed" if status == C else "failed")
+        # green only for full points: partial credit (even a correct result) is failed
+        assert t["status"] == ("passed" if points == MAX_POINTS[item] else "failed")
 
 
 @pytest.mark.parametrize("student", list(CASES))

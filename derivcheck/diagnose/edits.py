@@ -255,6 +255,6 @@ def log_base(probe: Probe, claim: E) -> Diagnosis | None:
         for other in LOGS:
             if other != node.val and _holds(probe, replace_at(claim, path, ir.fn(
                     other, *node.args)), want):
-                return diagnosis("log-base", wrong=str(node.val), right=other,
-                                 where=to_text(node))
+                return diagnosis("log-base", detail=f"`{to_text(node)}` with {other} for "
+                                 f"{node.val} makes the claim hold")
     return None

@@ -93,7 +93,7 @@ def scale(samples: list[Sample], probe: Probe, ref: E, claim: E, *,
     c = float(np.nanmedian(ratios))
     if fits([c] * len(samples)):
         if abs(c - 1) > 1e-6 and abs(c + 1) > 1e-6 and abs(c) > 1e-9:
-            return _factor(fraction_text(c))
+            return _log_base(c) or _factor(fraction_text(c))
         return None
     found = _size_factor(ratios, samples, fits)
     if found or not varying:
@@ -145,6 +145,25 @@ def _varying_factor(ratios: list[float], samples: list[Sample], probe: Probe, re
                 return _factor(f"`{text}`")
     return _factor(f"a scalar that varies with the point ({fraction_text(ratios[0])} at "
                    f"one point, {fraction_text(ratios[-1])} at another)")
+
+
+# the ratios of logarithms in two bases (log10(x) = log(x) / ln 10), and their names
+_LOG_RATIOS = ((float(np.log(10)), "ln 10"), (float(np.log(2)), "ln 2"),
+               (float(np.log2(10)), "log2(10)"))
+
+
+def _log_base(c: float) -> Diagnosis | None:
+    """A constant factor ln 10, ln 2 or log2(10) (or its reciprocal) is a log in another
+    base."""
+    for ratio, name in _LOG_RATIOS:
+        for value, text in ((ratio, name), (1 / ratio, f"1 / {name}")):
+            if abs(abs(c) - value) <= 1e-9 * value:
+                sign = "-" if c < 0 else ""
+                return diagnosis("log-base", detail=f"the claimed side is {sign}{text} "
+                                 f"({fraction_text(c)}) times the reference side, the ratio "
+                                 "of logarithms in two bases (log, log2, log10): a logarithm "
+                                 "in the claim or its derivative is in the wrong base")
+    return None
 
 
 def _factor(text: str) -> Diagnosis:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +37,50 @@ def _context() -> Any:
     return mp.get_context("fork" if "fork" in methods else "spawn")
 
 
+PARENT_CHECK_SECONDS = 1.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (child) process end when ``parent_pid`` does, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``);
+    everywhere, a daemon thread checks every ``PARENT_CHECK_SECONDS`` that the
+    parent is still the same process (after its death the child is re-parented).
+    Without this, a worker blocked on its pipe outlives a killed batch for good:
+    every worker holds the parent's ends of the other workers' pipes, so none of
+    them ever reads end-of-file.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread holds
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+    # the parent's handlers (SIGTERM raising to stop a batch) are not the child's: a
+    # SIGTERM ends it (multiprocessing's exit handler terminates, then joins, daemonic
+    # children: a worker that caught it would block its parent's exit for good), and
+    # Ctrl-C at a terminal, which reaches the whole process group, is the parent's
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                     name="derivcheck-parent-check").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
 def _child(conn: Any, fn: Callable[..., Any], args: tuple, memory_mb: int,
-           cpu_seconds: int) -> None:
+           cpu_seconds: int, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     try:
         try:
             import resource
@@ -62,7 +108,8 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float,
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, fn, args, memory_mb,
-                                            max(1, int(seconds) + 1)), daemon=True)
+                                            max(1, int(seconds) + 1), os.getpid()),
+                       daemon=True)
     proc.start()
     child.close()
     try:
@@ -85,8 +132,9 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float,
             os.kill(proc.pid, 9)
 
 
-def _worker_loop(conn: Any, memory_mb: int) -> None:
-    """A pool worker: run jobs from ``conn`` until it closes (or the parent kills us)."""
+def _worker_loop(conn: Any, memory_mb: int, parent_pid: int) -> None:
+    """A pool worker: run jobs from ``conn`` until it closes, or the parent dies."""
+    die_with_parent(parent_pid)
     try:
         import resource
 
@@ -148,15 +196,14 @@ class WorkerPool:
 
     def _spawn(self) -> tuple[Any, Any]:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_loop, args=(child, self.memory_mb), daemon=True)
+        proc = self._ctx.Process(target=_worker_loop, args=(child, self.memory_mb, os.getpid()),
+                                 daemon=True)
         proc.start()
         child.close()
         self._started += 1
         return parent, proc
 
     def _dispatch(self) -> None:
-        import time
-
         while self._queue and (self._idle or len(self._busy) < self.size):
             conn, proc = self._idle.pop() if self._idle else self._spawn()
             job, fn, args, seconds = self._queue.pop(0)
@@ -188,7 +235,6 @@ class WorkerPool:
         proc.join(timeout=5)
 
     def _collect(self, timeout: float) -> None:
-        import time
         from multiprocessing.connection import wait
 
         if not self._busy:
@@ -222,8 +268,6 @@ class WorkerPool:
 
     def wait(self, jobs: set[int]) -> list[int]:
         """Block until at least one of ``jobs`` is done; the ones done (removed from ``jobs``)."""
-        import time
-
         self._dispatch()
         while True:
             ready = [j for j in jobs if j in self._done]
@@ -240,8 +284,6 @@ class WorkerPool:
 
     def results(self) -> dict[int, Limited]:
         """Wait for every submitted job; job id -> result."""
-        import time
-
         self._dispatch()
         while self._busy or self._queue:
             soonest = min((d for _, _, d, _ in self._busy.values()), default=time.monotonic())

@@ -169,14 +169,20 @@ def _mp_ufuncs() -> dict[str, Any]:
             for name, fn in table.items()}
 
 
-_MP_UFUNCS: dict[str, Any] = {}
+_MP_UFUNCS: tuple[Any, dict[str, Any]] | None = None  # (the mpmath module, its ufuncs)
 
 
 def mp_ufuncs() -> dict[str, Any]:
-    """The elementwise functions of the high-precision evaluation (built on first use)."""
-    if not _MP_UFUNCS:
-        _MP_UFUNCS.update(_mp_ufuncs())
-    return _MP_UFUNCS
+    """The elementwise functions of the high-precision evaluation (built on first use).
+
+    Built again when ``mpmath`` is another module object than the one they were built
+    from (pytest's in-process runs import it afresh): functions of a stale mpmath would
+    compute at its precision, 53 bits, while the caller raised the new one's."""
+    global _MP_UFUNCS
+    mp = _mp()
+    if _MP_UFUNCS is None or _MP_UFUNCS[0] is not mp:
+        _MP_UFUNCS = (mp, _mp_ufuncs())
+    return _MP_UFUNCS[1]
 
 
 class Evaluator:

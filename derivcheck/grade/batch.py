@@ -14,9 +14,9 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
 from derivcheck.errors import InputError
+from derivcheck.escape import is_unsafe, json_dumps, term_text
 from derivcheck.grade.check import Checked, Prepared, check_submission, finish
 from derivcheck.grade.export import grade_dict
 from derivcheck.grade.score import SubmissionGrade
@@ -33,14 +34,15 @@ YAML_SUFFIXES = (".yaml", ".yml")
 JOURNAL = ".derivcheck-journal.jsonl"
 JOURNAL_VERSION = 1
 SYNC_SECONDS = 1.0
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+NOT_YAML = ("not a .yaml file: only .yaml and .yml files are graded (rename it, e.g. "
+            "answer.yaml, if it is one)")
 
 
 @dataclass(frozen=True)
 class Submission:
     """One student's file, or why there is none to read."""
 
-    student: str  # an id safe to use as a file name
+    student: str  # unique in a batch, from the file name (``student_id``)
     path: str
     problem: str = ""  # set when the submission cannot be read at all
 
@@ -58,9 +60,29 @@ class BatchOptions:
 
 
 def student_id(name: str) -> str:
-    """A file-name-safe id: letters, digits, '.', '_' and '-'; no leading dot or dash."""
-    safe = _SAFE.sub("_", name).lstrip(".-")[:80]
-    return safe or "student"
+    """The id of the student whose file (or folder) is called ``name`` (suffix removed).
+
+    The name as written (NFC), so ids keep every letter (``Иван``, ``张伟``), and two
+    different names give two different ids: only what a file name must not hold is
+    percent-encoded, reversibly (``%`` itself, ``/``, ``\\``, a leading ``.``, and the
+    characters of ``derivcheck.escape.is_unsafe``: controls, bidi overrides, line
+    separators).  Safety for a spreadsheet, Markdown, LaTeX or a terminal is the job of
+    each output's escaping, not of the id.  A very long name keeps its first 150 bytes
+    and a digest of the rest.
+    """
+    name = unicodedata.normalize("NFC", name)
+    out = []
+    for k, ch in enumerate(name):
+        if ch in "%/\\" or (k == 0 and ch == ".") or is_unsafe(ch):
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass")))
+        else:
+            out.append(ch)
+    sid = "".join(out) or "%"
+    raw = sid.encode("utf-8")
+    if len(raw) > 200:
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        sid = raw[:150].decode("utf-8", "ignore") + "~" + digest
+    return sid
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[str]]:
@@ -85,7 +107,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Submission], list[str]]:
             found.append(Submission(student_id(path.stem), str(path)))
         else:
             found.append(Submission(student_id(path.stem), str(path), "no such file"))
-    return _unique(found), skipped
+    _check_unique(found)
+    return found, skipped
 
 
 def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> None:
@@ -98,8 +121,8 @@ def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> N
     elif entry.is_file(follow_symlinks=False):
         if name.lower().endswith(YAML_SUFFIXES):
             found.append(Submission(student_id(stem), entry.path))
-        else:
-            skipped.append(f"{entry.path}: not a .yaml file")
+        else:  # listed with 0, so that no student vanishes; the whole name is the id
+            found.append(Submission(student_id(name), entry.path, NOT_YAML))
     elif entry.is_dir(follow_symlinks=False):
         files = []
         links = []
@@ -125,14 +148,22 @@ def _entry(entry: os.DirEntry, found: list[Submission], skipped: list[str]) -> N
         skipped.append(f"{entry.path}: not a regular file")
 
 
-def _unique(subs: list[Submission]) -> list[Submission]:
-    seen: dict[str, int] = {}
-    out = []
+def _check_unique(subs: list[Submission]) -> None:
+    """Two files that give one id (``alice.yaml`` and ``alice.yml``, a folder ``alice/``
+    and ``alice.yaml``, or ids that differ only in case, which share a feedback file
+    on macOS and Windows) cannot be told apart: an error naming both."""
+    seen: dict[str, Submission] = {}
     for s in subs:
-        n = seen.get(s.student, 0) + 1
-        seen[s.student] = n
-        out.append(s if n == 1 else Submission(f"{s.student}-{n}", s.path, s.problem))
-    return out
+        folded = s.student.casefold()
+        other = seen.get(folded)
+        if other is not None:
+            same = "the same student id" if other.student == s.student else (
+                "student ids that differ only in case")
+            raise InputError(f"{other.path} and {s.path} give {same} "
+                             f"({other.student!r}, {s.student!r}): which one to grade "
+                             "cannot be decided", s.path,
+                             hint="rename or remove one of the two files")
+        seen[folded] = s
 
 
 # -- the journal --------------------------------------------------------------------
@@ -164,7 +195,9 @@ class Journal:
 
     def _read(self, header: dict) -> dict[str, dict]:
         assert self.path is not None
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        # one entry per "\n": splitlines() would also split at U+2028 or U+0085, which
+        # a journal written by an older version may hold raw inside a string
+        lines = [line for line in self.path.read_text(encoding="utf-8").split("\n") if line]
         try:
             first = json.loads(lines[0]) if lines else None
         except json.JSONDecodeError:
@@ -189,7 +222,9 @@ class Journal:
         the disk at most every ``SYNC_SECONDS`` (a machine crash loses at most those
         lines, which ``--resume`` grades again) and when the journal is closed."""
         assert self.handle is not None
-        self.handle.write(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n")
+        # keys in the order the grade was built (sort_keys would reorder a counterexample's
+        # sizes, and a resumed batch would write other outputs); unsafe characters escaped
+        self.handle.write(json_dumps(obj) + "\n")
         self.handle.flush()
         now = time.monotonic()
         if now - self.synced >= SYNC_SECONDS:
@@ -207,10 +242,17 @@ class Journal:
             return entry["grade"]  # type: ignore[no-any-return]
         return None
 
-    def add(self, sub: Submission, fingerprint: str, grade: dict) -> None:
+    def seconds(self, sub: Submission) -> float:
+        """How long the journalled grading of ``sub`` took (0 if not recorded)."""
+        value = self.done.get(sub.student, {}).get("seconds", 0.0)
+        return float(value) if isinstance(value, (int, float)) else 0.0
+
+    def add(self, sub: Submission, fingerprint: str, grade: dict,
+            seconds: float = 0.0) -> None:
         if self.handle is not None:
             self._write({"student": sub.student, "path": sub.path,
-                         "fingerprint": fingerprint, "grade": grade})
+                         "fingerprint": fingerprint, "grade": grade,
+                         "seconds": round(seconds, 3)})
 
     def close(self) -> None:
         if self.handle is not None:
@@ -252,14 +294,20 @@ def _failed(prepared: Prepared, sub: Submission, reason: str) -> SubmissionGrade
 
 
 def grade_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
-                runner: str = "local", dask_address: str | None = None) -> list[dict]:
+                runner: str = "local", dask_address: str | None = None,
+                timings: dict[str, float] | None = None) -> list[dict]:
     """Grade every submission; grade dictionaries in the order of ``subs``.
+
+    ``timings``, if given, receives each student's checking time in seconds (kept
+    out of the grades, which are identical on every run; Gradescope's
+    ``execution_time``).
 
     Raises:
         KeyboardInterrupt: interrupted (the journal keeps what was finished).
     """
     journal = Journal(batch.journal_dir, prepared, batch.resume)
     grades: dict[str, dict] = {}
+    seconds: dict[str, float] = timings if timings is not None else {}
     try:
         todo: list[tuple[Submission, str, str]] = []
         for sub in subs:
@@ -267,6 +315,7 @@ def grade_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
             old = journal.reuse(sub, fingerprint)
             if old is not None:
                 grades[sub.student] = old
+                seconds[sub.student] = journal.seconds(sub)
             elif problem is not None or text is None:
                 g = grade_dict(_failed(prepared, sub, problem or "not read"), prepared)
                 journal.add(sub, fingerprint, g)
@@ -277,8 +326,9 @@ def grade_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
 
         def done(sub: Submission, fingerprint: str, grade: SubmissionGrade) -> None:
             g = grade_dict(grade, prepared)
-            journal.add(sub, fingerprint, g)
+            journal.add(sub, fingerprint, g, grade.seconds)
             grades[sub.student] = g
+            seconds[sub.student] = grade.seconds
             _tick(batch, len(grades), len(subs), sub.student)
 
         if runner == "dask":
@@ -422,7 +472,7 @@ class Progress:
         width = 30
         filled = int(width * n / total) if total else width
         rate = n / max(time.monotonic() - self.started, 1e-6)
-        name = student_id(student)[:24]
+        name = term_text(student)[:24]
         self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{total} "
                           f"{rate:5.1f}/s {name:<24}")
         self.stream.flush()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -147,8 +148,13 @@ def prepare(key: AnswerKey, options: Options) -> Prepared:
                                  f"{out.evidence.reason or out.verdict.value}", key.path,
                                  item.line, 0, "check the rubric item's 'result'",
                                  context=f"rubric item {item.id}")
+        _check_forms(key, item, decide, layout)
         if item.via is not None:
-            out, _ = decide(item.forms[0], item.via, layout, (), False)
+            # against the form of the via's shape (a list may hold an element form)
+            for form in item.forms:
+                out, _ = decide(form, item.via, layout, (), False)
+                if out.verdict.holds:
+                    break
             if not out.verdict.holds:
                 raise KeyProblem(f"'via: {item.via_text}' is not equal to "
                                  f"{item.texts[0]} ({out.verdict.value})", key.path,
@@ -170,6 +176,28 @@ def prepare(key: AnswerKey, options: Options) -> Prepared:
                                  "fix the model answer, or add expect: to a step that is "
                                  "meant to be wrong", context=f"step {step.id}")
     return prepared
+
+
+def _check_forms(key: AnswerKey, item: Item, decide: Decider, layout: str) -> None:
+    """The forms an item lists are one derivative: each equals the first, or is its
+    element form (``d(L)/d(w2[i, m])`` for ``d(L)/d(w2)``, graded against its own).
+
+    Raises:
+        KeyProblem: a form is another derivative (or not equal to the first).
+    """
+    first = item.forms[0]
+    for form in item.forms[1:]:
+        if _element_of(form, (first,)) or _element_of(first, (form,)) or (
+                _element_of(form, item.forms) and _element_of(first, item.forms)):
+            continue
+        out, _ = decide(first, form, layout, (), False)
+        if not out.verdict.holds:
+            raise KeyProblem(f"the forms of the result, {to_text(first)} and {to_text(form)}, "
+                             f"are not the same derivative ({out.verdict.value}): a "
+                             "student's answer would be graded against the wrong one",
+                             key.path, item.line, 0, "list only equal forms of one "
+                             "derivative, or its element form (d(L)/d(W[i, j]) for "
+                             "d(L)/d(W)), or make two items", context=f"rubric item {item.id}")
 
 
 @dataclass
@@ -225,23 +253,37 @@ def _want_proof(decide: Decider, outcome: Outcome, wanted: dict[tuple, tuple]) -
 
 
 def analyse_items(prepared: Prepared, deriv: Derivation, decide: Decider) -> list[ItemCheck]:
-    """For each required result: where the student states it, and whether it is right."""
+    """For each required result: where the student states it, and whether it is right.
+
+    The student's result is compared with what the step states, as written: one of
+    the item's forms, its element form (``d(L)/d(w2[i, m])``: the engine's own
+    element, for every value of the free indices), or the derivative times a factor
+    (``N * d(L)/d(z2) = a2 - y``).
+    """
     layout = prepared.layout
     items = prepared.key.rubric.items
     checks: dict[str, ItemCheck] = {}
+
+    def scalar(node: E) -> bool:
+        try:
+            return decide.base.shape(node, layout) == ()
+        except Exception:  # an ill-formed factor: it states nothing
+            return False
+
     for item in items:
-        found = _stating_step(item, deriv.steps)
+        found = _stating_step(item, deriv.steps, scalar)
         if found is None:
             checks[item.id] = ItemCheck(item.id)
             continue
-        k, step, final, first = found
-        text = to_text(final)
+        k, step, stated, final, first = found
+        own = _own_result(stated, final)  # the student's value of the derivative itself
+        text = to_text(own)
         if _has_derivative(final):
-            checks[item.id] = ItemCheck(item.id, k, step.id, text, final, closed_form=False,
+            checks[item.id] = ItemCheck(item.id, k, step.id, text, own, closed_form=False,
                                         first_link=first)
             continue
-        outcome, diags = decide(item.forms[0], final, layout, (), True)
-        checks[item.id] = ItemCheck(item.id, k, step.id, text, final, outcome=outcome,
+        outcome, diags = decide(stated, final, layout, (), True)
+        checks[item.id] = ItemCheck(item.id, k, step.id, text, own, outcome=outcome,
                                     diagnoses=tuple(diags), first_link=first)
     # follow-through: a wrong result that follows correctly from the student's own
     # wrong result of another item, through the key's ``via``
@@ -272,29 +314,74 @@ def analyse_items(prepared: Prepared, deriv: Derivation, decide: Decider) -> lis
     return [checks[item.id] for item in items]
 
 
-def _stating_step(item: Item, steps: tuple[Step, ...]) -> tuple[int, Step, E, int] | None:
-    """The step that states the item, the student's result in it, and its first link.
+def _element_of(node: E, forms: tuple[E, ...]) -> bool:
+    """``node`` is ``d(f)/d(x[i, ...])`` with distinct free indices, for a form
+    ``d(f)/d(x)``: every element of it, once the indices range over their values."""
+    if node.op != "d" or node.args[1].op != "elem":
+        return False
+    var, *indices = node.args[1].args
+    if not indices or any(i.op != "idx" for i in indices) \
+            or len({i.val for i in indices}) != len(indices):
+        return False
+    return any(f.op == "d" and f.args[0] == node.args[0] and f.args[1] == var for f in forms)
+
+
+def _states(node: E, item: Item, scalar: Callable[[E], bool]) -> bool:
+    """``node`` (one end of a step) states the item: one of its forms, an element form
+    of one, or either of them negated, times or over a scalar without a derivative."""
+    def plain(n: E) -> bool:
+        return n in item.forms or _element_of(n, item.forms)
+
+    if plain(node):
+        return True
+    if node.op == "neg":
+        return plain(node.args[0])
+    if node.op in ("mul", "div"):
+        a, b = node.args
+        if plain(a) and not _has_derivative(b) and scalar(b):
+            return True
+        return node.op == "mul" and plain(b) and not _has_derivative(a) and scalar(a)
+    return False
+
+
+def _own_result(stated: E, final: E) -> E:
+    """The student's value of the derivative itself, from ``stated = final``:
+    ``N * d(L)/d(z2) = a2 - y`` gives ``(a2 - y) / N``."""
+    if stated.op == "neg":
+        return E("neg", (final,))
+    if stated.op == "mul":
+        a, b = stated.args
+        return E("div", (final, b if not _has_derivative(b) else a))
+    if stated.op == "div":
+        return E("mul", (final, stated.args[1]))
+    return final
+
+
+def _stating_step(item: Item, steps: tuple[Step, ...], scalar: Callable[[E], bool]
+                  ) -> tuple[int, Step, E, E, int] | None:
+    """The step that states the item: (index, step, the end that states it, the
+    student's result at the other end, the first link of the item's work).
 
     A step states an item when its derivative opens the step (``d(L)/d(z) = ...
     = result``) or closes it after a closed form (``result = d(L)/d(z)``); the
     last such step is the student's answer.  Failing that, a chain through the
     derivative (``d(L)/d(b) = d(L)/d(z) = result``) states it from there on; a
-    step that only ends with it (``d(L)/d(b) = d(L)/d(z)``) does not.
+    step that only ends with it (``d(L)/d(b) = d(L)/d(z)``) does not.  What
+    states the item is ``_states``: a form, an element form, or a scaled one.
     """
-    forms = set(item.forms)
     own = None
     through = None
     for k, step in enumerate(steps):
         nodes = [e.node for e in step.exprs]
         last = len(nodes) - 1
-        if nodes[0] in forms:
-            own = (k, step, nodes[-1], 0)
-        elif nodes[last] in forms and not _has_derivative(nodes[0]):
-            own = (k, step, nodes[0], 0)
+        if _states(nodes[0], item, scalar):
+            own = (k, step, nodes[0], nodes[-1], 0)
+        elif _states(nodes[last], item, scalar) and not _has_derivative(nodes[0]):
+            own = (k, step, nodes[last], nodes[0], 0)
         else:
-            inside = [i for i in range(1, last) if nodes[i] in forms]
+            inside = [i for i in range(1, last) if _states(nodes[i], item, scalar)]
             if inside:
-                through = (k, step, nodes[-1], inside[-1])
+                through = (k, step, nodes[inside[-1]], nodes[-1], inside[-1])
     return own or through
 
 
@@ -339,7 +426,7 @@ def finish(prepared: Prepared, checked: Checked, proofs: dict[tuple, Limited]) -
     total = round(sum(g.points for g in grades), 4)
     return SubmissionGrade(checked.student, checked.path, total, rubric.max_points,
                            tuple(grades), tuple(steps), deriv.step_errors, None,
-                           checked.seconds)
+                           checked.seconds, deriv.warnings)
 
 
 def grade_one(prepared: Prepared, student: str, path: str | Path,

@@ -33,8 +33,11 @@ def add_parser(sub: Any) -> None:
                        description="Grade submissions (files, a folder of files, or a folder "
                                    "of folders) against an answer key with a rubric.")
     p.add_argument("key", help="the answer key: a derivation file with a rubric:")
-    p.add_argument("submissions", nargs="+",
+    p.add_argument("submissions", nargs="*",
                    help="submission files or folders (one file, or one folder, per student)")
+    p.add_argument("--check-key", action="store_true",
+                   help="only check the answer key (its model answer, via expressions and "
+                        "result forms): exit 0 if it can be used, 2 if not")
     p.add_argument("-o", "--output", default="grades",
                    help="folder for the gradebook, grades.json and feedback (default grades)")
     p.add_argument("--format", choices=("standard", "gradescope"), default="standard",
@@ -93,7 +96,9 @@ def _crash_results(out: Path, reason: str, started: float, max_score: float = 0.
 
 
 def _problem(args: argparse.Namespace, out: Path, started: float, message: str) -> int:
-    print(f"derivcheck: {message}", file=sys.stderr)
+    from derivcheck.escape import term_lines
+
+    print(f"derivcheck: {term_lines(message)}", file=sys.stderr)
     if args.format == "gradescope":
         _crash_results(out, message, started)
     return EXIT_INPUT
@@ -116,7 +121,24 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
         prepared = prepare(key, options)
     except InputError as exc:
         return _problem(args, out, started, f"the answer key cannot be used:\n{exc.format()}")
-    subs, skipped = discover(args.submissions)
+    if args.check_key:
+        from derivcheck.escape import term_text
+        from derivcheck.grade.export import points_text
+
+        rubric = key.rubric
+        print(f"{term_text(args.key)}: the answer key can be used: {len(rubric.items)} "
+              f"item{'s' if len(rubric.items) != 1 else ''}, "
+              f"{points_text(rubric.max_points)} points, {len(key.derivation.steps)} "
+              f"model-answer step{'s' if len(key.derivation.steps) != 1 else ''} hold "
+              f"(seed {options.seed})")
+        return EXIT_OK
+    if not args.submissions:
+        return _problem(args, out, started, "no submissions given (or use --check-key to "
+                        "check the key alone)")
+    try:
+        subs, skipped = discover(args.submissions)
+    except InputError as exc:
+        return _problem(args, out, started, exc.format())
     if not subs:
         return _problem(args, out, started, "no submissions found in "
                         + ", ".join(args.submissions))
@@ -127,8 +149,9 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
                          journal_dir=str(out), progress=progress)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        timings: dict[str, float] = {}
         grades = grade_batch(prepared, subs, batch, "dask" if args.dask else "local",
-                             args.dask)
+                             args.dask, timings)
     except InputError as exc:
         return _problem(args, out, started, exc.format())
     except ImportError as exc:
@@ -139,12 +162,13 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
-    _write_outputs(args, out, prepared, grades, time.monotonic() - started)
+    _write_outputs(args, out, prepared, grades, time.monotonic() - started, timings)
     if not args.quiet:
+        from derivcheck.escape import term_text
         from derivcheck.grade.export import summary, summary_text
 
         for line in skipped:
-            print(f"derivcheck: skipped {line}", file=sys.stderr)
+            print(f"derivcheck: skipped {term_text(line)}", file=sys.stderr)
         print(summary_text(summary(grades, prepared)), file=sys.stderr)
         written = [str(out / "gradebook.csv"), str(out / "grades.json"), f"{out / 'feedback'}/"]
         if args.format == "gradescope":
@@ -160,7 +184,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: list[dict],
-                   seconds: float) -> None:
+                   seconds: float, timings: dict[str, float] | None = None) -> None:
     import json
 
     from derivcheck.atomic import write_text
@@ -179,7 +203,7 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
     if args.feedback_latex:
         _latex_feedback(feedback, prepared, grades, args.pdf)
     if args.format == "gradescope":
-        per = seconds / max(1, len(grades))
+        timings = timings or {}
         if len(grades) == 1:
             write_text(out / "results.json", json.dumps(
                 gradescope_results(grades[0], prepared, seconds), indent=2) + "\n")
@@ -188,7 +212,8 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
                 folder = out / "gradescope" / g["student"]
                 folder.mkdir(parents=True, exist_ok=True)
                 write_text(folder / "results.json", json.dumps(
-                    gradescope_results(g, prepared, per), indent=2) + "\n")
+                    gradescope_results(g, prepared, timings.get(g["student"], 0.0)),
+                    indent=2) + "\n")
             # Gradescope grades one submission per run and reads DIR/results.json:
             # several files in one upload must not leave it missing
             names = ", ".join(g["student"] for g in grades[:10])
@@ -214,4 +239,7 @@ def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool) 
             try:
                 write_bytes(folder / f"{g['student']}.pdf", compile_pdf(tex))
             except TexError as exc:
-                print(f"derivcheck: no PDF for {g['student']}: {exc.message}", file=sys.stderr)
+                from derivcheck.escape import term_lines, term_text
+
+                print(f"derivcheck: no PDF for {term_text(g['student'])}: "
+                      f"{term_lines(exc.message)}", file=sys.stderr)

@@ -3,8 +3,9 @@ Markdown feedback, Gradescope's ``results.json`` and the class summary.
 
 Every writer takes grade dictionaries (what the journal stores), so a resumed
 batch writes exactly what an uninterrupted one does.  Text that comes from a
-submission is escaped for the format it goes into: no spreadsheet formula, no
-Markdown link or image, no HTML.
+submission is kept as written in the data and escaped for the format it goes
+into, by the one function for that format in ``derivcheck.escape``: no
+spreadsheet formula, no Markdown link or image, no HTML, no control character.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from derivcheck.escape import csv_cell, json_dumps, md_block, md_code, md_text
 from derivcheck.report.json_report import step_dict
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ def grade_dict(g: SubmissionGrade, prepared: Prepared) -> dict[str, Any]:
         } for i in g.items],
         "steps": [_no_timing(step_dict(s)) for s in g.steps],
         "unreadable_steps": [{"step": sid, "error": err} for sid, err in g.step_errors],
+        "warnings": list(g.warnings),
     }
 
 
@@ -124,10 +126,10 @@ def grades_json(grades: list[dict], prepared: Prepared) -> str:
     }
     # one student per line: readable, and json's fast encoder (indent= is pure Python,
     # about 10 s for a class of 1,000)
-    lines = ["{" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}"
+    lines = ["{" + ",\n".join(f" {json.dumps(k)}: {json_dumps(v)}"
                                for k, v in head.items()) + ","]
     lines.append(' "students": [')
-    lines.append(",\n".join("  " + json.dumps(g, ensure_ascii=False) for g in grades))
+    lines.append(",\n".join("  " + json_dumps(g) for g in grades))
     lines.append(" ]\n}")
     return "\n".join(lines) + "\n"
 
@@ -148,18 +150,6 @@ def summary_text(s: dict[str, Any]) -> str:
 
 
 # -- CSV ------------------------------------------------------------------------------
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: formula starters are neutralised with a quote."""
-    text = "" if value is None else str(value)
-    text = text.replace("\r", " ").replace("\n", " ")
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
 def points_text(x: float) -> str:
     """Points as people write them: 2, 1.5, 0.3333."""
     return f"{x:.4f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
@@ -172,11 +162,13 @@ def gradebook_csv(grades: list[dict], prepared: Prepared) -> str:
     items = [i.id for i in prepared.key.rubric.items]
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
-    w.writerow(["student", "score", "max_score", *items, "needs_review", "error", "seed"])
+    w.writerow(["student", "path", "score", "max_score", *items, "needs_review", "error",
+                "seed"])
     for g in grades:
         by = {i["id"]: i["points"] for i in g["items"]}
         first_error = (g["error"] or "").splitlines()[0] if g["error"] else ""
-        w.writerow([csv_cell(g["student"]), _num(g["score"]), _num(g["max_score"]),
+        w.writerow([csv_cell(g["student"]), csv_cell(g["path"]), _num(g["score"]),
+                    _num(g["max_score"]),
                     *(_num(by.get(i, 0.0)) for i in items),
                     "yes" if g["needs_review"] else "no", csv_cell(first_error),
                     str(g["seed"])])
@@ -184,42 +176,12 @@ def gradebook_csv(grades: list[dict], prepared: Prepared) -> str:
 
 
 # -- Markdown -------------------------------------------------------------------------
-# What can start markup inline: emphasis, code, links and images, tables, strike,
-# escapes; an underscore only at a word edge (inside a word it is plain text).
-_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-
-
-def md_text(text: str) -> str:
-    """Inline text from a submission: Markdown markup escaped, HTML made inert."""
-    text = re.sub(r"\s+", " ", str(text))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    if text.lstrip().startswith(("#", "-", "+", "=")):
-        text = "\\" + text  # would start a heading or a list at the start of a line
-    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # an ordered list
-
-
 def md_message(text: str) -> str:
     """A derivcheck message: its `quoted` expressions as code spans, the rest as text."""
     parts = str(text).split("`")
     if len(parts) % 2 == 0:  # unbalanced: all text
         return md_text(text).strip()
     return "".join(md_code(p) if k % 2 else md_text(p) for k, p in enumerate(parts)).strip()
-
-
-def md_code(text: str) -> str:
-    """An inline code span that no backtick in ``text`` can close."""
-    text = " ".join(str(text).split())
-    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (run + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def md_block(text: str) -> str:
-    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, run + 1)
-    return f"{fence}text\n{text}\n{fence}"
 
 
 def feedback_markdown(g: dict, prepared: Prepared) -> str:
@@ -244,6 +206,10 @@ def feedback_markdown(g: dict, prepared: Prepared) -> str:
     for i in g["items"]:
         lines.append(f"- {md_message(i['feedback'])}")
     lines.append("")
+    if g.get("warnings"):
+        lines += ["## Warnings", ""]
+        lines += [f"- {md_text(w)}" for w in g["warnings"]]
+        lines.append("")
     if g["unreadable_steps"]:
         lines += ["## Steps that could not be read", ""]
         for u in g["unreadable_steps"]:
@@ -289,7 +255,10 @@ def _short(value: object, limit: int = 300) -> str:
 
 # -- Gradescope -----------------------------------------------------------------------
 def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> dict[str, Any]:
-    """Gradescope's autograder ``results.json`` for one student (visible tests per item)."""
+    """Gradescope's autograder ``results.json`` for one student (visible tests per item).
+
+    ``seconds``: the time spent grading this student (``execution_time``).
+    """
     tests: list[dict[str, Any]] = []
     if g["error"]:
         tests.append({"name": "read the submission", "number": "0", "score": 0.0,
@@ -300,7 +269,10 @@ def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> di
     for n, i in enumerate(g["items"], 1):
         tests.append({"name": f"{i['id']}: {texts.get(i['id'], i['id'])}", "number": str(n),
                       "score": i["points"], "max_score": i["max_points"],
-                      "status": "passed" if i["status"] == "correct" else "failed",
+                      # "passed" (green) only for full points: partial credit is a
+                      # failed test with its points, never a green 1.2 / 3
+                      "status": "passed" if i["points"] >= i["max_points"] > 0 or (
+                          i["max_points"] == 0 and i["status"] == "correct") else "failed",
                       "output": i["feedback"], "output_format": "text",
                       "visibility": "visible"})
     for n, u in enumerate(g["unreadable_steps"], len(tests) + 1):
@@ -313,7 +285,8 @@ def gradescope_results(g: dict, prepared: Prepared | None, seconds: float) -> di
         "execution_time": round(seconds, 3),
         "output": (f"derivcheck: {_num(g['score'])} / {_num(g['max_score'])}"
                    + (" (some results need review by hand)" if g["needs_review"] else "")
-                   + f"; seed {g['seed']}"),
+                   + f"; seed {g['seed']}"
+                   + "".join(f"\nwarning: {w}" for w in g.get("warnings", ()))),
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",

@@ -40,6 +40,9 @@ def feedback_tex(g: dict, prepared: Prepared) -> str:
                      f"{_num(i['points'])}/{_num(i['max_points'])} & "
                      f"\\small{{}}{escape_tex(i['feedback'])} \\\\")
     lines += [r"\bottomrule", r"\end{longtable}"]
+    if g.get("warnings"):
+        lines.append(r"\section*{Warnings}")
+        lines += [escape_tex(w) + r"\par" for w in g["warnings"]]
     if g["unreadable_steps"]:
         lines.append(r"\section*{Steps that could not be read}")
         for u in g["unreadable_steps"]:

@@ -17,7 +17,8 @@ or defaults (``W2`` reads ``W_2``, ``W_{2}``, ``\\mathbf{W}_2``, ``\\boldsymbol{
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -437,21 +438,24 @@ class _Reader:
             return E("matmul", (a, b), pos=pos)
         return E("mul", (a, b), pos=pos)
 
-    def deeper(self) -> None:
-        """Count one level of the reader's recursion; past ``MAX_TREE_DEPTH`` (3000 minus
-        signs, chained ``\\exp`` or ``\\frac``) an input error at the token, never a
-        RecursionError. Each count stands for at most three Python frames."""
+    @contextmanager
+    def deeper(self) -> Iterator[None]:
+        """One level of the reader's recursion, for the duration of the ``with``; past
+        ``MAX_TREE_DEPTH`` (3000 minus signs, chained ``\\exp`` or ``\\frac``) an input
+        error at the token, never a RecursionError. Each level stands for at most three
+        Python frames."""
         self.level += 1
-        if self.level > MAX_TREE_DEPTH:
-            raise LatexError(f"expression nested too deeply (limit {MAX_TREE_DEPTH} levels)",
-                             self.here(), _DEEP_HINT)
-
-    def unary(self) -> E:
-        self.deeper()
         try:
-            return self._unary()
+            if self.level > MAX_TREE_DEPTH:
+                raise LatexError(f"expression nested too deeply (limit {MAX_TREE_DEPTH} "
+                                 "levels)", self.here(), _DEEP_HINT)
+            yield
         finally:
             self.level -= 1
+
+    def unary(self) -> E:
+        with self.deeper():
+            return self._unary()
 
     def _unary(self) -> E:
         if self.peek_char("-"):
@@ -522,11 +526,8 @@ class _Reader:
         return self.primary()
 
     def primary(self) -> E:
-        self.deeper()
-        try:
+        with self.deeper():
             return self._primary()
-        finally:
-            self.level -= 1
 
     def _primary(self) -> E:
         tok = self.peek()
@@ -564,11 +565,9 @@ class _Reader:
         self.expect_char(ch)
 
     def command(self, tok: Tok) -> E:
-        self.deeper()  # a command is a few frames more (a fraction, a function application)
-        try:
+        # a command is a few frames more (a fraction, a function application)
+        with self.deeper():
             return self._command(tok)
-        finally:
-            self.level -= 1
 
     def _command(self, tok: Tok) -> E:
         name = tok.text

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from derivcheck.escape import term_lines, term_text
 from derivcheck.results import Counterexample, FileResult, LinkResult, Report, StepResult, Verdict
 
 _MARK = {
@@ -24,12 +23,12 @@ def render(report: Report, *, check_expected: bool = False, verbose: bool = Fals
     return _printable("\n".join(lines))
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def _printable(text: str) -> str:
-    """Control characters from input files (terminal escapes, bidi overrides) made visible."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    """Control characters from input files (terminal escapes, bidi overrides, U+2028)
+    made visible; the line breaks of derivcheck's own layout kept.  Fields from a file
+    (its path, title, source, step ids) are escaped on their own first (``term_text``),
+    so a line break in one of them cannot forge a report line."""
+    return term_lines(text)
 
 
 def summary_line(report: Report, check_expected: bool = False) -> str:
@@ -51,7 +50,7 @@ def summary_line(report: Report, check_expected: bool = False) -> str:
 def render_step(step: StepResult, *, check_expected: bool = False, verbose: bool = False
                 ) -> str:
     """One step as in ``render``: its line, then per-link verdicts, evidence and counterexample."""
-    width = len(step.id)
+    width = len(term_text(step.id))
     return _printable("\n".join(_step(step, width, check_expected, verbose)))
 
 
@@ -62,12 +61,13 @@ def printable(text: str) -> str:
 
 def _file(f: FileResult, check_expected: bool, verbose: bool) -> list[str]:
     if f.error:
-        return [f"{f.path}: input error", "  " + f.error.replace("\n", "\n  ")]
-    head = f"{f.path}: {f.title}"
+        return [f"{term_text(f.path)}: input error",
+                "  " + term_lines(f.error).replace("\n", "\n  ")]
+    head = f"{term_text(f.path)}: {term_text(f.title)}"
     if f.source:
-        head += f"  [source: {f.source}]"
+        head += f"  [source: {term_text(f.source)}]"
     out = [head]
-    width = max((len(s.id) for s in f.steps), default=0)
+    width = max((len(term_text(s.id)) for s in f.steps), default=0)
     for s in f.steps:
         out.extend(_step(s, width, check_expected, verbose))
     return out
@@ -84,7 +84,9 @@ def _step(s: StepResult, width: int, check_expected: bool, verbose: bool) -> lis
         brief = f"chain of {len(s.links)} links"
         if wrong:
             brief += f"; first link that does not hold: {wrong[0]}"
-    out = [f"  {s.line:>4}  {s.id:<{width}}  {_MARK[s.verdict]:<10} {_codes(s.codes)}{brief}{flag}"]
+    sid = term_text(s.id)
+    out = [f"  {s.line:>4}  {sid:<{width}}  {_MARK[s.verdict]:<10} {_codes(s.codes)}"
+           f"{term_text(brief)}{flag}"]
     if s.form == "claim" and (first.lhs_latex or first.rhs_latex):
         out.append(f"          read as: {first.lhs}  =  {first.rhs}")
     for link in s.links:
