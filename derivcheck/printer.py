@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from derivcheck.ir import E
+from derivcheck.ir import E, tree_size
 
 # precedence: higher binds tighter
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
@@ -21,28 +21,6 @@ def to_text(node: E) -> str:
 
 
 MAX_SHOWN_NODES = 2000  # a formula in a message: beyond this many nodes, a summary
-
-
-def tree_size(node: E, cap: int = 10**9) -> int:
-    """The number of nodes of ``node`` as a tree (as printed), at most ``cap``.
-
-    Counted on the DAG, once per shared node: an expression built from nested
-    definitions can unfold to a tree of billions of nodes.
-    """
-    memo: dict[int, int] = {}
-    keep: list[E] = []
-    stack: list[tuple[E, bool]] = [(node, False)]
-    while stack:
-        n, expanded = stack.pop()
-        if id(n) in memo:
-            continue
-        if expanded:
-            memo[id(n)] = min(cap, 1 + sum(memo[id(a)] for a in n.args))
-            keep.append(n)
-            continue
-        stack.append((n, True))
-        stack.extend((a, False) for a in n.args if id(a) not in memo)
-    return memo[id(node)]
 
 
 def to_text_bounded(node: E, max_nodes: int = MAX_SHOWN_NODES) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide import AGREE, Options, sample_both
-from derivcheck.diagnose.probe import Path, Probe, positions, replace_at, size
+from derivcheck.diagnose.probe import Path, Probe, positions, replace_all, replace_at
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError
 from derivcheck.errors import ShapeError, Unsupported
@@ -53,11 +53,12 @@ def _transposable(probe: Probe, claim: E, square: bool) -> list[tuple[Path, E]]:
     Not the matrix of an element ``A[i, j]``: there the indices are swapped instead.
     """
     found = []
+    sizes = ir.tree_sizes(claim)
     for path, node, shape, parent in _shaped(probe, claim):
         if len(shape) != 2 or parent in ("T", "elem") or 1 in shape:
             continue
         if (shape[0] == shape[1]) == square:
-            found.append((size(node), path, node))
+            found.append((sizes[id(node)], path, node))
     found.sort(key=lambda c: (c[0], c[1]))
     return [(p, n) for _, p, n in found[:MAX_CANDIDATES]]
 
@@ -138,10 +139,9 @@ def relu_input(probe: Probe, ref: E) -> Diagnosis | None:
         sites.setdefault(node, (inner, []))[1].append(path)
     for node, (inner, paths) in sites.items():
         # every occurrence first (the input used throughout), then each one alone
-        for chosen in [paths] + ([[p] for p in paths] if len(paths) > 1 else []):
-            edited = ref
-            for p in chosen:
-                edited = replace_at(edited, p, inner)
+        everywhere = replace_all(ref, node, inner)
+        alone = [replace_at(ref, p, inner) for p in paths] if len(paths) > 1 else []
+        for edited in [everywhere, *alone]:
             if probe.equals(edited, "claim"):
                 text = to_text(inner)
                 named = f"`{to_text(node)}` = " if node.op == "ref" else ""

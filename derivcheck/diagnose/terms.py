@@ -186,13 +186,14 @@ def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
     parts: list[tuple[int, E, str]] = []  # (size, part, where it comes from)
     seen: set[E] = set()
     for root, origin in ((claim, "claim"), (ref, "ref")):
+        sizes = ir.tree_sizes(root)
+        seeded = _with_seed(root)
         for node in root.walk():
             if node is root or node.op in ("idx", "int") or ir.is_num(node, 0) or \
-                    node in seen or node in (claim, ref) or \
-                    any(n.op == "seed" for n in node.walk()):
+                    node in seen or node in (claim, ref) or id(node) in seeded:
                 continue
             seen.add(node)
-            parts.append((size(node), node, origin))
+            parts.append((sizes[id(node)], node, origin))
     parts.sort(key=lambda p: p[0])
     parts = parts[:MAX_PARTS]
     shape = probe.shape(claim)
@@ -211,6 +212,26 @@ def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                 return diagnosis("extra-term", term=to_text(part))
             return diagnosis("missing-term", term=to_text(ir.neg(part)))
     return None
+
+
+def _with_seed(root: E) -> set[int]:
+    """Ids of the nodes of ``root`` with a ``seed`` (a Jacobian's direction) below them,
+    found bottom-up, each shared node once."""
+    out: set[int] = set()
+    done: set[int] = set()
+    stack: list[tuple[E, bool]] = [(root, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if id(n) in done:
+            continue
+        if expanded:
+            done.add(id(n))
+            if n.op == "seed" or any(id(a) in out for a in n.args):
+                out.add(id(n))
+            continue
+        stack.append((n, True))
+        stack.extend((a, False) for a in n.args if id(a) not in done)
+    return out
 
 
 def _is_vector(shape: tuple | None) -> bool:
