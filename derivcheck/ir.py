@@ -338,6 +338,28 @@ def tree_sizes(node: E, cap: int = 10**9) -> dict[int, int]:
     return memo
 
 
+def tree_size_within(node: E, cap: int) -> int:
+    """``tree_size(node)`` if it is at most ``cap``, else ``cap + 1``, in work bounded by
+    ``cap`` (it stops once more than ``cap`` distinct nodes are entered: the tree has
+    at least as many nodes as the DAG)."""
+    memo: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[E, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if expanded:
+            memo[id(n)] = min(cap + 1, 1 + sum(memo[id(a)] for a in n.args))
+            continue
+        if id(n) in entered:
+            continue
+        entered.add(id(n))
+        if len(entered) > cap:
+            return cap + 1
+        stack.append((n, True))
+        stack.extend((a, False) for a in n.args if id(a) not in entered)
+    return memo[id(node)]
+
+
 def tree_size(node: E, cap: int = 10**9) -> int:
     """The number of nodes of ``node`` as a tree (as printed), at most ``cap``; see
     ``tree_sizes``."""
