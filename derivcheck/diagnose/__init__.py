@@ -27,7 +27,7 @@ from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned
 from derivcheck.diagnose.terms import terms
 from derivcheck.engine.core import Engine
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 from derivcheck.results import Verdict
 
 __all__ = ["MATCH", "diagnose"]
@@ -53,7 +53,7 @@ def diagnose(engine: Engine, outcome: Outcome, options: Options, rng: np.random.
         probe = Probe(engine, well_conditioned(engine, ref, claim, samples))
         return _explain(engine, probe, ref, claim, outcome, options, rng)
     except Exception:  # a bug in a rule must not turn a refuted step into an undecided one
-        return [diagnosis("residual", residual=f"`{to_text(ir.sub(claim, ref))}` "
+        return [diagnosis("residual", residual=f"`{to_text_bounded(ir.sub(claim, ref))}` "
                                                "(claimed minus reference)")]
 
 

@@ -23,7 +23,7 @@ from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 
 MAX_CANDIDATES = 300  # per rule: bounds the cost on long claims
 LOGS = ("log", "log2", "log10")
@@ -64,8 +64,8 @@ def _transposable(probe: Probe, claim: E, square: bool) -> list[tuple[Path, E]]:
 
 
 def _transposed_text(node: E) -> str:
-    return (f"the claim holds with `{to_text(ir.transpose(node))}` in place of "
-            f"`{to_text(node)}`")
+    return (f"the claim holds with `{to_text_bounded(ir.transpose(node))}` in place of "
+            f"`{to_text_bounded(node)}`")
 
 
 def transposed_factor(probe: Probe, claim: E) -> Diagnosis | None:
@@ -143,8 +143,8 @@ def relu_input(probe: Probe, ref: E) -> Diagnosis | None:
         alone = [replace_at(ref, p, inner) for p in paths] if len(paths) > 1 else []
         for edited in [everywhere, *alone]:
             if probe.equals(edited, "claim"):
-                text = to_text(inner)
-                named = f"`{to_text(node)}` = " if node.op == "ref" else ""
+                text = to_text_bounded(inner)
+                named = f"`{to_text_bounded(node)}` = " if node.op == "ref" else ""
                 return diagnosis("missing-relu-mask",
                                  mask=f"relu_prime({text}) (the claim uses `{text}` where the "
                                       f"reference has {named}relu({text}))")
@@ -195,14 +195,16 @@ def wrong_symbol(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
             continue
         edited = replace_at(replace_at(claim, p1, n2), p2, n1)
         if _holds(probe, edited, want):
-            return diagnosis("wrong-symbol", fixed=to_text(edited),
-                             detail=f"`{to_text(n1)}` and `{to_text(n2)}` are swapped")
+            return diagnosis("wrong-symbol", fixed=to_text_bounded(edited),
+                             detail=f"`{to_text_bounded(n1)}` and `{to_text_bounded(n2)}` "
+                                    "are swapped")
     return None
 
 
 def _symbol(node: E, other: E, edited: E, where: str) -> Diagnosis:
-    return diagnosis("wrong-symbol", fixed=to_text(edited),
-                     detail=f"`{to_text(node)}` where `{to_text(other)}` fits{where}")
+    return diagnosis("wrong-symbol", fixed=to_text_bounded(edited),
+                     detail=f"`{to_text_bounded(node)}` where `{to_text_bounded(other)}` "
+                            f"fits{where}")
 
 
 def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
@@ -216,8 +218,8 @@ def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
             a, i, j = node.args
             edited = replace_at(claim, path, E("elem", (a, j, i)))
             if _holds(probe, edited, want):
-                return diagnosis("wrong-index", fixed=to_text(edited),
-                                 detail=f"`{to_text(node)}` has its indices swapped")
+                return diagnosis("wrong-index", fixed=to_text_bounded(edited),
+                                 detail=f"`{to_text_bounded(node)}` has its indices swapped")
         if node.op != "idx" or node.val not in ranges:
             continue
         for other in sorted(ranges):
@@ -228,7 +230,7 @@ def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
                 return None
             edited = replace_at(claim, path, E("idx", val=other))
             if _holds(probe, edited, want):
-                return diagnosis("wrong-index", fixed=to_text(edited),
+                return diagnosis("wrong-index", fixed=to_text_bounded(edited),
                                  detail=f"`{node.val}` where `{other}` fits")
     return None
 
@@ -242,7 +244,8 @@ def wrong_order(probe: Probe, claim: E) -> Diagnosis | None:
             continue
         swapped = E("matmul", (node.args[1], node.args[0]))
         if _holds(probe, replace_at(claim, path, swapped), want):
-            return diagnosis("wrong-order", product=to_text(node), fixed=to_text(swapped))
+            return diagnosis("wrong-order", product=to_text_bounded(node),
+                             fixed=to_text_bounded(swapped))
     return None
 
 
@@ -255,6 +258,6 @@ def log_base(probe: Probe, claim: E) -> Diagnosis | None:
         for other in LOGS:
             if other != node.val and _holds(probe, replace_at(claim, path, ir.fn(
                     other, *node.args)), want):
-                return diagnosis("log-base", detail=f"`{to_text(node)}` with {other} for "
+                return diagnosis("log-base", detail=f"`{to_text_bounded(node)}` with {other} for "
                                  f"{node.val} makes the claim hold")
     return None

@@ -18,7 +18,7 @@ from derivcheck.diagnose.probe import Probe, close, fraction_text, size
 from derivcheck.engine.simplify import expand_terms, signed_terms, simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 
 MAX_TERMS = 24  # pairs of terms are tried: at most 276 pairs
 MAX_PARTS = 60  # sub-expressions tried as a missing or extra term
@@ -36,7 +36,7 @@ class _Split:
 
     def text(self, k: int) -> str:
         sign, term = self.terms[k]
-        return to_text(term if sign > 0 else ir.neg(term))
+        return to_text_bounded(term if sign > 0 else ir.neg(term))
 
     def signed(self, i: int, k: int, setting: int) -> np.ndarray:
         """Term ``i`` with its sign, at sample ``k`` and index setting ``setting``."""
@@ -143,7 +143,7 @@ def _pair_text(probe: Probe, sp: _Split, i: int, j: int) -> str:
                for k in range(len(probe.samples)) for s in range(len(probe.samples[k].indices)))
     if same:
         sign, term = sp.terms[i]
-        return to_text(ir.mul(ir.num(2 * sign), term))
+        return to_text_bounded(ir.mul(ir.num(2 * sign), term))
     return f"{sp.text(i)} and {sp.text(j)}"
 
 
@@ -206,11 +206,11 @@ def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                 parts.append((size(outer), outer, "outer"))
     for _, part, origin in parts:
         if _part_fits(probe, part, 1.0, ref_values, claim_values):
-            return diagnosis("missing-term", term=to_text(part))
+            return diagnosis("missing-term", term=to_text_bounded(part))
         if origin != "ref" and _part_fits(probe, part, -1.0, ref_values, claim_values):
             if origin == "claim":
-                return diagnosis("extra-term", term=to_text(part))
-            return diagnosis("missing-term", term=to_text(ir.neg(part)))
+                return diagnosis("extra-term", term=to_text_bounded(part))
+            return diagnosis("missing-term", term=to_text_bounded(ir.neg(part)))
     return None
 
 

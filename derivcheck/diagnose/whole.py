@@ -18,7 +18,7 @@ from derivcheck.diagnose.probe import Probe, close, fraction_text
 from derivcheck.engine.simplify import simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.printer import to_text, to_text_bounded
+from derivcheck.printer import to_text_bounded
 
 
 def all_fit(samples: list[Sample], transform: Callable[[np.ndarray], np.ndarray]) -> bool:
@@ -138,7 +138,7 @@ def _varying_factor(ratios: list[float], samples: list[Sample], probe: Probe, re
             continue
         v = np.asarray([float(np.asarray(per[0], dtype=float).reshape(-1)[0]) for per in values])
         with np.errstate(all="ignore"):
-            guesses = ((to_text(cand), v), (f"-{_paren(cand)}", -v),
+            guesses = ((to_text_bounded(cand), v), (f"-{_paren(cand)}", -v),
                        (f"1 / {_paren(cand)}", 1 / v), (f"-1 / {_paren(cand)}", -1 / v))
         for text, guess in guesses:
             if np.all(np.isfinite(guess)) and fits(list(guess)):
@@ -172,7 +172,7 @@ def _factor(text: str) -> Diagnosis:
 
 
 def _paren(node: E) -> str:
-    text = to_text(node)
+    text = to_text_bounded(node)
     return text if node.op in ("sym", "ref", "fn", "sum", "dim", "elem") else f"({text})"
 
 
