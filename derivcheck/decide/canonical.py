@@ -37,6 +37,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from derivcheck import ir
+from derivcheck.engine import budget
 from derivcheck.engine.shapes import ShapeInference
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
@@ -326,6 +327,7 @@ class _Canon:
     def poly(self, node: E) -> Poly:
         hit = self._memo.get(node)
         if hit is None:
+            budget.check()
             hit = self._poly(node)
             self._memo[node] = hit
         return hit

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from derivcheck import ir
+from derivcheck.engine import budget
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 
@@ -50,6 +51,7 @@ class _Rewriter:
     def run(self, node: E) -> E:
         hit = self._memo.get(node)
         if hit is None:
+            budget.check()
             hit = self._node(node)
             self._memo[node] = hit
         return hit
@@ -308,6 +310,7 @@ def expand_terms(node: E, engine: Engine, limit: int = 32,
     def go(n: E, sign: int) -> list[tuple[int, E]]:
         hit = memo.get(id(n))
         if hit is None:
+            budget.check()
             hit = plain(n)
             memo[id(n)] = hit
             keep.append(n)
