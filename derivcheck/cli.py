@@ -76,6 +76,10 @@ def add_check_options(p: argparse.ArgumentParser,
     p.add_argument("--sizes", type=int, default=3, help="settings of the dimension sizes (>= 3)")
     p.add_argument("--time-limit", type=float, default=5.0,
                    help="seconds for each symbolic proof attempt (default 5)")
+    p.add_argument("--step-time-limit", type=float, default=30.0,
+                   help="seconds for each in-process stage (numeric check, diagnosis, "
+                        "display) of each equation; past it: undecided, time-limit "
+                        "(default 30)")
     p.add_argument("--workers", type=int, default=2, help=workers_help)
     p.add_argument("--latex", action="store_true",
                    help="check the LaTeX form (latex:) of the steps that have one")
@@ -83,18 +87,20 @@ def add_check_options(p: argparse.ArgumentParser,
                    help="skip symbolic proofs (verdicts are then at most 'checked')")
 
 
-CHECK_OPTIONS_RULE = "--points must be >= 5, --sizes >= 3, --time-limit > 0, --workers >= 1"
+CHECK_OPTIONS_RULE = ("--points must be >= 5, --sizes >= 3, --time-limit > 0, "
+                      "--step-time-limit > 0, --workers >= 1")
 
 
 def check_options(args: argparse.Namespace) -> Options | None:
     """The ``Options`` of ``add_check_options``'s arguments, or None if one is out of range."""
-    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1:
+    if args.points < 5 or args.sizes < 3 or args.time_limit <= 0 or args.workers < 1 \
+            or args.step_time_limit <= 0:
         return None
     from derivcheck.decide import Options
 
     return Options(seed=args.seed, settings=args.sizes, points=args.points,
                    symbolic=not args.no_symbolic, time_limit=args.time_limit,
-                   workers=args.workers, latex=args.latex,
+                   step_time_limit=args.step_time_limit, workers=args.workers, latex=args.latex,
                    second_reader=getattr(args, "second_reader", False))
 
 

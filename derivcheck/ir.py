@@ -78,13 +78,24 @@ class E:
             return True
         if not isinstance(other, E) or self._hash != other._hash:
             return False
-        return self.op == other.op and self.val == other.val and self.args == other.args
+        return _same_tree(self, other)
 
     def walk(self) -> Iterator[E]:
-        """Yield this node and every node below it (pre-order)."""
+        """Yield this node and every distinct node below it, pre-order, each once.
+
+        Distinct by identity: a sub-expression shared by several parents (the
+        derivative of nested definitions is a DAG whose tree is exponentially
+        larger) is yielded where it is first reached, and its sub-tree is not
+        entered again.  On a tree (no node reached twice) this is the plain
+        pre-order walk; structurally equal nodes built apart are all yielded.
+        """
+        seen: set[int] = set()  # the nodes stay alive under self while the walk lasts
         stack = [self]
         while stack:
             node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
             yield node
             stack.extend(reversed(node.args))
 
@@ -92,6 +103,27 @@ class E:
         from derivcheck.printer import to_text
 
         return to_text(self)
+
+
+def _same_tree(a: E, b: E) -> bool:
+    """Structural equality of two nodes, without recursion, each pair of shared
+    sub-expressions compared once: two equal DAGs built apart (a derivative of
+    nested definitions) unfold to trees exponentially larger than themselves."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        key = (id(x), id(y))
+        if key in seen:
+            continue
+        if (x._hash != y._hash or x.op != y.op or x.val != y.val
+                or len(x.args) != len(y.args)):
+            return False
+        seen.add(key)  # the nodes stay alive under a and b while the walk lasts
+        stack.extend(zip(x.args, y.args))
+    return True
 
 
 # Unary functions applied elementwise, and the structural ones.
@@ -269,11 +301,66 @@ def refs(node: E) -> set[str]:
 
 
 def depth(node: E) -> int:
-    """Nesting depth of the tree (a leaf has depth 1)."""
-    best = 0
-    stack = [(node, 1)]
+    """Nesting depth of the tree (a leaf has depth 1), computed on the DAG."""
+    memo: dict[int, int] = {}
+    stack: list[tuple[E, bool]] = [(node, False)]
     while stack:
-        cur, d = stack.pop()
-        best = max(best, d)
-        stack.extend((child, d + 1) for child in cur.args)
-    return best
+        cur, done = stack.pop()
+        if id(cur) in memo:
+            continue
+        if done:
+            memo[id(cur)] = 1 + max((memo[id(a)] for a in cur.args), default=0)
+            continue
+        stack.append((cur, True))
+        stack.extend((a, False) for a in cur.args if id(a) not in memo)
+    return memo[id(node)]
+
+
+def tree_sizes(node: E, cap: int = 10**9) -> dict[int, int]:
+    """id -> the number of nodes of that sub-expression as a tree (as printed), at most
+    ``cap``, for ``node`` and every node below it.
+
+    Counted on the DAG, once per shared node: an expression built from nested
+    definitions can unfold to a tree of billions of nodes.  The ids are valid while
+    ``node`` is alive.
+    """
+    memo: dict[int, int] = {}
+    stack: list[tuple[E, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if id(n) in memo:
+            continue
+        if expanded:
+            memo[id(n)] = min(cap, 1 + sum(memo[id(a)] for a in n.args))
+            continue
+        stack.append((n, True))
+        stack.extend((a, False) for a in n.args if id(a) not in memo)
+    return memo
+
+
+def tree_size_within(node: E, cap: int) -> int:
+    """``tree_size(node)`` if it is at most ``cap``, else ``cap + 1``, in work bounded by
+    ``cap`` (it stops once more than ``cap`` distinct nodes are entered: the tree has
+    at least as many nodes as the DAG)."""
+    memo: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[E, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if expanded:
+            memo[id(n)] = min(cap + 1, 1 + sum(memo[id(a)] for a in n.args))
+            continue
+        if id(n) in entered:
+            continue
+        entered.add(id(n))
+        if len(entered) > cap:
+            return cap + 1
+        stack.append((n, True))
+        stack.extend((a, False) for a in n.args if id(a) not in entered)
+    return memo[id(node)]
+
+
+def tree_size(node: E, cap: int = 10**9) -> int:
+    """The number of nodes of ``node`` as a tree (as printed), at most ``cap``; see
+    ``tree_sizes``."""
+    return tree_sizes(node, cap)[id(node)]

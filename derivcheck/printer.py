@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from derivcheck.ir import E
+from derivcheck.ir import E, tree_size
 
 # precedence: higher binds tighter
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
@@ -18,6 +18,18 @@ _ATOM = 9
 def to_text(node: E) -> str:
     """Render ``node`` in the expression syntax."""
     return _render(node)[0]
+
+
+MAX_SHOWN_NODES = 2000  # a formula in a message: beyond this many nodes, a summary
+
+
+def to_text_bounded(node: E, max_nodes: int = MAX_SHOWN_NODES) -> str:
+    """``to_text(node)``, or a summary when the printed tree would pass ``max_nodes``
+    nodes (the text of a shared DAG grows exponentially with its depth)."""
+    size = tree_size(node, cap=max_nodes + 1)
+    if size > max_nodes:
+        return f"<an expression of more than {max_nodes} nodes, not printed>"
+    return to_text(node)
 
 
 def _num(value: object) -> str:

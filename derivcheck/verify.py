@@ -26,13 +26,15 @@ from derivcheck.decide.pipeline import (
 )
 from derivcheck.diagnose import diagnose
 from derivcheck.display import readable
+from derivcheck.engine import budget
+from derivcheck.engine.budget import StepTimeout
 from derivcheck.engine.core import Engine
 from derivcheck.engine.limits import Limited, WorkerPool
 from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 from derivcheck.results import (
     Evidence,
     FileResult,
@@ -288,16 +290,32 @@ Decide = Callable[[E, E, str, tuple, bool], tuple[Outcome, list[Diagnosis]]]
 def decide_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options,
                     rng: np.random.Generator, with_diagnosis: bool = True
                     ) -> tuple[Outcome, list[Diagnosis]]:
-    """Check one equation and diagnose it; a bug in derivcheck gives ``undecided``."""
+    """Check one equation and diagnose it; a bug in derivcheck gives ``undecided``.
+
+    The numeric check and the diagnosis each run within ``options.step_time_limit``
+    (``engine.budget``): a numeric check past it is ``undecided`` (``time-limit``); a
+    diagnosis past it leaves the verdict as decided, with a ``time-limit`` note in
+    place of the explanation.
+    """
+    limit = options.step_time_limit
     try:
-        out = check_equation(engine, lhs, rhs, layout, options, rng)
+        with budget.stage("numeric check", limit):
+            out = check_equation(engine, lhs, rhs, layout, options, rng)
         if not with_diagnosis:
             return out, list(out.diagnoses)
         ref_is_rhs = _has_derivative(rhs) and not _has_derivative(lhs)
         found = list(out.diagnoses)
         # The float64 rules cannot see a difference only high precision found.
         if not any(d.code == "tiny-difference" for d in found):
-            found += diagnose(engine, out, options, rng, reference_is_rhs=ref_is_rhs)
+            try:
+                with budget.stage("diagnosis", limit):
+                    found += diagnose(engine, out, options, rng, reference_is_rhs=ref_is_rhs)
+            except StepTimeout as exc:
+                found.append(diagnosis("time-limit", detail=f"{exc}; the verdict stands, "
+                                       "without an explanation"))
+    except StepTimeout as exc:
+        out = Outcome(Verdict.UNDECIDED, [], Evidence("none", reason=str(exc)))
+        found = [diagnosis("time-limit", detail=str(exc))]
     except Exception as exc:  # a bug in derivcheck never stops a run
         detail = f"{type(exc).__name__}: {exc}"[:200]
         out = Outcome(Verdict.UNDECIDED, [], Evidence("none", reason=detail))
@@ -305,12 +323,18 @@ def decide_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Option
     return out, found
 
 
-def reference_text(engine: Engine, outcome: Outcome) -> str:
-    """The engine's own side of an equation as a formula for people (simplified for display)."""
+def reference_text(engine: Engine, outcome: Outcome,
+                   seconds: float | None = None) -> str:
+    """The engine's own side of an equation as a formula for people (simplified for
+    display, within ``seconds``: past them, as the engine built it)."""
     node = outcome.reference
     if node is None:
         return ""
-    return to_text(readable(node, engine))
+    try:
+        with budget.stage("display", seconds):
+            return to_text_bounded(readable(node, engine))
+    except StepTimeout:
+        return to_text_bounded(node)
 
 
 def _check_links(engine: Engine, step: Step, options: Options,
@@ -338,7 +362,8 @@ def _check_links(engine: Engine, step: Step, options: Options,
                 found.append(diagnosis("follows-from-error", first_wrong=first_wrong + 1))
         if first_wrong is None and out.verdict in (Verdict.REFUTED, Verdict.ILL_FORMED):
             first_wrong = k
-        drafts.append(_Draft(out, found, against, reference=reference_text(engine, out)))
+        drafts.append(_Draft(out, found, against, reference=reference_text(
+            engine, out, options.step_time_limit)))
     return drafts
 
 

@@ -37,6 +37,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from derivcheck import ir
+from derivcheck.engine import budget
 from derivcheck.engine.shapes import ShapeInference
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
@@ -49,6 +50,11 @@ Poly = dict[tuple[E, ...], Fraction]  # sorted factors -> coefficient (never 0)
 MAX_TERMS = 256
 MAX_REMEMBERED = 50_000  # forms a canonicalizer keeps (then a fresh one starts)
 MAX_POWER = 4
+# Nodes of one factor, as a tree (its text is its sort key): past this the form gives up
+# (no proof this way).  A deep network's inlined derivative unfolds to trees 8 times
+# larger per layer (about 460,000 nodes at 7 layers); the largest factor of derivations/
+# and bench/corpus/ has 192.
+MAX_FACTOR_NODES = 10_000
 _VALUE_OPS = frozenset({"fn", "T", "matmul", "sum", "mean", "pow", "div"})
 _ZERO_INDEX = E("int", val=0)
 _LEAVES = frozenset({"sym", "ref", "dim", "onehot", "eye", "ones", "idx", "int"})
@@ -160,8 +166,12 @@ class _Canon:
         return E("elem", (node, *picks))
 
     def key(self, node: E) -> str:
+        """A factor's sort key: its text.  Raises ``_GiveUp`` for a factor larger than
+        ``MAX_FACTOR_NODES`` (its text would grow without bound)."""
         hit = self._keys.get(node)
         if hit is None:
+            if ir.tree_size_within(node, MAX_FACTOR_NODES) > MAX_FACTOR_NODES:
+                raise _GiveUp(f"a factor of more than {MAX_FACTOR_NODES:,} nodes")
             hit = self._keys[node] = to_text(node)
         return hit
 
@@ -317,6 +327,7 @@ class _Canon:
     def poly(self, node: E) -> Poly:
         hit = self._memo.get(node)
         if hit is None:
+            budget.check()
             hit = self._poly(node)
             self._memo[node] = hit
         return hit
@@ -710,13 +721,21 @@ class _Canon:
                 and tuple(sym.shape) in ((rng, 1), (rng,)))
 
 
-def _replace_seed(node: E, new: E) -> E:
-    """``node`` with its Jacobian's seed replaced (not the seeds of Jacobians inside it)."""
+def _replace_seed(node: E, new: E, memo: dict[int, E] | None = None) -> E:
+    """``node`` with its Jacobian's seed replaced (not the seeds of Jacobians inside it).
+
+    ``memo`` (by identity, for one call): a shared sub-expression is rebuilt once.
+    """
     if node.op == "seed":
         return new
     if not node.args or node.op == "jac":
         return node
-    return E(node.op, tuple(_replace_seed(a, new) for a in node.args), node.val)
+    memo = {} if memo is None else memo
+    hit = memo.get(id(node))
+    if hit is None:
+        hit = E(node.op, tuple(_replace_seed(a, new, memo) for a in node.args), node.val)
+        memo[id(node)] = hit  # node stays alive under the root while the call lasts
+    return hit
 
 
 def _flatten(core: E) -> list[E]:
@@ -731,8 +750,11 @@ def _entry(x: E, first: E | None, second: E | None) -> E:
     return E("elem", (x, *[i for i in (first, second) if i is not None]))
 
 
-def _substitute(node: E, var: str, new: E) -> E:
+def _substitute(node: E, var: str, new: E, memo: dict[int, E] | None = None) -> E:
     """``node`` with the index ``var`` replaced by ``new`` (not inside a Sum that rebinds it).
+
+    ``memo`` (by identity, for one call): a shared sub-expression is rebuilt once, so
+    the work follows the DAG (a derivative of a deep network), not its tree.
 
     Raises ``_GiveUp`` where ``new`` would be captured by a Sum binding its name.
     """
@@ -740,7 +762,13 @@ def _substitute(node: E, var: str, new: E) -> E:
         return new if node.val == var else node
     if not node.args or (node.op == "Sum" and node.val == var):
         return node
+    memo = {} if memo is None else memo
+    hit = memo.get(id(node))
+    if hit is not None:
+        return hit
     if node.op == "Sum" and node.val == new.val and any(
             n.op == "idx" and n.val == var for n in node.walk()):
         raise _GiveUp("the substituted index would be captured")
-    return E(node.op, tuple(_substitute(a, var, new) for a in node.args), node.val)
+    hit = E(node.op, tuple(_substitute(a, var, new, memo) for a in node.args), node.val)
+    memo[id(node)] = hit  # node stays alive under the root while the call lasts
+    return hit

@@ -17,6 +17,12 @@ class Options:
         time_limit: seconds for each symbolic (CAS) attempt.
         workers: processes for the numeric checks of several files and for the proofs.
         file_time_limit: seconds for the numeric checks of one file (in a worker).
+        step_time_limit: seconds for each stage of the work on one equation done in the
+            calling process, in every mode: the numeric check (with the canonical
+            forms), the diagnosis, simplifying the engine's side for display.  Past it
+            the equation is ``undecided`` (``time-limit``, naming the stage and the
+            limit); a diagnosis cut short leaves the verdict as decided and says so.
+            ``None``: no limit.
         latex: check the LaTeX form of the steps that have one (``latex:``).
         second_reader: also read LaTeX with latex2sympy2 and note disagreements
             (never changes a verdict; about 1 s per file, so off by default).
@@ -29,5 +35,6 @@ class Options:
     time_limit: float = 5.0
     workers: int = 2
     file_time_limit: float = 600.0
+    step_time_limit: float | None = 30.0
     latex: bool = False
     second_reader: bool = False

@@ -30,9 +30,10 @@ from derivcheck.diagnose import edits, factors, whole
 from derivcheck.diagnose.assume import missing_mask, needs_assumption
 from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned
 from derivcheck.diagnose.terms import terms
+from derivcheck.engine.budget import StepTimeout
 from derivcheck.engine.core import Engine
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 from derivcheck.results import Verdict
 
 __all__ = ["MATCH", "diagnose"]
@@ -47,6 +48,8 @@ def diagnose(engine: Engine, outcome: Outcome, options: Options, rng: np.random.
     if outcome.verdict == Verdict.ILL_FORMED:
         try:
             return _ill_formed(engine, ref, claim, outcome, options, rng)
+        except StepTimeout:
+            raise
         except Exception:  # as below: the verdict stands, without the explanation
             return []
     if outcome.verdict != Verdict.REFUTED or not outcome.samples:
@@ -57,8 +60,10 @@ def diagnose(engine: Engine, outcome: Outcome, options: Options, rng: np.random.
     try:
         probe = Probe(engine, well_conditioned(engine, ref, claim, samples))
         return _explain(engine, probe, ref, claim, outcome, options, rng)
+    except StepTimeout:
+        raise
     except Exception:  # a bug in a rule must not turn a refuted step into an undecided one
-        return [diagnosis("residual", residual=f"`{to_text(ir.sub(claim, ref))}` "
+        return [diagnosis("residual", residual=f"`{to_text_bounded(ir.sub(claim, ref))}` "
                                                "(claimed minus reference)")]
 
 

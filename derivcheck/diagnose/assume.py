@@ -16,7 +16,7 @@ from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 
 # Candidate assumptions, weakest first: the diagnosis names the first that suffices.
 _STRONGER = (
@@ -125,7 +125,7 @@ def missing_mask(probe: Probe, ref: E) -> Diagnosis | None:
                 return None
     except (EvalError, KeyError, ValueError):
         return None
-    return diagnosis("missing-relu-mask", mask=to_text(masks[0]))
+    return diagnosis("missing-relu-mask", mask=to_text_bounded(masks[0]))
 
 
 def _expanded_refs(engine: Engine, node: E) -> list[E]:

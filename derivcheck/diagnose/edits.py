@@ -18,12 +18,12 @@ import numpy as np
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide import AGREE, Options, sample_both
-from derivcheck.diagnose.probe import Path, Probe, positions, replace_at, size
+from derivcheck.diagnose.probe import Path, Probe, positions, replace_all, replace_at
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 
 MAX_CANDIDATES = 300  # per rule: bounds the cost on long claims
 LOGS = ("log", "log2", "log10")
@@ -53,18 +53,19 @@ def _transposable(probe: Probe, claim: E, square: bool) -> list[tuple[Path, E]]:
     Not the matrix of an element ``A[i, j]``: there the indices are swapped instead.
     """
     found = []
+    sizes = ir.tree_sizes(claim)
     for path, node, shape, parent in _shaped(probe, claim):
         if len(shape) != 2 or parent in ("T", "elem") or 1 in shape:
             continue
         if (shape[0] == shape[1]) == square:
-            found.append((size(node), path, node))
+            found.append((sizes[id(node)], path, node))
     found.sort(key=lambda c: (c[0], c[1]))
     return [(p, n) for _, p, n in found[:MAX_CANDIDATES]]
 
 
 def _transposed_text(node: E) -> str:
-    return (f"the claim holds with `{to_text(ir.transpose(node))}` in place of "
-            f"`{to_text(node)}`")
+    return (f"the claim holds with `{to_text_bounded(ir.transpose(node))}` in place of "
+            f"`{to_text_bounded(node)}`")
 
 
 def transposed_factor(probe: Probe, claim: E) -> Diagnosis | None:
@@ -138,13 +139,12 @@ def relu_input(probe: Probe, ref: E) -> Diagnosis | None:
         sites.setdefault(node, (inner, []))[1].append(path)
     for node, (inner, paths) in sites.items():
         # every occurrence first (the input used throughout), then each one alone
-        for chosen in [paths] + ([[p] for p in paths] if len(paths) > 1 else []):
-            edited = ref
-            for p in chosen:
-                edited = replace_at(edited, p, inner)
+        everywhere = replace_all(ref, node, inner)
+        alone = [replace_at(ref, p, inner) for p in paths] if len(paths) > 1 else []
+        for edited in [everywhere, *alone]:
             if probe.equals(edited, "claim"):
-                text = to_text(inner)
-                named = f"`{to_text(node)}` = " if node.op == "ref" else ""
+                text = to_text_bounded(inner)
+                named = f"`{to_text_bounded(node)}` = " if node.op == "ref" else ""
                 return diagnosis("missing-relu-mask",
                                  mask=f"relu_prime({text}) (the claim uses `{text}` where the "
                                       f"reference has {named}relu({text}))")
@@ -195,14 +195,16 @@ def wrong_symbol(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
             continue
         edited = replace_at(replace_at(claim, p1, n2), p2, n1)
         if _holds(probe, edited, want):
-            return diagnosis("wrong-symbol", fixed=to_text(edited),
-                             detail=f"`{to_text(n1)}` and `{to_text(n2)}` are swapped")
+            return diagnosis("wrong-symbol", fixed=to_text_bounded(edited),
+                             detail=f"`{to_text_bounded(n1)}` and `{to_text_bounded(n2)}` "
+                                    "are swapped")
     return None
 
 
 def _symbol(node: E, other: E, edited: E, where: str) -> Diagnosis:
-    return diagnosis("wrong-symbol", fixed=to_text(edited),
-                     detail=f"`{to_text(node)}` where `{to_text(other)}` fits{where}")
+    return diagnosis("wrong-symbol", fixed=to_text_bounded(edited),
+                     detail=f"`{to_text_bounded(node)}` where `{to_text_bounded(other)}` "
+                            f"fits{where}")
 
 
 def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
@@ -216,8 +218,8 @@ def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
             a, i, j = node.args
             edited = replace_at(claim, path, E("elem", (a, j, i)))
             if _holds(probe, edited, want):
-                return diagnosis("wrong-index", fixed=to_text(edited),
-                                 detail=f"`{to_text(node)}` has its indices swapped")
+                return diagnosis("wrong-index", fixed=to_text_bounded(edited),
+                                 detail=f"`{to_text_bounded(node)}` has its indices swapped")
         if node.op != "idx" or node.val not in ranges:
             continue
         for other in sorted(ranges):
@@ -228,7 +230,7 @@ def wrong_index(probe: Probe, claim: E) -> Diagnosis | None:
                 return None
             edited = replace_at(claim, path, E("idx", val=other))
             if _holds(probe, edited, want):
-                return diagnosis("wrong-index", fixed=to_text(edited),
+                return diagnosis("wrong-index", fixed=to_text_bounded(edited),
                                  detail=f"`{node.val}` where `{other}` fits")
     return None
 
@@ -242,7 +244,8 @@ def wrong_order(probe: Probe, claim: E) -> Diagnosis | None:
             continue
         swapped = E("matmul", (node.args[1], node.args[0]))
         if _holds(probe, replace_at(claim, path, swapped), want):
-            return diagnosis("wrong-order", product=to_text(node), fixed=to_text(swapped))
+            return diagnosis("wrong-order", product=to_text_bounded(node),
+                             fixed=to_text_bounded(swapped))
     return None
 
 
@@ -255,7 +258,7 @@ def log_base(probe: Probe, claim: E) -> Diagnosis | None:
         for other in LOGS:
             if other != node.val and _holds(probe, replace_at(claim, path, ir.fn(
                     other, *node.args)), want):
-                return diagnosis("log-base", detail=f"`{to_text(node)}` with {other} for "
+                return diagnosis("log-base", detail=f"`{to_text_bounded(node)}` with {other} for "
                                  f"{node.val} makes the claim hold")
     return None
 
@@ -272,5 +275,5 @@ def missing_sum(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
     for var in extra:
         summed = ir.index_sum(var, claim)
         if _holds(probe, summed, want):
-            return diagnosis("missing-sum", index=var, fixed=to_text(summed))
+            return diagnosis("missing-sum", index=var, fixed=to_text_bounded(summed))
     return None

@@ -24,7 +24,7 @@ from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.diagnose.probe import Probe
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded as to_text
 
 MAX_FACTORS = 40  # candidate factors tried (each costs up to two evaluations per point)
 

@@ -18,7 +18,7 @@ from derivcheck.decide import Sample, batch_errors
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError, Evaluator, stack
 from derivcheck.errors import ShapeError, Unsupported
-from derivcheck.ir import E, Shape
+from derivcheck.ir import E, Shape, tree_size
 
 MATCH = 1e-7  # relative error for "this explanation fits"
 
@@ -161,10 +161,22 @@ Path = tuple[int, ...]
 
 
 def positions(node: E, path: Path = ()) -> Iterator[tuple[Path, E]]:
-    """Every sub-expression with its path (child indices from the root), pre-order."""
-    yield path, node
-    for k, child in enumerate(node.args):
-        yield from positions(child, (*path, k))
+    """Every sub-expression with its path (child indices from the root), pre-order.
+
+    A node shared by several parents (by identity: the engine's derivatives reuse
+    sub-expressions) is yielded at its first path only, and its sub-tree is entered
+    once, so the work follows the DAG, not the tree it unfolds to; a parsed claim is
+    a tree, where every position is yielded.
+    """
+    seen: set[int] = set()  # nodes stay alive under ``node`` while the walk lasts
+    stack = [(path, node)]
+    while stack:
+        where, cur = stack.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield where, cur
+        stack.extend(((*where, k), child) for k, child in reversed(list(enumerate(cur.args))))
 
 
 def replace_at(node: E, path: Path, new: E) -> E:
@@ -177,8 +189,34 @@ def replace_at(node: E, path: Path, new: E) -> E:
     return E(node.op, tuple(args), node.val)
 
 
+def replace_all(node: E, old: E, new: E) -> E:
+    """``node`` with every sub-expression equal to ``old`` replaced by ``new`` (each
+    shared node rebuilt once)."""
+    memo: dict[int, E] = {}
+    keep: list[E] = []  # ids in memo stay valid while their nodes are alive
+    stack: list[tuple[E, bool]] = [(node, False)]
+    while stack:
+        cur, done = stack.pop()
+        if id(cur) in memo:
+            continue
+        if cur == old:
+            memo[id(cur)] = new
+            keep.append(cur)
+            continue
+        if not done:
+            stack.append((cur, True))
+            stack.extend((a, False) for a in cur.args if id(a) not in memo)
+            continue
+        args = tuple(memo[id(a)] for a in cur.args)
+        memo[id(cur)] = cur if all(a is b for a, b in zip(args, cur.args)) else \
+            E(cur.op, args, cur.val)
+        keep.append(cur)
+    return memo[id(node)]
+
+
 def size(node: E) -> int:
-    return sum(1 for _ in node.walk())
+    """The number of nodes of ``node`` as a tree (counted on its DAG)."""
+    return tree_size(node)
 
 
 def fraction_text(c: float) -> str:

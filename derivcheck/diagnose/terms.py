@@ -19,7 +19,7 @@ from derivcheck.display import readable
 from derivcheck.engine.simplify import expand_terms, signed_terms, simplify
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 
 MAX_TERMS = 24  # pairs of terms are tried: at most 276 pairs
 MAX_PARTS = 60  # sub-expressions tried as a missing or extra term
@@ -37,7 +37,7 @@ class _Split:
 
     def text(self, k: int) -> str:
         sign, term = self.terms[k]
-        return to_text(term if sign > 0 else ir.neg(term))
+        return to_text_bounded(term if sign > 0 else ir.neg(term))
 
     def signed(self, i: int, k: int, setting: int) -> np.ndarray:
         """Term ``i`` with its sign, at sample ``k`` and index setting ``setting``."""
@@ -99,10 +99,20 @@ def _transposed(probe: Probe, term: E) -> E:
 
 def _square_out(node: E) -> E:
     """``(a + b) ** 2`` as ``(a + b) * (a + b)``, so that expanding it gives the cross terms."""
-    args = tuple(_square_out(a) for a in node.args)
-    if node.op == "pow" and ir.is_num(args[1], 2) and args[0].op in ("add", "sub"):
-        return ir.mul(args[0], args[0])
-    return E(node.op, args, node.val) if args != node.args else node
+    memo: dict[int, E] = {}  # by identity: a DAG is walked once, not as the tree it unfolds to
+
+    def go(n: E) -> E:
+        hit = memo.get(id(n))
+        if hit is None:
+            args = tuple(go(a) for a in n.args)
+            if n.op == "pow" and ir.is_num(args[1], 2) and args[0].op in ("add", "sub"):
+                hit = ir.mul(args[0], args[0])
+            else:
+                hit = E(n.op, args, n.val) if args != n.args else n
+            memo[id(n)] = hit
+        return hit
+
+    return go(node)
 
 
 def _fits(probe: Probe, target: str, base: str, parts: list[tuple[float, _Split, int]]) -> bool:
@@ -155,7 +165,7 @@ def _pair_text(probe: Probe, sp: _Split, i: int, j: int) -> str:
                for k in range(len(probe.samples)) for s in range(len(probe.samples[k].indices)))
     if same:
         sign, term = sp.terms[i]
-        return to_text(ir.mul(ir.num(2 * sign), term))
+        return to_text_bounded(ir.mul(ir.num(2 * sign), term))
     return f"{sp.text(i)} and {sp.text(j)}"
 
 
@@ -227,13 +237,14 @@ def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
     parts: list[tuple[int, E, str]] = []  # (size, part, where it comes from)
     seen: set[E] = set()
     for root, origin in ((claim, "claim"), (ref, "ref")):
+        sizes = ir.tree_sizes(root)
+        seeded = _with_seed(root)
         for node in root.walk():
             if node is root or node.op in ("idx", "int") or ir.is_num(node, 0) or \
-                    node in seen or node in (claim, ref) or \
-                    any(n.op == "seed" for n in node.walk()):
+                    node in seen or node in (claim, ref) or id(node) in seeded:
                 continue
             seen.add(node)
-            parts.append((size(node), node, origin))
+            parts.append((sizes[id(node)], node, origin))
     parts.sort(key=lambda p: p[0])
     parts = parts[:MAX_PARTS]
     shape = probe.shape(claim)
@@ -246,12 +257,32 @@ def _part(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                 parts.append((size(outer), outer, "outer"))
     for _, part, origin in parts:
         if _part_fits(probe, part, 1.0, ref_values, claim_values):
-            return diagnosis("missing-term", term=to_text(part))
+            return diagnosis("missing-term", term=to_text_bounded(part))
         if origin != "ref" and _part_fits(probe, part, -1.0, ref_values, claim_values):
             if origin == "claim":
-                return diagnosis("extra-term", term=to_text(part))
-            return diagnosis("missing-term", term=to_text(ir.neg(part)))
+                return diagnosis("extra-term", term=to_text_bounded(part))
+            return diagnosis("missing-term", term=to_text_bounded(ir.neg(part)))
     return None
+
+
+def _with_seed(root: E) -> set[int]:
+    """Ids of the nodes of ``root`` with a ``seed`` (a Jacobian's direction) below them,
+    found bottom-up, each shared node once."""
+    out: set[int] = set()
+    done: set[int] = set()
+    stack: list[tuple[E, bool]] = [(root, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if id(n) in done:
+            continue
+        if expanded:
+            done.add(id(n))
+            if n.op == "seed" or any(id(a) in out for a in n.args):
+                out.add(id(n))
+            continue
+        stack.append((n, True))
+        stack.extend((a, False) for a in n.args if id(a) not in done)
+    return out
 
 
 def _is_vector(shape: tuple | None) -> bool:

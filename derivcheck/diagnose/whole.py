@@ -17,7 +17,7 @@ from derivcheck.decide import AGREE, DISAGREE, Sample
 from derivcheck.diagnose.probe import Probe, close, fraction_text
 from derivcheck.display import readable
 from derivcheck.ir import E
-from derivcheck.printer import to_text
+from derivcheck.printer import to_text_bounded
 
 
 def all_fit(samples: list[Sample], transform: Callable[[np.ndarray], np.ndarray]) -> bool:
@@ -167,7 +167,7 @@ def _varying_factor(ratios: list[float], samples: list[Sample], probe: Probe, re
             continue
         v = np.asarray([float(np.asarray(per[0], dtype=float).reshape(-1)[0]) for per in values])
         with np.errstate(all="ignore"):
-            guesses = ((to_text(cand), v), (f"-{_paren(cand)}", -v),
+            guesses = ((to_text_bounded(cand), v), (f"-{_paren(cand)}", -v),
                        (f"1 / {_paren(cand)}", 1 / v), (f"-1 / {_paren(cand)}", -1 / v))
         for text, guess in guesses:
             if np.all(np.isfinite(guess)) and fits(list(guess)):
@@ -201,7 +201,7 @@ def _factor(text: str) -> Diagnosis:
 
 
 def _paren(node: E) -> str:
-    text = to_text(node)
+    text = to_text_bounded(node)
     return text if node.op in ("sym", "ref", "fn", "sum", "dim", "elem") else f"({text})"
 
 
@@ -314,5 +314,5 @@ def _fmt_sizes(sizes: dict[str, int]) -> str:
 
 
 def residual_text(probe: Probe, ref: E, claim: E) -> str:
-    text = to_text(readable(ir.sub(claim, ref), probe.engine))
+    text = to_text_bounded(readable(ir.sub(claim, ref), probe.engine))
     return f"`{text}` (claimed minus reference)"

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from derivcheck.engine import budget
 from derivcheck.ir import E, free_info
 
 
@@ -343,6 +344,8 @@ class Evaluator:
                 if self.operations > MAX_OPERATIONS:
                     raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} "
                                          "operations per point")
+                if not self.operations & 255:
+                    budget.check()
                 a, b = node.args
                 x, y = self._eval(a, idx), self._eval(b, idx)
                 hit = binary(x, y)
@@ -406,6 +409,8 @@ class Evaluator:
         if self.operations > MAX_OPERATIONS:
             raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} operations "
                                  "per point")
+        if not self.operations & 255:
+            budget.check()  # the step's time budget (a point's operations are bounded above)
         rule = _RULES.get(node.op)
         if rule is None:
             raise EvalError(f"cannot evaluate '{node.op}'")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from derivcheck import ir
+from derivcheck.engine import budget
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 
@@ -50,6 +51,7 @@ class _Rewriter:
     def run(self, node: E) -> E:
         hit = self._memo.get(node)
         if hit is None:
+            budget.check()
             hit = self._node(node)
             self._memo[node] = hit
         return hit
@@ -284,33 +286,69 @@ def _is_zeros(node: E) -> bool:
     return ir.is_num(node, 0) or (node.op == "mul" and ir.is_num(node.args[0], 0))
 
 
-def expand_terms(node: E, engine: Engine, limit: int = 32) -> list[tuple[int, E]]:
+class _TooMany(Exception):
+    """An expansion passed its budget of terms (see ``expand_terms``)."""
+
+
+def expand_terms(node: E, engine: Engine, limit: int = 32,
+                 most: int = 256) -> list[tuple[int, E]]:
     """``node`` as a signed sum of terms, distributing ``*``, ``/``, ``@`` and ``.T``.
 
     ``2 / N * X.T @ (X @ w - y)`` gives the terms ``2 / N * X.T @ X @ w`` and
     ``-(2 / N * X.T @ y)``: the diagnosis of a missing term looks for a single
-    dropped term among these.  Stops distributing past ``limit`` terms.
+    dropped term among these.  A product is not distributed past ``limit`` terms.
+
+    Work is proportional to the expression's DAG, not to the tree it unfolds to:
+    each node (by identity) is expanded once; a sum of more than ``most`` terms
+    gives up, and ``node`` is returned as its one term. (Nested definitions such
+    as ``z_k = tanh(z_{k-1}) * tanh(z_{k-1}) + s`` share sub-expressions whose tree
+    is exponentially large.)
     """
+    memo: dict[int, list[tuple[int, E]]] = {}
+    keep: list[E] = []  # ids stay valid while the nodes are alive
+
     def go(n: E, sign: int) -> list[tuple[int, E]]:
+        hit = memo.get(id(n))
+        if hit is None:
+            budget.check()
+            hit = plain(n)
+            memo[id(n)] = hit
+            keep.append(n)
+        return hit if sign == 1 else [(-s, t) for s, t in hit]
+
+    def plain(n: E) -> list[tuple[int, E]]:
         if n.op in ("add", "sub"):
-            right = go(n.args[1], sign if n.op == "add" else -sign)
-            return go(n.args[0], sign) + right
+            left = go(n.args[0], 1)
+            right = go(n.args[1], 1 if n.op == "add" else -1)
+            if len(left) + len(right) > most:
+                raise _TooMany
+            return left + right
         if n.op == "neg":
-            return go(n.args[0], -sign)
+            return go(n.args[0], -1)
         if n.op == "T":
-            return [(s, ir.transpose(t)) for s, t in go(n.args[0], sign)]
+            return [(s, ir.transpose(t)) for s, t in go(n.args[0], 1)]
         if n.op == "ref":  # a definition that is itself a sum, e.g. r = X @ w - y
-            inner = go(engine.definitions[str(n.val)], sign)
-            return inner if len(inner) > 1 else [(sign, n)]
+            try:
+                inner = go(engine.definitions[str(n.val)], 1)
+            except _TooMany:
+                return [(1, n)]
+            return inner if len(inner) > 1 else [(1, n)]
         if n.op == "div":
-            return [(s, ir.div(t, n.args[1])) for s, t in go(n.args[0], sign)]
+            return [(s, ir.div(t, n.args[1])) for s, t in go(n.args[0], 1)]
         if n.op in ("mul", "matmul"):
             a, b = n.args
-            left, right = go(a, 1), go(b, 1)
-            if len(left) * len(right) > limit:
-                return [(sign, n)]
+            try:
+                left = go(a, 1)
+                right = go(b, 1) if len(left) <= limit else []
+            except _TooMany:
+                return [(1, n)]
+            if not right or len(left) * len(right) > limit:
+                return [(1, n)]
             build = ir.mul if n.op == "mul" else ir.matmul
-            return [(sign * sa * sb, build(ta, tb)) for sa, ta in left for sb, tb in right]
-        return [(sign, n)]
+            return [(sa * sb, build(ta, tb)) for sa, ta in left for sb, tb in right]
+        return [(1, n)]
 
-    return go(node, 1)
+    try:
+        return go(node, 1)
+    except _TooMany:
+        return [(1, node)]
