@@ -140,6 +140,9 @@ CASES = [
      "refuted", ("sign-error", "missing-relu-mask"), "relu_prime(z1)"),
     ("sign and the wrong layer", TWO_SQUARE, "d(Ls)/d(h1) = U1.T @ (ts - o)", None,
      "refuted", ("sign-error", "wrong-symbol"), "`U1` where `U2` fits"),
+    ("a transpose and the wrong matrix", ALGEBRA,
+     "d(x.T @ A @ B @ u)/d(x) = A.T @ G @ u", None,
+     "refuted", ("transpose", "wrong-symbol"), "`G` where `B` fits"),
     # nothing fits: the difference
     ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", None,
      "refuted", ("residual",), "differ by"),
@@ -191,6 +194,7 @@ HOLDS = [
     ("indices", ALGEBRA, "d(x.T @ A @ u)/d(x[i]) = Sum(j, A[i, j] * u[j])", None),
     ("multi-hot", MULTIHOT, "d(L)/d(z) = a * sum(m) - m", None),
     ("bilinear gradient", ALGEBRA, "d(x.T @ A @ u)/d(A) = x @ u.T", None),
+    ("gradient through two matrices", ALGEBRA, "d(x.T @ A @ B @ u)/d(x) = A @ B @ u", None),
 ]
 
 

@@ -15,8 +15,8 @@ index swap first when symmetry would also explain it), a ReLU mask, a log base
 sum left out (``edits``),
 terms (``terms``, with a dimension missing from one term), a factor that varies with
 the point, which components differ, then one edit of a product's order, a symbol or
-an index (``edits``), then a wrong sign together with one of the single repairs
-(two mistakes, both named); ``residual`` if nothing fits.
+an index (``edits``), then a wrong sign or a transposed factor together with one of
+the single repairs (two mistakes, both named); ``residual`` if nothing fits.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
     d = _edit(probe, ref, claim)
     if d:
         return [*found, d]
-    both = _with_sign(engine, probe, ref, claim)
+    both = _with_sign(engine, probe, ref, claim) or \
+        edits.transposed_and_edit(probe, ref, claim)
     if both:
         return both
     found.append(diagnosis("residual", residual=whole.residual_text(probe, ref, claim)))

@@ -277,3 +277,26 @@ def missing_sum(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
         if _holds(probe, summed, want):
             return diagnosis("missing-sum", index=var, fixed=to_text_bounded(summed))
     return None
+
+
+# -- two mistakes: a transposed factor and one more edit -----------------------------
+
+MAX_FIRST_EDITS = 4  # transposes tried as the first of two mistakes
+MAX_TWO_EDIT_SIZE = 60  # nodes: larger claims are not searched for two edits
+
+
+def transposed_and_edit(probe: Probe, ref: E, claim: E) -> list[Diagnosis]:
+    """Two mistakes: one square factor transposed, and a second single edit (another
+    transpose, a symbol, an index, the order of a product) that together make the
+    claim hold. Both are named; the second's corrected claim is the fully repaired one.
+    Bounded: small claims only, a few first edits."""
+    if sum(1 for _ in claim.walk()) > MAX_TWO_EDIT_SIZE:
+        return []
+    for path, node in _transposable(probe, claim, square=True)[:MAX_FIRST_EDITS]:
+        first = replace_at(claim, path, ir.transpose(node))
+        second = transposed_factor(probe, first) or wrong_symbol(probe, ref, first) or \
+            wrong_index(probe, first) or wrong_order(probe, first)
+        if second is not None:
+            return [diagnosis("transpose", detail=_transposed_text(node)
+                              + " (and a second mistake, below)"), second]
+    return []
