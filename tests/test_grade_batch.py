@@ -200,10 +200,12 @@ def test_workers_die_with_their_parent_after_kill_9(setup: dict) -> None:
     assert not left, "workers outlived their parent"
 
 
-def test_resume_refuses_a_journal_of_another_seed(setup: dict) -> None:
-    out = setup["root"] / "other-seed"
+@pytest.mark.parametrize("changed", [("--seed", "7"), ("--step-time-limit", "12")],
+                         ids=["seed", "step time limit"])
+def test_resume_refuses_a_journal_of_other_options(setup: dict, changed: tuple) -> None:
+    out = setup["root"] / f"other-{changed[0].strip('-')}"
     assert _grade(setup["key"], setup["cls"], out).wait(timeout=300) == 0
-    proc = _grade(setup["key"], setup["cls"], out, "--resume", "--seed", "7")
+    proc = _grade(setup["key"], setup["cls"], out, "--resume", *changed)
     assert proc.wait(timeout=300) == 2
     assert proc.stderr is not None and "another answer key or other options" in proc.stderr.read()
 

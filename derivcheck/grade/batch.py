@@ -171,7 +171,8 @@ def _header(prepared: Prepared) -> dict[str, Any]:
     o = prepared.options
     return {"journal": JOURNAL_VERSION, "key": prepared.key.digest, "seed": o.seed,
             "settings": o.settings, "points": o.points, "symbolic": o.symbolic,
-            "time_limit": o.time_limit, "latex": o.latex}
+            "time_limit": o.time_limit, "step_time_limit": o.step_time_limit,
+            "latex": o.latex}
 
 
 class Journal:
