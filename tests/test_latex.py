@@ -8,6 +8,7 @@ from derivcheck.decide import Options
 from derivcheck.errors import InputError
 from derivcheck.load import load_text
 from derivcheck.parse.expr import Scope, parse_expression
+from derivcheck.printer import to_text
 from derivcheck.verify import verify_derivation
 
 MODEL = """title: latex
@@ -165,7 +166,13 @@ ERRORS = [
     ("unbalanced parenthesis", r"(a_2 - y", "expected ')'", 8),
     ("dangling operator", r"a_2 -", "ends too early", 5),
     ("prime on a non-ReLU", r"\exp'(x)", "prime is only understood on ReLU", 0),
-    ("sum over a non-index", r"\sum_q y_q", "'q' is not a declared index", 5),
+    # an undeclared letter is a bound index whose range is inferred (BOUND below); a
+    # declared name that is not an index stays refused
+    ("sum over a non-index", r"\sum_x y_x", "'x' is not a declared index: it is a symbol", 5),
+    ("sum over a dimension", r"\sum_K y_K", "'K' is not a declared index: it is a dimension", 5),
+    ("sum over a defined name", r"\sum_{L} y_L", "'L' is not a declared index: it is a defined",
+     5),
+    ("sum over a word", r"\sum_{kk} y_k", "'kk' is not a declared index", 5),
     ("times between matrices", r"W_1 \times W_1", "ambiguous", 4),
     ("log base 3", r"\log_3 x", "base '3'", 0),
     ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
@@ -396,3 +403,149 @@ def test_the_derivative_operator_applies_to_the_whole_product() -> None:
     assert read(r"\frac{\partial}{\partial z_2} \frac{1}{2} \sum_k y_k L") == \
         syntax("d(1 / 2 * Sum(k, y[k] * L))/d(z2)")
     assert read(r"\frac{\partial}{\partial z_2} L + L") == syntax("d(L)/d(z2) + L")
+
+
+# Sums over an index that is not declared: its range is what it subscripts, said in the
+# reading notes. (id, LaTeX, read as, note part). MODEL_BOUND declares no k, m or n.
+MODEL_BOUND = MODEL.replace("  k: index K\n", "")
+
+
+def read_bound(latex: str, model: str = MODEL_BOUND) -> tuple[str, tuple[str, ...]]:
+    quoted = latex.replace("'", "''")
+    text = model.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    expr = load_text(text, "t.yaml").steps[0].exprs[0]
+    return expr.text, expr.reading
+
+
+BOUND = [
+    ("sum of entries", r"\sum_k y_k", "Sum(k, y[k])",
+     "k is not declared: it runs over K, the range of what it subscripts (y[k])"),
+    ("log-sum-exp", r"\log\sum_k e^{z_{2k}}", "log(Sum(k, exp(z2[k])))", "runs over K"),
+    ("mean squared error", r"\frac{1}{K}\sum_{k}(\hat{y}_k - y_k)^2",
+     "1 / K * Sum(k, (yhat[k] - y[k]) ** 2)", "(yhat[k])"),
+    ("sum in brackets times a vector", r"\Big(\sum_k y_k\Big) a_2 - y",
+     "Sum(k, y[k]) * a2 - y", "runs over K"),
+    ("1-based bounds checked against the inferred range", r"\sum_{m=1}^{H} a_{1m}",
+     "Sum(m, a1[m])", "m is not declared: it runs over H"),
+    ("0-based bounds", r"\sum_{m=0}^{D-1} m x_m", "Sum(m, m * x[m])", "runs over D"),
+    ("a column of a matrix", r"\sum_m W_{1jm} x_m", "Sum(m, W1[j, m] * x[m])",
+     "runs over D, the range of what it subscripts (W1[j, m])"),
+    ("two nested", r"\sum_m \sum_n W_{1mn}", "Sum(m, Sum(n, W1[m, n]))", "n is not declared"),
+    ("an element of an expression", r"\sum_k (a_2 - y)_k", "Sum(k, (a2 - y)[k])", "runs over K"),
+    ("the index in a delta before its subscript", r"\sum_k \delta_{kc} y_k",
+     "Sum(k, delta(k, c) * y[k])", "runs over K"),
+    ("the index in an indicator", r"\sum_k \mathbb{1}[k = c] y_k",
+     "Sum(k, delta(k, c) * y[k])", "runs over K"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected", "note"), [c[1:] for c in BOUND],
+                         ids=[c[0] for c in BOUND])
+def test_a_bound_index_need_not_be_declared(latex: str, expected: str, note: str) -> None:
+    text, reading = read_bound(latex)
+    assert text == expected
+    assert any(note in n for n in reading), reading
+
+
+# (id, LaTeX, message part, column): refused, never guessed
+BOUND_ERRORS = [
+    ("uses disagree", r"\sum_k y_k x_k", "disagree on its range: y[k] makes it run over K, "
+     "x[k] over D", 11),
+    ("subscripts nothing", r"\sum_k 1", "subscripts nothing", 5),
+    ("used only as a number", r"\sum_k k", "subscripts nothing", 5),
+    ("used only in a delta", r"\sum_k \delta_{kc}", "subscripts nothing", 5),
+    ("shadowed by an inner sum", r"\sum_k \sum_k y_k", "subscripts nothing", 5),
+    ("one subscript on a matrix", r"\sum_k W_{1k}", "takes two subscripts", 7),
+    ("a subscript of a scalar", r"\sum_k \gamma_k", "is a scalar", 7),
+    ("bounds against the inferred range", r"\sum_{k=1}^{H} y_k", "sum bounds 1..H: not the "
+     "whole range of k (0..K-1", 5),
+    ("partial sum over an inferred index", r"\sum_{k=2}^{K} y_k", "not the whole range", 5),
+    ("1-based, the index as a number", r"\sum_{k=1}^{K} k y_k", "used as a number", 5),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in BOUND_ERRORS],
+                         ids=[c[0] for c in BOUND_ERRORS])
+def test_a_bound_index_is_refused_when_its_range_is_not_known(latex: str, message: str,
+                                                               column: int) -> None:
+    quoted = latex.replace("'", "''")
+    text = MODEL_BOUND.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    err = info.value
+    assert message in err.message
+    start = err.source_line.index("'") + 1
+    assert err.col - 1 == start + column + latex[:column].count("'"), err.format()
+
+
+def test_a_bound_index_is_not_declared_outside_its_sum() -> None:
+    # after \sum_k y_k, a free k is still undeclared
+    with pytest.raises(InputError) as info:
+        read_bound(r"\sum_k y_k + y_k")
+    assert "'k' is not a declared index" in info.value.message
+
+
+def test_one_letter_over_two_ranges_is_renamed_and_said() -> None:
+    text = MODEL_BOUND.replace("{steps}", "  - id: s\n    latex: ['\\sum_k y_k', '1']\n"
+                               "  - id: t\n    latex: ['\\sum_k x_k', '\\sum_{k=1}^{D} x_k']\n"
+                               "  - id: u\n    claim: Sum(k, x[k]) = Sum(k, x[k])\n")
+    d = load_text(text, "t.yaml")
+    assert d.steps[0].exprs[0].text == "Sum(k, y[k])"
+    assert [e.text for e in d.steps[1].exprs] == ["Sum(k_D, x[k_D])"] * 2
+    assert any("so here it is read as k_D" in n for n in d.steps[1].exprs[0].reading)
+    # the expression syntax agrees (its text stays as written; the tree has the new name)
+    assert to_text(d.steps[2].exprs[0].node) == "Sum(k_D, x[k_D])"
+    assert d.bound == {"k": "K", "k_D": "D"}
+    results = verify_derivation(d, Options(symbolic=False))
+    assert [r.verdict.holds for r in results] == [True, True, True]
+
+
+def test_a_renamed_index_avoids_declared_names() -> None:
+    model = MODEL_BOUND.replace("  c: index K", "  c: index K\n  k_D: scalar")
+    text = model.replace("{steps}", "  - id: s\n    latex: ['\\sum_k y_k', '1']\n"
+                         "  - id: t\n    latex: ['\\sum_k x_k', '0']\n")
+    d = load_text(text, "t.yaml")
+    assert d.steps[1].exprs[0].text == "Sum(k_D2, x[k_D2])"
+
+
+# The expression syntax reads the same sums: (id, claim side, read as)
+BOUND_SYNTAX = [
+    ("entries", "Sum(k, y[k])", "Sum(k, y[k])"),
+    ("weighted", "Sum(m, m * x[m])", "Sum(m, m * x[m])"),
+    ("nested", "Sum(m, Sum(n, W1[m, n] * x[n]))", "Sum(m, Sum(n, W1[m, n] * x[n]))"),
+    ("an element of a definition", "Sum(k, a2[k])", "Sum(k, a2[k])"),
+]
+
+
+@pytest.mark.parametrize(("claim", "expected"), [c[1:] for c in BOUND_SYNTAX],
+                         ids=[c[0] for c in BOUND_SYNTAX])
+def test_the_expression_syntax_infers_a_bound_index(claim: str, expected: str) -> None:
+    text = MODEL_BOUND.replace("{steps}", f"  - id: s\n    claim: '{claim} = 0'\n")
+    assert load_text(text, "t.yaml").steps[0].exprs[0].text == expected
+
+
+BOUND_SYNTAX_ERRORS = [
+    ("uses disagree", "Sum(k, y[k] * x[k])", "disagree on its range", 14),
+    ("subscripts nothing", "Sum(k, 1)", "subscripts nothing", 4),
+    ("a declared symbol", "Sum(x, y[x])", "'x' is not an index", 4),
+]
+
+
+@pytest.mark.parametrize(("claim", "message", "column"), [c[1:] for c in BOUND_SYNTAX_ERRORS],
+                         ids=[c[0] for c in BOUND_SYNTAX_ERRORS])
+def test_the_expression_syntax_refuses_an_unknown_range(claim: str, message: str,
+                                                        column: int) -> None:
+    text = MODEL_BOUND.replace("{steps}", f"  - id: s\n    claim: '{claim} = 0'\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert message in info.value.message
+    start = info.value.source_line.index("'") + 1
+    assert info.value.col - 1 == start + column, info.value.format()
+
+
+def test_a_definition_may_sum_over_an_undeclared_index() -> None:
+    text = MODEL_BOUND.replace("  L: -sum(y * log(a2))", "  L: -Sum(k, y[k] * log(a2[k]))")
+    text = text.replace("{steps}", "  - id: s\n    claim: d(L)/d(z2) = a2 - y\n")
+    d = load_text(text, "t.yaml")
+    assert d.bound == {"k": "K"}
+    assert verify_derivation(d, Options(symbolic=False))[0].verdict.holds

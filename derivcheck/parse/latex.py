@@ -25,6 +25,8 @@ from fractions import Fraction
 
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
+from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum
+from derivcheck.printer import to_text
 
 MAX_LATEX = 4000
 MAX_DEPTH = 60
@@ -182,6 +184,7 @@ class LatexScope:
     shape_of: Callable[[E], Shape]
     ranges: dict[str, str] = field(default_factory=dict)  # index -> its dimension
     at_zero: int = 0  # the relu_prime_at_zero convention
+    bound: BoundIndices | None = None  # undeclared summation indices (None: refused)
 
 
 def read_latex(text: str, scope: LatexScope) -> E:
@@ -208,24 +211,26 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
     return node, tuple(dict.fromkeys(reader.notes))
 
 
-def _refuse_index_as_number(body: E, var: str, lower: str, upper: str, pos: int) -> None:
+def _refuse_index_as_number(body: E, var: str, lower: str, upper: str, pos: int,
+                            name: str = "") -> None:
     """Refuse a sum counted from 1 whose body uses its index other than as a subscript.
 
     ``\\sum_{k=1}^{K} y_k`` is the whole sum (``y_k`` is then the k-th entry counted
     from 1, and the index is read 0-based throughout); ``\\sum_{k=1}^{K} k y_k`` would
     weigh every term by one less than written, so it is refused.
     """
+    name = name or var  # the index as bound in the IR
     stack = [body]
     while stack:
         node = stack.pop()
-        if node.op == "Sum" and node.val == var:
+        if node.op == "Sum" and node.val == name:
             continue  # an inner sum over the same name binds its own index
         if node.op == "elem":
             stack.append(node.args[0])
             continue
         if node.op == "delta" and all(a.op == "idx" for a in node.args):
             continue  # compares two indices, both counted the same way
-        if node.op == "idx" and node.val == var:
+        if node.op == "idx" and node.val == name:
             raise LatexError(f"sum bounds {lower}..{upper} count {var} from 1, and {var} is "
                              "used as a number, not only as a subscript: it would be read "
                              "one less than written", pos,
@@ -311,6 +316,7 @@ class _Reader:
         self.closers: list[str] = []  # norm bars awaiting their closing bar
         self.notes: list[str] = []  # ambiguous readings, each with the choice made
         self.pending_sub = ""  # a subscript read inside an accent, for the name that follows
+        self.open_sums: list[BoundSum] = []  # sums being read over an undeclared index
 
     # -- token helpers ----------------------------------------------------------
     def at_end(self) -> bool:
@@ -802,18 +808,55 @@ class _Reader:
         sub_start = self.here()
         sub = self.raw_group_text().replace(" ", "")
         var, _, lower = sub.partition("=")
-        if self.scope.kinds.get(var) != "idx":
-            raise LatexError(f"'{var}' is not a declared index", sub_start,
-                             "declare it as 'index n'; the sum runs over its whole range")
+        bound = self.open_bound_sum(var, sub_start)
         upper = ""
         if self.peek_char("^"):
             self.next()
             upper = self.raw_group_text().replace(" ", "")
-        one_based = self.check_bounds(var, lower, upper, sub_start)
-        body = self.product_chain()
-        if one_based:
-            _refuse_index_as_number(body, var, lower, upper, sub_start)
-        return E("Sum", (body,), var, pos=pos)
+        if bound is None:
+            one_based = self.check_bounds(var, lower, upper, sub_start)
+            body = self.product_chain()
+            if one_based:
+                _refuse_index_as_number(body, var, lower, upper, sub_start)
+            return E("Sum", (body,), var, pos=pos)
+        assert self.scope.bound is not None
+        self.open_sums.append(bound)
+        try:
+            body = self.product_chain()
+        finally:
+            self.open_sums.pop()
+        try:
+            body, note = self.scope.bound.close(bound, body)
+        except BoundError as exc:
+            raise LatexError(exc.message, sub_start, exc.hint) from None
+        if self.check_bounds(var, lower, upper, sub_start, bound.dim):
+            _refuse_index_as_number(body, var, lower, upper, sub_start, bound.name)
+        self.notes.append(note)
+        return E("Sum", (body,), bound.name, pos=pos)
+
+    def open_bound_sum(self, var: str, pos: int) -> BoundSum | None:
+        """None for a declared index; a sum over an undeclared letter whose range is
+        inferred from what it subscripts (``\\sum_k y_k``); any other name refused."""
+        kind = self.scope.kinds.get(var)
+        if kind == "idx":
+            return None
+        hint = "declare it as 'index n'; the sum runs over its whole range"
+        if kind is not None or self.scope.names.lookup(var) is not None:
+            what = {"sym": "a symbol", "ref": "a defined name", "dim": "a dimension"}.get(
+                kind or "", "the LaTeX name of a symbol")
+            raise LatexError(f"'{var}' is not a declared index: it is {what}", pos,
+                             "sum over an index (declared as 'index n', or a letter that is "
+                             "not declared, whose range follows from what it subscripts)")
+        if self.scope.bound is None or not re.fullmatch(r"[A-Za-z]", var):
+            raise LatexError(f"'{var}' is not a declared index", pos, hint)
+        return self.scope.bound.open(var)
+
+    def open_bound(self, text: str) -> BoundSum | None:
+        """The innermost sum being read whose undeclared index is written ``text``."""
+        for bound in reversed(self.open_sums):
+            if bound.var == text:
+                return bound
+        return None
 
     def product_chain(self) -> E:
         """The product that follows (up to the next + or -): the operand of ``\\sum_k``
@@ -830,7 +873,8 @@ class _Reader:
             else:
                 body = self.product(body, self.unary(), "juxtaposition", tok.pos)
 
-    def check_bounds(self, var: str, lower: str, upper: str, pos: int) -> bool:
+    def check_bounds(self, var: str, lower: str, upper: str, pos: int,
+                     dim: str | None = None) -> bool:
         """Read the bounds of ``\\sum`` exactly, or refuse them; never widen a range.
 
         An index over ``K`` takes the values ``0..K-1``, so the sums this reads are
@@ -840,7 +884,7 @@ class _Reader:
         what they would mean. Returns whether the bounds count from 1 (the body must
         then use the index only as a subscript: ``k y_k`` would be off by one).
         """
-        dim = self.scope.ranges.get(var, "")
+        dim = dim or self.scope.ranges.get(var, "")
         if not lower and not upper:
             return False
         if lower == "0" and upper in ("", f"{dim}-1"):
@@ -868,7 +912,7 @@ class _Reader:
     def delta(self, pos: int) -> E:
         text = self.raw_group_text().replace(" ", "").replace(",", "")
         idx = list(text)
-        if len(idx) != 2 or not all(self.scope.kinds.get(c) == "idx" or c.isdigit() for c in idx):
+        if len(idx) != 2 or not all(self.is_index(c) for c in idx):
             raise LatexError(f"\\delta_{{{text}}}: expected two indices", pos)
         return E("delta", tuple(self.index_node(c, pos) for c in idx), pos=pos)
 
@@ -883,11 +927,15 @@ class _Reader:
         return 1 if 1 in shape else 2
 
     def is_index(self, text: str) -> bool:
-        return text.isdigit() or self.scope.kinds.get(text) == "idx"
+        return text.isdigit() or self.scope.kinds.get(text) == "idx" or \
+            self.open_bound(text) is not None
 
     def index_node(self, text: str, pos: int) -> E:
         if text.isdigit():
             return E("int", val=int(text), pos=pos)
+        bound = self.open_bound(text)
+        if bound is not None:
+            return E("idx", val=bound.name, pos=pos)
         if self.scope.kinds.get(text) == "idx":
             return E("idx", val=text, pos=pos)
         raise LatexError(f"'{text}' is not a declared index", pos)
@@ -1020,6 +1068,9 @@ class _Reader:
             return E("fn", (self.group_or_atom(),), "exp", pos=start)
         sub = self.name_suffix()
         names = self.scope.names
+        bound = self.open_bound(base) if not sub else None
+        if bound is not None:  # the undeclared index of a sum being read, as a number
+            return E("idx", val=bound.name, pos=start)
         whole = names.lookup(base, sub)
         if whole is not None:
             plain = names.lookup(base, "")
@@ -1071,4 +1122,36 @@ class _Reader:
         indices = [self.index_node(c, pos) for c in sub]
         if not 1 <= len(indices) <= 2:
             raise LatexError(f"an element takes one or two indices, got {sub!r}", pos)
+        for k, c in enumerate(sub):
+            bound = self.open_bound(c)
+            if bound is not None:  # an undeclared summation index: this fixes its range
+                assert self.scope.bound is not None
+                where = f"{to_text(base)}[{', '.join(sub)}]"
+                try:
+                    name = self.scope.bound.use(bound, self.subscript_dim(base, len(sub), k),
+                                                where)
+                except BoundError as exc:
+                    raise LatexError(exc.message, pos, exc.hint) from None
+                indices[k] = E("idx", val=name, pos=pos)
         return E("elem", (base, *indices), pos=pos)
+
+    def subscript_dim(self, base: E, n: int, k: int) -> str | int:
+        """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over.
+
+        Raises:
+            BoundError: the shape of ``base`` is unknown, or it takes no such subscript.
+        """
+        shown = to_text(base)
+        try:
+            shape = self.scope.shape_of(base)
+        except (ShapeError, Unsupported, KeyError) as exc:
+            raise BoundError(f"the range of a summation index cannot be inferred from "
+                             f"`{shown}`, whose shape is unknown ({exc})",
+                             "declare the index ('k: index N')") from None
+        if shape == () or (n == 1 and 1 not in shape):
+            what = "a scalar" if shape == () else "a matrix, which takes two subscripts"
+            raise BoundError(f"`{shown}` is {what}: its subscript gives no range for the "
+                             "summation index", "declare the index ('k: index N')")
+        if n == 1:
+            return shape[0] if shape[1] == 1 else shape[1]
+        return shape[k]
