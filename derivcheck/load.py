@@ -494,13 +494,33 @@ class _Loader:
                                      "declared, its range inferred)",
                                      "give the definition another name")
             scope = self.expr_scope(symbols, frozenset(defined), dims)
-            node = self.expression(table, name, text, scope, f"define {name}")
+            container, key = table, name
+            if isinstance(text, dict):  # {expr: ..., latex: ...}
+                self.definition_latex(table, name, text)
+                container, key, text = text, "expr", text["expr"]
+            node = self.expression(container, key, text, scope, f"define {name}")
             line, col = _key_pos(table, name)
             out.append(Definition(name, node.node, node.text, Loc(self.path, line + 1, col + 1)))
             defined.add(name)
             self.defined_names.add(name)
             self._note_def_shape(symbols, name, node.node)
         return tuple(out)
+
+    def definition_latex(self, table: Any, name: str, spec: dict) -> None:
+        """A definition written ``{expr: ..., latex: ...}``: its LaTeX name, as a symbol's."""
+        if "expr" not in spec:
+            raise self.value_error(table, name, "expected an expression (a string), or "
+                                   "{expr:, latex:}: missing 'expr'",
+                                   "e.g. z1: {expr: W1 @ x + b1, latex: 'z^{(1)}'}")
+        for key in spec:
+            if key not in ("expr", "latex"):
+                raise self.key_error(spec, key, f"unknown definition key '{key}'",
+                                     "a definition is an expression, or {expr:, latex:}")
+        if "latex" in spec:
+            if not isinstance(spec["latex"], str) or latex_name_key(spec["latex"]) is None:
+                raise self.value_error(spec, "latex", "'latex' is a LaTeX name such as "
+                                       "'z^{(1)}', '\\bar{x}' or '\\hat{y}'")
+            self.__dict__.setdefault("_declared_latex", {})[name] = spec["latex"]
 
     def _note_def_shape(self, symbols: dict[str, Symbol], name: str, node: E) -> None:
         """Shapes of definitions, so that LaTeX can tell a matrix product from a product.

@@ -549,3 +549,74 @@ def test_a_definition_may_sum_over_an_undeclared_index() -> None:
     d = load_text(text, "t.yaml")
     assert d.bound == {"k": "K"}
     assert verify_derivation(d, Options(symbolic=False))[0].verdict.holds
+
+
+# Layer superscripts: z^{(1)} is z1, before or after the subscript; a transpose may sit
+# in the same superscript. (id, LaTeX, read as)
+MODEL_LAYERS = MODEL.replace("  c: index K", "  c: index K\n  W3: matrix H H")
+LAYERS = [
+    ("layer then subscript", r"z^{(1)}_i", "z1[i]"),
+    ("subscript then layer", r"z_i^{(1)}", "z1[i]"),
+    ("a layer of a definition", r"a^{(1)}_j", "a1[j]"),
+    ("layer in brackets", r"W^{[2]} a^{[1]}", "W2 @ a1"),
+    ("layer and top", r"W^{(3)\top}", "W3.T"),
+    ("layer and T", r"W^{(2)T} (a_2 - y)", "W2.T @ (a2 - y)"),
+    ("layer, then a transpose", r"{W^{(2)}}^\top", "W2.T"),
+    ("layer in a derivative", r"\frac{\partial L}{\partial z^{(2)}_k}", "d(L)/d(z2[k])"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected"), [c[1:] for c in LAYERS],
+                         ids=[c[0] for c in LAYERS])
+def test_layer_superscripts(latex: str, expected: str) -> None:
+    text, _ = read_bound(latex, MODEL_LAYERS)
+    assert text == expected
+
+
+LAYER_ERRORS = [
+    ("an undeclared layer", r"W^{(4)}", "unknown name 'W^{(4)}'", 0),
+    ("an example superscript is not a layer", r"y^{(i)}", "unknown name 'y^{(i)}'", 0),
+    ("a power inside the layer superscript", r"W^{(2)2}", "'2' after the layer (2)", 2),
+    ("a transpose in the layer of an element", r"W^{(2)T}_{jk}",
+     "a transpose in the layer superscript of an element", 0),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in LAYER_ERRORS],
+                         ids=[c[0] for c in LAYER_ERRORS])
+def test_layer_superscript_errors(latex: str, message: str, column: int) -> None:
+    quoted = latex.replace("'", "''")
+    text = MODEL_LAYERS.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert message in info.value.message
+    start = info.value.source_line.index("'") + 1
+    assert info.value.col - 1 == start + column, info.value.format()
+
+
+def test_a_definition_declares_its_latex_name() -> None:
+    text = MODEL.replace("  z1: W1 @ x + b1", "  z1: {expr: W1 @ x + b1, latex: 'h^{(l)}'}")
+    text = text.replace("  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n"
+                        "  m: {expr: 'sum(x) / D', latex: '\\mu'}\n"
+                        "  p: {expr: softmax(z2), latex: '\\hat{p}'}")
+    text = text.replace("{steps}", "  - id: s\n    latex: ['h^{(l)}_j + \\mu', "
+                        "'\\hat{p}_i', '\\frac{\\partial L}{\\partial h^{(l)}}']\n")
+    d = load_text(text, "t.yaml")
+    assert [e.text for e in d.steps[0].exprs] == ["z1[j] + m", "p[i]", "d(L)/d(z1)"]
+    assert d.latex_names["z1"] == "h^{(l)}"
+
+
+DEFINITION_ERRORS = [
+    ("no expr", "  q: {latex: 'q'}", "or {expr:, latex:}: missing 'expr'"),
+    ("an unknown key", "  q: {expr: x, kind: vector D}", "unknown definition key 'kind'"),
+    ("latex not a name", "  q: {expr: x, latex: 'q + 1'}", "'latex' is a LaTeX name"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), [c[1:] for c in DEFINITION_ERRORS],
+                         ids=[c[0] for c in DEFINITION_ERRORS])
+def test_a_definition_latex_name_is_checked(line: str, message: str) -> None:
+    text = MODEL.replace("  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n" + line)
+    with pytest.raises(InputError) as info:
+        load_text(text.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    assert message in info.value.message

@@ -135,14 +135,16 @@ class LatexNames:
 def _default_keys(name: str) -> list[tuple[str, str]]:
     keys = [(name, "")]
     m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
-    if m:
-        keys.append((m.group(1), m.group(2)))
+    if m:  # W2 reads W_2, and as a layer W^{(2)} or W^{[2]}
+        keys.extend([(m.group(1), m.group(2)), (m.group(1), f"^({m.group(2)})"),
+                     (m.group(1), f"^[{m.group(2)}]")])
     for suffix, accent in (("hat", "hat"), ("bar", "bar"), ("tilde", "tilde")):
         if name.endswith(suffix) and len(name) > len(suffix):
             keys.append((f"{accent}:{name[:-len(suffix)]}", ""))
     m = re.fullmatch(r"([a-z]+)([A-Z][A-Za-z]*)", name)  # aL reads a_L, hT reads h_T
     if m:
-        keys.append((m.group(1), m.group(2)))
+        keys.extend([(m.group(1), m.group(2)), (m.group(1), f"^({m.group(2)})"),
+                     (m.group(1), f"^[{m.group(2)}]")])
     greek = GREEK_ALIASES.get(name, name)
     if greek in GREEK:
         keys.append((f"\\{greek}", ""))
@@ -168,7 +170,7 @@ def _key_of(latex: str) -> tuple[str, str] | None:
     try:
         base = reader.base_name()
         sub = reader.name_suffix()
-        if not reader.at_end():
+        if not reader.at_end() or reader.pending_transpose:
             return None
         return (base, sub)
     except LatexError:
@@ -298,6 +300,18 @@ def split_latex_equation(text: str) -> list[tuple[str, int]]:
     return parts
 
 
+_TRANSPOSES = ("T", "\\top", "\\intercal", "\\mathsfT", "\\mathrmT", "{T}")
+
+
+def _split_layer(text: str) -> tuple[str, str]:
+    """``(3)\\top`` -> (``(3)``, ``\\top``): a layer superscript and what follows it."""
+    close = {"(": ")", "[": "]"}[text[0]]
+    end = text.find(close)
+    if end < 0:
+        return text, ""
+    return text[:end + 1], text[end + 1:]
+
+
 # commands that end a product (closing delimiters, relations) rather than start a factor
 _NOT_FACTORS = {"right", "rVert", "rvert", "}", "partial", "geq", "ge", "leq", "le", "neq",
                 "gt", "lt"}
@@ -317,6 +331,7 @@ class _Reader:
         self.notes: list[str] = []  # ambiguous readings, each with the choice made
         self.pending_sub = ""  # a subscript read inside an accent, for the name that follows
         self.open_sums: list[BoundSum] = []  # sums being read over an undeclared index
+        self.pending_transpose = False  # W^{(3)\top}: the name's layer, then a transpose
 
     # -- token helpers ----------------------------------------------------------
     def at_end(self) -> bool:
@@ -402,7 +417,16 @@ class _Reader:
                 sub = self.raw_group_text().replace(" ", "").replace(",", "") + sub
             elif self.peek_char("^") and self.layer_superscript_ahead():
                 self.next()
-                sub += "^" + self.raw_group_text().replace(" ", "")
+                at = self.here()
+                layer, after = _split_layer(self.raw_group_text().replace(" ", ""))
+                if after:
+                    if after not in _TRANSPOSES:
+                        raise LatexError(f"'{after}' after the layer {layer} in a superscript",
+                                         at, f"only a transpose is read there ({layer}\\top, "
+                                         f"{layer}T); write a power or an inverse outside: "
+                                         f"(a^{{{layer}}})^2")
+                    self.pending_transpose = True
+                sub += "^" + layer
         return sub
 
     def layer_superscript_ahead(self) -> bool:
@@ -1059,7 +1083,20 @@ class _Reader:
                          "for elementwise absolute values, \\det for a determinant")
 
     def name_or_element(self) -> E:
-        """A declared name, perhaps with a subscript that is part of it or its indices."""
+        """A declared name, perhaps with a subscript that is part of it or its indices,
+        and a transpose inside its layer superscript (``W^{(3)\\top}``)."""
+        self.pending_transpose = False
+        start = self.here()
+        node = self._name_or_element()
+        if self.pending_transpose:
+            self.pending_transpose = False
+            if node.op == "elem":
+                raise LatexError("a transpose in the layer superscript of an element", start,
+                                 "write (W^{(2)\\top})_{jk}, or the element W^{(2)}_{kj}")
+            node = E("T", (node,), pos=start)
+        return node
+
+    def _name_or_element(self) -> E:
         tok = self.peek()
         start = tok.pos if tok else len(self.text)
         base = self.base_name()
@@ -1107,6 +1144,8 @@ class _Reader:
         if ":" in base:  # an accent: show it as written
             accent, inner = base.split(":", 1)
             shown = f"\\{accent}{{{inner}}}"
+        if sup:
+            shown += f"^{{{sup[1:]}}}"
         if sub:
             shown += f"_{{{sub}}}"
         raise LatexError(f"unknown name '{shown}'", start,
