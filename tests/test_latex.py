@@ -162,7 +162,8 @@ def test_latex2sympy2_hazards_are_read_right(latex: str, expected: str) -> None:
 ERRORS = [
     ("unknown command", r"a_2 + \foo{x}", "unknown command \\foo", 6),
     ("unknown name", r"a_2 - q", "unknown name 'q'", 6),
-    ("unknown function", r"\operatorname{gelu}(z_1)", "unknown command \\operatorname", 0),
+    # was "unknown command \operatorname", while the hint listed \operatorname{...}
+    ("unknown function", r"\operatorname{gelu}(z_1)", "unknown function 'gelu'", 0),
     ("unbalanced parenthesis", r"(a_2 - y", "expected ')'", 8),
     ("dangling operator", r"a_2 -", "ends too early", 5),
     ("prime on a non-ReLU", r"\exp'(x)", "prime is only understood on ReLU", 0),
@@ -620,3 +621,103 @@ def test_a_definition_latex_name_is_checked(line: str, message: str) -> None:
     with pytest.raises(InputError) as info:
         load_text(text.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
     assert message in info.value.message
+
+
+# Objects every text uses: (id, LaTeX, read as, note part or ""). MODEL_OBJECTS adds a
+# non-square M, a declared sigma and eps, and a defined name CE.
+MODEL_OBJECTS = MODEL.replace("  c: index K", "  c: index K\n  M: matrix K D\n"
+                              "  sigma: posscalar\n  eps: posscalar").replace(
+    "  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n  CE: -sum(y * log(a2))")
+OBJECTS = [
+    ("identity sized by a sum", r"S - I", "S - eye(D)", "I read as the identity eye(D)"),
+    ("identity times a scalar", r"\gamma I + S", "gamma * eye(D) + S", "eye(D)"),
+    ("negated identity", r"-I + S", "-eye(D) + S", "eye(D)"),
+    ("identity over a scalar", r"\frac{I}{2} + S", "eye(D) / 2 + S", "eye(D)"),
+    ("identity in an inverse", r"(I - S)^{-1}", "inv(eye(D) - S)", "eye(D)"),
+    ("identity on the right", r"W_1 I", "W1 @ eye(D)", "eye(D)"),
+    ("identity on the left", r"I W_1", "eye(H) @ W1", "eye(H)"),
+    ("bold identity", r"\mathbf{I} - S", "eye(D) - S", "eye(D)"),
+    ("identity with its size", r"I_D x", "eye(D) @ x", ""),
+    ("bold identity with its size", r"\mathbf{I}_{D}", "eye(D)", ""),
+    ("column sums", r"\mathbf{1}^\top M", "ones(K, 1).T @ M",
+     "\\mathbf{1} read as the ones column ones(K, 1)"),
+    ("row sums", r"M \mathbf{1}", "M @ ones(D, 1)", "ones(D, 1)"),
+    ("sum of a vector", r"\mathbf{1}^T x", "ones(D, 1).T @ x", "ones(D, 1)"),
+    ("ones minus a vector", r"x - \mathbf{1}", "x - ones(D, 1)", "ones(D, 1)"),
+    ("ones with its size", r"\mathbf{1}_K", "ones(K, 1)", ""),
+    ("bold 1 with a condition is an indicator", r"\mathbf{1}[z_1 > 0]", "relu_prime(z1)", ""),
+    ("bold 1 with a subscript condition", r"\mathbf{1}_{k=c}", "delta(k, c)", ""),
+    ("max is relu", r"\max(0, z_1)", "relu(z1)", ""),
+    ("max the other way, in braces", r"\max\{z_1, 0\}", "relu(z1)", ""),
+    ("operatorname sum", r"\operatorname{sum}(x)", "sum(x)", ""),
+    ("operatorname mean", r"\operatorname{mean}(W_1)", "mean(W1)", ""),
+    ("operatorname inv", r"\operatorname{inv}(S)", "inv(S)", ""),
+    ("operatorname of a declared name", r"\operatorname{CE} + 1", "CE + 1", ""),
+    ("sigma squared, sigma declared", r"\sigma^{2}", "sigma ** 2", ""),
+    ("sigma squared unbraced", r"\sigma^2 + \epsilon", "sigma ** 2 + eps", ""),
+    ("varepsilon for a declared eps", r"\varepsilon", "eps", ""),
+    ("square root of degree 2", r"\sqrt[2]{\gamma}", "sqrt(gamma)", ""),
+    ("even root", r"\sqrt[4]{\gamma}", "gamma ** 0.25", "\\sqrt[4]{...} read as the power"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected", "note"), [c[1:] for c in OBJECTS],
+                         ids=[c[0] for c in OBJECTS])
+def test_objects(latex: str, expected: str, note: str) -> None:
+    text, reading = read_bound(latex, MODEL_OBJECTS)
+    d = load_text(MODEL_OBJECTS.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    if "ones(" in expected:  # ones(n, 1) has no expression syntax: compared as printed
+        assert text == expected
+    else:
+        scope = Scope(d.symbols, frozenset(x.name for x in d.definitions), frozenset(d.dims))
+        assert text == to_text(parse_expression(expected, scope))
+    if note:
+        assert any(note in n for n in reading), reading
+    else:
+        assert not any("read as the" in n for n in reading), reading
+
+
+OBJECT_ERRORS = [
+    ("identity alone", r"I", "cannot be told from its context", 0),
+    ("identity plus a scalar", r"I + 1", "cannot be told from its context", 2),
+    ("two unsized objects", r"\mathbf{1}\mathbf{1}^\top", "cannot be told from its context",
+     10),
+    ("identity in a function", r"\det(I)", "cannot be told from its context", 5),
+    ("identity with a number", r"I_2", "the subscript of I is its size", 0),
+    ("blackboard 1 without a condition", r"\mathbb{1} + x", "needs its condition", 0),
+    ("max of two expressions", r"\max(z_1, b_1)", "only \\max(0, z) is read", 0),
+    ("max without brackets", r"\max z_1", "only \\max(0, z) is read", 0),
+    ("operatorname sum without brackets", r"\operatorname{sum} x", "needs its argument in "
+     "brackets", 19),
+    ("pi", r"2 \pi", "no constant pi", 2),
+    ("cube root", r"\sqrt[3]{\gamma}", "odd roots are not read", 0),
+    ("root of degree 1", r"\sqrt[1]{\gamma}", "a whole number from 2", 0),
+    ("sigma undeclared, squared", r"\sigma^{2}", "read as the sigmoid here", 0),
+    ("sigma undeclared, alone", r"\sigma + 1", "needs its argument", 0),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in OBJECT_ERRORS],
+                         ids=[c[0] for c in OBJECT_ERRORS])
+def test_object_errors(latex: str, message: str, column: int) -> None:
+    model = MODEL_OBJECTS if "sigma" not in latex else MODEL
+    quoted = latex.replace("'", "''")
+    text = model.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert message in info.value.message
+    start = info.value.source_line.index("'") + 1
+    assert info.value.col - 1 == start + column, info.value.format()
+
+
+def test_identity_and_ones_are_checked() -> None:
+    model = MODEL_OBJECTS.replace("{steps}", "  - id: a\n    latex: '(I - S) x = x - S x'\n"
+                                  "  - id: b\n    latex: '\\mathbf{1}^\\top x = \\sum_m x_m'\n"
+                                  "  - id: c\n    latex: '\\frac{\\partial}{\\partial x} "
+                                  "\\mathbf{1}^\\top x = \\mathbf{1}_D'\n"
+                                  "  - id: d\n    latex: '\\operatorname{sum}(M) = "
+                                  "\\mathbf{1}^\\top M \\mathbf{1}'\n"
+                                  "  - id: e\n    latex: '\\mathbf{1}^\\top M = "
+                                  "\\mathbf{1}^\\top M + 1'\n")
+    results = verify_derivation(load_text(model, "t.yaml"), Options(symbolic=False))
+    assert [r.verdict.holds for r in results] == [True, True, True, True, False]
