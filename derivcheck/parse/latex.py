@@ -309,6 +309,7 @@ def split_latex_equation(text: str) -> list[tuple[str, int]]:
     return parts
 
 
+_BOLD = ("mathbf", "boldsymbol", "bm", "vec")  # \mathbf{1} is the ones vector; \mathrm{1} is not
 _UNSIZED = ("the size of I (the identity) or \\mathbf{1} (the ones vector) cannot be told "
             "from its context")
 _UNSIZED_HINT = "write it with its dimension: I_K, \\mathbf{I}_K, \\mathbf{1}_K"
@@ -351,6 +352,7 @@ class _Reader:
         self.open_sums: list[BoundSum] = []  # sums being read over an undeclared index
         self.pending_transpose = False  # W^{(3)\top}: the name's layer, then a transpose
         self.sized = 0  # identities and ones vectors read whose size is still to be known
+        self.font = ""  # the command of the last name's base (\mathbf...), or ""
 
     # -- the identity I and the ones vector \mathbf{1}, sized by their context -------
     def shape_of(self, node: E) -> Shape:
@@ -499,6 +501,7 @@ class _Reader:
     def base_name(self) -> str:
         """A symbol's base: a letter, a Greek command, a font command or an accent."""
         tok = self.next()
+        self.font = tok.text if tok.kind == "cmd" else ""
         if tok.kind == "letter":
             return tok.text
         if tok.kind == "cmd" and tok.text in GREEK:
@@ -1357,7 +1360,7 @@ class _Reader:
                 rest = m.group(2)
                 node = self.leaf(name, start)
                 return self.element(node, rest, start) if rest else node
-        if base in ("I", "1") and not sup:
+        if not sup and (base == "I" or (base == "1" and self.font in _BOLD)):
             return self.sized_object(base, sub, start)
         shown = base
         if ":" in base:  # an accent: show it as written
