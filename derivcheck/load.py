@@ -357,13 +357,17 @@ class _Loader:
         dims: list[str] = list(given_dims or [])
         taken = set(symbols) | set(dims)
         if self.base is not None:
-            taken |= {d.name for d in self.base.definitions} | set(self.base.bound)
+            taken |= {d.name for d in self.base.definitions}
         for name, spec in table.items():
             name = str(name)
             if not _NAME.match(name) or name in RESERVED:
                 raise self.key_error(table, name, f"'{name}' cannot be a symbol name",
                                      "use a letter followed by letters, digits or _, and not a "
                                      "function name")
+            if self.base is not None and name in self.base.bound:
+                raise self.key_error(table, name, f"'{name}' is a summation index of the "
+                                     "answer key (not declared there, its range inferred)",
+                                     "use another name")
             if name in taken:
                 raise self.key_error(table, name, f"'{name}' is already declared in the "
                                      "answer key", "use the key's declaration, or another name")

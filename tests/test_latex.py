@@ -723,3 +723,26 @@ def test_identity_and_ones_are_checked() -> None:
                                   "\\mathbf{1}^\\top M + 1'\n")
     results = verify_derivation(load_text(model, "t.yaml"), Options(symbolic=False))
     assert [r.verdict.holds for r in results] == [True, True, True, True, False]
+
+
+def test_a_name_cannot_be_defined_after_it_was_a_summation_index() -> None:
+    text = MODEL_BOUND.replace("  L: -sum(y * log(a2))", "  L: -Sum(k, y[k] * log(a2[k]))\n"
+                               "  k: 2 * x")
+    with pytest.raises(InputError) as info:
+        load_text(text.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    assert "'k' is a summation index above" in info.value.message
+
+
+def test_a_submission_shares_the_keys_inferred_indices() -> None:
+    from derivcheck.load import load_submission_text
+
+    key = load_text(MODEL_BOUND.replace("{steps}", "  - id: s\n    latex: "
+                                        "'\\sum_k y_k = 1'\n"), "key.yaml")
+    assert key.bound == {"k": "K"}
+    sub = load_submission_text("steps:\n  - id: s\n    latex: '\\sum_k x_k = \\sum_k y_k'\n",
+                               key, "sub.yaml")
+    assert [e.text for e in sub.steps[0].exprs] == ["Sum(k_D, x[k_D])", "Sum(k, y[k])"]
+    with pytest.raises(InputError) as info:
+        load_submission_text("symbols:\n  k: scalar\nsteps:\n  - {id: s, claim: x = x}\n",
+                             key, "sub.yaml")
+    assert "'k' is a summation index of the answer key" in info.value.message
