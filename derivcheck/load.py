@@ -38,6 +38,7 @@ from derivcheck.model import (
     Step,
     Symbol,
 )
+from derivcheck.parse.bound import BoundIndices
 from derivcheck.parse.expr import FUNCTIONS, Scope, _did_you_mean, parse_expression, split_claim
 from derivcheck.parse.latex import (
     LatexError,
@@ -164,6 +165,8 @@ class _Loader:
         self.step_errors: list[tuple[str, str]] = []
         self.warnings: list[str] = []
         self.second: list[tuple[Expr, Any]] | None = None  # (expression, Prepared)
+        self.bound: BoundIndices | None = None  # summation indices inferred (parse/bound.py)
+        self.defined_names: set[str] = set()
 
     # -- errors -----------------------------------------------------------
     def error(self, message: str, line0: int = -1, col0: int = -1, hint: str = "",
@@ -226,6 +229,7 @@ class _Loader:
             conventions = self.conventions(doc)
             self._relu_at_zero = conventions.relu_prime_at_zero
             assumptions = self.assumptions(doc, symbols)
+            self.bound = self.bound_indices(symbols, dims)
             definitions = self.definitions(doc, symbols, dims)
         else:
             title = self.string(doc, "title") if "title" in doc else Path(self.path).stem
@@ -236,12 +240,14 @@ class _Loader:
             conventions = base.conventions
             self._relu_at_zero = conventions.relu_prime_at_zero
             assumptions = base.assumptions
+            self.defined_names |= {d.name for d in base.definitions}
+            self.bound = self.bound_indices(symbols, dims)
             for d in base.definitions:
                 self._note_def_shape(symbols, d.name, d.expr)
             definitions = base.definitions + self.definitions(doc, symbols, dims,
                                                               base.definitions)
         self.conv = conventions
-        scope = Scope(symbols, frozenset(d.name for d in definitions), frozenset(dims))
+        scope = self.expr_scope(symbols, frozenset(d.name for d in definitions), dims)
         self.scope = scope
         steps = self.steps(doc, scope, conventions)
         if self.second:
@@ -249,7 +255,30 @@ class _Loader:
         return Derivation(self.path, title, source, symbols, tuple(dims), conventions,
                           definitions, steps, assumptions,
                           dict(self.__dict__.get("_declared_latex", {})),
-                          tuple(self.step_errors), tuple(self.warnings))
+                          tuple(self.step_errors), tuple(self.warnings),
+                          dict(self.bound.inferred))
+
+    def bound_indices(self, symbols: dict[str, Symbol], dims: list[str]) -> BoundIndices:
+        """The file's undeclared summation indices (an answer key's come first)."""
+        ranges = {n: s.dims[0] for n, s in symbols.items() if s.is_index}
+        inherited = dict(self.base.bound) if self.base is not None else {}
+        ranges.update(inherited)
+        defined = self.defined_names
+
+        def taken(name: str) -> bool:
+            return name in symbols or name in dims or name in defined or name in RESERVED
+
+        return BoundIndices(ranges, taken, inherited)
+
+    def expr_scope(self, symbols: dict[str, Symbol], defined: frozenset[str],
+                   dims: list[str]) -> Scope:
+        """What an expression of the syntax may use, with what a sum over an undeclared
+        index needs to infer its range (the shapes of what it subscripts)."""
+        assert self.bound is not None
+        symbol_shapes = {n: s.shape for n, s in symbols.items() if not s.is_index}
+        inference = ShapeInference(symbol_shapes, self.bound.ranges,
+                                   self.__dict__.setdefault("_def_shapes", {}))
+        return Scope(symbols, defined, frozenset(dims), self.bound, inference.of)
 
     def check_schema(self, doc: Any) -> None:
         """The shipped JSON Schema's check (what an editor shows), before the loader's own.
@@ -335,6 +364,10 @@ class _Loader:
                 raise self.key_error(table, name, f"'{name}' cannot be a symbol name",
                                      "use a letter followed by letters, digits or _, and not a "
                                      "function name")
+            if self.base is not None and name in self.base.bound:
+                raise self.key_error(table, name, f"'{name}' is a summation index of the "
+                                     "answer key (not declared there, its range inferred)",
+                                     "use another name")
             if name in taken:
                 raise self.key_error(table, name, f"'{name}' is already declared in the "
                                      "answer key", "use the key's declaration, or another name")
@@ -459,13 +492,39 @@ class _Loader:
                 raise self.key_error(table, name, f"'{name}' is already declared as a "
                                      f"{'symbol' if name in symbols else 'dimension'}",
                                      "give the definition another name")
-            scope = Scope(symbols, frozenset(defined), frozenset(dims))
-            node = self.expression(table, name, text, scope, f"define {name}")
+            assert self.bound is not None
+            if name in self.bound.inferred:
+                raise self.key_error(table, name, f"'{name}' is a summation index above (not "
+                                     "declared, its range inferred)",
+                                     "give the definition another name")
+            scope = self.expr_scope(symbols, frozenset(defined), dims)
+            container, key = table, name
+            if isinstance(text, dict):  # {expr: ..., latex: ...}
+                self.definition_latex(table, name, text)
+                container, key, text = text, "expr", text["expr"]
+            node = self.expression(container, key, text, scope, f"define {name}")
             line, col = _key_pos(table, name)
             out.append(Definition(name, node.node, node.text, Loc(self.path, line + 1, col + 1)))
             defined.add(name)
+            self.defined_names.add(name)
             self._note_def_shape(symbols, name, node.node)
         return tuple(out)
+
+    def definition_latex(self, table: Any, name: str, spec: dict) -> None:
+        """A definition written ``{expr: ..., latex: ...}``: its LaTeX name, as a symbol's."""
+        if "expr" not in spec:
+            raise self.value_error(table, name, "expected an expression (a string), or "
+                                   "{expr:, latex:}: missing 'expr'",
+                                   "e.g. z1: {expr: W1 @ x + b1, latex: 'z^{(1)}'}")
+        for key in spec:
+            if key not in ("expr", "latex"):
+                raise self.key_error(spec, key, f"unknown definition key '{key}'",
+                                     "a definition is an expression, or {expr:, latex:}")
+        if "latex" in spec:
+            if not isinstance(spec["latex"], str) or latex_name_key(spec["latex"]) is None:
+                raise self.value_error(spec, "latex", "'latex' is a LaTeX name such as "
+                                       "'z^{(1)}', '\\bar{x}' or '\\hat{y}'")
+            self.__dict__.setdefault("_declared_latex", {})[name] = spec["latex"]
 
     def _note_def_shape(self, symbols: dict[str, Symbol], name: str, node: E) -> None:
         """Shapes of definitions, so that LaTeX can tell a matrix product from a product.
@@ -475,6 +534,8 @@ class _Loader:
         shapes = self.__dict__.setdefault("_def_shapes", {})
         symbol_shapes = {n: s.shape for n, s in symbols.items() if not s.is_index}
         ranges = {n: s.dims[0] for n, s in symbols.items() if s.is_index}
+        if self.bound is not None:
+            ranges.update(self.bound.ranges)
         with contextlib.suppress(ShapeError, Unsupported, KeyError):
             shapes[name] = ShapeInference(symbol_shapes, ranges, shapes).of(node)
 
@@ -732,11 +793,12 @@ class _Loader:
         names = LatexNames.build(list(kinds), self.__dict__.get("_declared_latex", {}))
         shapes = self.__dict__.get("_def_shapes", {})
         symbol_shapes = {n: s.shape for n, s in scope.symbols.items() if not s.is_index}
-        ranges = {n: s.dims[0] for n, s in scope.symbols.items() if s.is_index}
+        assert self.bound is not None
+        ranges = self.bound.ranges  # one table for every layout: inferred indices join it
         inference = ShapeInference(symbol_shapes, ranges, shapes,
                                    lambda node: derivative_shape(node, layout, inference.of))
         at_zero = self.__dict__.get("_relu_at_zero", 0)
-        cached[layout] = LatexScope(names, kinds, inference.of, ranges, at_zero)
+        cached[layout] = LatexScope(names, kinds, inference.of, ranges, at_zero, self.bound)
         return cached[layout]  # type: ignore[no-any-return]
 
     def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:

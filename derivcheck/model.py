@@ -148,6 +148,9 @@ class Derivation:
     # What was read differently from how it is written, and why (a submission's
     # repeated step id, renamed): shown to the student, never an error.
     warnings: tuple[str, ...] = ()
+    # Summation indices used without being declared: name -> the range inferred from
+    # what they subscript (parse/bound.py). Only ever bound by a sum, never free.
+    bound: dict[str, str] = field(default_factory=dict)
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:

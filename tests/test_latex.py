@@ -8,6 +8,7 @@ from derivcheck.decide import Options
 from derivcheck.errors import InputError
 from derivcheck.load import load_text
 from derivcheck.parse.expr import Scope, parse_expression
+from derivcheck.printer import to_text
 from derivcheck.verify import verify_derivation
 
 MODEL = """title: latex
@@ -161,11 +162,18 @@ def test_latex2sympy2_hazards_are_read_right(latex: str, expected: str) -> None:
 ERRORS = [
     ("unknown command", r"a_2 + \foo{x}", "unknown command \\foo", 6),
     ("unknown name", r"a_2 - q", "unknown name 'q'", 6),
-    ("unknown function", r"\operatorname{gelu}(z_1)", "unknown command \\operatorname", 0),
+    # was "unknown command \operatorname", while the hint listed \operatorname{...}
+    ("unknown function", r"\operatorname{gelu}(z_1)", "unknown function 'gelu'", 0),
     ("unbalanced parenthesis", r"(a_2 - y", "expected ')'", 8),
     ("dangling operator", r"a_2 -", "ends too early", 5),
     ("prime on a non-ReLU", r"\exp'(x)", "prime is only understood on ReLU", 0),
-    ("sum over a non-index", r"\sum_q y_q", "'q' is not a declared index", 5),
+    # an undeclared letter is a bound index whose range is inferred (BOUND below); a
+    # declared name that is not an index stays refused
+    ("sum over a non-index", r"\sum_x y_x", "'x' is not a declared index: it is a symbol", 5),
+    ("sum over a dimension", r"\sum_K y_K", "'K' is not a declared index: it is a dimension", 5),
+    ("sum over a defined name", r"\sum_{L} y_L", "'L' is not a declared index: it is a defined",
+     5),
+    ("sum over a word", r"\sum_{kk} y_k", "'kk' is not a declared index", 5),
     ("times between matrices", r"W_1 \times W_1", "ambiguous", 4),
     ("log base 3", r"\log_3 x", "base '3'", 0),
     ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
@@ -396,3 +404,345 @@ def test_the_derivative_operator_applies_to_the_whole_product() -> None:
     assert read(r"\frac{\partial}{\partial z_2} \frac{1}{2} \sum_k y_k L") == \
         syntax("d(1 / 2 * Sum(k, y[k] * L))/d(z2)")
     assert read(r"\frac{\partial}{\partial z_2} L + L") == syntax("d(L)/d(z2) + L")
+
+
+# Sums over an index that is not declared: its range is what it subscripts, said in the
+# reading notes. (id, LaTeX, read as, note part). MODEL_BOUND declares no k, m or n.
+MODEL_BOUND = MODEL.replace("  k: index K\n", "")
+
+
+def read_bound(latex: str, model: str = MODEL_BOUND) -> tuple[str, tuple[str, ...]]:
+    quoted = latex.replace("'", "''")
+    text = model.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    expr = load_text(text, "t.yaml").steps[0].exprs[0]
+    return expr.text, expr.reading
+
+
+BOUND = [
+    ("sum of entries", r"\sum_k y_k", "Sum(k, y[k])",
+     "k is not declared: it runs over K, the range of what it subscripts (y[k])"),
+    ("log-sum-exp", r"\log\sum_k e^{z_{2k}}", "log(Sum(k, exp(z2[k])))", "runs over K"),
+    ("mean squared error", r"\frac{1}{K}\sum_{k}(\hat{y}_k - y_k)^2",
+     "1 / K * Sum(k, (yhat[k] - y[k]) ** 2)", "(yhat[k])"),
+    ("sum in brackets times a vector", r"\Big(\sum_k y_k\Big) a_2 - y",
+     "Sum(k, y[k]) * a2 - y", "runs over K"),
+    ("1-based bounds checked against the inferred range", r"\sum_{m=1}^{H} a_{1m}",
+     "Sum(m, a1[m])", "m is not declared: it runs over H"),
+    ("0-based bounds", r"\sum_{m=0}^{D-1} m x_m", "Sum(m, m * x[m])", "runs over D"),
+    ("a column of a matrix", r"\sum_m W_{1jm} x_m", "Sum(m, W1[j, m] * x[m])",
+     "runs over D, the range of what it subscripts (W1[j, m])"),
+    ("two nested", r"\sum_m \sum_n W_{1mn}", "Sum(m, Sum(n, W1[m, n]))", "n is not declared"),
+    ("an element of an expression", r"\sum_k (a_2 - y)_k", "Sum(k, (a2 - y)[k])", "runs over K"),
+    ("the index in a delta before its subscript", r"\sum_k \delta_{kc} y_k",
+     "Sum(k, delta(k, c) * y[k])", "runs over K"),
+    ("the index in an indicator", r"\sum_k \mathbb{1}[k = c] y_k",
+     "Sum(k, delta(k, c) * y[k])", "runs over K"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected", "note"), [c[1:] for c in BOUND],
+                         ids=[c[0] for c in BOUND])
+def test_a_bound_index_need_not_be_declared(latex: str, expected: str, note: str) -> None:
+    text, reading = read_bound(latex)
+    assert text == expected
+    assert any(note in n for n in reading), reading
+
+
+# (id, LaTeX, message part, column): refused, never guessed
+BOUND_ERRORS = [
+    ("uses disagree", r"\sum_k y_k x_k", "disagree on its range: y[k] makes it run over K, "
+     "x[k] over D", 11),
+    ("subscripts nothing", r"\sum_k 1", "subscripts nothing", 5),
+    ("used only as a number", r"\sum_k k", "subscripts nothing", 5),
+    ("used only in a delta", r"\sum_k \delta_{kc}", "subscripts nothing", 5),
+    ("shadowed by an inner sum", r"\sum_k \sum_k y_k", "subscripts nothing", 5),
+    ("one subscript on a matrix", r"\sum_k W_{1k}", "takes two subscripts", 7),
+    ("a subscript of a scalar", r"\sum_k \gamma_k", "is a scalar", 7),
+    ("bounds against the inferred range", r"\sum_{k=1}^{H} y_k", "sum bounds 1..H: not the "
+     "whole range of k (0..K-1", 5),
+    ("partial sum over an inferred index", r"\sum_{k=2}^{K} y_k", "not the whole range", 5),
+    ("1-based, the index as a number", r"\sum_{k=1}^{K} k y_k", "used as a number", 5),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in BOUND_ERRORS],
+                         ids=[c[0] for c in BOUND_ERRORS])
+def test_a_bound_index_is_refused_when_its_range_is_not_known(latex: str, message: str,
+                                                               column: int) -> None:
+    quoted = latex.replace("'", "''")
+    text = MODEL_BOUND.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    err = info.value
+    assert message in err.message
+    start = err.source_line.index("'") + 1
+    assert err.col - 1 == start + column + latex[:column].count("'"), err.format()
+
+
+def test_a_bound_index_is_not_declared_outside_its_sum() -> None:
+    # after \sum_k y_k, a free k is still undeclared
+    with pytest.raises(InputError) as info:
+        read_bound(r"\sum_k y_k + y_k")
+    assert "'k' is not a declared index" in info.value.message
+
+
+def test_one_letter_over_two_ranges_is_renamed_and_said() -> None:
+    text = MODEL_BOUND.replace("{steps}", "  - id: s\n    latex: ['\\sum_k y_k', '1']\n"
+                               "  - id: t\n    latex: ['\\sum_k x_k', '\\sum_{k=1}^{D} x_k']\n"
+                               "  - id: u\n    claim: Sum(k, x[k]) = Sum(k, x[k])\n")
+    d = load_text(text, "t.yaml")
+    assert d.steps[0].exprs[0].text == "Sum(k, y[k])"
+    assert [e.text for e in d.steps[1].exprs] == ["Sum(k_D, x[k_D])"] * 2
+    assert any("so here it is read as k_D" in n for n in d.steps[1].exprs[0].reading)
+    # the expression syntax agrees (its text stays as written; the tree has the new name)
+    assert to_text(d.steps[2].exprs[0].node) == "Sum(k_D, x[k_D])"
+    assert d.bound == {"k": "K", "k_D": "D"}
+    results = verify_derivation(d, Options(symbolic=False))
+    assert [r.verdict.holds for r in results] == [True, True, True]
+
+
+def test_a_renamed_index_avoids_declared_names() -> None:
+    model = MODEL_BOUND.replace("  c: index K", "  c: index K\n  k_D: scalar")
+    text = model.replace("{steps}", "  - id: s\n    latex: ['\\sum_k y_k', '1']\n"
+                         "  - id: t\n    latex: ['\\sum_k x_k', '0']\n")
+    d = load_text(text, "t.yaml")
+    assert d.steps[1].exprs[0].text == "Sum(k_D2, x[k_D2])"
+
+
+# The expression syntax reads the same sums: (id, claim side, read as)
+BOUND_SYNTAX = [
+    ("entries", "Sum(k, y[k])", "Sum(k, y[k])"),
+    ("weighted", "Sum(m, m * x[m])", "Sum(m, m * x[m])"),
+    ("nested", "Sum(m, Sum(n, W1[m, n] * x[n]))", "Sum(m, Sum(n, W1[m, n] * x[n]))"),
+    ("an element of a definition", "Sum(k, a2[k])", "Sum(k, a2[k])"),
+]
+
+
+@pytest.mark.parametrize(("claim", "expected"), [c[1:] for c in BOUND_SYNTAX],
+                         ids=[c[0] for c in BOUND_SYNTAX])
+def test_the_expression_syntax_infers_a_bound_index(claim: str, expected: str) -> None:
+    text = MODEL_BOUND.replace("{steps}", f"  - id: s\n    claim: '{claim} = 0'\n")
+    assert load_text(text, "t.yaml").steps[0].exprs[0].text == expected
+
+
+BOUND_SYNTAX_ERRORS = [
+    ("uses disagree", "Sum(k, y[k] * x[k])", "disagree on its range", 14),
+    ("subscripts nothing", "Sum(k, 1)", "subscripts nothing", 4),
+    ("a declared symbol", "Sum(x, y[x])", "'x' is not an index", 4),
+]
+
+
+@pytest.mark.parametrize(("claim", "message", "column"), [c[1:] for c in BOUND_SYNTAX_ERRORS],
+                         ids=[c[0] for c in BOUND_SYNTAX_ERRORS])
+def test_the_expression_syntax_refuses_an_unknown_range(claim: str, message: str,
+                                                        column: int) -> None:
+    text = MODEL_BOUND.replace("{steps}", f"  - id: s\n    claim: '{claim} = 0'\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert message in info.value.message
+    start = info.value.source_line.index("'") + 1
+    assert info.value.col - 1 == start + column, info.value.format()
+
+
+def test_a_definition_may_sum_over_an_undeclared_index() -> None:
+    text = MODEL_BOUND.replace("  L: -sum(y * log(a2))", "  L: -Sum(k, y[k] * log(a2[k]))")
+    text = text.replace("{steps}", "  - id: s\n    claim: d(L)/d(z2) = a2 - y\n")
+    d = load_text(text, "t.yaml")
+    assert d.bound == {"k": "K"}
+    assert verify_derivation(d, Options(symbolic=False))[0].verdict.holds
+
+
+# Layer superscripts: z^{(1)} is z1, before or after the subscript; a transpose may sit
+# in the same superscript. (id, LaTeX, read as)
+MODEL_LAYERS = MODEL.replace("  c: index K", "  c: index K\n  W3: matrix H H")
+LAYERS = [
+    ("layer then subscript", r"z^{(1)}_i", "z1[i]"),
+    ("subscript then layer", r"z_i^{(1)}", "z1[i]"),
+    ("a layer of a definition", r"a^{(1)}_j", "a1[j]"),
+    ("layer in brackets", r"W^{[2]} a^{[1]}", "W2 @ a1"),
+    ("layer and top", r"W^{(3)\top}", "W3.T"),
+    ("layer and T", r"W^{(2)T} (a_2 - y)", "W2.T @ (a2 - y)"),
+    ("layer, then a transpose", r"{W^{(2)}}^\top", "W2.T"),
+    ("layer in a derivative", r"\frac{\partial L}{\partial z^{(2)}_k}", "d(L)/d(z2[k])"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected"), [c[1:] for c in LAYERS],
+                         ids=[c[0] for c in LAYERS])
+def test_layer_superscripts(latex: str, expected: str) -> None:
+    text, _ = read_bound(latex, MODEL_LAYERS)
+    assert text == expected
+
+
+LAYER_ERRORS = [
+    ("an undeclared layer", r"W^{(4)}", "unknown name 'W^{(4)}'", 0),
+    ("an example superscript is not a layer", r"y^{(i)}", "unknown name 'y^{(i)}'", 0),
+    ("a power inside the layer superscript", r"W^{(2)2}", "'2' after the layer (2)", 2),
+    ("a transpose in the layer of an element", r"W^{(2)T}_{jk}",
+     "a transpose in the layer superscript of an element", 0),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in LAYER_ERRORS],
+                         ids=[c[0] for c in LAYER_ERRORS])
+def test_layer_superscript_errors(latex: str, message: str, column: int) -> None:
+    quoted = latex.replace("'", "''")
+    text = MODEL_LAYERS.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert message in info.value.message
+    start = info.value.source_line.index("'") + 1
+    assert info.value.col - 1 == start + column, info.value.format()
+
+
+def test_a_definition_declares_its_latex_name() -> None:
+    text = MODEL.replace("  z1: W1 @ x + b1", "  z1: {expr: W1 @ x + b1, latex: 'h^{(l)}'}")
+    text = text.replace("  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n"
+                        "  m: {expr: 'sum(x) / D', latex: '\\mu'}\n"
+                        "  p: {expr: softmax(z2), latex: '\\hat{p}'}")
+    text = text.replace("{steps}", "  - id: s\n    latex: ['h^{(l)}_j + \\mu', "
+                        "'\\hat{p}_i', '\\frac{\\partial L}{\\partial h^{(l)}}']\n")
+    d = load_text(text, "t.yaml")
+    assert [e.text for e in d.steps[0].exprs] == ["z1[j] + m", "p[i]", "d(L)/d(z1)"]
+    assert d.latex_names["z1"] == "h^{(l)}"
+
+
+DEFINITION_ERRORS = [
+    ("no expr", "  q: {latex: 'q'}", "or {expr:, latex:}: missing 'expr'"),
+    ("an unknown key", "  q: {expr: x, kind: vector D}", "unknown definition key 'kind'"),
+    ("latex not a name", "  q: {expr: x, latex: 'q + 1'}", "'latex' is a LaTeX name"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), [c[1:] for c in DEFINITION_ERRORS],
+                         ids=[c[0] for c in DEFINITION_ERRORS])
+def test_a_definition_latex_name_is_checked(line: str, message: str) -> None:
+    text = MODEL.replace("  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n" + line)
+    with pytest.raises(InputError) as info:
+        load_text(text.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    assert message in info.value.message
+
+
+# Objects every text uses: (id, LaTeX, read as, note part or ""). MODEL_OBJECTS adds a
+# non-square M, a declared sigma and eps, and a defined name CE.
+MODEL_OBJECTS = MODEL.replace("  c: index K", "  c: index K\n  M: matrix K D\n"
+                              "  sigma: posscalar\n  eps: posscalar").replace(
+    "  L: -sum(y * log(a2))", "  L: -sum(y * log(a2))\n  CE: -sum(y * log(a2))")
+OBJECTS = [
+    ("identity sized by a sum", r"S - I", "S - eye(D)", "I read as the identity eye(D)"),
+    ("identity times a scalar", r"\gamma I + S", "gamma * eye(D) + S", "eye(D)"),
+    ("negated identity", r"-I + S", "-eye(D) + S", "eye(D)"),
+    ("identity over a scalar", r"\frac{I}{2} + S", "eye(D) / 2 + S", "eye(D)"),
+    ("identity in an inverse", r"(I - S)^{-1}", "inv(eye(D) - S)", "eye(D)"),
+    ("identity on the right", r"W_1 I", "W1 @ eye(D)", "eye(D)"),
+    ("identity on the left", r"I W_1", "eye(H) @ W1", "eye(H)"),
+    ("bold identity", r"\mathbf{I} - S", "eye(D) - S", "eye(D)"),
+    ("identity with its size", r"I_D x", "eye(D) @ x", ""),
+    ("bold identity with its size", r"\mathbf{I}_{D}", "eye(D)", ""),
+    ("column sums", r"\mathbf{1}^\top M", "ones(K, 1).T @ M",
+     "\\mathbf{1} read as the ones column ones(K, 1)"),
+    ("row sums", r"M \mathbf{1}", "M @ ones(D, 1)", "ones(D, 1)"),
+    ("sum of a vector", r"\mathbf{1}^T x", "ones(D, 1).T @ x", "ones(D, 1)"),
+    ("ones minus a vector", r"x - \mathbf{1}", "x - ones(D, 1)", "ones(D, 1)"),
+    ("ones with its size", r"\mathbf{1}_K", "ones(K, 1)", ""),
+    ("boldsymbol ones", r"\boldsymbol{1}^\top x", "ones(D, 1).T @ x", "ones(D, 1)"),
+    ("bold 1 with a condition is an indicator", r"\mathbf{1}[z_1 > 0]", "relu_prime(z1)", ""),
+    ("bold 1 with a subscript condition", r"\mathbf{1}_{k=c}", "delta(k, c)", ""),
+    ("max is relu", r"\max(0, z_1)", "relu(z1)", ""),
+    ("max the other way, in braces", r"\max\{z_1, 0\}", "relu(z1)", ""),
+    ("operatorname sum", r"\operatorname{sum}(x)", "sum(x)", ""),
+    ("operatorname mean", r"\operatorname{mean}(W_1)", "mean(W1)", ""),
+    ("operatorname inv", r"\operatorname{inv}(S)", "inv(S)", ""),
+    ("operatorname of a declared name", r"\operatorname{CE} + 1", "CE + 1", ""),
+    ("sigma squared, sigma declared", r"\sigma^{2}", "sigma ** 2", ""),
+    ("sigma squared unbraced", r"\sigma^2 + \epsilon", "sigma ** 2 + eps", ""),
+    ("varepsilon for a declared eps", r"\varepsilon", "eps", ""),
+    ("square root of degree 2", r"\sqrt[2]{\gamma}", "sqrt(gamma)", ""),
+    ("even root", r"\sqrt[4]{\gamma}", "gamma ** 0.25", "\\sqrt[4]{...} read as the power"),
+]
+
+
+@pytest.mark.parametrize(("latex", "expected", "note"), [c[1:] for c in OBJECTS],
+                         ids=[c[0] for c in OBJECTS])
+def test_objects(latex: str, expected: str, note: str) -> None:
+    text, reading = read_bound(latex, MODEL_OBJECTS)
+    d = load_text(MODEL_OBJECTS.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    if "ones(" in expected:  # ones(n, 1) has no expression syntax: compared as printed
+        assert text == expected
+    else:
+        scope = Scope(d.symbols, frozenset(x.name for x in d.definitions), frozenset(d.dims))
+        assert text == to_text(parse_expression(expected, scope))
+    if note:
+        assert any(note in n for n in reading), reading
+    else:
+        assert not any("read as the" in n for n in reading), reading
+
+
+OBJECT_ERRORS = [
+    ("identity alone", r"I", "cannot be told from its context", 0),
+    ("identity plus a scalar", r"I + 1", "cannot be told from its context", 2),
+    ("two unsized objects", r"\mathbf{1}\mathbf{1}^\top", "cannot be told from its context",
+     10),
+    ("identity in a function", r"\det(I)", "cannot be told from its context", 5),
+    ("identity with a number", r"I_2", "the subscript of I is its size", 0),
+    ("an upright 1 is not the ones vector", r"\mathrm{1} + x", "unknown name '1'", 0),
+    ("blackboard 1 without a condition", r"\mathbb{1} + x", "needs its condition", 0),
+    ("max of two expressions", r"\max(z_1, b_1)", "only \\max(0, z) is read", 0),
+    ("max without brackets", r"\max z_1", "only \\max(0, z) is read", 0),
+    ("operatorname sum without brackets", r"\operatorname{sum} x", "needs its argument in "
+     "brackets", 19),
+    ("pi", r"2 \pi", "no constant pi", 2),
+    ("cube root", r"\sqrt[3]{\gamma}", "odd roots are not read", 0),
+    ("root of degree 1", r"\sqrt[1]{\gamma}", "a whole number from 2", 0),
+    ("sigma undeclared, squared", r"\sigma^{2}", "read as the sigmoid here", 0),
+    ("sigma undeclared, alone", r"\sigma + 1", "needs its argument", 0),
+]
+
+
+@pytest.mark.parametrize(("latex", "message", "column"), [c[1:] for c in OBJECT_ERRORS],
+                         ids=[c[0] for c in OBJECT_ERRORS])
+def test_object_errors(latex: str, message: str, column: int) -> None:
+    model = MODEL_OBJECTS if "sigma" not in latex else MODEL
+    quoted = latex.replace("'", "''")
+    text = model.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text, "t.yaml")
+    assert message in info.value.message
+    start = info.value.source_line.index("'") + 1
+    assert info.value.col - 1 == start + column, info.value.format()
+
+
+def test_identity_and_ones_are_checked() -> None:
+    model = MODEL_OBJECTS.replace("{steps}", "  - id: a\n    latex: '(I - S) x = x - S x'\n"
+                                  "  - id: b\n    latex: '\\mathbf{1}^\\top x = \\sum_m x_m'\n"
+                                  "  - id: c\n    latex: '\\frac{\\partial}{\\partial x} "
+                                  "\\mathbf{1}^\\top x = \\mathbf{1}_D'\n"
+                                  "  - id: d\n    latex: '\\operatorname{sum}(M) = "
+                                  "\\mathbf{1}^\\top M \\mathbf{1}'\n"
+                                  "  - id: e\n    latex: '\\mathbf{1}^\\top M = "
+                                  "\\mathbf{1}^\\top M + 1'\n")
+    results = verify_derivation(load_text(model, "t.yaml"), Options(symbolic=False))
+    assert [r.verdict.holds for r in results] == [True, True, True, True, False]
+
+
+def test_a_name_cannot_be_defined_after_it_was_a_summation_index() -> None:
+    text = MODEL_BOUND.replace("  L: -sum(y * log(a2))", "  L: -Sum(k, y[k] * log(a2[k]))\n"
+                               "  k: 2 * x")
+    with pytest.raises(InputError) as info:
+        load_text(text.replace("{steps}", "  - {id: s, claim: x = x}"), "t.yaml")
+    assert "'k' is a summation index above" in info.value.message
+
+
+def test_a_submission_shares_the_keys_inferred_indices() -> None:
+    from derivcheck.load import load_submission_text
+
+    key = load_text(MODEL_BOUND.replace("{steps}", "  - id: s\n    latex: "
+                                        "'\\sum_k y_k = 1'\n"), "key.yaml")
+    assert key.bound == {"k": "K"}
+    sub = load_submission_text("steps:\n  - id: s\n    latex: '\\sum_k x_k = \\sum_k y_k'\n",
+                               key, "sub.yaml")
+    assert [e.text for e in sub.steps[0].exprs] == ["Sum(k_D, x[k_D])", "Sum(k, y[k])"]
+    with pytest.raises(InputError) as info:
+        load_submission_text("symbols:\n  k: scalar\nsteps:\n  - {id: s, claim: x = x}\n",
+                             key, "sub.yaml")
+    assert "'k' is a summation index of the answer key" in info.value.message

@@ -27,6 +27,7 @@ class Engine:
         self.derivation = derivation
         self.symbols = derivation.symbols
         self.index_range = {n: s.dims[0] for n, s in self.symbols.items() if s.is_index}
+        self.index_range.update(derivation.bound)  # summation indices inferred, not declared
         self.symbol_shapes = {n: s.shape for n, s in self.symbols.items() if not s.is_index}
         self.definitions: dict[str, E] = {d.name: d.expr for d in derivation.definitions}
         self.def_shapes: dict[str, Shape] = {}

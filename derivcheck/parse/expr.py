@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from derivcheck.errors import ExprError
-from derivcheck.ir import E
+from derivcheck.errors import ExprError, ShapeError, Unsupported
+from derivcheck.ir import E, Shape
+from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum
+from derivcheck.printer import to_text
 
 MAX_TEXT = 4000  # characters in one expression
 MAX_DEPTH = 60  # nesting of brackets
@@ -38,6 +41,10 @@ class Scope:
     symbols: dict  # name -> Symbol
     defined: frozenset[str]
     dims: frozenset[str]
+    # Sums over an undeclared index, its range inferred from what it subscripts (with
+    # the shapes that needs); without them such a sum is refused.
+    bound: BoundIndices | None = None
+    shape_of: Callable[[E], Shape] | None = None
 
     def declared(self) -> str:
         names = sorted(n for n, s in self.symbols.items() if not s.is_index)
@@ -142,6 +149,13 @@ class _Reader:
         self.scope = scope
         self.lead = _lead(text)
         self.body = text.strip().encode("utf-8")
+        self.open_sums: list[BoundSum] = []  # sums being read over an undeclared index
+
+    def open_bound(self, name: str) -> BoundSum | None:
+        for bound in reversed(self.open_sums):
+            if bound.var == name:
+                return bound
+        return None
 
     def at(self, node: ast.AST) -> int:
         """The character offset of ``node`` in the text (``ast`` counts UTF-8 bytes)."""
@@ -225,6 +239,9 @@ class _Reader:
             return E("ref", val=ident, pos=pos)
         if ident in self.scope.dims:
             return E("dim", val=ident, pos=pos)
+        bound = self.open_bound(ident)
+        if bound is not None:
+            return E("idx", val=bound.name, pos=pos)
         if ident in FUNCTIONS:
             raise self.fail(node, f"'{ident}' is a function: call it, e.g. {ident}(x)")
         known = [*self.scope.symbols, *self.scope.defined, *self.scope.dims]
@@ -236,6 +253,9 @@ class _Reader:
             sym = self.scope.symbols.get(node.id)
             if sym is not None and sym.is_index:
                 return E("idx", val=node.id, pos=self.at(node))
+            bound = self.open_bound(node.id)
+            if bound is not None:
+                return E("idx", val=bound.name, pos=self.at(node))
             raise self.fail(node, f"'{node.id}' is not an index",
                             "declare it as 'index n', or use an integer (0-based)")
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(
@@ -252,7 +272,60 @@ class _Reader:
         items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
         if not 1 <= len(items) <= 2:
             raise self.fail(node, "an element takes one or two indices: a[i] or V[k, j]")
-        return E("elem", (base, *(self.index(i) for i in items)), pos=self.at(node))
+        indices = [self.index(i) for i in items]
+        for k, item in enumerate(items):
+            bound = self.open_bound(item.id) if isinstance(item, ast.Name) else None
+            if bound is not None:  # an undeclared summation index: this fixes its range
+                assert self.scope.bound is not None
+                where = f"{to_text(base)}[{', '.join(ast.unparse(i) for i in items)}]"
+                try:
+                    name = self.scope.bound.use(bound, self.subscript_dim(base, len(items), k),
+                                                where)
+                except BoundError as exc:
+                    raise self.fail(node, exc.message, exc.hint) from None
+                indices[k] = E("idx", val=name, pos=self.at(item))
+        return E("elem", (base, *indices), pos=self.at(node))
+
+    def subscript_dim(self, base: E, n: int, k: int) -> str | int:
+        """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over."""
+        assert self.scope.shape_of is not None
+        shown = to_text(base)
+        try:
+            shape = self.scope.shape_of(base)
+        except (ShapeError, Unsupported, KeyError) as exc:
+            raise BoundError(f"the range of a summation index cannot be inferred from "
+                             f"`{shown}`, whose shape is unknown ({exc})",
+                             "declare the index ('k: index N')") from None
+        if shape == () or (n == 1 and 1 not in shape):
+            what = "a scalar" if shape == () else "a matrix, which takes two indices"
+            raise BoundError(f"`{shown}` is {what}: its index gives no range for the "
+                             "summation index", "declare the index ('k: index N')")
+        if n == 1:
+            return shape[0] if shape[1] == 1 else shape[1]
+        return shape[k]
+
+    def bound_sum(self, node: ast.Call, level: int) -> E | None:
+        """``Sum(k, body)`` over an undeclared ``k``: its range is what ``k`` subscripts
+        in ``body``; None if ``k`` is declared (or no inference is possible here)."""
+        first = node.args[0]
+        scope = self.scope
+        if not isinstance(first, ast.Name) or scope.bound is None or scope.shape_of is None:
+            return None
+        name = first.id
+        if name in scope.symbols or name in scope.defined or name in scope.dims or \
+                name in FUNCTIONS:
+            return None
+        bound = scope.bound.open(name)
+        self.open_sums.append(bound)
+        try:
+            body = self.read(node.args[1], level + 1)
+        finally:
+            self.open_sums.pop()
+        try:
+            body, _note = scope.bound.close(bound, body)
+        except BoundError as exc:
+            raise self.fail(first, exc.message, exc.hint) from None
+        return E("Sum", (body,), bound.name, pos=self.at(node))
 
     def derivative(self, node: ast.BinOp, level: int) -> E:
         num_call, den_call = node.left, node.right
@@ -298,6 +371,9 @@ class _Reader:
             return E(name, (self.read(args[0], level + 1),), axis, pos=pos)
         if name == "Sum":
             self.arity(node, name, args, 2)
+            inferred = self.bound_sum(node, level)
+            if inferred is not None:
+                return inferred
             k = self.index(args[0])
             if k.op != "idx":
                 raise self.fail(args[0], "Sum(k, expr): k must be an index symbol")

@@ -25,6 +25,8 @@ from fractions import Fraction
 
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
+from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum
+from derivcheck.printer import to_text
 
 MAX_LATEX = 4000
 MAX_DEPTH = 60
@@ -47,8 +49,10 @@ FUNCTIONS = {  # LaTeX function name -> IR function
     "exp": "exp", "ln": "log", "log": "log", "sqrt": "sqrt", "tanh": "tanh",
     "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu", "diag": "diag",
     "tr": "tr", "trace": "tr", "det": "det", "logsumexp": "logsumexp", "lse": "logsumexp",
-    "abs": "abs",
+    "abs": "abs", "inv": "inv",
 }
+_NAME_COMMANDS = ("operatorname", "text", "textrm", "mathop")  # \operatorname{softmax}, {CE}
+_REDUCTIONS = {"sum": "sum", "mean": "mean"}  # \operatorname{sum}(x): every entry
 _NUMBER = re.compile(r"\d+(\.\d+)?|\.\d+")
 
 
@@ -124,6 +128,10 @@ class LatexNames:
             if found is None:
                 raise LatexError(f"cannot read the LaTeX name {latex!r} of '{name}'", 0)
             table[found] = name
+        for a, b in (("\\epsilon", "\\varepsilon"), ("\\phi", "\\varphi")):
+            for x, y in ((a, b), (b, a)):  # one variant declared: the other reads it too
+                if (x, "") in table and (y, "") not in table:
+                    table[(y, "")] = table[(x, "")]
         return cls(table)
 
     def lookup(self, base: str, sub: str = "") -> str | None:
@@ -133,14 +141,16 @@ class LatexNames:
 def _default_keys(name: str) -> list[tuple[str, str]]:
     keys = [(name, "")]
     m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
-    if m:
-        keys.append((m.group(1), m.group(2)))
+    if m:  # W2 reads W_2, and as a layer W^{(2)} or W^{[2]}
+        keys.extend([(m.group(1), m.group(2)), (m.group(1), f"^({m.group(2)})"),
+                     (m.group(1), f"^[{m.group(2)}]")])
     for suffix, accent in (("hat", "hat"), ("bar", "bar"), ("tilde", "tilde")):
         if name.endswith(suffix) and len(name) > len(suffix):
             keys.append((f"{accent}:{name[:-len(suffix)]}", ""))
     m = re.fullmatch(r"([a-z]+)([A-Z][A-Za-z]*)", name)  # aL reads a_L, hT reads h_T
     if m:
-        keys.append((m.group(1), m.group(2)))
+        keys.extend([(m.group(1), m.group(2)), (m.group(1), f"^({m.group(2)})"),
+                     (m.group(1), f"^[{m.group(2)}]")])
     greek = GREEK_ALIASES.get(name, name)
     if greek in GREEK:
         keys.append((f"\\{greek}", ""))
@@ -166,7 +176,7 @@ def _key_of(latex: str) -> tuple[str, str] | None:
     try:
         base = reader.base_name()
         sub = reader.name_suffix()
-        if not reader.at_end():
+        if not reader.at_end() or reader.pending_transpose:
             return None
         return (base, sub)
     except LatexError:
@@ -182,6 +192,7 @@ class LatexScope:
     shape_of: Callable[[E], Shape]
     ranges: dict[str, str] = field(default_factory=dict)  # index -> its dimension
     at_zero: int = 0  # the relu_prime_at_zero convention
+    bound: BoundIndices | None = None  # undeclared summation indices (None: refused)
 
 
 def read_latex(text: str, scope: LatexScope) -> E:
@@ -201,6 +212,9 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
     reader = _Reader(text, toks, scope)
     node = reader.expr()
     _check_tree_depth(node)
+    if reader.sized and _unsized(node):
+        where = next(n.pos for n in node.walk() if n.op in ("eye", "ones") and n.val is None)
+        raise LatexError(_UNSIZED, max(where, 0), _UNSIZED_HINT)
     if not reader.at_end():
         tok = reader.toks[reader.i]
         raise LatexError(f"unexpected {tok.text!r}", tok.pos,
@@ -208,24 +222,26 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
     return node, tuple(dict.fromkeys(reader.notes))
 
 
-def _refuse_index_as_number(body: E, var: str, lower: str, upper: str, pos: int) -> None:
+def _refuse_index_as_number(body: E, var: str, lower: str, upper: str, pos: int,
+                            name: str = "") -> None:
     """Refuse a sum counted from 1 whose body uses its index other than as a subscript.
 
     ``\\sum_{k=1}^{K} y_k`` is the whole sum (``y_k`` is then the k-th entry counted
     from 1, and the index is read 0-based throughout); ``\\sum_{k=1}^{K} k y_k`` would
     weigh every term by one less than written, so it is refused.
     """
+    name = name or var  # the index as bound in the IR
     stack = [body]
     while stack:
         node = stack.pop()
-        if node.op == "Sum" and node.val == var:
+        if node.op == "Sum" and node.val == name:
             continue  # an inner sum over the same name binds its own index
         if node.op == "elem":
             stack.append(node.args[0])
             continue
         if node.op == "delta" and all(a.op == "idx" for a in node.args):
             continue  # compares two indices, both counted the same way
-        if node.op == "idx" and node.val == var:
+        if node.op == "idx" and node.val == name:
             raise LatexError(f"sum bounds {lower}..{upper} count {var} from 1, and {var} is "
                              "used as a number, not only as a subscript: it would be read "
                              "one less than written", pos,
@@ -293,6 +309,28 @@ def split_latex_equation(text: str) -> list[tuple[str, int]]:
     return parts
 
 
+_BOLD = ("mathbf", "boldsymbol", "bm", "vec")  # \mathbf{1} is the ones vector; \mathrm{1} is not
+_UNSIZED = ("the size of I (the identity) or \\mathbf{1} (the ones vector) cannot be told "
+            "from its context")
+_UNSIZED_HINT = "write it with its dimension: I_K, \\mathbf{I}_K, \\mathbf{1}_K"
+
+
+def _unsized(node: E) -> bool:
+    return any(n.op in ("eye", "ones") and n.val is None for n in node.walk())
+
+
+_TRANSPOSES = ("T", "\\top", "\\intercal", "\\mathsfT", "\\mathrmT", "{T}")
+
+
+def _split_layer(text: str) -> tuple[str, str]:
+    """``(3)\\top`` -> (``(3)``, ``\\top``): a layer superscript and what follows it."""
+    close = {"(": ")", "[": "]"}[text[0]]
+    end = text.find(close)
+    if end < 0:
+        return text, ""
+    return text[:end + 1], text[end + 1:]
+
+
 # commands that end a product (closing delimiters, relations) rather than start a factor
 _NOT_FACTORS = {"right", "rVert", "rvert", "}", "partial", "geq", "ge", "leq", "le", "neq",
                 "gt", "lt"}
@@ -311,6 +349,101 @@ class _Reader:
         self.closers: list[str] = []  # norm bars awaiting their closing bar
         self.notes: list[str] = []  # ambiguous readings, each with the choice made
         self.pending_sub = ""  # a subscript read inside an accent, for the name that follows
+        self.open_sums: list[BoundSum] = []  # sums being read over an undeclared index
+        self.pending_transpose = False  # W^{(3)\top}: the name's layer, then a transpose
+        self.sized = 0  # identities and ones vectors read whose size is still to be known
+        self.font = ""  # the command of the last name's base (\mathbf...), or ""
+
+    # -- the identity I and the ones vector \mathbf{1}, sized by their context -------
+    def shape_of(self, node: E) -> Shape:
+        """The shape of ``node``; Unsupported while an ``I`` or ``\\mathbf{1}`` in it has
+        no size yet."""
+        if self.sized and _unsized(node):
+            raise Unsupported("the size of I or \\mathbf{1} is not known yet")
+        return self.scope.shape_of(node)
+
+    def unsized(self, node: E) -> bool:
+        return bool(self.sized) and _unsized(node)
+
+    def size_from(self, node: E, rows: Shape | None, cols: Shape | None, pos: int) -> E:
+        """``node`` with its unsized ``I`` / ``\\mathbf{1}`` given the size the context
+        needs (``rows``/``cols``: a one-entry tuple, or None when the context does not
+        say), or an input error saying how to write the size."""
+        found = self.fill(node, rows[0] if rows else None, cols[0] if cols else None)
+        if found is None:
+            raise LatexError(_UNSIZED, pos, _UNSIZED_HINT)
+        filled, notes = found
+        self.notes.extend(notes)
+        if not _unsized(filled):
+            self.sized -= 1
+        return filled
+
+    def fill(self, node: E, rows: object, cols: object) -> tuple[E, list[str]] | None:
+        """``node`` (an unsized I or 1, perhaps transposed, negated, or times or divided
+        by a scalar) with the size that makes it ``rows`` x ``cols`` (None: not said),
+        and the notes; None if that does not determine the size."""
+        if node.op == "eye" and node.val is None:
+            if rows is not None and cols is not None and rows != cols:
+                return None
+            size = rows if rows is not None else cols
+            if not isinstance(size, str):
+                return None
+            return E("eye", (), size, pos=node.pos), [
+                f"I read as the identity eye({size}), the size its context needs"]
+        if node.op == "ones" and node.val is None:
+            if not isinstance(rows, str) or cols not in (None, 1):
+                return None
+            return E("ones", (), (rows, 1), pos=node.pos), [
+                f"\\mathbf{{1}} read as the ones column ones({rows}, 1), the size its "
+                "context needs (\\mathbf{1}^\\top M sums the columns of M)"]
+        if node.op in ("T", "neg"):
+            found = self.fill(node.args[0], *((cols, rows) if node.op == "T" else (rows, cols)))
+            if found is None:
+                return None
+            return E(node.op, (found[0],), node.val, pos=node.pos), found[1]
+        if node.op in ("mul", "div"):
+            a, b = node.args
+            first = _unsized(a)
+            inner, other = (a, b) if first else (b, a)
+            if (node.op == "div" and not first) or _unsized(other):
+                return None
+            try:
+                if self.scope.shape_of(other) != ():
+                    return None
+            except (ShapeError, Unsupported, KeyError):
+                return None
+            found = self.fill(inner, rows, cols)
+            if found is None:
+                return None
+            args = (found[0], b) if first else (a, found[0])
+            return E(node.op, args, node.val, pos=node.pos), found[1]
+        return None
+
+    def combine_sized(self, a: E, b: E, pos: int, how: str) -> tuple[E, E]:
+        """``a`` and ``b`` about to be added (``how`` "add"), multiplied elementwise
+        ("elementwise") or as matrices ("matrix"): an unsized side takes its size from
+        the other; a scalar factor leaves it to the context further out."""
+        ua, ub = self.unsized(a), self.unsized(b)
+        if not (ua or ub):
+            return a, b
+        if ua and ub:
+            raise LatexError(_UNSIZED, pos, _UNSIZED_HINT)
+        known = b if ua else a
+        try:
+            shape = self.shape_of(known)
+        except (ShapeError, Unsupported, KeyError):
+            raise LatexError(_UNSIZED, pos, _UNSIZED_HINT) from None
+        if shape == ():
+            if how != "add":
+                return a, b  # a scalar factor: the size comes from further out
+            raise LatexError(_UNSIZED, pos, _UNSIZED_HINT)
+        if how != "matrix":
+            rows, cols = (shape[0],), (shape[1],)
+            return (self.size_from(a, rows, cols, pos), b) if ua else \
+                (a, self.size_from(b, rows, cols, pos))
+        if ua:  # a @ b: a has as many columns as b has rows
+            return self.size_from(a, None, (shape[0],), pos), b
+        return a, self.size_from(b, (shape[1],), None, pos)
 
     # -- token helpers ----------------------------------------------------------
     def at_end(self) -> bool:
@@ -368,11 +501,12 @@ class _Reader:
     def base_name(self) -> str:
         """A symbol's base: a letter, a Greek command, a font command or an accent."""
         tok = self.next()
+        self.font = tok.text if tok.kind == "cmd" else ""
         if tok.kind == "letter":
             return tok.text
         if tok.kind == "cmd" and tok.text in GREEK:
             return "\\" + tok.text
-        if tok.kind == "cmd" and tok.text in FONT_COMMANDS:
+        if tok.kind == "cmd" and (tok.text in FONT_COMMANDS or tok.text in _NAME_COMMANDS):
             inner = self.raw_group_text()
             return inner
         if tok.kind == "cmd" and tok.text in ACCENTS:
@@ -396,7 +530,16 @@ class _Reader:
                 sub = self.raw_group_text().replace(" ", "").replace(",", "") + sub
             elif self.peek_char("^") and self.layer_superscript_ahead():
                 self.next()
-                sub += "^" + self.raw_group_text().replace(" ", "")
+                at = self.here()
+                layer, after = _split_layer(self.raw_group_text().replace(" ", ""))
+                if after:
+                    if after not in _TRANSPOSES:
+                        raise LatexError(f"'{after}' after the layer {layer} in a superscript",
+                                         at, f"only a transpose is read there ({layer}\\top, "
+                                         f"{layer}T); write a power or an inverse outside: "
+                                         f"(a^{{{layer}}})^2")
+                    self.pending_transpose = True
+                sub += "^" + layer
         return sub
 
     def layer_superscript_ahead(self) -> bool:
@@ -413,6 +556,8 @@ class _Reader:
         while self.peek_char("+") or self.peek_char("-"):
             op = self.next()
             right = self.term()
+            if self.sized:
+                node, right = self.combine_sized(node, right, op.pos, "add")
             node = E("add" if op.text == "+" else "sub", (node, right), pos=op.pos)
         self.depth -= 1
         return node
@@ -454,10 +599,13 @@ class _Reader:
         """``a`` times ``b``: a matrix product between non-scalars (juxtaposition,
         ``\\cdot``; ``\\cdot`` of two vectors of one shape is their dot product),
         elementwise for ``\\odot``/``\\circ``/``*``."""
+        if self.sized:
+            a, b = self.combine_sized(a, b, pos, "elementwise" if how == "hadamard" else
+                                      "matrix")
         if how == "hadamard":
             return E("mul", (a, b), pos=pos)
         try:
-            sa, sb = self.scope.shape_of(a), self.scope.shape_of(b)
+            sa, sb = self.shape_of(a), self.shape_of(b)
         except (ShapeError, Unsupported, KeyError):
             sa, sb = (), ()
         if sa != () and sb != ():
@@ -529,7 +677,7 @@ class _Reader:
             return E("T", (node,), pos=pos)
         if text in ("-1",):
             try:
-                square = self.scope.shape_of(node) != ()
+                square = self.shape_of(node) != ()
             except (ShapeError, Unsupported, KeyError):
                 square = False
             if square:
@@ -624,7 +772,7 @@ class _Reader:
         if name == "nabla":
             self.next()
             return self.nabla(tok.pos)
-        if name in ("mathbb", "mathbf") and self.indicator_ahead():
+        if name in ("mathbb", "mathbf") and self.indicator_ahead(bold=name == "mathbf"):
             self.next()
             return self.indicator(tok.pos)
         if name in ("|", "Vert", "lVert", "lvert", "vert"):
@@ -634,6 +782,16 @@ class _Reader:
             self.next()
             fname = self.raw_group_text().replace(" ", "")
             return self.apply_named(fname, tok.pos)
+        if name in _NAME_COMMANDS:
+            return self.operator_name(tok)
+        if name == "max":
+            self.next()
+            return self.maximum(tok.pos)
+        if name == "pi" and self.scope.names.lookup("\\pi") is None:
+            raise LatexError("\\pi: derivcheck has no constant pi", tok.pos,
+                             "declare a positive scalar written \\pi, e.g. "
+                             "PI: {kind: posscalar, latex: '\\pi'}: a step then holds for "
+                             "every positive value, as a step about derivatives needs")
         if name in FUNCTIONS or (name == "sigma" and self.scope.names.lookup("\\sigma") is None):
             self.next()
             return self.apply_named(name, tok.pos)
@@ -641,7 +799,52 @@ class _Reader:
             return self.name_or_element()
         raise LatexError(f"unknown command \\{name}", tok.pos,
                          "understood: \\frac \\partial \\sum \\delta \\odot \\cdot \\log \\exp "
-                         "\\sigma \\operatorname{...} \\mathbb{1} norms, and Greek letters")
+                         "\\sigma \\max(0, z) \\sqrt \\operatorname{...} \\mathbb{1}[...] "
+                         "\\mathbf{1} I norms, and Greek letters (README, Steps in LaTeX)")
+
+    def operator_name(self, tok: Tok) -> E:
+        """``\\operatorname{...}`` that is not a known function: ``sum``/``mean`` of every
+        entry, a declared name (``\\operatorname{CE}``), or an unknown function."""
+        save = self.i
+        self.next()
+        text = self.raw_group_text().replace(" ", "")
+        if text.lower() in _REDUCTIONS:
+            if not (self.peek_char("(") or self.peek_char("[")):
+                raise LatexError(f"\\{tok.text}{{{text}}} needs its argument in brackets: "
+                                 f"\\{tok.text}{{{text}}}(x)", self.here())
+            return E(_REDUCTIONS[text.lower()], (self.primary(),), None, pos=tok.pos)
+        if self.scope.names.lookup(text) is not None or any(
+                key[0] == text for key in self.scope.names.table):
+            self.i = save
+            return self.name_or_element()
+        raise LatexError(f"unknown function '{text}'", tok.pos,
+                         f"known: {', '.join(sorted(FUNCTIONS))}, ReLU, sigma, sum, mean; "
+                         f"or a declared name")
+
+    def maximum(self, pos: int) -> E:
+        """``\\max(0, z)`` and ``\\max(z, 0)``: ReLU (elementwise); any other max refused."""
+        if self.peek_cmd("{"):
+            self.next()
+            close, kind = "}", "cmd"
+        elif self.peek_char("("):
+            self.next()
+            close, kind = ")", "char"
+        else:
+            raise LatexError("only \\max(0, z) is read (as ReLU)", pos,
+                             "write \\max(0, z), or \\operatorname{ReLU}(z)")
+        first = self.expr()
+        self.expect_char(",")
+        second = self.expr()
+        end = self.next()
+        if end.text != close or end.kind != kind:
+            raise LatexError("expected the closing bracket of \\max", end.pos)
+        zero = [e for e in (first, second) if e.op == "num" and e.val == 0]
+        if len(zero) != 1:
+            raise LatexError("only \\max(0, z) is read (as ReLU)", pos,
+                             "a max of two expressions is not read; write \\max(0, z) or "
+                             "\\operatorname{ReLU}(z)")
+        arg = second if first is zero[0] else first
+        return E("fn", (arg,), "relu", pos=pos)
 
     def function_name_ahead(self) -> bool:
         save = self.i
@@ -655,16 +858,28 @@ class _Reader:
         return text.lower() in FUNCTIONS or text in ("ReLU", "Relu", "relu", "softmax",
                                                      "Softmax", "sigmoid", "diag", "tr")
 
-    def indicator_ahead(self) -> bool:
+    def indicator_ahead(self, *, bold: bool = False) -> bool:
+        """``\\mathbb{1}`` / ``\\mathbb{I}``: an indicator; ``\\mathbf{1}`` and
+        ``\\mathbf{I}`` only with their condition ([...], (...), \\{...\\}, _{k=c}):
+        alone they are the ones vector and the identity."""
         save = self.i
         try:
             self.next()
             text = self.raw_group_text()
+            after = self.peek()
+            if bold and after is not None and after.text == "_":
+                self.next()
+                cond = self.raw_group_text()
+                return text in ("1", "I") and "=" in cond
         except LatexError:
             return False
         finally:
             self.i = save
-        return text in ("1", "I")
+        if text not in ("1", "I"):
+            return False
+        if not bold:
+            return True
+        return after is not None and after.text in ("[", "(", "{")
 
     def nabla(self, pos: int) -> E:
         """``\\nabla_{v} f``: the derivative of ``f`` by ``v``."""
@@ -707,6 +922,15 @@ class _Reader:
         if self.peek_char("^") and fn in ("exp", "log", "tanh", "sigmoid"):
             self.next()
             power = self.group_or_atom()
+        root = 2
+        if fn == "sqrt" and self.peek_char("["):
+            root = self.root_degree(pos)
+        t = self.peek()
+        if fname == "sigma" and (t is None or (t.kind == "char" and t.text in "+-*/=)]},|^_'")):
+            raise LatexError("\\sigma is read as the sigmoid here (no symbol is written "
+                             "\\sigma) and needs its argument", pos,
+                             "write \\sigma(z); for the scalar sigma declare it (e.g. "
+                             "sigma: posscalar), and \\sigma^2 is then its square")
         if fn == "sqrt" and self.peek_char("{"):
             arg = self.group_or_atom()
         elif self.peek_char("(") or self.peek_char("["):
@@ -714,6 +938,9 @@ class _Reader:
         else:
             arg = self.postfix(self.primary())
         node = E("fn", (arg,), fn, pos=pos)
+        if root != 2:  # an even root: x^(1/n), defined where the square root is
+            node = E("pow", (arg, E("num", val=Fraction(1, root))), pos=pos)
+            self.notes.append(f"\\sqrt[{root}]{{...}} read as the power 1/{root}")
         if prime:
             if fn != "relu":
                 raise LatexError("a prime is only understood on ReLU (ReLU')", pos)
@@ -721,6 +948,24 @@ class _Reader:
         if power is not None:
             node = E("pow", (node, power), pos=pos)
         return node
+
+    def root_degree(self, pos: int) -> int:
+        """The ``n`` of ``\\sqrt[n]{x}``: 2, or an even number; an odd root is refused
+        (the real cube root of a negative number is not x^(1/3), which has none)."""
+        self.expect_char("[")
+        tok = self.next()
+        self.expect_char("]")
+        if tok.kind != "num" or not tok.text.isdigit() or int(tok.text) < 2:
+            raise LatexError(f"\\sqrt[{tok.text}]: the degree of a root is a whole number "
+                             "from 2", pos)
+        n = int(tok.text)
+        if n % 2:
+            raise LatexError(f"\\sqrt[{n}]{{...}}: odd roots are not read (the real root "
+                             f"of a negative number is not x^{{1/{n}}}, which has none)", pos,
+                             f"write x^{{1/{n}}} where x > 0")
+        if n > 64:
+            raise LatexError(f"\\sqrt[{n}]: degree too large (limit 64)", pos)
+        return n
 
     def fraction(self, pos: int) -> E:
         num_start = self.i
@@ -802,18 +1047,55 @@ class _Reader:
         sub_start = self.here()
         sub = self.raw_group_text().replace(" ", "")
         var, _, lower = sub.partition("=")
-        if self.scope.kinds.get(var) != "idx":
-            raise LatexError(f"'{var}' is not a declared index", sub_start,
-                             "declare it as 'index n'; the sum runs over its whole range")
+        bound = self.open_bound_sum(var, sub_start)
         upper = ""
         if self.peek_char("^"):
             self.next()
             upper = self.raw_group_text().replace(" ", "")
-        one_based = self.check_bounds(var, lower, upper, sub_start)
-        body = self.product_chain()
-        if one_based:
-            _refuse_index_as_number(body, var, lower, upper, sub_start)
-        return E("Sum", (body,), var, pos=pos)
+        if bound is None:
+            one_based = self.check_bounds(var, lower, upper, sub_start)
+            body = self.product_chain()
+            if one_based:
+                _refuse_index_as_number(body, var, lower, upper, sub_start)
+            return E("Sum", (body,), var, pos=pos)
+        assert self.scope.bound is not None
+        self.open_sums.append(bound)
+        try:
+            body = self.product_chain()
+        finally:
+            self.open_sums.pop()
+        try:
+            body, note = self.scope.bound.close(bound, body)
+        except BoundError as exc:
+            raise LatexError(exc.message, sub_start, exc.hint) from None
+        if self.check_bounds(var, lower, upper, sub_start, bound.dim):
+            _refuse_index_as_number(body, var, lower, upper, sub_start, bound.name)
+        self.notes.append(note)
+        return E("Sum", (body,), bound.name, pos=pos)
+
+    def open_bound_sum(self, var: str, pos: int) -> BoundSum | None:
+        """None for a declared index; a sum over an undeclared letter whose range is
+        inferred from what it subscripts (``\\sum_k y_k``); any other name refused."""
+        kind = self.scope.kinds.get(var)
+        if kind == "idx":
+            return None
+        hint = "declare it as 'index n'; the sum runs over its whole range"
+        if kind is not None or self.scope.names.lookup(var) is not None:
+            what = {"sym": "a symbol", "ref": "a defined name", "dim": "a dimension"}.get(
+                kind or "", "the LaTeX name of a symbol")
+            raise LatexError(f"'{var}' is not a declared index: it is {what}", pos,
+                             "sum over an index (declared as 'index n', or a letter that is "
+                             "not declared, whose range follows from what it subscripts)")
+        if self.scope.bound is None or not re.fullmatch(r"[A-Za-z]", var):
+            raise LatexError(f"'{var}' is not a declared index", pos, hint)
+        return self.scope.bound.open(var)
+
+    def open_bound(self, text: str) -> BoundSum | None:
+        """The innermost sum being read whose undeclared index is written ``text``."""
+        for bound in reversed(self.open_sums):
+            if bound.var == text:
+                return bound
+        return None
 
     def product_chain(self) -> E:
         """The product that follows (up to the next + or -): the operand of ``\\sum_k``
@@ -830,7 +1112,8 @@ class _Reader:
             else:
                 body = self.product(body, self.unary(), "juxtaposition", tok.pos)
 
-    def check_bounds(self, var: str, lower: str, upper: str, pos: int) -> bool:
+    def check_bounds(self, var: str, lower: str, upper: str, pos: int,
+                     dim: str | None = None) -> bool:
         """Read the bounds of ``\\sum`` exactly, or refuse them; never widen a range.
 
         An index over ``K`` takes the values ``0..K-1``, so the sums this reads are
@@ -840,7 +1123,7 @@ class _Reader:
         what they would mean. Returns whether the bounds count from 1 (the body must
         then use the index only as a subscript: ``k y_k`` would be off by one).
         """
-        dim = self.scope.ranges.get(var, "")
+        dim = dim or self.scope.ranges.get(var, "")
         if not lower and not upper:
             return False
         if lower == "0" and upper in ("", f"{dim}-1"):
@@ -868,14 +1151,14 @@ class _Reader:
     def delta(self, pos: int) -> E:
         text = self.raw_group_text().replace(" ", "").replace(",", "")
         idx = list(text)
-        if len(idx) != 2 or not all(self.scope.kinds.get(c) == "idx" or c.isdigit() for c in idx):
+        if len(idx) != 2 or not all(self.is_index(c) for c in idx):
             raise LatexError(f"\\delta_{{{text}}}: expected two indices", pos)
         return E("delta", tuple(self.index_node(c, pos) for c in idx), pos=pos)
 
     def n_indices(self, name: str) -> int:
         """How many indices an element of ``name`` takes (0 if it has no elements)."""
         try:
-            shape = self.scope.shape_of(self.leaf(name, 0))
+            shape = self.shape_of(self.leaf(name, 0))
         except (ShapeError, Unsupported, KeyError):
             return 0
         if shape == ():
@@ -883,11 +1166,15 @@ class _Reader:
         return 1 if 1 in shape else 2
 
     def is_index(self, text: str) -> bool:
-        return text.isdigit() or self.scope.kinds.get(text) == "idx"
+        return text.isdigit() or self.scope.kinds.get(text) == "idx" or \
+            self.open_bound(text) is not None
 
     def index_node(self, text: str, pos: int) -> E:
         if text.isdigit():
             return E("int", val=int(text), pos=pos)
+        bound = self.open_bound(text)
+        if bound is not None:
+            return E("idx", val=bound.name, pos=pos)
         if self.scope.kinds.get(text) == "idx":
             return E("idx", val=text, pos=pos)
         raise LatexError(f"'{text}' is not a declared index", pos)
@@ -906,9 +1193,14 @@ class _Reader:
         elif self.peek_cmd("{"):
             self.next()
             close, close_kind = "}", "cmd"
-        else:
-            self.expect_char("(")
+        elif self.peek_char("("):
+            self.next()
             close, close_kind = ")", "char"
+        else:
+            raise LatexError("\\mathbb{1} is an indicator and needs its condition: "
+                             "\\mathbb{1}[z > 0], \\mathbb{1}[k = c]", pos,
+                             "the ones vector is \\mathbf{1} (or \\mathbf{1}_K), the "
+                             "identity I or \\mathbf{I}")
         self.closers.append(close)
         try:
             left = self.expr()
@@ -994,7 +1286,7 @@ class _Reader:
             raise LatexError("a subscript after single bars |...|", self.here(),
                              "write a norm with double bars: \\|x\\|, \\|x\\|_2 or \\|W\\|_F")
         try:
-            shape = self.scope.shape_of(inner)
+            shape = self.shape_of(inner)
         except (ShapeError, Unsupported, KeyError) as exc:
             raise LatexError(f"|...| of an expression whose shape is unknown ({exc})", pos,
                              "|a| is the absolute value of a scalar or the determinant of a "
@@ -1011,7 +1303,20 @@ class _Reader:
                          "for elementwise absolute values, \\det for a determinant")
 
     def name_or_element(self) -> E:
-        """A declared name, perhaps with a subscript that is part of it or its indices."""
+        """A declared name, perhaps with a subscript that is part of it or its indices,
+        and a transpose inside its layer superscript (``W^{(3)\\top}``)."""
+        self.pending_transpose = False
+        start = self.here()
+        node = self._name_or_element()
+        if self.pending_transpose:
+            self.pending_transpose = False
+            if node.op == "elem":
+                raise LatexError("a transpose in the layer superscript of an element", start,
+                                 "write (W^{(2)\\top})_{jk}, or the element W^{(2)}_{kj}")
+            node = E("T", (node,), pos=start)
+        return node
+
+    def _name_or_element(self) -> E:
         tok = self.peek()
         start = tok.pos if tok else len(self.text)
         base = self.base_name()
@@ -1020,6 +1325,9 @@ class _Reader:
             return E("fn", (self.group_or_atom(),), "exp", pos=start)
         sub = self.name_suffix()
         names = self.scope.names
+        bound = self.open_bound(base) if not sub else None
+        if bound is not None:  # the undeclared index of a sum being read, as a number
+            return E("idx", val=bound.name, pos=start)
         whole = names.lookup(base, sub)
         if whole is not None:
             plain = names.lookup(base, "")
@@ -1052,14 +1360,33 @@ class _Reader:
                 rest = m.group(2)
                 node = self.leaf(name, start)
                 return self.element(node, rest, start) if rest else node
+        if not sup and (base == "I" or (base == "1" and self.font in _BOLD)):
+            return self.sized_object(base, sub, start)
         shown = base
         if ":" in base:  # an accent: show it as written
             accent, inner = base.split(":", 1)
             shown = f"\\{accent}{{{inner}}}"
+        if sup:
+            shown += f"^{{{sup[1:]}}}"
         if sub:
             shown += f"_{{{sub}}}"
         raise LatexError(f"unknown name '{shown}'", start,
                          f"declared: {', '.join(sorted(set(names.table.values())))}")
+
+    def sized_object(self, base: str, sub: str, pos: int) -> E:
+        """``I`` / ``\\mathbf{I}`` (the identity) and ``\\mathbf{1}`` (the ones column),
+        of the dimension written (``I_K``) or, unsized, of the size the context needs."""
+        op = "eye" if base == "I" else "ones"
+        if not sub:
+            self.sized += 1
+            return E(op, (), None, pos=pos)
+        if self.scope.kinds.get(sub) == "dim":
+            return E(op, (), sub if op == "eye" else (sub, 1), pos=pos)
+        shown = "I" if op == "eye" else "\\mathbf{1}"
+        raise LatexError(f"{shown}_{{{sub}}}: the subscript of {shown} is its size, a "
+                         f"dimension name, and '{sub}' is not one", pos,
+                         f"write {shown}_K with a declared dimension, or {shown} alone (its "
+                         "size from the context)")
 
     def leaf(self, name: str, pos: int) -> E:
         kind = self.scope.kinds.get(name, "sym")
@@ -1071,4 +1398,36 @@ class _Reader:
         indices = [self.index_node(c, pos) for c in sub]
         if not 1 <= len(indices) <= 2:
             raise LatexError(f"an element takes one or two indices, got {sub!r}", pos)
+        for k, c in enumerate(sub):
+            bound = self.open_bound(c)
+            if bound is not None:  # an undeclared summation index: this fixes its range
+                assert self.scope.bound is not None
+                where = f"{to_text(base)}[{', '.join(sub)}]"
+                try:
+                    name = self.scope.bound.use(bound, self.subscript_dim(base, len(sub), k),
+                                                where)
+                except BoundError as exc:
+                    raise LatexError(exc.message, pos, exc.hint) from None
+                indices[k] = E("idx", val=name, pos=pos)
         return E("elem", (base, *indices), pos=pos)
+
+    def subscript_dim(self, base: E, n: int, k: int) -> str | int:
+        """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over.
+
+        Raises:
+            BoundError: the shape of ``base`` is unknown, or it takes no such subscript.
+        """
+        shown = to_text(base)
+        try:
+            shape = self.shape_of(base)
+        except (ShapeError, Unsupported, KeyError) as exc:
+            raise BoundError(f"the range of a summation index cannot be inferred from "
+                             f"`{shown}`, whose shape is unknown ({exc})",
+                             "declare the index ('k: index N')") from None
+        if shape == () or (n == 1 and 1 not in shape):
+            what = "a scalar" if shape == () else "a matrix, which takes two subscripts"
+            raise BoundError(f"`{shown}` is {what}: its subscript gives no range for the "
+                             "summation index", "declare the index ('k: index N')")
+        if n == 1:
+            return shape[0] if shape[1] == 1 else shape[1]
+        return shape[k]

@@ -245,19 +245,26 @@ class _Context:
         from derivcheck.engine.core import Engine
         from derivcheck.parse.expr import Scope, parse_expression
 
-        scope = Scope(derivation.symbols, frozenset(d.name for d in derivation.definitions),
-                      frozenset(derivation.dims))
+        try:
+            engine: Engine | None = Engine(derivation)
+        except InputError:
+            engine = None
+        defined = frozenset(d.name for d in derivation.definitions)
+        bound, shape_of = None, None
+        if engine is not None and derivation.bound:  # sums over inferred indices re-read
+            from derivcheck.parse.bound import BoundIndices
+
+            symbols, dims = derivation.symbols, derivation.dims
+            bound = BoundIndices(dict(engine.index_range), lambda n: n in symbols or
+                                 n in dims or n in defined, dict(derivation.bound))
+            shape_of = engine.shapes(derivation.conventions.layout).of
+        scope = Scope(derivation.symbols, defined, frozenset(derivation.dims), bound, shape_of)
 
         def parse(text: str) -> E | None:
             try:
                 return parse_expression(text, scope)
             except ExprError:
                 return None
-
-        try:
-            engine: Engine | None = Engine(derivation)
-        except InputError:
-            engine = None
         printers: dict[str, TexPrinter] = {}
         names = dict(getattr(derivation, "latex_names", None) or {})
 

@@ -91,6 +91,22 @@ def _definitions() -> dict[str, Any]:
                  }},
             ],
         },
+        "definition": {
+            "description": "an expression, or {expr:, latex:}",
+            "anyOf": [
+                {"$ref": "#/definitions/expression"},
+                {"type": "object", "title": "definition",
+                 "description": "an expression with the defined name's LaTeX name",
+                 "required": ["expr"], "additionalProperties": False,
+                 "properties": {
+                     "expr": {"$ref": "#/definitions/expression"},
+                     "latex": {"type": "string",
+                               "description": "how the defined name is written in LaTeX "
+                                              "steps, e.g. 'z^{(1)}', '\\bar{x}', "
+                                              "'\\hat{y}'"},
+                 }},
+            ],
+        },
         "symbols": {
             "type": "object", "minProperties": 1,
             "description": "the declared symbols: name -> 'kind dims' (docs/format.md, "
@@ -103,7 +119,7 @@ def _definitions() -> dict[str, Any]:
                            "earlier ones",
             "anyOf": [
                 {"type": "object", "propertyNames": {"$ref": "#/definitions/name"},
-                 "additionalProperties": {"$ref": "#/definitions/expression"}},
+                 "additionalProperties": {"$ref": "#/definitions/definition"}},
                 EMPTY,
             ],
         },

@@ -76,6 +76,15 @@ MESSAGES: dict[tuple[Where, str], tuple[str, str]] = {
                             "e.g. define: {{z: W @ x + b}}"),
     (("define",), "propertyNames"): ("'{key}' cannot be a defined name", _NAME_HINT),
     (("define", "*"), "type"): _EXPRESSION,
+    (("define", "*"), "required"): ("expected an expression (a string), or {{expr:, latex:}}: "
+                                    "missing 'expr'", "e.g. z1: {{expr: W1 @ x + b1, latex: "
+                                    "'z^{{(1)}}'}}"),
+    (("define", "*"), "additionalProperties"): ("unknown definition key '{key}'",
+                                                "a definition is an expression, or "
+                                                "{{expr:, latex:}}"),
+    (("define", "*", "expr"), "type"): _EXPRESSION,
+    (("define", "*", "latex"), "type"): ("'latex' is a LaTeX name such as 'z^{{(1)}}', "
+                                         "'\\bar{{x}}' or '\\hat{{y}}'", ""),
     # steps
     (("steps",), "type"): ("'steps' must be a non-empty list of steps",
                            "e.g. steps: [{{id: s1, claim: 'd(L)/d(z) = a - y'}}]"),
