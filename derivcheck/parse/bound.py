@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from derivcheck.ir import E
+from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.ir import E, Shape
+from derivcheck.printer import to_text
 
 
 class BoundError(Exception):
@@ -127,3 +129,27 @@ def rename_index(node: E, old: str, new: str) -> E:
         return node
     return E(node.op, tuple(rename_index(a, old, new) for a in node.args), node.val,
              pos=node.pos)
+
+
+def subscript_dim(shape_of: Callable[[E], Shape], base: E, n: int, k: int,
+                  word: str = "index", words: str = "indices") -> str | int:
+    """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over (both readers;
+    ``word``/``words``: what each reader calls a subscript in its messages).
+
+    Raises:
+        BoundError: the shape of ``base`` is unknown, or it takes no such subscript.
+    """
+    shown = to_text(base)
+    try:
+        shape = shape_of(base)
+    except (ShapeError, Unsupported, KeyError) as exc:
+        raise BoundError(f"the range of a summation index cannot be inferred from "
+                         f"`{shown}`, whose shape is unknown ({exc})",
+                         "declare the index ('k: index N')") from None
+    if shape == () or (n == 1 and 1 not in shape):
+        what = "a scalar" if shape == () else f"a matrix, which takes two {words}"
+        raise BoundError(f"`{shown}` is {what}: its {word} gives no range for the "
+                         "summation index", "declare the index ('k: index N')")
+    if n == 1:
+        return shape[0] if shape[1] == 1 else shape[1]
+    return shape[k]

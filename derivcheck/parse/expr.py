@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from derivcheck.errors import ExprError, ShapeError, Unsupported
+from derivcheck.errors import ExprError
 from derivcheck.ir import E, Shape
-from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum
+from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum, subscript_dim
 from derivcheck.printer import to_text
 
 MAX_TEXT = 4000  # characters in one expression
@@ -289,20 +289,7 @@ class _Reader:
     def subscript_dim(self, base: E, n: int, k: int) -> str | int:
         """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over."""
         assert self.scope.shape_of is not None
-        shown = to_text(base)
-        try:
-            shape = self.scope.shape_of(base)
-        except (ShapeError, Unsupported, KeyError) as exc:
-            raise BoundError(f"the range of a summation index cannot be inferred from "
-                             f"`{shown}`, whose shape is unknown ({exc})",
-                             "declare the index ('k: index N')") from None
-        if shape == () or (n == 1 and 1 not in shape):
-            what = "a scalar" if shape == () else "a matrix, which takes two indices"
-            raise BoundError(f"`{shown}` is {what}: its index gives no range for the "
-                             "summation index", "declare the index ('k: index N')")
-        if n == 1:
-            return shape[0] if shape[1] == 1 else shape[1]
-        return shape[k]
+        return subscript_dim(self.scope.shape_of, base, n, k)
 
     def bound_sum(self, node: ast.Call, level: int) -> E | None:
         """``Sum(k, body)`` over an undeclared ``k``: its range is what ``k`` subscripts

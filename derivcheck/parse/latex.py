@@ -25,7 +25,7 @@ from fractions import Fraction
 
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E, Shape
-from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum
+from derivcheck.parse.bound import BoundError, BoundIndices, BoundSum, subscript_dim
 from derivcheck.printer import to_text
 
 MAX_LATEX = 4000
@@ -1412,22 +1412,5 @@ class _Reader:
         return E("elem", (base, *indices), pos=pos)
 
     def subscript_dim(self, base: E, n: int, k: int) -> str | int:
-        """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over.
-
-        Raises:
-            BoundError: the shape of ``base`` is unknown, or it takes no such subscript.
-        """
-        shown = to_text(base)
-        try:
-            shape = self.shape_of(base)
-        except (ShapeError, Unsupported, KeyError) as exc:
-            raise BoundError(f"the range of a summation index cannot be inferred from "
-                             f"`{shown}`, whose shape is unknown ({exc})",
-                             "declare the index ('k: index N')") from None
-        if shape == () or (n == 1 and 1 not in shape):
-            what = "a scalar" if shape == () else "a matrix, which takes two subscripts"
-            raise BoundError(f"`{shown}` is {what}: its subscript gives no range for the "
-                             "summation index", "declare the index ('k: index N')")
-        if n == 1:
-            return shape[0] if shape[1] == 1 else shape[1]
-        return shape[k]
+        """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over."""
+        return subscript_dim(self.shape_of, base, n, k, "subscript", "subscripts")
