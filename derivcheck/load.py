@@ -151,6 +151,29 @@ class _RefusingParser(RoundTripParser):
         self._current = event
 
 
+def safe_yaml(text: str, path: str) -> Any:
+    """``text`` read as round-trip YAML (keeping positions), tags and aliases refused.
+
+    Raises:
+        InputError: not valid YAML, or a tag or an alias in it.
+    """
+    loader = _Loader(text, path)
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Parser = _RefusingParser
+    try:
+        doc = yaml.load(text)
+    except _Refused as exc:
+        raise loader.refusal(exc.event) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise loader.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
+                           mark.column if mark else -1) from None
+    except (YAMLError, RecursionError, ValueError) as exc:
+        raise loader.error(f"YAML error: {exc}") from None
+    loader.refuse_bad_text(doc)
+    return doc
+
+
 class _Loader:
     def __init__(self, text: str, path: str, base: Derivation | None = None,
                  extra_keys: tuple[str, ...] = ()) -> None:

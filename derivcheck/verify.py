@@ -34,6 +34,7 @@ from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
+from derivcheck.notes import is_document, load_notes
 from derivcheck.printer import to_text_bounded
 from derivcheck.results import (
     Evidence,
@@ -208,7 +209,7 @@ class _FileRun:
         self.path = path
         self.error: str | None = None
         self.latex = options.latex
-        self.derivation: Derivation | None = derivation or load_file(
+        self.derivation: Derivation | None = derivation or load_any(
             path, second_reader=options.second_reader)
         engine = Engine(self.derivation)
         self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
@@ -257,8 +258,18 @@ class _FileRun:
     def finish(self, proofs: dict[int, Limited]) -> FileResult:
         if self.error or self.derivation is None:
             return FileResult(self.path, error=self.error, seconds=self.seconds)
-        return FileResult(self.path, self.derivation.title, self.derivation.source,
-                          self.steps(proofs), seconds=self.seconds)
+        d = self.derivation
+        notes = is_document(self.path)
+        return FileResult(self.path, d.title, d.source, self.steps(proofs), seconds=self.seconds,
+                          unread=d.step_errors if notes else (),
+                          inferred=d.warnings if notes else ())
+
+
+def load_any(path: str | Path, *, second_reader: bool = False) -> Derivation:
+    """A derivation file, or a Markdown/LaTeX document read as one (``derivcheck.notes``)."""
+    if is_document(path):
+        return load_notes(path)
+    return load_file(path, second_reader=second_reader)
 
 
 def _has_derivative(node: E) -> bool:

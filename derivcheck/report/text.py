@@ -70,6 +70,15 @@ def _file(f: FileResult, check_expected: bool, verbose: bool) -> list[str]:
     width = max((len(term_text(s.id)) for s in f.steps), default=0)
     for s in f.steps:
         out.extend(_step(s, width, check_expected, verbose))
+    for where, why in f.unread:
+        lines = term_lines(why).splitlines() or [""]
+        out.append(f"  {where}: not read: {lines[0]}")
+        out.extend(f"      {ln}" for ln in lines[1:])
+    if f.inferred and verbose:
+        out.extend(f"  {term_text(x)}" for x in f.inferred)
+    elif f.inferred:
+        out.append(f"  {len(f.inferred)} names inferred from how they are written "
+                   "(--verbose lists them; 'derivcheck extract' writes them out)")
     return out
 
 

@@ -1,0 +1,50 @@
+"""Reading derivations from documents (issue 15): Markdown and LaTeX notes.
+
+``document`` finds the display math and the declarations block, ``equations``
+cuts it into chains (``conditions`` rewrites cases and conditions), ``build``
+writes the derivation file and reads it with the ordinary loader; ``load_notes``
+is what ``derivcheck verify notes.md`` calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from derivcheck.errors import InputError
+from derivcheck.model import Derivation
+from derivcheck.notes.document import NOTE_SUFFIXES, kind_of
+
+__all__ = ["NOTE_SUFFIXES", "is_document", "load_notes"]
+
+
+def is_document(path: str | Path) -> bool:
+    """Is ``path`` a Markdown or LaTeX document (by its suffix)?"""
+    return kind_of(str(path)) is not None
+
+
+def load_notes(path: str | Path) -> Derivation:
+    """A document read as a derivation; its unread equations are ``step_errors``
+    (``"line N"``, the reason) and its inferences ``warnings``.
+
+    Raises:
+        InputError: the file cannot be read, its declarations block is not valid,
+            or no equation of it could be read as a step.
+    """
+    from derivcheck.load import read_text
+    from derivcheck.notes.build import read_document
+
+    kind = kind_of(str(path))
+    assert kind is not None
+    found = read_document(read_text(path), str(path), kind)
+    if found.error is not None:
+        raise found.error
+    unread = tuple((f"line {e.line}" if e.line else "document", e.reason)
+                   for e in found.unread)
+    if found.derivation is None:
+        reasons = "; ".join(f"{where}: {why.splitlines()[0]}" for where, why in unread[:5])
+        raise InputError("no equation could be read as a step" +
+                         (f" ({reasons})" if reasons else ""), str(path),
+                         hint="see 'derivcheck extract' for what was read; declare symbols "
+                         "in a ```derivcheck block (docs/notes.md)")
+    return replace(found.derivation, step_errors=unread, warnings=found.inferred)
