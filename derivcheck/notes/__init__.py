@@ -47,4 +47,6 @@ def load_notes(path: str | Path) -> Derivation:
                          (f" ({reasons})" if reasons else ""), str(path),
                          hint="see 'derivcheck extract' for what was read; declare symbols "
                          "in a ```derivcheck block (docs/notes.md)")
-    return replace(found.derivation, step_errors=unread, warnings=found.inferred)
+    defined = tuple(f"defined: {d.name} = {d.text} (line {d.loc.line})"
+                    for d in found.derivation.definitions if d.loc is not None and d.loc.line)
+    return replace(found.derivation, step_errors=unread, warnings=found.inferred + defined)

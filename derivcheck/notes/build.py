@@ -34,7 +34,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from derivcheck.engine.core import Engine
 from derivcheck.errors import InputError
+from derivcheck.ir import free_indices
 from derivcheck.load import RESERVED, load_text, safe_yaml
 from derivcheck.model import Derivation, Expr, Loc, Step
 from derivcheck.notes.document import Document, scan
@@ -370,6 +372,15 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
                 errors[k] = exc
                 continue
             node = derivation.steps[0].exprs[0].node
+            free = sorted(free_indices(node) - set(name.indices))
+            if free:
+                line, col = state.doc.position(eq.offset)
+                errors[k] = InputError(
+                    f"the definition of {name.latex} has the free index {free[0]} on its right "
+                    "side only", state.doc.path, line, col,
+                    f"a sum is written \\sum_{free[0]} (summation over a repeated index is "
+                    "not assumed)", state.doc.line_text(line))
+                continue
             if name.indices:  # P_c = ...: the vector whose entry c this is
                 ranges = {n: sym.dims[0] for n, sym in derivation.symbols.items()
                           if sym.is_index}
@@ -386,10 +397,18 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
                         state.doc.line_text(line))
                     continue
                 node = vector
-                element.add(k)
             state.definitions.append(_Def(name.ident, to_text(node), name.latex, eq.pieces[0],
                                           "; ".join(eq.notes)))
+            try:  # the checks of a definition (the loader's, its shape) on the header
+                header, marks = _emit(state, [])
+                Engine(load_text(header, state.doc.path))
+            except InputError as exc:
+                state.definitions.pop()
+                errors[k] = _mapped(exc, marks, state.doc)
+                continue
             state.pending.pop(name.ident, None)
+            if name.indices:
+                element.add(k)
             done[k] = name.ident
             del todo[k]
             errors.pop(k, None)

@@ -139,7 +139,8 @@ def _read_row(row: Src, items: list[Item]) -> None:
     segments = _segments(row)
     for k, segment in enumerate(segments):
         last = items[-1] if items else None
-        if k and _INDEX_CONDITION.fullmatch(segment.text) and isinstance(last, Equation):
+        if k and isinstance(last, Equation) and _INDEX_CONDITION.fullmatch(segment.text) and \
+                _subscript_of(last, segment.text):
             # "a_i = b_i, \quad i = 1": the value the equation is claimed for
             items.pop()
             prev = last
@@ -152,6 +153,13 @@ def _read_row(row: Src, items: list[Item]) -> None:
             items.append(Equation(pieces, tuple(dict.fromkeys(notes))))
             continue
         _read_segment(segment, items)
+
+
+def _subscript_of(eq: Equation, condition: str) -> bool:
+    """Is the index a condition ``i = 1`` is about a subscript of the equation?"""
+    letter = re.sub(r"\\text\s*\{[^{}]*\}", "", condition).strip()[0]
+    return any(re.search(r"_(\{[^{}]*" + letter + r"[^{}]*\}|" + letter + r"(?![A-Za-z]))",
+                         p.text) for p in eq.pieces)
 
 
 _INDEX_CONDITION = re.compile(r"(\text\s*\{\s*(for|if)\s*\}\s*)?[a-z]\s*(=|\\neq)\s*([a-z]|\d+)")
@@ -250,13 +258,13 @@ def _read_segment(seg: Src, items: list[Item]) -> None:
             # "a = b, z \geq 0": the condition the equation is claimed under
             pieces.append(seg[start:a].strip())
             conditions.append((rest, ""))
-            start = len(seg.text)
+            start = -1  # the rest was the condition
             break
         k += 1
-    if start < len(seg.text):
+    if start >= 0 and (start < len(seg.text) or pieces):
         pieces.append(seg[start:].strip())
     if any(not p.text for p in pieces):
-        if len(pieces) == 1 or (not pieces[0].text and items and isinstance(items[-1], Equation)):
+        if not pieces[0].text:
             # "= ..." continues the chain before it
             _continue(pieces, items, seg, conditions, notes)
             return
