@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ from derivcheck.parse.latex import latex_name_key
 from derivcheck.printer import to_text
 
 MAX_INFERENCES = 40  # names inferred while reading one equation
+MAX_EQUATIONS = 2000  # equations read from one document; the rest are listed as not read
+READ_SECONDS = 60.0  # the time to read one document (its definitions and steps)
 DECLARATION_KEYS = ("title", "symbols", "conventions", "assume", "define")
 _INDEX_LETTERS = "abcdhijklmnpqrstuv"
 
@@ -125,6 +128,7 @@ class _State:
     index_dims: dict[str, str] = field(default_factory=dict)  # from sum bounds
     pending: dict[str, int] = field(default_factory=dict)  # defined name -> its line
     failed: dict[str, int] = field(default_factory=dict)  # definition unread -> its line
+    deadline: float = field(default_factory=lambda: time.monotonic() + READ_SECONDS)
 
 
 def read_document(text: str, path: str, kind: str) -> Extraction:
@@ -142,6 +146,12 @@ def read_document(text: str, path: str, kind: str) -> Extraction:
                              f"{fence} opened here is never closed: nothing after it is read"))
     state.index_dims = _sum_bounds(items)
     equations = [it for it in items if isinstance(it, Equation)]
+    for it in equations[MAX_EQUATIONS:]:
+        line, col = doc.position(it.offset)
+        entries.append(Entry(line, col, "unread", "", _shown(it), f"not read: more than "
+                             f"{MAX_EQUATIONS} equations in one document"))
+    equations = equations[:MAX_EQUATIONS]
+    state.__dict__["_equations"] = equations
     defs = _definition_candidates(state, equations)
     skip: set[int] = set()
     done = _read_definitions(state, defs, entries, skip)
@@ -478,6 +488,10 @@ _INDEX = re.compile(r"'([a-z])' is not a declared index$")
 def _probe(state: _State, spec: _StepSpec, *, blocked: set[str]) -> Derivation:
     """Load the header and one step, inferring undeclared names it uses; raises the
     InputError (mapped to the document) if it cannot be read."""
+    if time.monotonic() > state.deadline:
+        raise InputError(f"not read: reading the document took longer than {READ_SECONDS:g} s",
+                         state.doc.path, *state.doc.position(spec.pieces[0].offset()),
+                         "split the document")
     for _ in range(MAX_INFERENCES):
         yaml, marks = _emit(state, [spec])
         try:
@@ -529,10 +543,26 @@ def _infer(state: _State, message: str, at: InputError, blocked: set[str],
             return False
         _declare_index(state, letter, origin, spec.pieces)
         dims.append(state.symbols[letter].spec.split()[1])
+    written = m.group(1)
+    why = f"from {written}"
+    if not name.indices:  # written whole here: how the document subscripts it elsewhere
+        seen = _usage(state).get(name.ident)
+        if seen is not None:
+            letters, example = seen
+            for letter in letters:
+                _declare_index(state, letter, origin, spec.pieces)
+                if letter not in state.symbols or not state.symbols[letter].spec.startswith(
+                        "index"):
+                    break
+                dims.append(state.symbols[letter].spec.split()[1])
+            else:
+                why = f"written {example} elsewhere in the document"
+            if len(dims) != len(letters):
+                dims = []
+        if not dims:
+            why = f"{written} written without a subscript"
     kind = {0: "scalar", 1: "vector", 2: "matrix"}[len(dims)]
     spec_text = " ".join([kind, *dims])
-    written = m.group(1)
-    why = f"from {written}" if dims else f"{written} written without a subscript"
     state.symbols[name.ident] = _Symbol(name.ident, spec_text, name.latex, why, origin)
     return True
 
@@ -597,6 +627,35 @@ def _known_shapes(state: _State) -> dict[str, tuple]:
             break
     out.update(def_shapes)
     state.__dict__["_shapes"] = (key, out)
+    return out
+
+
+def _usage(state: _State) -> dict[str, tuple[str, str]]:
+    """Name -> (the index letters, an example) of how the document subscripts it with
+    index letters somewhere (``W_{jk}``); names subscripted two ways are left out."""
+    cached = state.__dict__.get("_usage")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    found: dict[str, set[tuple[str, str]]] = {}
+    for eq in _equations_cache(state):
+        for p in eq.pieces:
+            for m in _SUBSCRIPTED.finditer(p.text):
+                sub = m.group(3).strip("{}").replace(" ", "").replace(",", "")
+                mm = re.fullmatch(r"(\d*)([a-z]{1,2})", sub)
+                if not mm or any(c not in _INDEX_LETTERS for c in mm.group(2)):
+                    continue
+                key = latex_name_key(m.group(1) + (m.group(2) or "") +
+                                     (f"_{{{mm.group(1)}}}" if mm.group(1) else ""))
+                name = _name_of(*key) if key else None
+                if name is not None:
+                    found.setdefault(name.ident, set()).add((mm.group(2), m.group(0)))
+    out = {}
+    for ident, uses in found.items():
+        ranks = {len(letters) for letters, _ in uses}
+        if len(ranks) == 1:
+            letters, example = sorted(uses)[0]
+            out[ident] = (letters, example)
+    state.__dict__["_usage"] = out
     return out
 
 
