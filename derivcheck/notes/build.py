@@ -146,9 +146,9 @@ def read_document(text: str, path: str, kind: str) -> Extraction:
                              f"{fence} opened here is never closed: nothing after it is read"))
     state.index_dims = _sum_bounds(items)
     equations = [it for it in items if isinstance(it, Equation)]
-    for it in equations[MAX_EQUATIONS:]:
-        line, col = doc.position(it.offset)
-        entries.append(Entry(line, col, "unread", "", _shown(it), f"not read: more than "
+    for extra in equations[MAX_EQUATIONS:]:
+        line, col = doc.position(extra.offset)
+        entries.append(Entry(line, col, "unread", "", _shown(extra), f"not read: more than "
                              f"{MAX_EQUATIONS} equations in one document"))
     equations = equations[:MAX_EQUATIONS]
     state.__dict__["_equations"] = equations
