@@ -1,0 +1,1 @@
+"""Reading derivations from documents (issue 15)."""
