@@ -51,6 +51,7 @@ class Confusion:
 
 
 CONFUSIONS: dict[str, Confusion] = {c.code: c for c in (
+    # lost at the start of a term, between two factors (a - b read a b), in an exponent
     Confusion("lost-minus", 0.80, ("\\frac{y}{s}", "-\\frac{y}{s}")),
     Confusion("transpose-as-digit", 0.75, ("W^7 x", "W^T x")),
     Confusion("sign-confusion", 0.60, ("s + y", "s - y")),
@@ -65,7 +66,7 @@ CONFUSIONS: dict[str, Confusion] = {c.code: c for c in (
     Confusion("dropped-bracket", 0.40, ("a b + c", "a (b + c)")),
     Confusion("lost-accent", 0.40, ("y - \\hat{y}", "\\hat{y} - \\hat{y}")),
     Confusion("sqrt-for-reciprocal", 0.35, ("\\sqrt{a_j}", "1/a_j")),
-    Confusion("misplaced-bracket", 0.35, ("(a b) + c", "a (b + c)")),
+    Confusion("misplaced-bracket", 0.35, ("(a + b) c", "(a + b c)")),
     Confusion("greek-confusion", 0.30, ("a x", "\\alpha x")),
     Confusion("extra-minus", 0.30, ("-a", "a")),
     Confusion("stray-bracket", 0.30, ("(a + b", "a + b")),
@@ -195,6 +196,7 @@ _TOKEN = re.compile(
     r"|(?P<cmd>\\[A-Za-z]+|\\.)|(?P<space>\s+)|(?P<char>.)", re.S)
 _SPACING = {"\\,", "\\;", "\\:", "\\!", "\\ ", "\\quad", "\\qquad", "\\displaystyle",
             "\\textstyle", "\\limits", "\\nolimits"}
+_ENDS_IN_NAME = re.compile(r"\\[A-Za-z]+\Z")
 _OPENERS = {"(": ")", "[": "]", "\\{": "\\}", "\\langle": "\\rangle"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 
@@ -446,7 +448,13 @@ class _Doc:
         written = self.text[start:end]
         if written == reading or _braces(written) != _braces(reading):
             return None
-        latex = self.text[:start] + reading + self.text[end:]
+        head, tail = self.text[:start], self.text[end:]
+        # a command name never runs on into a letter (\alpha b, not \alphab)
+        if _ENDS_IN_NAME.search(head[-40:]) and (reading or tail)[:1].isalpha():
+            reading = " " + reading
+        if _ENDS_IN_NAME.search((head[-40:] + reading)[-40:]) and tail[:1].isalpha():
+            reading += " "
+        latex = head + reading + tail
         return Edit(conf.code, start, end, written, reading, latex, conf.prior)
 
     def atoms(self, *kinds: str) -> Iterator[tuple[str, int, _Item]]:
@@ -498,10 +506,13 @@ def _lost_minus(doc: _Doc) -> Found:
         if kind in (*_TERMS, "sup") and items and items[0].kind == "atom":
             atom = items[0]
             yield doc.start(atom), doc.stop(atom), "-" + doc.piece(atom)
+    for a, b in _adjacent(doc):  # between two factors: a binary minus lost
+        if a.base not in ("big", "func", "partial", "name") and b.base != "partial":
+            yield doc.start(a), doc.stop(b), doc.piece(a) + " - " + doc.piece(b)
     for _kind, _k, atom in doc.atoms():
         if atom.sup and atom.sup[1] - atom.sup[0] == 1 and doc.toks[atom.sup[0]].kind != "open":
-            a = doc.toks[atom.sup[0]]
-            yield a.start, a.end, "{-" + a.text + "}"
+            arg = doc.toks[atom.sup[0]]
+            yield arg.start, arg.end, "{-" + arg.text + "}"
 
 
 def _extra_minus(doc: _Doc) -> Found:
@@ -540,10 +551,7 @@ def _replace_token(doc: _Doc, table: dict[str, tuple[str, ...]]) -> Found:
             continue
         owner = doc.owner.get(i)
         start, stop = (doc.start(owner), doc.stop(owner)) if owner else (tok.start, tok.end)
-        after = doc.text[tok.end:tok.end + 1]
         for new in table[tok.text]:
-            if new.startswith("\\") and new[1:].isalpha() and (after.isalnum()):
-                new += " "  # \alpha b, not \alphab
             yield (start, stop, doc.text[start:tok.start] + new + doc.text[tok.end:stop])
 
 
@@ -622,7 +630,7 @@ def _lost_superscript(doc: _Doc) -> Found:
     sups = _vocabulary(doc, "sup", _SUPERSCRIPTS)
     for _kind, _k, atom in doc.atoms(*_TERMS):
         if atom.sup is None and atom.prime is None and atom.base in (
-                *_NAMED_BASES, "bracket", "group"):
+                *_NAMED_BASES, "bracket", "group", "func"):
             for sup in sups:
                 yield doc.start(atom), doc.stop(atom), doc.piece(atom) + "^" + _braced(sup)
 

@@ -175,8 +175,8 @@ class _Search:
             texts = (edit.latex, written[1]) if k == 0 else (written[0], edit.latex)
             what = " = ".join(texts)
             screened = self.decide(sides[0], sides[1], self.screen, what)
-            if screened is None or not screened[0].holds:
-                continue
+            if screened is None or screened[0] in (Verdict.REFUTED, Verdict.ILL_FORMED):
+                continue  # the screen only rules out (undecided there may hold here)
             decided = self.decide(sides[0], sides[1], self.options, what)
             if decided is not None and decided[0].holds:
                 found.append(Repair(edit, SIDES[k], texts[0], texts[1], *decided))
