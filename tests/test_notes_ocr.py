@@ -140,9 +140,9 @@ def test_edits_never_split_a_command_and_keep_braces_balanced(text: str) -> None
 
 
 def _table_commands() -> list[tuple[str, str]]:
-    from derivcheck.notes import ocr
+    from derivcheck.notes import ocr_edits as ocr
 
-    words = [w for pair in (*ocr._LOOKALIKES, *ocr._GREEK, *ocr._OPERATOR_PAIRS)
+    words = [w for pair in (*ocr.LOOKALIKE_PAIRS, *ocr.GREEK_PAIRS, *ocr.OPERATOR_PAIRS)
              for w in pair] + ["\\odot", "\\cdot", "\\frac", "\\sqrt", "\\hat", "\\right"]
     return [("", w) for w in words if w.startswith("\\")]
 
