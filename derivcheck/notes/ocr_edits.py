@@ -101,9 +101,12 @@ def _transpose_as_digit(doc: Doc) -> Found:
                        + swaps[arg] + doc.text[b:doc.stop(atom)])
 
 
-def _replace_token(doc: Doc, table: dict[str, tuple[str, ...]]) -> Found:
+def _replace_token(doc: Doc, table: dict[str, tuple[str, ...]], *, names: bool = False
+                   ) -> Found:
+    """Each token of ``table`` read as each of its lookalikes (in ``\\operatorname{...}``
+    and ``\\text{...}`` too if ``names``)."""
     for i, tok in enumerate(doc.toks):
-        if i in doc.named or tok.text not in table:
+        if (i in doc.named and not names) or tok.text not in table:
             continue
         owner = doc.owner.get(i)
         start, stop = (doc.start(owner), doc.stop(owner)) if owner else (tok.start, tok.end)
@@ -112,7 +115,7 @@ def _replace_token(doc: Doc, table: dict[str, tuple[str, ...]]) -> Found:
 
 
 def _letter_confusion(doc: Doc) -> Found:
-    return _replace_token(doc, LOOKALIKE)
+    return _replace_token(doc, LOOKALIKE, names=True)
 
 
 def _greek_confusion(doc: Doc) -> Found:
@@ -281,8 +284,12 @@ def _sqrt_for_reciprocal(doc: Doc) -> Found:
                        f"\\sqrt{{{doc.piece(items[k + 2])}}}")
 
 
-def _has_sum(doc: Doc, items: list[Item]) -> bool:
-    return any(i.kind == "op" and doc.toks[i.first].text in ("+", "-") for i in items)
+_APPLIED = ("func", "name", "cmd", "font")  # what a bracket after it may be the argument of
+_BINARY = {"+", "-", "/", "*", "\\cdot", "\\odot", "\\times", "\\circ", "\\ast"}
+
+
+def _has_operator(doc: Doc, items: list[Item]) -> bool:
+    return any(i.kind == "op" and doc.toks[i.first].text in _BINARY for i in items)
 
 
 def _dropped_bracket(doc: Doc) -> Found:
@@ -301,20 +308,30 @@ def _dropped_bracket(doc: Doc) -> Found:
                     if other.kind == "atom":
                         yield (doc.start(other), tok.end,
                                partner(tok.text) + doc.text[doc.start(other):tok.end])
-        for p, first in enumerate(items):  # a pair lost
-            if first.kind != "atom":
-                continue
-            for q in range(p + 1, min(len(items), p + MAX_SPAN)):
-                last = items[q]
-                if last.kind != "atom" or (p == 0 and q == len(items) - 1 and
-                                           last.base_end == last.end):
-                    continue
-                a, b = doc.start(first), doc.stop(last)
-                if _has_sum(doc, items[p:q + 1]) and not (p == 0 and q == len(items) - 1):
-                    yield a, b, "(" + doc.text[a:b] + ")"
-                if last.base_end < last.end:  # its scripts belong to the whole: (a + b)^T
-                    at = doc.toks[last.base_end - 1].end
-                    yield a, b, "(" + doc.text[a:at] + ")" + doc.text[at:b]
+        for p in range(len(items)):  # a pair lost
+            yield from _pairs_from(doc, items, p)
+
+
+def _pairs_from(doc: Doc, items: list[Item], p: int) -> Found:
+    """A lost pair of brackets opening before ``items[p]``: around a span with an
+    operator in it, before a script that belongs to the whole span (``(a + b)^T``), or
+    around the argument of a function (``\\sigma(-a)``, ``\\operatorname{f}(z_k)``)."""
+    first = items[p]
+    minus = first.kind == "op" and doc.toks[first.first].text == "-"
+    if first.kind != "atom" and not minus:
+        return
+    applied = p > 0 and items[p - 1].kind == "atom" and items[p - 1].base in _APPLIED
+    for q in range(p, min(len(items), p + MAX_SPAN)):
+        last = items[q]
+        if last.kind != "atom":
+            continue
+        a, b = doc.start(first), doc.stop(last)
+        whole = p == 0 and q == len(items) - 1
+        if applied or (q > p and not whole and _has_operator(doc, items[p:q + 1])):
+            yield a, b, "(" + doc.text[a:b] + ")"
+        if q > p and last.base_end < last.end:  # its scripts belong to the whole
+            at = doc.toks[last.base_end - 1].end
+            yield a, b, "(" + doc.text[a:at] + ")" + doc.text[at:b]
 
 
 def _misplaced_bracket(doc: Doc) -> Found:

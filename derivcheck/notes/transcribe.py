@@ -27,6 +27,7 @@ from derivcheck.ir import E
 from derivcheck.load import read_latex_in
 from derivcheck.model import Derivation
 from derivcheck.notes.ocr import Edit, single_edits
+from derivcheck.parse.latex import LatexError, LatexNames
 from derivcheck.printer import to_text_bounded
 from derivcheck.results import Evidence, Verdict
 from derivcheck.verify import decide_equation
@@ -164,7 +165,7 @@ class _Search:
                 return ()  # it holds, or cannot be decided: nothing to repair
         seen = {_key(lhs, rhs)}
         found: list[Repair] = []
-        for k, edit in _candidates(written, (lhs, rhs), limit):
+        for k, edit in _candidates(written, (lhs, rhs), limit, _names(self.derivation)):
             if len(found) >= top or time.monotonic() > self.deadline:
                 break
             repaired = self.read(edit.latex)
@@ -189,14 +190,33 @@ def _key(a: Reading | None, b: Reading | None) -> tuple[str, str]:
 
 
 def _candidates(written: tuple[str, str], read: tuple[Reading | None, Reading | None],
-                limit: int) -> list[tuple[int, Edit]]:
+                limit: int, names: str) -> list[tuple[int, Edit]]:
     """Edits of both sides, most probable first; a readable side is not edited while the
-    other cannot be read (one edit cannot mend both)."""
+    other cannot be read (one edit cannot mend both).  A lost subscript, superscript or
+    accent is restored from the other side, then from ``names``."""
     out: list[tuple[int, Edit]] = []
     for k in (0, 1):
         if read[1 - k] is None:
             continue
         out += [(k, e) for e in single_edits(written[k], limit=limit,
-                                              vocabulary=written[1 - k])]
+                                              vocabulary=f"{written[1 - k]} {names}")]
     out.sort(key=lambda ke: (-ke[1].prior, ke[1].changed, ke[0], ke[1].start))
     return out[:limit]
+
+
+def _names(derivation: Derivation) -> str:
+    """The LaTeX names of the derivation's symbols and definitions that carry a script or
+    an accent (``W_{2}``, ``\\hat{y}``), as one text: what a lost mark may be restored from."""
+    try:
+        names = LatexNames.build([*derivation.symbols, *(d.name for d in derivation.definitions)],
+                                 derivation.latex_names)
+    except LatexError:
+        return ""
+    out = []
+    for base, sub in names.table:
+        if ":" in base:  # an accent: ("hat:y", "")
+            accent, letter = base.split(":", 1)
+            out.append(f"\\{accent}{{{letter}}}")
+        elif sub and not sub.startswith("^"):
+            out.append(f"{base}_{{{sub}}}")
+    return " ".join(sorted(set(out)))
