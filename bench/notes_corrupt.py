@@ -179,7 +179,10 @@ def corrupt(claims: list[Claim], count: int, seed: int) -> list[Corrupted]:
             continue
         name, _, sites = rng.choices(usable, weights=[u[1] for u in usable])[0]
         start, end, new = rng.choice(sites)
-        text = sides[side][:start] + new + sides[side][end:]
+        head, tail = sides[side][:start], new + sides[side][end:]
+        if re.search(r"\\[A-Za-z]+\Z", head) and tail[:1].isalpha():
+            tail = " " + tail  # as written out, \det Q), never \detQ)
+        text = head + tail
         if text == sides[side]:
             continue
         sides[side] = text

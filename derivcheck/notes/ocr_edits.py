@@ -54,12 +54,12 @@ OPERATOR_LOOKALIKE = _table(OPERATOR_PAIRS)
 # Each yields (start, end, reading): the characters replaced and what replaces them.
 
 Found = Iterator[tuple[int, int, str]]
-_TERMS = ("top", "group", "bracket", "arg")  # sequences whose items are terms
+_TERMS = ("top", "group", "bracket", "arg", "sup")  # sequences whose items are terms
 
 
 def _lost_minus(doc: Doc) -> Found:
     for kind, items in doc.sequences:
-        if kind in (*_TERMS, "sup") and items and items[0].kind == "atom":
+        if kind in _TERMS and items and items[0].kind == "atom":
             atom = items[0]
             yield doc.start(atom), doc.stop(atom), "-" + doc.piece(atom)
     for a, b in _adjacent(doc):  # between two factors: a binary minus lost
@@ -149,7 +149,7 @@ def _script_removed(doc: Doc, atom: Item, arg: tuple[int, int]) -> tuple[int, in
 def _lost_subscript(doc: Doc) -> Found:
     subs = _vocabulary(doc, "sub")
     for _kind, _k, atom in doc.atoms(*_TERMS):
-        if atom.sub is None and atom.base in _NAMED_BASES:
+        if atom.sub is None and atom.base in (*_NAMED_BASES, "big", "bracket"):
             for sub in subs:
                 yield _insert_after_base(doc, atom, "_" + _braced(sub))
 

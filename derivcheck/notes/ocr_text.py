@@ -252,6 +252,10 @@ class Doc:
                 kind = {"_": "sub", "^": "sup"}.get(tok.text, tok.text)
                 if arg and len(arg) <= 12:
                     found[(kind, arg)] += 1
+                if kind == "sub" and nxt.kind == "open":  # each index of V_{jk}, alone too
+                    for inner in toks[i + 2:end]:
+                        if inner.kind == "letter":
+                            found[("sub", inner.text)] += 1
         return [k for k, _ in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     # -- text ---------------------------------------------------------------
