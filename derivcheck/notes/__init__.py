@@ -3,7 +3,10 @@
 ``document`` finds the display math and the declarations block, ``equations``
 cuts it into chains (``conditions`` rewrites cases and conditions), ``build``
 writes the derivation file and reads it with the ordinary loader; ``load_notes``
-is what ``derivcheck verify notes.md`` calls.
+is what ``derivcheck verify notes.md`` calls.  ``ocr`` (with ``ocr_text`` and
+``ocr_edits``) lists typed transcription confusions and ``transcribe`` the one-edit
+repairs that make a refuted or unreadable link hold: proposals, never the verdict
+of what is written.
 """
 
 from __future__ import annotations
