@@ -34,7 +34,8 @@ from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
-from derivcheck.notes import is_document, load_notes
+from derivcheck.notes import as_derivation, is_document, load_notes, read_notes, unread_of
+from derivcheck.notes.build import Extraction
 from derivcheck.printer import to_text_bounded
 from derivcheck.results import (
     Evidence,
@@ -209,7 +210,12 @@ class _FileRun:
         self.path = path
         self.error: str | None = None
         self.latex = options.latex
-        self.derivation: Derivation | None = derivation or load_any(
+        self.options = options
+        self.extraction: Extraction | None = None  # a Markdown/LaTeX document, as read
+        if derivation is None and is_document(path):
+            self.extraction = read_notes(path)
+            derivation = as_derivation(self.extraction)
+        self.derivation: Derivation | None = derivation or load_file(
             path, second_reader=options.second_reader)
         engine = Engine(self.derivation)
         self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
@@ -226,6 +232,7 @@ class _FileRun:
             path, error, None, [], 0.0)
         run.latex = False
         run.index_range = {}
+        run.extraction = None
         return run
 
     def submit_proofs(self, pool: WorkerPool) -> None:
@@ -259,10 +266,14 @@ class _FileRun:
         if self.error or self.derivation is None:
             return FileResult(self.path, error=self.error, seconds=self.seconds)
         d = self.derivation
-        notes = is_document(self.path)
-        return FileResult(self.path, d.title, d.source, self.steps(proofs), seconds=self.seconds,
-                          unread=d.step_errors if notes else (),
-                          inferred=d.warnings if notes else ())
+        steps = self.steps(proofs)
+        if self.extraction is None:
+            return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds)
+        from derivcheck.notes.repairs import with_repairs
+
+        steps, unread = with_repairs(d, steps, self.extraction.unread, self.options)
+        return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds,
+                          unread=unread_of(unread), inferred=d.warnings)
 
 
 def load_any(path: str | Path, *, second_reader: bool = False) -> Derivation:

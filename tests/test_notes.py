@@ -359,3 +359,37 @@ def test_seed_documents_are_read_without_internal_errors() -> None:
     for seed in sorted((ROOT.parent / "shared" / "seeds").glob("*.txt")):
         found = read_document(seed.read_text(), str(seed), "markdown")
         assert found.entries  # every equation is accounted for
+
+
+# -- transcription errors beside the verdict ----------------------------------------
+TRANSCRIPTION_CASES = {
+    # (p - y) x^T read as x^7: the verdict is for what is written; the repair is beside it
+    "T read as 7": (r"$$\frac{\partial L}{\partial W} = (p - y) x^7$$", Verdict.ILL_FORMED,
+                    "transpose-as-digit"),
+    # a factor 2 is no confusion of the table: a mathematical error alone
+    "factor two": (r"$$\frac{\partial L}{\partial z} = 2 (p - y)$$", Verdict.REFUTED, None),
+}
+
+
+@pytest.mark.parametrize("name", TRANSCRIPTION_CASES)
+def test_transcription_errors_are_told_apart(name: str, tmp_path: Path) -> None:
+    body, verdict, confusion = TRANSCRIPTION_CASES[name]
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + body + "\n")
+    (step,) = verify_paths([path], FAST).files[0].steps
+    assert step.verdict == verdict  # never the repaired reading's verdict
+    found = [d for d in step.diagnoses if d.code == "transcription-error"]
+    if confusion is None:
+        assert not found
+    else:
+        assert found and dict(found[0].args)["confusion"] == confusion
+        assert step.codes[0] != "transcription-error"  # the mathematical diagnosis first
+
+
+def test_an_unread_equation_gets_its_repair(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + r"$$\frac{\partial L}{\partial z} = p - y$$" + "\n" +
+                    r"$$\frac{\partial L}{\partial z} = p - y)$$" + "\n")
+    result = verify_paths([path], FAST).files[0]
+    (where, why), *_ = result.unread
+    assert "probable transcription error" in why

@@ -65,6 +65,7 @@ class Entry:
     text: str  # the equation as written (first 200 characters)
     reason: str = ""  # why it is unread (the loader's message, mapped to the document)
     notes: tuple[str, ...] = ()
+    pieces: tuple[str, ...] = ()  # the chain's expressions as read (LaTeX), for repairs
 
 
 @dataclass(frozen=True)
@@ -472,7 +473,8 @@ def _read_steps(state: _State, equations: list[Equation], defined: dict[int, str
         try:
             _probe(state, spec, blocked=set())
         except InputError as exc:
-            entries.append(Entry(line, col, "unread", sid, _shown(eq), exc.format(), eq.notes))
+            entries.append(Entry(line, col, "unread", sid, _shown(eq), exc.format(), eq.notes,
+                                 tuple(p.text for p in pieces)))
             continue
         steps.append(spec)
         entries.append(Entry(line, col, "step", sid, _shown(eq), "", eq.notes))
