@@ -171,8 +171,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from derivcheck.report.annotate import annotate
 
         doc = args.paths[0]
-        write_text(args.annotate, annotate(read_text(doc), report.files[0],
-                                           kind_of(doc) or "markdown") + "\n")
+        marked = annotate(read_text(doc), report.files[0], kind_of(doc) or "markdown")
+        write_text(args.annotate, marked if marked.endswith("\n") else marked + "\n")
     if args.format == "json":
         from derivcheck.report.json_report import render
         text = render(report)

@@ -4,8 +4,9 @@ Marks: ✓ proved, ≈ checked, ✗ refuted, ⊘ ill-formed, ? undecided or not 
 ≔ a definition.  In Markdown each mark goes at the end of the line that closes
 the equation's block, with a footnote (``[^dc-N]``) for every equation that
 does not hold or was not read: the diagnosis, the counterexample, the engine's
-result, or the reason it was not read.  In LaTeX the marks and notes are
-comment lines after the block (``% derivcheck: ...``), so the document still
+result, or the reason it was not read.  In LaTeX each mark is a comment at the
+end of the equation's own line (``% derivcheck: ✓``, valid inside ``align``
+rows too) and the notes are comment lines at the end, so the document still
 compiles as before.  The document's own text is never changed.
 """
 
@@ -30,8 +31,13 @@ def annotate(text: str, result: FileResult, kind: str) -> str:
     notes: list[tuple[str, list[str]]] = []
     unread = [(int(m.group(1)), why) for where, why in result.unread
               if (m := re.fullmatch(r"line (\d+)", where))]
+    # Markdown: after the block (text inside $$ would be math); LaTeX: a comment at the end
+    # of the equation's own line, which is valid anywhere, inside align rows too
+    def place(line: int) -> int:
+        return _closing(spans, line) if kind == "markdown" else line
+
     for step in result.steps:
-        close = _closing(spans, step.line)
+        close = place(step.line)
         label = f"dc-{step.line}" + ("" if step.id == f"line-{step.line}" else
                                      f"-{step.id.rsplit('-', 1)[-1]}")
         mark = MARKS[step.verdict]
@@ -40,7 +46,7 @@ def annotate(text: str, result: FileResult, kind: str) -> str:
             mark += f"[^{label}]" if kind == "markdown" else f" ({label})"
         marks.setdefault(close, []).append(mark)
     for k, (at, why) in enumerate(unread):
-        close = _closing(spans, at)
+        close = place(at)
         label = f"dc-{at}-unread{k + 1}"
         notes.append((label, ["not read: " + why.splitlines()[0]] + why.splitlines()[1:]))
         marks.setdefault(close, []).append(
@@ -48,7 +54,7 @@ def annotate(text: str, result: FileResult, kind: str) -> str:
     for x in result.inferred:
         m = re.fullmatch(r"defined: .* \(line (\d+)\)", x)
         if m:
-            marks.setdefault(_closing(spans, int(m.group(1))), []).append("≔")
+            marks.setdefault(place(int(m.group(1))), []).append("≔")
     lines = doc.text.split("\n")
     out = []
     for number, line in enumerate(lines, start=1):
@@ -56,8 +62,7 @@ def annotate(text: str, result: FileResult, kind: str) -> str:
             if kind == "markdown":
                 out.append(line + " " + " ".join(marks[number]))
             else:
-                out.append(line)
-                out.append("% derivcheck: " + " ".join(marks[number]))
+                out.append(line + "  % derivcheck: " + " ".join(marks[number]))
         else:
             out.append(line)
     if notes:
