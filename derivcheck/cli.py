@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("-v", "--verbose", action="store_true",
                         help="show the evidence of every step")
     verify.add_argument("-o", "--output", help="write the report to this file")
+    verify.add_argument("--no-repairs", action="store_true",
+                        help="for a Markdown/LaTeX document: do not look for transcription "
+                             "errors (one-edit repairs) in the links that do not hold")
     verify.add_argument("--annotate", metavar="OUT",
                         help="for one Markdown or LaTeX document: write a copy of it with a "
                              "mark beside each equation and notes on those that do not hold")
@@ -110,7 +113,8 @@ def check_options(args: argparse.Namespace) -> Options | None:
     return Options(seed=args.seed, settings=args.sizes, points=args.points,
                    symbolic=not args.no_symbolic, time_limit=args.time_limit,
                    step_time_limit=args.step_time_limit, workers=args.workers, latex=args.latex,
-                   second_reader=getattr(args, "second_reader", False))
+                   second_reader=getattr(args, "second_reader", False),
+                   repairs=not getattr(args, "no_repairs", False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

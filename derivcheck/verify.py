@@ -269,9 +269,11 @@ class _FileRun:
         steps = self.steps(proofs)
         if self.extraction is None:
             return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds)
-        from derivcheck.notes.repairs import with_repairs
+        unread = self.extraction.unread
+        if self.options.repairs:
+            from derivcheck.notes.repairs import with_repairs
 
-        steps, unread = with_repairs(d, steps, self.extraction.unread, self.options)
+            steps, unread = with_repairs(d, steps, unread, self.options)
         return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds,
                           unread=unread_of(unread), inferred=d.warnings)
 

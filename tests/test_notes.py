@@ -209,6 +209,10 @@ CONDITION_CASES = {
                        r"\\ 0 & \text{otherwise} \end{cases}$$", Verdict.CHECKED),
     "cases swapped": (r"$$\frac{\partial}{\partial s} \max(0, s) = \begin{cases} 0 & s > 0 "
                       r"\\ 1 & \text{otherwise} \end{cases}$$", Verdict.REFUTED),
+    # a condition that random points rarely meet must still be reached (kink coverage)
+    "far condition, wrong": (r"$$s^2 = 4, \quad s > 1000$$", Verdict.REFUTED),
+    "nonlinear condition, wrong": (r"$$s = 5, \quad s^3 - 2 s > 1000$$", Verdict.REFUTED),
+    "condition on a sum, wrong": (r"$$s + 1 = 0, \quad s \geq 1$$", Verdict.REFUTED),
     "stackrel condition": (r"$$\frac{\partial}{\partial s} \max(0, s) \stackrel{s > 0}{=} 1$$",
                            Verdict.CHECKED),
 }
@@ -393,3 +397,55 @@ def test_an_unread_equation_gets_its_repair(tmp_path: Path) -> None:
     result = verify_paths([path], FAST).files[0]
     (where, why), *_ = result.unread
     assert "probable transcription error" in why
+
+
+# -- differential: a derivation file and the same derivation as a document ------------
+def _as_markdown(path: Path) -> tuple[str, list[str]]:
+    """The file's declarations in a derivcheck block and each LaTeX step as display
+    math; and the ids of the steps written out, in order."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt", pure=True)
+    doc = yaml.load(path.read_text())
+    steps = doc.pop("steps")
+    doc.pop("source", None)
+    buf = StringIO()
+    yaml.dump(doc, buf)
+    out = ["# " + str(doc.get("title", path.stem)), "", "```derivcheck", buf.getvalue(), "```",
+           ""]
+    ids = []
+    for step in steps:
+        latex = step.get("latex")
+        if latex is None or step.get("layout"):
+            continue
+        chain = latex if isinstance(latex, str) else " = ".join(str(x) for x in latex)
+        if "\n" in chain or "$$" in chain:
+            continue
+        out.extend([f"$${chain}$$", ""])
+        ids.append(str(step["id"]))
+    return "\n".join(out), ids
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "derivations").glob("*.yaml")))
+def test_a_document_reads_as_the_derivation_file_it_came_from(name: str, tmp_path: Path) -> None:
+    """Every LaTeX step of derivations/NAME, written as display math in a Markdown
+    document with the file's declarations, gets the verdict of the file's own
+    LaTeX reading (cutting the math into chains changes nothing)."""
+    from derivcheck.decide import Options
+
+    source = ROOT / "derivations" / name
+    text, ids = _as_markdown(source)
+    if not ids:
+        pytest.skip("no LaTeX steps")
+    doc = tmp_path / "doc.md"
+    doc.write_text(text)
+    options = Options(symbolic=False, latex=True, repairs=False)
+    want = {s.id: s for s in verify_paths([source], options).files[0].steps}
+    got = verify_paths([doc], options).files[0]
+    assert got.error is None, got.error
+    assert len(got.steps) == len(ids), got.unread
+    for sid, step in zip(ids, got.steps):
+        assert [link.verdict for link in step.links] == [
+            link.verdict for link in want[sid].links], (sid, step.links[0].lhs_latex)
