@@ -396,7 +396,7 @@ def test_an_unread_equation_gets_its_repair(tmp_path: Path) -> None:
                     r"$$\frac{\partial L}{\partial z} = p - y)$$" + "\n")
     result = verify_paths([path], FAST).files[0]
     (where, why), *_ = result.unread
-    assert where == "line 21"
+    assert where == "line 12"  # SOFTMAX is 10 lines, the good step 11
     assert "probable transcription error" in why
 
 
