@@ -450,3 +450,12 @@ def test_a_document_reads_as_the_derivation_file_it_came_from(name: str, tmp_pat
     for sid, step in zip(ids, got.steps):
         assert [link.verdict for link in step.links] == [
             link.verdict for link in want[sid].links], (sid, step.links[0].lhs_latex)
+
+
+def test_a_derivative_of_a_name_only_inferred_is_not_read() -> None:
+    # z is never defined (its definition was garbled): d z_i / d b_j would be 0, which is
+    # never what the document means, so the step is listed, not refuted
+    text = "$$\\frac{\\partial z_i}{\\partial b_j} = \\delta_{ij}$$\n$$a_i = a_i$$\n"
+    found = read_document(text, "n.md", "markdown")
+    (entry,) = [e for e in found.unread if e.line == 1]
+    assert "neither declares nor defines" in entry.reason and "define z" in entry.reason

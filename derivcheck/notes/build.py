@@ -471,7 +471,8 @@ def _read_steps(state: _State, equations: list[Equation], defined: dict[int, str
         sid = f"line-{line}" + (f"-{ids[line]}" if ids[line] > 1 else "")
         spec = _StepSpec(sid, tuple(pieces), "; ".join(eq.notes))
         try:
-            _probe(state, spec, blocked=set())
+            probed = _probe(state, spec, blocked=set())
+            _refuse_free_derivatives(state, probed, line, col)
         except InputError as exc:
             entries.append(Entry(line, col, "unread", sid, _shown(eq), exc.format(), eq.notes,
                                  tuple(p.text for p in pieces)))
@@ -479,6 +480,25 @@ def _read_steps(state: _State, equations: list[Equation], defined: dict[int, str
         steps.append(spec)
         entries.append(Entry(line, col, "step", sid, _shown(eq), "", eq.notes))
     return steps
+
+
+def _refuse_free_derivatives(state: _State, d: Derivation, line: int, col: int) -> None:
+    """A derivative of a name only inferred (neither declared nor defined) is 0 for
+    every variable but itself: that is never what a document means, so the step is
+    not read, and the message says to define the name."""
+    inferred = {n for n, s in state.symbols.items() if s.why and not s.spec.startswith("index")}
+    for expr in d.steps[0].exprs:
+        for node in expr.node.walk():
+            if node.op != "d":
+                continue
+            f = node.args[0]
+            base = f.args[0] if f.op == "elem" else f
+            if base.op == "sym" and base.val in inferred:
+                raise InputError(
+                    f"the derivative of {base.val}, a name the document neither declares nor "
+                    "defines (inferred from how it is written), would be 0", state.doc.path,
+                    line, col, f"define {base.val} (an equation {base.val} = ..., or define: in "
+                    "a derivcheck block)", state.doc.line_text(line))
 
 
 # -- reading one equation, inferring the names it uses -----------------------------
