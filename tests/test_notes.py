@@ -459,3 +459,17 @@ def test_a_derivative_of_a_name_only_inferred_is_not_read() -> None:
     found = read_document(text, "n.md", "markdown")
     (entry,) = [e for e in found.unread if e.line == 1]
     assert "neither declares nor defines" in entry.reason and "define z" in entry.reason
+
+
+def test_the_example_notes_in_docs(tmp_path: Path) -> None:
+    """docs/example-notes.md: a two-layer tanh network in lecture-notes notation (front
+    matter, \\mathbf, layer superscripts, \\hat, align). By hand: every gradient is
+    right except dL/dW1, which drops the factor tanh'(z1) = 1 - a1^2."""
+    report = verify_paths([ROOT / "docs" / "example-notes.md"], FAST)
+    f = report.files[0]
+    assert f.error is None and not f.unread
+    verdicts = {s.line: s.verdict for s in f.steps}
+    wrong = [line for line, v in verdicts.items() if not v.holds]
+    assert len(verdicts) == 6 and len(wrong) == 1
+    (bad,) = [s for s in f.steps if not s.verdict.holds]
+    assert bad.verdict == Verdict.REFUTED and "W1" in bad.links[0].lhs

@@ -289,6 +289,10 @@ def _name_of(base: str, sub: str) -> _Name | None:
     accent = ""
     if ":" in base:
         accent, base = base.split(":", 1)
+    written = base
+    font = re.fullmatch(r"\\(?:mathbf|boldsymbol|bm|mathit|mathrm|vec|mathsf)\s*\{(\\?\w+)\}", base)
+    if font:  # \hat{\mathbf{y}}: the letter inside names it
+        base = font.group(1)
     plain = base[1:] if base.startswith("\\") else base
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", plain):
         return None
@@ -309,7 +313,7 @@ def _name_of(base: str, sub: str) -> _Name | None:
     else:
         digits, indices = m.group(1), m.group(2)
     ident = plain + layer + digits + accent
-    latex = f"\\{accent}{{{base}}}" if accent else base
+    latex = f"\\{accent}{{{written}}}" if accent else base
     if layer:
         latex += f"^{{({layer})}}"
     if digits:
