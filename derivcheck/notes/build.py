@@ -850,6 +850,7 @@ def _mapped(exc: InputError, marks: list[_Mark], doc: Document) -> InputError:
         return replace(exc, path=doc.path, line=0, col=0, source_line="")
     line, col = doc.position(off)
     context = re.sub(r"latex item \d+", "", exc.context).strip(", ")
+    context = re.sub(r"^step (definition of )", r"\1", context)
     return replace(exc, path=doc.path, line=line, col=col, source_line=doc.line_text(line),
                    context=context)
 
