@@ -435,7 +435,11 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
     for k, name in todo.items():
         eq = equations[k]
         line, col = state.doc.position(eq.offset)
-        reason = errors[k].format() if k in errors else "not read"
+        reason = "not read"
+        if k in errors:  # a definition waiting on one that never came is told so
+            exc = errors[k]
+            reason = replace(exc, message=exc.message.replace(
+                ", not read yet", ", which could not be read either")).format()
         entries.append(Entry(line, col, "unread", name.ident, _shown(eq), reason, eq.notes))
     for k, ident in done.items():
         eq = equations[k]
