@@ -437,8 +437,8 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
         line, col = state.doc.position(eq.offset)
         reason = "not read"
         if k in errors:  # a definition waiting on one that never came is told so
-            exc = errors[k]
-            reason = replace(exc, message=exc.message.replace(
+            failure = errors[k]
+            reason = replace(failure, message=failure.message.replace(
                 ", not read yet", ", which could not be read either")).format()
         entries.append(Entry(line, col, "unread", name.ident, _shown(eq), reason, eq.notes))
     for k, ident in done.items():
