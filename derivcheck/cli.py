@@ -4,7 +4,9 @@ Exit codes of ``verify``: 0 every step holds (or, with ``--check-expected``,
 every verdict agrees with ``expect:``); 1 a step does not hold (refuted,
 ill-formed or undecided) or disagrees with ``expect:``; 2 an input could not be
 read or the command line is wrong; 3 an internal error of derivcheck (reported
-as such, never a bare traceback); 130 interrupted.  ``report`` exits 0 when the
+as such, never a bare traceback); 130 interrupted.  An equation of a Markdown or
+LaTeX document that cannot be read is listed and gives 1, not 2: the rest of the
+document was checked.  ``report`` exits 0 when the
 report is written (whatever the verdicts), 2 for an input, output or TeX problem.
 """
 
@@ -33,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"derivcheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="check derivation files or folders")
-    verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders")
+    verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders, or "
+                        "Markdown/LaTeX documents (.md, .tex) with display math")
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.add_argument("--check-expected", action="store_true",
                         help="compare verdicts with each step's expect: (exit 0 only if all agree)")
@@ -44,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("-v", "--verbose", action="store_true",
                         help="show the evidence of every step")
     verify.add_argument("-o", "--output", help="write the report to this file")
+    verify.add_argument("--no-repairs", action="store_true",
+                        help="for a Markdown/LaTeX document: do not look for transcription "
+                             "errors (one-edit repairs) in the links that do not hold")
+    verify.add_argument("--annotate", metavar="OUT",
+                        help="for one Markdown or LaTeX document: write a copy of it with a "
+                             "mark beside each equation and notes on those that do not hold")
     report = sub.add_parser("report", help="write a LaTeX (and PDF) report of the verdicts")
     report.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders")
     report.add_argument("-o", "--output", default="report.tex",
@@ -64,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     from derivcheck.schema.cli import add_parser as add_schema
 
     add_schema(sub)
+    from derivcheck.notes.cli import add_parser as add_extract
+
+    add_extract(sub)
     return parser
 
 
@@ -101,7 +113,8 @@ def check_options(args: argparse.Namespace) -> Options | None:
     return Options(seed=args.seed, settings=args.sizes, points=args.points,
                    symbolic=not args.no_symbolic, time_limit=args.time_limit,
                    step_time_limit=args.step_time_limit, workers=args.workers, latex=args.latex,
-                   second_reader=getattr(args, "second_reader", False))
+                   second_reader=getattr(args, "second_reader", False),
+                   repairs=not getattr(args, "no_repairs", False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,10 +146,15 @@ def _main(argv: Sequence[str] | None) -> int:
         from derivcheck.grade.cli import run as grade
 
         return grade(args)
+    if args.command == "extract":
+        from derivcheck.notes.cli import run as extract
+
+        return extract(args)
     options = check_options(args)
     if options is None:
         print(f"derivcheck: {CHECK_OPTIONS_RULE}", file=sys.stderr)
         return EXIT_INPUT
+    from derivcheck.notes import is_document
     from derivcheck.verify import expand_paths, verify_paths
 
     missing = [p for p in args.paths if not expand_paths([p]) or not _exists(p)]
@@ -145,7 +163,20 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"derivcheck: {term_text(p)}: no such file, or no .yaml files in that folder",
                   file=sys.stderr)
         return EXIT_INPUT
+    if args.annotate and (len(args.paths) != 1 or not is_document(args.paths[0])):
+        print("derivcheck: --annotate takes one Markdown (.md) or LaTeX (.tex) document",
+              file=sys.stderr)
+        return EXIT_INPUT
     report = verify_paths(args.paths, options)
+    if args.annotate and not report.files[0].error:
+        from derivcheck.atomic import write_text
+        from derivcheck.load import read_text
+        from derivcheck.notes.document import kind_of
+        from derivcheck.report.annotate import annotate
+
+        doc = args.paths[0]
+        marked = annotate(read_text(doc), report.files[0], kind_of(doc) or "markdown")
+        write_text(args.annotate, marked if marked.endswith("\n") else marked + "\n")
     if args.format == "json":
         from derivcheck.report.json_report import render
         text = render(report)
@@ -232,6 +263,8 @@ def exit_code(report, *, check_expected: bool) -> int:  # type: ignore[no-untype
     """0, 1 or 2 for a report (see the module docstring)."""
     if any(f.error for f in report.files):
         return EXIT_INPUT
+    if any(f.unread for f in report.files):  # a document's equation not read: not all checked
+        return EXIT_FAIL
     steps = [s for f in report.files for s in f.steps]
     if check_expected:
         # a step without expect: is the author's claim: it is expected to hold

@@ -40,6 +40,9 @@ CODES: dict[str, str] = {
                          "{detail}",
     "no-valid-points": "no point in the domain was found: {detail}",
     "time-limit": "a time limit was reached: {detail}",
+    "transcription-error": "probable transcription error ({confusion}): reading `{reading}` "
+                           "for `{written}` makes it hold ({verdict}: `{repaired}`){also}; "
+                           "the verdict is for what is written",
     "internal-error": "derivcheck failed on this step ({detail}); the step is not decided; "
                       "please report it",
 }

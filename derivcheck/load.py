@@ -127,6 +127,36 @@ def load_submission_text(text: str, key: Derivation, path: str = "<submission>")
     return _Loader(text, path, base=key).load()
 
 
+def read_latex_in(derivation: Derivation, text: str,
+                  layout: str | None = None) -> tuple[E, dict[str, str]]:
+    """Read one LaTeX expression (no ``=``) as a step of ``derivation`` would be read.
+
+    The scope is the derivation's: its symbols and their LaTeX names, definitions,
+    dimensions, conventions and summation indices.  ``layout``: the step's layout
+    (default: the derivation's convention).
+
+    Returns:
+        The expression, and the summation indices an engine needs for it: the
+        derivation's, with any undeclared one this text sums over (``derivation.bound``
+        is left as it was).
+
+    Raises:
+        LatexError: the text cannot be read (with the offset in ``text``).
+    """
+    loader = _Loader("", derivation.path, base=derivation)
+    loader.__dict__["_declared_latex"] = dict(derivation.latex_names)
+    loader._relu_at_zero = derivation.conventions.relu_prime_at_zero
+    symbols, dims = dict(derivation.symbols), list(derivation.dims)
+    loader.defined_names |= {d.name for d in derivation.definitions}
+    bound = loader.bound = loader.bound_indices(symbols, dims)
+    for d in derivation.definitions:
+        loader._note_def_shape(symbols, d.name, d.expr)
+    scope = loader.expr_scope(symbols, frozenset(loader.defined_names), dims)
+    reader = loader.latex_scope(scope, layout or derivation.conventions.layout)
+    node, _notes = read_latex_noting(text, reader)
+    return node, {**derivation.bound, **bound.inferred}
+
+
 class _Refused(Exception):
     def __init__(self, event: Any) -> None:
         super().__init__("refused YAML event")
@@ -149,6 +179,29 @@ class _RefusingParser(RoundTripParser):
                     and getattr(event, "tag", None))):
             raise _Refused(event)
         self._current = event
+
+
+def safe_yaml(text: str, path: str) -> Any:
+    """``text`` read as round-trip YAML (keeping positions), tags and aliases refused.
+
+    Raises:
+        InputError: not valid YAML, or a tag or an alias in it.
+    """
+    loader = _Loader(text, path)
+    yaml = YAML(typ="rt", pure=True)
+    yaml.Parser = _RefusingParser
+    try:
+        doc = yaml.load(text)
+    except _Refused as exc:
+        raise loader.refusal(exc.event) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise loader.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
+                           mark.column if mark else -1) from None
+    except (YAMLError, RecursionError, ValueError) as exc:
+        raise loader.error(f"YAML error: {exc}") from None
+    loader.refuse_bad_text(doc)
+    return doc
 
 
 class _Loader:

@@ -251,6 +251,9 @@ class FileResult:
     steps: tuple[StepResult, ...] = ()
     error: str | None = None
     seconds: float = 0.0
+    # a document (derivcheck.notes): its equations not read (where, why), its inferences
+    unread: tuple[tuple[str, str], ...] = ()
+    inferred: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
+from derivcheck.notes import as_derivation, is_document, load_notes, read_notes, unread_of
+from derivcheck.notes.build import Extraction
 from derivcheck.printer import to_text_bounded
 from derivcheck.results import (
     Evidence,
@@ -208,6 +210,11 @@ class _FileRun:
         self.path = path
         self.error: str | None = None
         self.latex = options.latex
+        self.options = options
+        self.extraction: Extraction | None = None  # a Markdown/LaTeX document, as read
+        if derivation is None and is_document(path):
+            self.extraction = read_notes(path)
+            derivation = as_derivation(self.extraction)
         self.derivation: Derivation | None = derivation or load_file(
             path, second_reader=options.second_reader)
         engine = Engine(self.derivation)
@@ -225,6 +232,7 @@ class _FileRun:
             path, error, None, [], 0.0)
         run.latex = False
         run.index_range = {}
+        run.extraction = None
         return run
 
     def submit_proofs(self, pool: WorkerPool) -> None:
@@ -257,8 +265,24 @@ class _FileRun:
     def finish(self, proofs: dict[int, Limited]) -> FileResult:
         if self.error or self.derivation is None:
             return FileResult(self.path, error=self.error, seconds=self.seconds)
-        return FileResult(self.path, self.derivation.title, self.derivation.source,
-                          self.steps(proofs), seconds=self.seconds)
+        d = self.derivation
+        steps = self.steps(proofs)
+        if self.extraction is None:
+            return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds)
+        unread = self.extraction.unread
+        if self.options.repairs:
+            from derivcheck.notes.repairs import with_repairs
+
+            steps, unread = with_repairs(d, steps, unread, self.options)
+        return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds,
+                          unread=unread_of(unread), inferred=d.warnings)
+
+
+def load_any(path: str | Path, *, second_reader: bool = False) -> Derivation:
+    """A derivation file, or a Markdown/LaTeX document read as one (``derivcheck.notes``)."""
+    if is_document(path):
+        return load_notes(path)
+    return load_file(path, second_reader=second_reader)
 
 
 def _has_derivative(node: E) -> bool:

@@ -107,6 +107,9 @@ CASES = [
     # an activation's derivative missing or extra, named in the file's own names
     ("missing tanh derivative", TANH, "d(L)/d(h) = V.T @ (o - t)", None,
      "refuted", ("missing-factor",), "lacks the factor `1 - g ** 2` (tanh'(h))"),
+    ("missing tanh derivative inside a product", TANH, "d(L)/d(W) = V.T @ (o - t) @ x.T", None,
+     "refuted", ("missing-factor",), "lacks the factor `1 - g ** 2` (tanh'(h)) on "
+     "`V.T @ (o - t)`"),
     ("extra tanh derivative", TANH, "d(L)/d(g) = (V.T @ (o - t)) * (1 - g ** 2)", None,
      "refuted", ("extra-factor",), "multiplies by `1 - g ** 2` (tanh'(h))"),
     ("missing inline tanh derivative", TANH, "d(tanh(s * r))/d(s) = r", None,

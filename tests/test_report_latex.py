@@ -537,3 +537,11 @@ def test_cli_report_pdf_prints_hostile_text_as_written(tmp_path: Path, capsys,
     assert r"\input{/etc/passwd}" in text and r"}\end{document}" in text
     assert r"\end{document} and \input{/etc/passwd}; 100% &" in " ".join(text.split())
     assert not (tmp_path / "x").exists()
+
+
+def test_power_of_an_element_with_a_layer_superscript(printer_model) -> None:
+    # a^{(1)}_{j} squared was printed a^{(1)}_{j}^{2}: a double superscript, TeX stops
+    _, scope, _ = printer_model
+    node = parse_expression("W2[i, k] ** 2", scope)
+    text = TexPrinter(names={"W2": "W^{(2)}"}).math(node)
+    assert text == "{W^{(2)}_{ik}}^{2}"

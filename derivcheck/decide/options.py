@@ -26,6 +26,9 @@ class Options:
         latex: check the LaTeX form of the steps that have one (``latex:``).
         second_reader: also read LaTeX with latex2sympy2 and note disagreements
             (never changes a verdict; about 1 s per file, so off by default).
+        repairs: for a Markdown/LaTeX document, try the one-edit transcription repairs
+            on each link that does not hold (``derivcheck.notes.repairs``; never changes
+            a verdict).
     """
 
     seed: int = 0
@@ -38,3 +41,4 @@ class Options:
     step_time_limit: float | None = 30.0
     latex: bool = False
     second_reader: bool = False
+    repairs: bool = True

@@ -14,7 +14,9 @@ products are not the author's (``softmax(z) * (...)`` would make ``a2`` "lack" t
 other factor of ``a2 - y``).
 
 A factor is tried only where it has the claim's shape or is a scalar (an elementwise
-or scalar product), so every candidate is a well-formed edit of the claim.  Like
+or scalar product), so every candidate is a well-formed edit of the claim; a missing
+factor is also tried on each operand of the claim's matrix products that it fits
+(``W2.T @ d @ x.T`` for ``((W2.T @ d) * (1 - a1 ** 2)) @ x.T``).  Like
 every diagnosis, a fit is checked at all the compared points, never guessed.
 """
 
@@ -22,11 +24,12 @@ from __future__ import annotations
 
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
-from derivcheck.diagnose.probe import Probe
+from derivcheck.diagnose.probe import Probe, positions, replace_at
 from derivcheck.ir import E
 from derivcheck.printer import to_text_bounded as to_text
 
 MAX_FACTORS = 40  # candidate factors tried (each costs up to two evaluations per point)
+MAX_PLACES = 40  # operands of a product a factor is tried on, inside the claim
 
 
 def _ref(name: str) -> E:
@@ -123,4 +126,32 @@ def factor(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
         if probe.equals(ir.mul(ref, f), "claim"):
             return diagnosis("extra-factor", detail=f"the claim multiplies by `{to_text(f)}` "
                              f"({what}), which the reference does not")
+    # The factor of one operand of a matrix product: ((W2.T @ d) * (1 - a1**2)) @ x.T
+    # written W2.T @ d @ x.T.  Each operand it fits is tried, the claim's own nodes.
+    places = 0
+    for f, what in _activation_factors(probe, (ref, claim)):
+        if f.op == "fn" and f.val == "relu_prime":
+            continue  # a missing mask has its own rule
+        for path, operand in _operands(claim):
+            if places >= MAX_PLACES * 4:
+                return None
+            shape = probe.shape(operand)
+            if shape is None or not _fits_shape(probe, f, shape):
+                continue
+            places += 1
+            if probe.equals(replace_at(claim, path, ir.mul(operand, f)), "ref"):
+                return diagnosis("missing-factor", detail=f"the claim lacks the factor "
+                                 f"`{to_text(f)}` ({what}) on `{to_text(operand)}`")
     return None
+
+
+def _operands(claim: E) -> list[tuple[tuple[int, ...], E]]:
+    """The operands of the claim's matrix products, smallest first (the factor most
+    often belongs on the innermost one)."""
+    found = []
+    for path, node in positions(claim):
+        if node.op == "matmul":
+            for k, arg in enumerate(node.args):
+                found.append((ir.tree_size(arg, 10_000), (*path, k), arg))
+    found.sort(key=lambda c: c[0])
+    return [(p, a) for _, p, a in found[:MAX_PLACES]]

@@ -64,6 +64,8 @@ def file_dict(result: FileResult) -> dict[str, Any]:
         "error": result.error,
         "seconds": round(result.seconds, 4),
         "steps": [step_dict(s) for s in result.steps],
+        **({"unread": [{"where": w, "reason": r} for w, r in result.unread],
+            "inferred": list(result.inferred)} if result.unread or result.inferred else {}),
     }
 
 

@@ -290,9 +290,10 @@ def _shape_oracle(engine: object, layout: str) -> Callable[[E], bool | None]:
 
 def _load(path: str) -> Derivation | None:
     from derivcheck.load import load_file
+    from derivcheck.notes import is_document, load_notes
 
     try:
-        return load_file(path)
+        return load_notes(path) if is_document(path) else load_file(path)
     except InputError:
         return None
 
@@ -399,6 +400,13 @@ def _file(n: int, f: FileResult, ctx: _Context) -> list[str]:
     out.append(r"\subsection*{Steps}")
     for k, step in enumerate(f.steps):
         out += _step(n, k, step, ctx)
+    if f.unread:  # a document's equations that could not be read, each with its reason
+        out.append(r"\subsection*{Equations not read}")
+        for where, why in f.unread:
+            out.append(r"\par\smallskip\dcword{undecided}{" + escape_tex(where) + r"}\par{\small")
+            out += [(code_tex(line, keep_spaces=True, breakable=True) if line.strip()
+                     else r"\mbox{}") + r"\\" for line in why.splitlines()]
+            out.append("}")
     return out
 
 

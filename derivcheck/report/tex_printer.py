@@ -379,6 +379,8 @@ class TexPrinter:
             return _R(rf"\sqrt{{{base.text}}}", ATOM, base.width + 1.5, base.tall)
         plain = _plain_base(base_node) or _simple(base_node)
         text = base.text if plain else self._parens(base)
+        if plain and _has_top_superscript(text):  # a^{(1)}_{j} squared: {a^{(1)}_{j}}^{2}
+            text = "{" + text + "}"
         return _R(f"{text}^{{{exponent}}}", POW, base.width + 0.7 * len(exponent)
                   + (0 if plain else 2), base.tall)
 
@@ -545,3 +547,16 @@ def float_tex(value: float) -> str:
 def to_latex(node: E, scalar: ScalarOracle | None = None) -> str:
     """``node`` as LaTeX math (see ``TexPrinter``)."""
     return TexPrinter(scalar).math(node)
+
+
+def _has_top_superscript(text: str) -> bool:
+    """Does ``text`` carry a ``^`` outside braces (a name with a layer superscript)?"""
+    depth = 0
+    for ch in text:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "^" and depth == 0:
+            return True
+    return False

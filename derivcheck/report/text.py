@@ -70,6 +70,18 @@ def _file(f: FileResult, check_expected: bool, verbose: bool) -> list[str]:
     width = max((len(term_text(s.id)) for s in f.steps), default=0)
     for s in f.steps:
         out.extend(_step(s, width, check_expected, verbose))
+    for where, why in f.unread:
+        lines = term_lines(why).splitlines() or [""]
+        out.append(f"  {where}: not read: {lines[0]}")
+        out.extend(f"      {ln}" for ln in lines[1:])
+    if f.inferred and verbose:
+        out.extend(f"  {term_text(x)}" for x in f.inferred)
+    elif f.inferred:
+        n_inferred = sum(1 for x in f.inferred if x.startswith("inferred:"))
+        n_defined = len(f.inferred) - n_inferred
+        out.append(f"  {n_defined} definitions read, {n_inferred} names inferred from how "
+                   "they are written (--verbose lists them; 'derivcheck extract' writes the "
+                   "derivation file)")
     return out
 
 
@@ -123,6 +135,11 @@ def _details(link: LinkResult, verbose: bool) -> list[str]:
         if link.counterexample is not None:
             out.extend(pad + line for line in _counterexample(link.counterexample))
     return out
+
+
+def counterexample_lines(c: Counterexample) -> list[str]:
+    """A counterexample as lines of text (the sizes, the values, both sides)."""
+    return _counterexample(c)
 
 
 def _counterexample(c: Counterexample) -> list[str]:

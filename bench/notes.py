@@ -1,0 +1,143 @@
+"""Documents read raw (issue 15): how much of each source document derivcheck reads.
+
+For each of the five source documents in ``../shared/seeds/`` (OCR'd notes, read
+as Markdown exactly as they are, with no declarations block), and for any other
+document given on the command line:
+
+- found: display equations (the equations and the unread pieces of math that
+  ``derivcheck.notes`` cut from the display blocks);
+- read: those that became a definition or a step; decided: steps proved,
+  checked or refuted (ill-formed and undecided steps are read, not decided);
+- counterparts: links of the hand encoding in ``derivations/`` (its ``latex:``
+  forms, matched to the document's links after normalising spacing, ``\\left``/
+  ``\\right`` and braces) and whether the verdicts agree with its ``expect:``;
+- genuine errors: links the hand encoding expects refuted, and how many of them
+  the document reading refutes.
+
+A measurement, not a test: it asserts nothing.  The corrupted-corpus half of
+the issue's benchmark is ``bench/notes_corrupt.py``.
+
+Usage: python bench/notes.py [--markdown] [--seed N] [DOCUMENT ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from derivcheck import Options  # noqa: E402
+from derivcheck.load import load_file  # noqa: E402
+from derivcheck.notes.build import read_document  # noqa: E402
+from derivcheck.results import Verdict, matches  # noqa: E402
+from derivcheck.verify import verify_derivation  # noqa: E402
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+DERIVATIONS = ROOT / "derivations"
+
+
+@dataclass
+class Row:
+    name: str
+    found: int = 0
+    read: int = 0
+    definitions: int = 0
+    steps: int = 0
+    decided: int = 0
+    counterparts: int = 0
+    agree: int = 0
+    errors: int = 0
+    errors_found: int = 0
+    seconds: float = 0.0
+
+
+def normal(latex: str) -> str:
+    t = re.sub(r"\\(left|right|big|Big|bigg|Bigg)(?![A-Za-z])", "", latex)
+    t = re.sub(r"\\(,|;|!|quad|qquad|cdot|displaystyle)(?![A-Za-z])", "", t)
+    t = re.sub(r"\\math(bf|rm)\{([^{}]*)\}", r"\2", t)
+    t = re.sub(r"\{(\w)\}", r"\1", t)
+    return re.sub(r"\s+", "", t)
+
+
+def measure(path: Path, options: Options) -> Row:
+    started = time.perf_counter()
+    row = Row(path.name)
+    found = read_document(path.read_text(), str(path), "markdown")
+    equations = [e for e in found.entries if e.line]
+    row.found = len(equations)
+    row.read = sum(1 for e in equations if e.kind in ("definition", "step"))
+    row.definitions = sum(1 for e in equations if e.kind == "definition")
+    links: dict[tuple[str, str], Verdict] = {}
+    if found.derivation is not None:
+        results = verify_derivation(found.derivation, options)
+        row.steps = len(results)
+        row.decided = sum(1 for r in results
+                          if r.verdict in (Verdict.PROVED, Verdict.CHECKED, Verdict.REFUTED))
+        for step, r in zip(found.derivation.steps, results):
+            if step.latex is None:
+                continue
+            for k, link in enumerate(r.links):
+                key = (normal(step.latex[k].latex), normal(step.latex[k + 1].latex))
+                links.setdefault(key, link.verdict)
+    hand = _hand_encoding(path)
+    if hand is not None:
+        for step in hand.steps:
+            if step.latex is None or step.expect is None:
+                continue
+            for k, expect in enumerate(step.expect):
+                key = (normal(step.latex[k].latex), normal(step.latex[k + 1].latex))
+                wrong = expect == "refuted"
+                row.errors += wrong
+                if key in links:
+                    row.counterparts += 1
+                    ok = matches(expect, links[key])
+                    row.agree += ok
+                    row.errors_found += wrong and links[key] == Verdict.REFUTED
+    row.seconds = time.perf_counter() - started
+    return row
+
+
+def _hand_encoding(path: Path):  # type: ignore[no-untyped-def]
+    for f in sorted(DERIVATIONS.glob("*.yaml")):
+        if path.stem in f.read_text():
+            try:
+                return load_file(f)
+            except Exception:
+                return None
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("documents", nargs="*", help="documents (default: the five seeds)")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    paths = [Path(p) for p in args.documents] or sorted(SEEDS.glob("*.txt"))
+    options = Options(seed=args.seed)
+    rows = [measure(p, options) for p in paths]
+    total = Row("all")
+    for r in rows:
+        for field in ("found", "read", "definitions", "steps", "decided", "counterparts",
+                      "agree", "errors", "errors_found", "seconds"):
+            setattr(total, field, getattr(total, field) + getattr(r, field))
+    head = ("| document | equations found | read (definitions) | steps | decided | "
+            "counterparts agreeing | genuine errors found | seconds |")
+    print(head)
+    print("|" + "---|" * 8)
+    for r in [*rows, total]:
+        pct = f" ({100 * (r.read) / r.found:.0f}%)" if r.found else ""
+        print(f"| {r.name} | {r.found} | {r.read}{pct} ({r.definitions}) | {r.steps} | "
+              f"{r.decided} | {r.agree} of {r.counterparts} | {r.errors_found} of {r.errors} | "
+              f"{r.seconds:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Reading derivations from documents (issue 15): Markdown and LaTeX notes.
+
+``document`` finds the display math and the declarations block, ``equations``
+cuts it into chains (``conditions`` rewrites cases and conditions), ``build``
+writes the derivation file and reads it with the ordinary loader; ``load_notes``
+is what ``derivcheck verify notes.md`` calls.  ``ocr`` (with ``ocr_text`` and
+``ocr_edits``) lists typed transcription confusions and ``transcribe`` the one-edit
+repairs that make a refuted or unreadable link hold: proposals, never the verdict
+of what is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from derivcheck.errors import InputError
+from derivcheck.model import Derivation
+from derivcheck.notes.document import NOTE_SUFFIXES, kind_of
+
+if TYPE_CHECKING:
+    from derivcheck.notes.build import Entry, Extraction
+
+__all__ = ["NOTE_SUFFIXES", "as_derivation", "is_document", "load_notes", "read_notes"]
+
+
+def is_document(path: str | Path) -> bool:
+    """Is ``path`` a Markdown or LaTeX document (by its suffix)?"""
+    return kind_of(str(path)) is not None
+
+
+def load_notes(path: str | Path) -> Derivation:
+    """A document read as a derivation; its unread equations are ``step_errors``
+    (``"line N"``, the reason) and its inferences and definitions ``warnings``.
+
+    Raises:
+        InputError: the file cannot be read, its declarations block is not valid,
+            or no equation of it could be read as a step.
+    """
+    return as_derivation(read_notes(path))
+
+
+def read_notes(path: str | Path) -> Extraction:
+    """A document read: the derivation, what became of every equation, the inferences.
+
+    Raises:
+        InputError: the file cannot be read or its declarations block is not valid.
+    """
+    from derivcheck.load import read_text
+    from derivcheck.notes.build import read_document
+
+    kind = kind_of(str(path))
+    assert kind is not None
+    found = read_document(read_text(path), str(path), kind)
+    if found.error is not None:
+        raise found.error
+    return found
+
+
+def unread_of(entries: tuple[Entry, ...]) -> tuple[tuple[str, str], ...]:
+    """(``"line N"``, the reason) of each equation not read."""
+    return tuple((f"line {e.line}" if e.line else "document", e.reason)
+                 for e in entries if e.kind == "unread")
+
+
+def as_derivation(found: Extraction) -> Derivation:
+    """The derivation of a document read (``read_notes``).
+
+    Raises:
+        InputError: no equation of it could be read as a step.
+    """
+    unread = unread_of(found.entries)
+    if found.derivation is None:
+        reasons = "; ".join(f"{where}: {why.splitlines()[0]}" for where, why in unread[:5])
+        raise InputError("no equation could be read as a step" +
+                         (f" ({reasons})" if reasons else ""), found.path,
+                         hint="see 'derivcheck extract' for what was read; declare symbols "
+                         "in a ```derivcheck block (docs/notes.md)")
+    defined = tuple(f"defined: {d.name} = {d.text} (line {d.loc.line})"
+                    for d in found.derivation.definitions if d.loc is not None and d.loc.line)
+    return replace(found.derivation, step_errors=unread, warnings=found.inferred + defined)

@@ -1,0 +1,475 @@
+"""Documents as derivations (issue 15): scanning, cutting equations, conditions,
+entry-wise definitions, positions, and verdicts of whole Markdown/LaTeX notes.
+
+Tables of named cases; every verdict here is worked out by hand (noted per case).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derivcheck.errors import InputError
+from derivcheck.load import load_text
+from derivcheck.notes import load_notes
+from derivcheck.notes.build import read_document
+from derivcheck.notes.cli import extracted_yaml
+from derivcheck.notes.document import scan
+from derivcheck.notes.equations import Equation, Unread, split_items
+from derivcheck.report.annotate import annotate
+from derivcheck.results import Verdict
+from derivcheck.verify import verify_derivation, verify_paths
+from tests.conftest import FAST, ROOT
+
+MLP_BLOCK = """```derivcheck
+symbols:
+  x: vector D
+  W: matrix K D
+  y: onehot K
+```
+"""
+
+# -- finding display math ------------------------------------------------------------
+SCAN_CASES = {
+    "dollars": ("a $$x = y$$ b", ["$$"]),
+    "brackets": ("\\[ x = y \\]", ["\\["]),
+    "align star": ("\\begin{align*} x &= y \\end{align*}", ["align*"]),
+    "equation": ("\\begin{equation} x = y \\end{equation}", ["equation"]),
+    "two blocks": ("$$a = b$$\n\n$$c = d$$", ["$$", "$$"]),
+    "fenced code skipped": ("```\n$$x = y$$\n```\n$$a = b$$", ["$$"]),
+    "inline math is prose": ("where $x = y$ holds", []),
+    "escaped bracket": ("a \\\\[2pt] b", []),
+}
+
+
+@pytest.mark.parametrize("name", SCAN_CASES)
+def test_scan_finds_display_math(name: str) -> None:
+    text, fences = SCAN_CASES[name]
+    doc = scan(text, "t.md", "markdown")
+    assert [b.fence for b in doc.blocks] == fences
+
+
+def test_scan_reports_an_unclosed_block() -> None:
+    doc = scan("ok $$a = b$$ then $$c = d", "t.md", "markdown")
+    assert len(doc.blocks) == 1 and doc.unclosed and doc.unclosed[0][1] == "$$"
+
+
+DECLARATION_CASES = {
+    "fence": (MLP_BLOCK + "$$x = x$$", "fenced", "x: vector D"),
+    "front matter": ("---\ntitle: t\nderivcheck:\n  symbols:\n    x: vector D\n---\n$$x=x$$",
+                     "front-matter", "symbols:"),
+    "tex comments": ("% derivcheck\n% symbols:\n%   x: vector D\n% end derivcheck\n", "comment",
+                     "x: vector D"),
+}
+
+
+@pytest.mark.parametrize("name", DECLARATION_CASES)
+def test_declarations_block_is_found(name: str) -> None:
+    text, style, inside = DECLARATION_CASES[name]
+    kind = "latex" if style == "comment" else "markdown"
+    doc = scan(text, "t", kind)
+    assert doc.declarations is not None and doc.declarations.style == style
+    assert inside in doc.declarations.text
+
+
+# -- cutting equations -----------------------------------------------------------------
+def _items(text: str) -> list[Equation | Unread]:
+    return list(split_items(scan(text, "t.md", "markdown").blocks))
+
+
+def _pieces(item: Equation | Unread) -> list[str]:
+    assert isinstance(item, Equation), item
+    return [p.text for p in item.pieces]
+
+
+SPLIT_CASES = {
+    "chain": ("$$a = b = c$$", [["a", "b", "c"]]),
+    "align continuation": ("\\begin{align} a &= b \\\\ &= c \\end{align}", [["a", "b", "c"]]),
+    "aligned rows": ("$$\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}$$",
+                     [["a", "b"], ["c", "d"]]),
+    "block continues the chain": ("$$a = b$$\ntext\n$$= c$$", [["a", "b", "c"]]),
+    "tag and label dropped": ("$$a = b \\tag{3} \\label{x}$$", [["a", "b"]]),
+    "number after quad": ("$$a = b \\quad (1)$$", [["a", "b"]]),
+    "number before quad": ("$$(1) \\quad a = b$$", [["a", "b"]]),
+    "trailing period": ("$$a = b.$$", [["a", "b"]]),
+    "two equations, comma": ("$$a = b, \\quad c = d$$", [["a", "b"], ["c", "d"]]),
+    "two equations, qquad": ("$$a = b \\qquad c = d$$", [["a", "b"], ["c", "d"]]),
+    "comma inside a function": ("$$f(a, b) = c$$", [["f(a, b)", "c"]]),
+    "iff between equations": ("$$a = b \\iff c = d$$", [["a", "b"], ["c", "d"]]),
+    "iff between forms": ("$$a \\Leftrightarrow b$$", [["a", "b"]]),
+    "conclusion arrow dropped": ("$$\\Rightarrow a = b$$", [["a", "b"]]),
+    "spacing dropped": ("$$a \\, = \\; b$$", [["a", "b"]]),
+}
+
+
+@pytest.mark.parametrize("name", SPLIT_CASES)
+def test_equations_are_cut_as_written(name: str) -> None:
+    text, expected = SPLIT_CASES[name]
+    items = _items(text)
+    assert [_pieces(i) for i in items] == expected
+
+
+UNREAD_CASES = {
+    "inequality": ("$$a \\geq b$$", "not an equation"),
+    "list of expressions": ("$$a, b, c$$", "not an equation"),
+    "formula alone": ("$$a + b$$", "no '='"),
+    "empty side": ("$$a = $$", "empty side"),
+    "continuation of nothing": ("$$= b$$", "no equation before it"),
+    "case without condition": ("$$a = \\begin{cases} 1 \\\\ 0 \\end{cases}$$", "no condition"),
+    "one case": ("$$a = \\begin{cases} 1 & x > 0 \\end{cases}$$", "at least two cases"),
+    "condition not read": ("$$a = \\begin{cases} 1 & x \\in S \\\\ 0 & \\text{else} "
+                           "\\end{cases}$$", "is not read"),
+}
+
+
+@pytest.mark.parametrize("name", UNREAD_CASES)
+def test_what_is_not_an_equation_is_listed_with_the_reason(name: str) -> None:
+    text, reason = UNREAD_CASES[name]
+    items = _items(text)
+    assert len(items) == 1 and isinstance(items[0], Unread)
+    assert reason in items[0].reason
+
+
+def test_cases_become_indicators_and_keep_their_positions() -> None:
+    text = "$$r = \\begin{cases} 1 & \\text{if } z > 0 \\\\ 0 & \\text{otherwise} \\end{cases}$$"
+    (eq,) = _items(text)
+    assert isinstance(eq, Equation)
+    rhs = eq.pieces[1].text
+    assert "\\mathbb{1}[z > 0]" in rhs and "\\left(1 - \\mathbb{1}[z > 0]\\right)" in rhs
+    # the branch value '1' still points at its character in the document
+    one = rhs.index("\\left(1\\right)") + len("\\left(")
+    assert text[eq.pieces[1].offset(one)] == "1"
+
+
+def test_a_case_holding_a_chain_gives_one_form_per_link() -> None:
+    text = ("$$d = \\begin{cases} a = a' & i = j \\\\ b & i \\neq j \\end{cases}$$")
+    (eq,) = _items(text)
+    assert isinstance(eq, Equation) and len(eq.pieces) == 3
+    assert "(a)" in eq.pieces[1].text.replace("\\left", "").replace("\\right", "")
+    assert "(a')" in eq.pieces[2].text.replace("\\left", "").replace("\\right", "")
+
+
+# -- whole documents: verdicts (worked out by hand) ----------------------------------
+SOFTMAX = MLP_BLOCK + r"""
+$$ z = W x $$
+$$ p = \mathrm{softmax}(z) $$
+$$ L = -\sum_k y_k \log p_k $$
+"""
+
+DOC_CASES = {
+    # dL/dz = p - y for softmax cross-entropy with a one-hot y
+    "gradient true": (r"$$\frac{\partial L}{\partial z} = p - y$$", [Verdict.PROVED]),
+    "sign error": (r"$$\frac{\partial L}{\partial z} = y - p$$", [Verdict.REFUTED]),
+    # dL/dW = (p - y) x^T; without the transpose the shapes do not fit
+    "outer product": (r"$$\frac{\partial L}{\partial W} = (p - y) x^\top$$", [Verdict.PROVED]),
+    "lost transpose": (r"$$\frac{\partial L}{\partial x} = W (p - y)$$",
+                       [Verdict.ILL_FORMED]),
+    "element form": (r"$$\frac{\partial L}{\partial z_i} = p_i - y_i$$", [Verdict.PROVED]),
+    # a chain: the second form drops the minus sign
+    "chain with a wrong link": ("\\begin{align}\\frac{\\partial L}{\\partial z} &= p - y \\\\ "
+                                "&= y - p\\end{align}", [Verdict.REFUTED]),
+    # a condition claimed: at i = 1 the entry is p_1 - y_1, not p_1
+    "claimed under a condition, wrong": (r"$$\frac{\partial L}{\partial z_i} = p_i, \quad i = 1$$",
+                                         [Verdict.REFUTED]),
+}
+
+
+def _verify(body: str, tmp_path: Path, prefix: str = SOFTMAX) -> list:
+    path = tmp_path / "notes.md"
+    path.write_text(prefix + "\n" + body + "\n")
+    return list(verify_derivation(load_notes(path), FAST))
+
+
+@pytest.mark.parametrize("name", DOC_CASES)
+def test_document_verdicts(name: str, tmp_path: Path) -> None:
+    body, verdicts = DOC_CASES[name]
+    results = _verify(body, tmp_path)
+    expected = [Verdict.CHECKED if v == Verdict.PROVED else v for v in verdicts]  # FAST
+    assert [r.verdict for r in results] == expected
+
+
+def test_refuted_step_has_a_counterexample_and_a_diagnosis(tmp_path: Path) -> None:
+    (r,) = _verify(r"$$\frac{\partial L}{\partial z} = y - p$$", tmp_path)
+    assert r.links[0].counterexample is not None
+    assert "sign-error" in r.codes
+
+
+CONDITION_CASES = {
+    # relu'(z) = 1 where z > 0: true under the condition, false without it
+    "relu slope under its condition": (r"$$\frac{\partial}{\partial s} \max(0, s) = 1, \quad "
+                                       r"s > 0$$", Verdict.CHECKED),
+    "relu slope without it": (r"$$\frac{\partial}{\partial s} \max(0, s) = 1$$",
+                              Verdict.REFUTED),
+    "a wrong value under the condition": (r"$$\frac{\partial}{\partial s} \max(0, s) = 2, "
+                                          r"\quad s > 0$$", Verdict.REFUTED),
+    "cases of relu'": (r"$$\frac{\partial}{\partial s} \max(0, s) = \begin{cases} 1 & s > 0 "
+                       r"\\ 0 & \text{otherwise} \end{cases}$$", Verdict.CHECKED),
+    "cases swapped": (r"$$\frac{\partial}{\partial s} \max(0, s) = \begin{cases} 0 & s > 0 "
+                      r"\\ 1 & \text{otherwise} \end{cases}$$", Verdict.REFUTED),
+    # a condition that random points rarely meet must still be reached (kink coverage)
+    "far condition, wrong": (r"$$s^2 = 4, \quad s > 1000$$", Verdict.REFUTED),
+    "nonlinear condition, wrong": (r"$$s = 5, \quad s^3 - 2 s > 1000$$", Verdict.REFUTED),
+    "condition on a sum, wrong": (r"$$s + 1 = 0, \quad s \geq 1$$", Verdict.REFUTED),
+    "stackrel condition": (r"$$\frac{\partial}{\partial s} \max(0, s) \stackrel{s > 0}{=} 1$$",
+                           Verdict.CHECKED),
+}
+
+
+@pytest.mark.parametrize("name", CONDITION_CASES)
+def test_conditions_are_checked_where_they_hold(name: str, tmp_path: Path) -> None:
+    body, verdict = CONDITION_CASES[name]
+    prefix = "```derivcheck\nsymbols:\n  s: scalar\n```\n"
+    (r,) = _verify(body, tmp_path, prefix)
+    assert r.verdict == verdict
+
+
+ELEMENT_DEFINITIONS = {
+    # entry-wise definitions become vectors; the equation stays a step and must hold
+    "softmax by entries": ("P_c = \\frac{e^{O_c}}{\\sum_k e^{O_k}}", "exp(O) / Sum(k, exp(O[k]))"),
+    "matrix-vector by entries": ("Q_k = \\sum_j V_{kj} B_j",
+                                 "Sum(j, (V @ onehot(j, H)) * B[j])"),
+    "transposed by entries": ("Q_j = \\sum_k V_{kj} O_k", "Sum(k, (V.T @ onehot(k, K)) * O[k])"),
+}
+
+
+@pytest.mark.parametrize("name", ELEMENT_DEFINITIONS)
+def test_entrywise_definitions_are_vectors_and_checked(name: str, tmp_path: Path) -> None:
+    equation, expr = ELEMENT_DEFINITIONS[name]
+    prefix = ("```derivcheck\nsymbols:\n  O: vector K\n  B: vector H\n  V: matrix K H\n"
+              "  c: index K\n  k: index K\n  j: index H\n```\n")
+    path = tmp_path / "n.md"
+    path.write_text(prefix + f"$${equation}$$\n")
+    d = load_notes(path)
+    (definition,) = d.definitions
+    assert definition.text == expr
+    (r,) = verify_derivation(d, FAST)
+    assert r.verdict.holds  # the rewrite agrees with the entry-wise equation
+
+
+def test_a_definition_with_a_free_index_is_not_read_as_a_sum(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text("```derivcheck\nsymbols:\n  y: vector K\n  a: vector K\n  k: index K\n```\n"
+                    "$$L = -y_k \\log a_k$$\n$$\\frac{\\partial L}{\\partial a} = -y / a$$\n")
+    found = read_document(path.read_text(), str(path), "markdown")
+    reasons = [e.reason for e in found.unread]
+    assert any("free index k" in r for r in reasons)
+
+
+# -- positions and inferences ------------------------------------------------------------
+def test_an_input_error_names_the_document_line_and_column(tmp_path: Path) -> None:
+    text = SOFTMAX + "\nwords\n\n$$\\frac{\\partial L}{\\partial z} = \\foo{p}$$\n"
+    found = read_document(text, "n.md", "markdown")
+    entry, nothing = found.unread  # and: no step left to check
+    assert nothing.line == 0 and "nothing to check" in nothing.reason
+    line = text.splitlines()[entry.line - 1]
+    assert "\\foo" in line
+    assert f"n.md:{entry.line}:" in entry.reason
+    col = int(entry.reason.split(":")[2])
+    assert line[col - 1:].startswith("\\foo")
+
+
+def test_inferred_names_are_listed(tmp_path: Path) -> None:
+    text = "$$O_k = \\sum_j V_{kj} B_j$$\n$$\\frac{\\partial O_k}{\\partial V_{kj}} = B_j$$\n"
+    found = read_document(text, "n.md", "markdown")
+    shown = "\n".join(found.inferred)
+    assert "V matrix" in shown and "B vector" in shown and "from V_{kj}" in shown
+    assert found.derivation is not None
+
+
+def test_an_error_in_the_declarations_is_located_in_the_document() -> None:
+    text = "# t\n\n```derivcheck\nsymbols:\n  x: vektor D\n```\n$$x = x$$\n"
+    found = read_document(text, "n.md", "markdown")
+    assert found.derivation is None
+    reasons = [e.reason for e in found.unread]
+    assert any("n.md:5:6:" in r and "unknown kind 'vektor'" in r for r in reasons), reasons
+
+
+def test_bad_yaml_in_the_declarations_is_an_input_error_of_the_document() -> None:
+    text = "```derivcheck\nsymbols: [x\n```\n$$x = x$$\n"
+    found = read_document(text, "n.md", "markdown")
+    assert found.error is not None and found.error.line >= 2
+
+
+# -- extract round trip, annotate, CLI -------------------------------------------------
+def test_extracted_yaml_reads_back_to_the_same_verdicts(tmp_path: Path) -> None:
+    body = (r"$$\frac{\partial L}{\partial z} = p - y$$" + "\n" +
+            r"$$\frac{\partial L}{\partial z} = y - p$$")
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + body + "\n")
+    found = read_document(path.read_text(), str(path), "markdown")
+    again = load_text(extracted_yaml(found), "again.yaml")
+    first = [r.verdict for r in verify_derivation(load_notes(path), FAST)]
+    second = [r.verdict for r in verify_derivation(again, FAST)]
+    assert first == second == [Verdict.CHECKED, Verdict.REFUTED]
+
+
+def test_annotated_copy_marks_each_equation(tmp_path: Path) -> None:
+    body = (r"$$\frac{\partial L}{\partial z} = p - y$$" + "\n" +
+            r"$$\frac{\partial L}{\partial z} = y - p$$" + "\n$$a \\geq b$$\n")
+    path = tmp_path / "n.md"
+    text = SOFTMAX + body
+    path.write_text(text)
+    report = verify_paths([path], FAST)
+    out = annotate(text, report.files[0], "markdown")
+    lines = out.splitlines()
+    kept = [ln.removesuffix(" ≔") for ln in lines[:len(text.splitlines()) - 3]]
+    assert kept == text.splitlines()[:-3]  # the document's text is kept
+    assert any(ln.endswith("≈") for ln in lines)  # checked (FAST: no proofs)
+    assert any("✗[^dc-" in ln for ln in lines)
+    assert any("?[^dc-" in ln for ln in lines)
+    assert sum(1 for ln in lines if ln.endswith("≔")) == 3  # the three definitions
+    notes = [ln for ln in lines if ln.startswith("[^dc-")]
+    assert len(notes) == 2 and "sign-error" in notes[0] and "not an equation" in notes[1]
+
+
+def test_cli_verify_and_extract(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + r"$$\frac{\partial L}{\partial z} = y - p$$" + "\n")
+    out = tmp_path / "n.checked.md"
+    run = subprocess.run([sys.executable, "-m", "derivcheck", "verify", str(path),
+                          "--no-symbolic", "--annotate", str(out)], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert run.returncode == 1 and "REFUTED" in run.stdout
+    assert "✗" in out.read_text()
+    ex = subprocess.run([sys.executable, "-m", "derivcheck", "extract", str(path)],
+                        capture_output=True, text=True, cwd=ROOT)
+    assert ex.returncode == 0 and "z: {latex: 'z', expr: 'W @ x'}" in ex.stdout
+    bad = subprocess.run([sys.executable, "-m", "derivcheck", "extract", str(tmp_path / "a.yaml")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "not a document" in bad.stderr
+
+
+# -- untrusted documents ----------------------------------------------------------------
+HOSTILE = {
+    "deep braces": "$$a = " + "{" * 3000 + "b" + "}" * 3000 + "$$",
+    "many blocks": "$$a = b$$\n" * 3000,
+    "deep cases": "$$a = " + "\\begin{cases}" * 80 + "1" + "\\end{cases}" * 80 + "$$",
+    "unbalanced": "$$\\frac{a = b$$ $$\\left( x = y$$",
+    "long row": "$$a = " + "b + " * 6000 + "b$$",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_documents_never_raise(name: str) -> None:
+    found = read_document(HOSTILE[name], "h.md", "markdown")
+    assert found.error is None or isinstance(found.error, InputError)
+    assert found.derivation is None or found.derivation.steps is not None
+
+
+def test_seed_documents_are_read_without_internal_errors() -> None:
+    for seed in sorted((ROOT.parent / "shared" / "seeds").glob("*.txt")):
+        found = read_document(seed.read_text(), str(seed), "markdown")
+        assert found.entries  # every equation is accounted for
+
+
+# -- transcription errors beside the verdict ----------------------------------------
+TRANSCRIPTION_CASES = {
+    # (p - y) x^T read as x^7: the verdict is for what is written; the repair is beside it
+    "T read as 7": (r"$$\frac{\partial L}{\partial W} = (p - y) x^7$$", Verdict.ILL_FORMED,
+                    "transpose-as-digit"),
+    # a factor 2 is no confusion of the table: a mathematical error alone
+    "factor two": (r"$$\frac{\partial L}{\partial z} = 2 (p - y)$$", Verdict.REFUTED, None),
+}
+
+
+@pytest.mark.parametrize("name", TRANSCRIPTION_CASES)
+def test_transcription_errors_are_told_apart(name: str, tmp_path: Path) -> None:
+    body, verdict, confusion = TRANSCRIPTION_CASES[name]
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + body + "\n")
+    (step,) = verify_paths([path], FAST).files[0].steps
+    assert step.verdict == verdict  # never the repaired reading's verdict
+    found = [d for d in step.diagnoses if d.code == "transcription-error"]
+    if confusion is None:
+        assert not found
+    else:
+        assert found and dict(found[0].args)["confusion"] == confusion
+        assert step.codes[0] != "transcription-error"  # the mathematical diagnosis first
+
+
+def test_an_unread_equation_gets_its_repair(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + r"$$\frac{\partial L}{\partial z} = p - y$$" + "\n" +
+                    r"$$\frac{\partial L}{\partial z} = p - y)$$" + "\n")
+    result = verify_paths([path], FAST).files[0]
+    (where, why), *_ = result.unread
+    assert where == "line 12"  # SOFTMAX is 10 lines, the good step 11
+    assert "probable transcription error" in why
+
+
+# -- differential: a derivation file and the same derivation as a document ------------
+def _as_markdown(path: Path) -> tuple[str, list[str]]:
+    """The file's declarations in a derivcheck block and each LaTeX step as display
+    math; and the ids of the steps written out, in order."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt", pure=True)
+    doc = yaml.load(path.read_text())
+    steps = doc.pop("steps")
+    doc.pop("source", None)
+    buf = StringIO()
+    yaml.dump(doc, buf)
+    out = ["# " + str(doc.get("title", path.stem)), "", "```derivcheck", buf.getvalue(), "```",
+           ""]
+    ids = []
+    for step in steps:
+        latex = step.get("latex")
+        if latex is None or step.get("layout"):
+            continue
+        chain = latex if isinstance(latex, str) else " = ".join(str(x) for x in latex)
+        if "\n" in chain or "$$" in chain:
+            continue
+        out.extend([f"$${chain}$$", ""])
+        ids.append(str(step["id"]))
+    return "\n".join(out), ids
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "derivations").glob("*.yaml")))
+def test_a_document_reads_as_the_derivation_file_it_came_from(name: str, tmp_path: Path) -> None:
+    """Every LaTeX step of derivations/NAME, written as display math in a Markdown
+    document with the file's declarations, gets the verdict of the file's own
+    LaTeX reading (cutting the math into chains changes nothing)."""
+    from derivcheck.decide import Options
+
+    source = ROOT / "derivations" / name
+    text, ids = _as_markdown(source)
+    if not ids:
+        pytest.skip("no LaTeX steps")
+    doc = tmp_path / "doc.md"
+    doc.write_text(text)
+    options = Options(symbolic=False, latex=True, repairs=False)
+    want = {s.id: s for s in verify_paths([source], options).files[0].steps}
+    got = verify_paths([doc], options).files[0]
+    assert got.error is None, got.error
+    assert len(got.steps) == len(ids), got.unread
+    for sid, step in zip(ids, got.steps):
+        assert [link.verdict for link in step.links] == [
+            link.verdict for link in want[sid].links], (sid, step.links[0].lhs_latex)
+
+
+def test_a_derivative_of_a_name_only_inferred_is_not_read() -> None:
+    # z is never defined (its definition was garbled): d z_i / d b_j would be 0, which is
+    # never what the document means, so the step is listed, not refuted
+    text = "$$\\frac{\\partial z_i}{\\partial b_j} = \\delta_{ij}$$\n$$a_i = a_i$$\n"
+    found = read_document(text, "n.md", "markdown")
+    (entry,) = [e for e in found.unread if e.line == 1]
+    assert "neither declares nor defines" in entry.reason and "define z" in entry.reason
+
+
+def test_the_example_notes_in_docs(tmp_path: Path) -> None:
+    """docs/example-notes.md: a two-layer tanh network in lecture-notes notation (front
+    matter, \\mathbf, layer superscripts, \\hat, align). By hand: every gradient is
+    right except dL/dW1, which drops the factor tanh'(z1) = 1 - a1^2."""
+    report = verify_paths([ROOT / "docs" / "example-notes.md"], FAST)
+    f = report.files[0]
+    assert f.error is None and not f.unread
+    verdicts = {s.line: s.verdict for s in f.steps}
+    wrong = [line for line, v in verdicts.items() if not v.holds]
+    assert len(verdicts) == 6 and len(wrong) == 1
+    (bad,) = [s for s in f.steps if not s.verdict.holds]
+    assert bad.verdict == Verdict.REFUTED and "W1" in bad.links[0].lhs
