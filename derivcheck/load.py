@@ -146,6 +146,7 @@ def read_latex_in(derivation: Derivation, text: str,
     loader = _Loader("", derivation.path, base=derivation)
     loader.__dict__["_declared_latex"] = dict(derivation.latex_names)
     loader._relu_at_zero = derivation.conventions.relu_prime_at_zero
+    loader.conv = derivation.conventions
     symbols, dims = dict(derivation.symbols), list(derivation.dims)
     loader.defined_names |= {d.name for d in derivation.definitions}
     bound = loader.bound = loader.bound_indices(symbols, dims)
@@ -482,6 +483,7 @@ class _Loader:
                                    "e.g. conventions: {layout: gradient, relu_prime_at_zero: 0}")
         layout = "gradient"
         at_zero = 0
+        base = 0
         for key, value in conv.items():
             if key == "layout":
                 if value not in LAYOUTS:
@@ -492,10 +494,16 @@ class _Loader:
                 if value not in (0, 1) or isinstance(value, bool):
                     raise self.value_error(conv, key, "relu_prime_at_zero must be 0 or 1")
                 at_zero = int(value)
+            elif key == "latex_index_base":
+                if value not in (0, 1) or isinstance(value, bool):
+                    raise self.value_error(conv, key, "latex_index_base must be 0 or 1",
+                                           "1: x_1 is the first entry of x in LaTeX")
+                base = int(value)
             else:
                 raise self.key_error(conv, key, f"unknown convention '{key}'",
-                                     "conventions: layout, relu_prime_at_zero")
-        return Conventions(layout, at_zero)
+                                     "conventions: layout, relu_prime_at_zero, "
+                                     "latex_index_base")
+        return Conventions(layout, at_zero, base)
 
     def assumptions(self, doc: Any, symbols: dict[str, Symbol]) -> tuple[str, ...]:
         items = doc.get("assume") or []
@@ -851,7 +859,8 @@ class _Loader:
         inference = ShapeInference(symbol_shapes, ranges, shapes,
                                    lambda node: derivative_shape(node, layout, inference.of))
         at_zero = self.__dict__.get("_relu_at_zero", 0)
-        cached[layout] = LatexScope(names, kinds, inference.of, ranges, at_zero, self.bound)
+        cached[layout] = LatexScope(names, kinds, inference.of, ranges, at_zero, self.bound,
+                                    self.conv.latex_index_base)
         return cached[layout]  # type: ignore[no-any-return]
 
     def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:

@@ -126,6 +126,7 @@ class Step:
 class Conventions:
     layout: str = "gradient"
     relu_prime_at_zero: int = 0
+    latex_index_base: int = 0  # integer subscripts in LaTeX count from 0 (x_0) or 1 (x_1)
 
 
 @dataclass(frozen=True)

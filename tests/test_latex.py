@@ -746,3 +746,46 @@ def test_a_submission_shares_the_keys_inferred_indices() -> None:
         load_submission_text("symbols:\n  k: scalar\nsteps:\n  - {id: s, claim: x = x}\n",
                              key, "sub.yaml")
     assert "'k' is a summation index of the answer key" in info.value.message
+
+
+# -- conventions: latex_index_base (issue 13) ----------------------------------------
+BASE_CASES = {
+    # (base, LaTeX, how it is read, or the error's fragment)
+    "0-based first entry": (0, "x_0", "x[0]"),
+    "0-based second entry": (0, "x_1", "x[1]"),
+    "1-based first entry": (1, "x_1", "x[0]"),
+    "1-based matrix entry": (1, "W_{12}", "W[0, 1]"),
+    "1-based delta": (1, "\\delta_{i1}", "delta(i, 0)"),
+    "1-based index zero refused": (1, "x_0", "count from 1"),
+    "indices by name unchanged": (1, "x_i", "x[i]"),
+}
+
+
+@pytest.mark.parametrize("name", BASE_CASES)
+def test_latex_index_base(name: str) -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    base, latex, want = BASE_CASES[name]
+    text = ("title: t\nsymbols: {x: vector D, W: matrix D D, i: index D}\n"
+            f"conventions: {{latex_index_base: {base}}}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
+    if "refused" in name:
+        with pytest.raises(InputError) as info:
+            load_text(text)
+        assert want in info.value.message
+        return
+    step = load_text(text).steps[0]
+    assert step.exprs[0].text == want
+    if base and any(c.isdigit() for c in latex):
+        assert any("count from 1" in note for note in step.exprs[0].reading)
+
+
+def test_latex_index_base_must_be_0_or_1() -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    with pytest.raises(InputError) as info:
+        load_text("title: t\nsymbols: {x: vector D}\nconventions: {latex_index_base: 2}\n"
+                  "steps: [{id: s, claim: x = x}]\n")
+    assert "latex_index_base must be 0 or 1" in info.value.message

@@ -193,6 +193,7 @@ class LatexScope:
     ranges: dict[str, str] = field(default_factory=dict)  # index -> its dimension
     at_zero: int = 0  # the relu_prime_at_zero convention
     bound: BoundIndices | None = None  # undeclared summation indices (None: refused)
+    index_base: int = 0  # the latex_index_base convention: x_1 is x[0] when it is 1
 
 
 def read_latex(text: str, scope: LatexScope) -> E:
@@ -1171,7 +1172,15 @@ class _Reader:
 
     def index_node(self, text: str, pos: int) -> E:
         if text.isdigit():
-            return E("int", val=int(text), pos=pos)
+            base = self.scope.index_base
+            if int(text) < base:
+                raise LatexError(f"index {text}: this file's LaTeX indices count from {base} "
+                                 "(conventions: latex_index_base)", pos,
+                                 f"the first entry is _{base}")
+            if base:
+                self.notes.append(f"the integer subscript {text} read as entry {int(text) - base}"
+                                  " (LaTeX indices count from 1: latex_index_base)")
+            return E("int", val=int(text) - base, pos=pos)
         bound = self.open_bound(text)
         if bound is not None:
             return E("idx", val=bound.name, pos=pos)

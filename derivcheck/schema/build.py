@@ -135,6 +135,10 @@ def _definitions() -> dict[str, Any]:
                      "relu_prime_at_zero": {"enum": [0, 1],
                                             "description": "the value of relu_prime at 0 "
                                                            "(default 0)"},
+                     "latex_index_base": {"enum": [0, 1],
+                                          "description": "where integer subscripts in LaTeX "
+                                                         "count from: 0 (default, x_0 is the "
+                                                         "first entry) or 1 (x_1 is)"},
                  }},
                 EMPTY,
             ],

@@ -65,9 +65,12 @@ MESSAGES: dict[tuple[Where, str], tuple[str, str]] = {
     (("conventions",), "type"): ("'conventions' must be a mapping", "e.g. conventions: "
                                  "{{layout: gradient, relu_prime_at_zero: 0}}"),
     (("conventions",), "additionalProperties"): ("unknown convention '{key}'",
-                                                 "conventions: layout, relu_prime_at_zero"),
+                                                 "conventions: layout, relu_prime_at_zero, "
+                                                 "latex_index_base"),
     (("conventions", "layout"), "enum"): _LAYOUT,
     (("conventions", "relu_prime_at_zero"), "enum"): ("relu_prime_at_zero must be 0 or 1", ""),
+    (("conventions", "latex_index_base"), "enum"): ("latex_index_base must be 0 or 1",
+                                                    "1: x_1 is the first entry of x in LaTeX"),
     (("assume",), "type"): ("'assume' must be a list of predicates",
                             "e.g. assume: [is_onehot(y)]"),
     (("assume", "*"), "type"): ("unknown assumption {value!r}", "predicates: {predicates}"),
