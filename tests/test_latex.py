@@ -789,3 +789,42 @@ def test_latex_index_base_must_be_0_or_1() -> None:
         load_text("title: t\nsymbols: {x: vector D}\nconventions: {latex_index_base: 2}\n"
                   "steps: [{id: s, claim: x = x}]\n")
     assert "latex_index_base must be 0 or 1" in info.value.message
+
+
+# -- e_t: a basis vector (issue 13) ---------------------------------------------------
+BASIS_CASES = {
+    "e_t": ("e_t", "onehot(t, K)"),
+    "bold e_t": ("\\mathbf{e}_t", "onehot(t, K)"),
+    "transposed in a product": ("e_t^\\top a", "onehot(t, K).T @ a"),
+    "in a gradient": ("a - e_t", "a - onehot(t, K)"),
+}
+
+
+@pytest.mark.parametrize("name", BASIS_CASES)
+def test_basis_vector_e_t(name: str) -> None:
+    from derivcheck.load import load_text
+
+    latex, want = BASIS_CASES[name]
+    text = ("title: t\nsymbols: {a: vector K, t: index K}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
+    step = load_text(text).steps[0]
+    assert step.exprs[0].text == want
+    assert any("basis vector" in note for note in step.exprs[0].reading)
+
+
+BASIS_REFUSED = {
+    "integer subscript": "e_1",
+    "not an index": "e_a",
+}
+
+
+@pytest.mark.parametrize("name", BASIS_REFUSED)
+def test_basis_vector_needs_an_index(name: str) -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    text = ("title: t\nsymbols: {a: vector K, t: index K}\n"
+            f"steps:\n  - id: s\n    latex: ['{BASIS_REFUSED[name]}', 'a']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text)
+    assert "basis vector" in info.value.message

@@ -1371,6 +1371,8 @@ class _Reader:
                 return self.element(node, rest, start) if rest else node
         if not sup and (base == "I" or (base == "1" and self.font in _BOLD)):
             return self.sized_object(base, sub, start)
+        if base == "e" and not sup and sub and names.lookup("e") is None:
+            return self.basis_vector(sub, start)
         shown = base
         if ":" in base:  # an accent: show it as written
             accent, inner = base.split(":", 1)
@@ -1381,6 +1383,19 @@ class _Reader:
             shown += f"_{{{sub}}}"
         raise LatexError(f"unknown name '{shown}'", start,
                          f"declared: {', '.join(sorted(set(names.table.values())))}")
+
+    def basis_vector(self, sub: str, pos: int) -> E:
+        """``e_t`` / ``\\mathbf{e}_t`` (``e`` not declared): the basis vector
+        ``onehot(t, K)``, over the range of its index."""
+        dim = self.scope.ranges.get(sub) if self.scope.kinds.get(sub) == "idx" else None
+        if dim is None:
+            raise LatexError(f"e_{{{sub}}}: a basis vector is e_t with a declared index t "
+                             "(its size is the index's range)", pos,
+                             "declare the index (t: index K), or write onehot(t, K) in the "
+                             "expression syntax (e is Euler's number: e^{x} is exp(x))")
+        self.notes.append(f"e_{{{sub}}} read as the basis vector onehot({sub}, {dim}) (the "
+                          f"range of {sub})")
+        return E("onehot", (E("idx", val=sub, pos=pos),), dim, pos=pos)
 
     def sized_object(self, base: str, sub: str, pos: int) -> E:
         """``I`` / ``\\mathbf{I}`` (the identity) and ``\\mathbf{1}`` (the ones column),
