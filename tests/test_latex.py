@@ -828,3 +828,51 @@ def test_basis_vector_needs_an_index(name: str) -> None:
     with pytest.raises(InputError) as info:
         load_text(text)
     assert "basis vector" in info.value.message
+
+
+# -- slices A_{:,n}, A_{n,:} (issue 13) ----------------------------------------------
+SLICE_CASES = {
+    "column": ("A_{:,n}", "A @ onehot(n, N)"),
+    "row": ("A_{m,:}", "(A.T @ onehot(m, M)).T"),
+    "column in a product": ("A_{:,n}^\\top x", "(A @ onehot(n, N)).T @ x"),
+}
+
+
+@pytest.mark.parametrize("name", SLICE_CASES)
+def test_slices(name: str) -> None:
+    from derivcheck.load import load_text
+
+    latex, want = SLICE_CASES[name]
+    text = ("title: t\nsymbols: {A: matrix M N, x: vector M, m: index M, n: index N}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
+    step = load_text(text).steps[0]
+    assert step.exprs[0].text == want
+    assert any("read as the" in note for note in step.exprs[0].reading)
+
+
+def test_a_column_slice_is_the_column() -> None:
+    # the column n of A is the vector of entries A[i, n]: checked at random points
+    from derivcheck.load import load_text
+
+    text = ("title: t\nsymbols: {A: matrix M N, m: index M, n: index N}\n"
+            "steps:\n  - id: s\n    latex: '(A_{:,n})_m = A_{mn}'\n"
+            "  - id: t\n    latex: '(A_{:,n})_m = A_{nm}'\n")
+    from tests.conftest import FAST
+
+    results = verify_derivation(load_text(text), FAST)
+    assert [r.verdict.holds for r in results] == [True, False]
+
+
+SLICE_REFUSED = {"two colons": "A_{:,:}", "a vector": "x_{:,n}"}
+
+
+@pytest.mark.parametrize("name", SLICE_REFUSED)
+def test_bad_slices_are_refused(name: str) -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    text = ("title: t\nsymbols: {A: matrix M N, x: vector M, m: index M, n: index N}\n"
+            f"steps:\n  - id: s\n    latex: ['{SLICE_REFUSED[name]}', 'x']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text)
+    assert "slice" in info.value.message

@@ -102,6 +102,9 @@ SPLIT_CASES = {
     "iff between forms": ("$$a \\Leftrightarrow b$$", [["a", "b"]]),
     "conclusion arrow dropped": ("$$\\Rightarrow a = b$$", [["a", "b"]]),
     "spacing dropped": ("$$a \\, = \\; b$$", [["a", "b"]]),
+    "colon equals": ("$$a := b$$", [["a", "b"]]),
+    "coloneqq": ("$$a \\coloneqq b$$", [["a", "b"]]),
+    "def over equals": ("$$a \\stackrel{\\text{def}}{=} b$$", [["a", "b"]]),
 }
 
 

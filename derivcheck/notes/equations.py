@@ -80,6 +80,9 @@ def _clean(src: Src) -> Src:
     for pattern in (r"\\label\s*\{[^{}]*\}", r"\\tag\*?\s*\{[^{}]*\}", r"\\nonumber\b",
                     r"\\notag\b"):
         src = _sub(src, pattern, " ")
+    # a definition written with := (or \coloneqq, \triangleq, \equiv) is an equation
+    src = _sub(src, r":=|\\coloneqq(?![A-Za-z])|\\triangleq(?![A-Za-z])|\\equiv(?![A-Za-z])|"
+                    r"\\stackrel\s*\{\s*\\(?:text|mathrm)\s*\{\s*def\s*\}\s*\}\s*\{=\}", "=")
     spans = [(a, b) for a, b, tok, _ in tokens(src.text) if tok in SPACES]
     for a, b in reversed(spans):
         src = src.replace_span(a, b, " ")

@@ -102,7 +102,7 @@ def tokenize(text: str) -> list[Tok]:
             out.append(Tok("letter", ch, i))
             i += 1
             continue
-        if ch in "{}()[]^_'+-*/=,|<>.":
+        if ch in "{}()[]^_'+-*/=,|<>.:":  # ':' only in a slice's subscript A_{:,n}
             out.append(Tok("char", ch, i))
             i += 1
             continue
@@ -1419,6 +1419,8 @@ class _Reader:
     def element(self, base: E, sub: str, pos: int) -> E:
         if base.op in ("idx", "dim"):
             raise LatexError(f"'{base.val}' has no elements", pos)
+        if ":" in sub:
+            return self.slice(base, sub, pos)
         indices = [self.index_node(c, pos) for c in sub]
         if not 1 <= len(indices) <= 2:
             raise LatexError(f"an element takes one or two indices, got {sub!r}", pos)
@@ -1434,6 +1436,33 @@ class _Reader:
                     raise LatexError(exc.message, pos, exc.hint) from None
                 indices[k] = E("idx", val=name, pos=pos)
         return E("elem", (base, *indices), pos=pos)
+
+    def slice(self, base: E, sub: str, pos: int) -> E:
+        """``A_{:,n}`` (the column n of a matrix, a column vector) and ``A_{n,:}`` (the
+        row n, a row vector): products with the basis vector of ``n``."""
+        where = next((k for k in (0, 1) if len(sub) == 2 and sub[k] == ":" and
+                      sub[1 - k] != ":"), None)
+        try:
+            shape = self.shape_of(base)
+        except (ShapeError, Unsupported, KeyError):
+            shape = ()
+        if where is None or len(shape) != 2 or 1 in shape:
+            raise LatexError(f"_{{{sub}}}: a slice is A_{{:,n}} (a column) or A_{{n,:}} (a "
+                             "row) of a matrix A", pos)
+        text = sub[1 - where]
+        index = self.index_node(text, pos)
+        dim = shape[1] if where == 0 else shape[0]
+        if not isinstance(dim, str):
+            raise LatexError(f"_{{{sub}}}: the slice's dimension has no name", pos)
+        basis = E("onehot", (index,), dim, pos=pos)
+        shown = to_text(base)
+        if where == 0:
+            self.notes.append(f"{shown}_{{:,{text}}} read as the column {shown} @ "
+                              f"onehot({text}, {dim})")
+            return E("matmul", (base, basis), pos=pos)
+        self.notes.append(f"{shown}_{{{text},:}} read as the row ({shown}.T @ onehot({text}, "
+                          f"{dim})).T")
+        return E("T", (E("matmul", (E("T", (base,), pos=pos), basis), pos=pos),), pos=pos)
 
     def subscript_dim(self, base: E, n: int, k: int) -> str | int:
         """The dimension the ``k``-th of ``n`` subscripts of ``base`` runs over."""
