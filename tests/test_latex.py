@@ -876,3 +876,51 @@ def test_bad_slices_are_refused(name: str) -> None:
     with pytest.raises(InputError) as info:
         load_text(text)
     assert "slice" in info.value.message
+
+
+# -- second derivatives and Hessians (issue 13) -------------------------------------
+HESSIAN_FORMS = {
+    "partial squared over x squared": "\\frac{\\partial^2 f}{\\partial w^2}",
+    "x x transposed": "\\frac{\\partial^2 f}{\\partial w \\partial w^\\top}",
+    "x x": "\\frac{\\partial^2 f}{\\partial w \\partial w}",
+    "operator form": "\\frac{\\partial^2}{\\partial w^2} f",
+    "nabla squared": "\\nabla^2_w f",
+    "nabla, square after": "\\nabla_w^2 f",
+    "nabla braced": "\\nabla^2_{w} f",
+}
+
+
+@pytest.mark.parametrize("name", HESSIAN_FORMS)
+def test_hessian_forms(name: str) -> None:
+    # f = w^T A w / 2 with A symmetric: the Hessian is A (by hand), and not A + I
+    from derivcheck.load import load_text
+    from tests.conftest import FAST
+
+    latex = HESSIAN_FORMS[name]
+    text = ("title: t\nsymbols: {w: vector D, A: symmatrix D}\n"
+            "define: {f: 'w.T @ A @ w / 2'}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', 'A']\n"
+            f"  - id: t\n    latex: ['{latex}', 'A + I']\n")
+    d = load_text(text)
+    assert d.steps[0].exprs[0].text == "d(d(f)/d(w))/d(w)"
+    assert [r.verdict.holds for r in verify_derivation(d, FAST)] == [True, False]
+
+
+HESSIAN_REFUSED = {
+    "mixed": ("\\frac{\\partial^2 f}{\\partial w \\partial v}", "mixed second derivative"),
+    "no second variable": ("\\frac{\\partial^2 f}{\\partial w}", "second derivative is written"),
+}
+
+
+@pytest.mark.parametrize("name", HESSIAN_REFUSED)
+def test_hessian_forms_refused(name: str) -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    latex, message = HESSIAN_REFUSED[name]
+    text = ("title: t\nsymbols: {w: vector D, v: vector D, A: symmatrix D}\n"
+            "define: {f: 'w.T @ A @ w / 2'}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', 'A']\n")
+    with pytest.raises(InputError) as info:
+        load_text(text)
+    assert message in info.value.message

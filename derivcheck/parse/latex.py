@@ -884,6 +884,7 @@ class _Reader:
 
     def nabla(self, pos: int) -> E:
         """``\\nabla_{v} f``: the derivative of ``f`` by ``v``."""
+        order = self.second_order()  # \\nabla^2_x f
         if not self.peek_char("_"):
             raise LatexError("\\nabla needs its variable: \\nabla_{W} L", pos)
         self.next()
@@ -893,8 +894,10 @@ class _Reader:
             self.expect_char("}")
         else:
             v = self.variable()
+        if order == 1:
+            order = self.second_order()  # \\nabla_x^2 f
         f = self.postfix(self.primary())
-        return E("d", (f, v), pos=pos)
+        return self.derivative(f, v, order, pos)
 
     def apply_named(self, fname: str, pos: int) -> E:
         key = fname.lower()
@@ -994,21 +997,68 @@ class _Reader:
     def derivative_fraction(self, pos: int) -> E:
         self.expect_char("{")
         self.skip_partial()
+        order = self.second_order()
         if self.peek_char("}"):
             self.next()  # \frac{\partial}{\partial v} f
             self.expect_char("{")
-            self.skip_partial()
-            v = self.variable()
+            v = self.denominator(order)
             self.expect_char("}")
             f = self.product_chain()
-            return E("d", (f, v), pos=pos)
+            return self.derivative(f, v, order, pos)
         f = self.expr()
         self.expect_char("}")
         self.expect_char("{")
+        v = self.denominator(order)
+        self.expect_char("}")
+        return self.derivative(f, v, order, pos)
+
+    def second_order(self) -> int:
+        """``^2`` after a ``\\partial`` (or ``d``): a second derivative; else 1."""
+        if not self.peek_char("^"):
+            return 1
+        save = self.i
+        self.next()
+        if self.raw_group_text().strip() == "2":
+            return 2
+        self.i = save
+        return 1
+
+    def denominator(self, order: int) -> E:
+        """``\\partial v`` (first order); ``\\partial v^2``, ``\\partial v \\partial v`` or
+        ``\\partial v \\partial v^\\top`` (second order, the same variable twice)."""
         self.skip_partial()
         v = self.variable()
-        self.expect_char("}")
-        return E("d", (f, v), pos=pos)
+        if order == 1:
+            return v
+        at = self.here()
+        if self.second_order() == 2:
+            return v
+        if not self.peek_cmd("partial"):
+            raise LatexError("a second derivative is written \\partial^2 f / \\partial x^2, or "
+                             "\\partial x \\partial x^\\top", at)
+        self.next()
+        w = self.variable()
+        if self.peek_char("^"):
+            save = self.i
+            self.next()
+            if self.raw_group_text().replace(" ", "") not in _TRANSPOSES:
+                self.i = save
+                raise LatexError("expected a transpose (^\\top) or nothing after the second "
+                                 "variable", self.here())
+        if w != v:
+            raise LatexError("a mixed second derivative is not read", at,
+                             "write it as a derivative of a derivative: "
+                             "\\frac{\\partial}{\\partial x} \\frac{\\partial f}{\\partial y}")
+        return v
+
+    def derivative(self, f: E, v: E, order: int, pos: int) -> E:
+        first = E("d", (f, v), pos=pos)
+        if order == 1:
+            return first
+        self.notes.append(f"the second derivative read as the derivative of the derivative: "
+                          f"d(d({to_text(f)})/d({to_text(v)}))/d({to_text(v)}) (the Hessian "
+                          "for a vector variable)")
+        return E("d", (first, v), pos=pos)
 
     def skip_partial(self) -> None:
         tok = self.next()
