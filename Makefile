@@ -2,7 +2,8 @@
 #   make demo   set up .venv, then check every file in derivations/
 #   make test   set up .venv, then run the whole test suite
 #   make bench  accuracy and speed against the baselines: bench/results.md, bench/results.json;
-#               then time and memory against the size of a derivation (bench/scaling.py)
+#               then time and memory against the size of a derivation (bench/scaling.py),
+#               and the LaTeX reader against SymPy's LaTeX parser tests (bench/latex_reader.py)
 #               (BENCH_ARGS=--quick for a smoke run)
 #   make report report.tex and report.pdf for derivations/ (needs TeX: see the README)
 #   make grade  grade the example class in examples/mlp004/ into grades/
@@ -38,6 +39,7 @@ grade: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 	$(PY) bench/scaling.py --markdown
+	$(PY) bench/latex_reader.py
 
 fuzz: $(STAMP)
 	DERIVCHECK_FUZZ=long $(PY) -m pytest -q tests/test_fuzz.py

@@ -175,7 +175,8 @@ ERRORS = [
      5),
     ("sum over a word", r"\sum_{kk} y_k", "'kk' is not a declared index", 5),
     ("times between matrices", r"W_1 \times W_1", "ambiguous", 4),
-    ("log base 3", r"\log_3 x", "base '3'", 0),
+    ("log base not an expression", r"\log_{a+} x", "base 'a+' is not read", 0),
+    ("log of a juxtaposition", r"\ln a_2 y", "ambiguous: the argument may be x or x y", 8),
     ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
     ("partial sum", r"\sum_{k=2}^{3} y_k", "not the whole range of k", 5),
     ("partial sum 1..K-1", r"\sum_{k=1}^{K-1} y_k", "sum bounds 1..K-1: not the whole range", 5),
@@ -924,3 +925,25 @@ def test_hessian_forms_refused(name: str) -> None:
     with pytest.raises(InputError) as info:
         load_text(text)
     assert message in info.value.message
+
+
+# -- \log_b with any base, \div, spacing commands (outside benchmark: SymPy's tests) ----
+MORE_READINGS = {
+    "log base 3": ("\\log_3 x", "log(x) / log(3)"),
+    "log base a": ("\\log_{a} x", "log(x) / log(a)"),
+    "log base a squared": ("\\log_{a^2} x", "log(x) / log(a ** 2)"),
+    "div": ("a \\div x", "a / x"),
+    "thinspace": ("a \\thinspace x", "a * x"),
+    "log of a product in parentheses": ("\\ln(a x)", "log(a * x)"),
+    "product after the log": ("x \\ln a", "x * log(a)"),
+}
+
+
+@pytest.mark.parametrize("name", MORE_READINGS)
+def test_more_readings(name: str) -> None:
+    from derivcheck.load import load_text
+
+    latex, want = MORE_READINGS[name]
+    text = ("title: t\nsymbols: {a: posscalar, x: posscalar}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
+    assert load_text(text).steps[0].exprs[0].text == want

@@ -44,7 +44,8 @@ FONT_COMMANDS = {"mathbf", "boldsymbol", "bm", "mathit", "mathrm", "vec", "maths
 ACCENTS = {"hat": "hat", "bar": "bar", "tilde": "tilde", "widehat": "hat", "overline": "bar"}
 IGNORED = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
            "biggl", "biggr", ",", ";", "!", ":", "quad", "qquad", " ", "displaystyle",
-           "textstyle", "limits", "nolimits"}
+           "textstyle", "limits", "nolimits", "thinspace", "medspace", "thickspace",
+           "negthinspace", "negmedspace", "negthickspace", "enspace"}
 FUNCTIONS = {  # LaTeX function name -> IR function
     "exp": "exp", "ln": "log", "log": "log", "sqrt": "sqrt", "tanh": "tanh",
     "sigmoid": "sigmoid", "softmax": "softmax", "relu": "relu", "diag": "diag",
@@ -577,7 +578,8 @@ class _Reader:
                 self.next()
                 right = self.unary()
                 node = self.product(node, right, "hadamard", tok.pos)
-            elif tok.kind == "char" and tok.text == "/":
+            elif (tok.kind == "char" and tok.text == "/") or (tok.kind == "cmd" and
+                                                              tok.text == "div"):
                 self.next()
                 right = self.unary()
                 node = E("div", (node, right), pos=tok.pos)
@@ -917,10 +919,9 @@ class _Reader:
         if fn == "log" and self.peek_char("_"):
             self.next()
             base = self.raw_group_text()
-            chosen = {"10": "log10", "2": "log2", "e": "log"}.get(base)
+            chosen = {"10": "log10", "2": "log2", "e": "log"}.get(base.replace(" ", ""))
             if chosen is None:
-                raise LatexError(f"logarithm base {base!r} is not supported", pos,
-                                 "use \\log (natural), \\log_2 or \\log_{10}")
+                return self.log_base(base, pos)
             fn = chosen
         power: E | None = None
         if self.peek_char("^") and fn in ("exp", "log", "tanh", "sigmoid"):
@@ -941,6 +942,7 @@ class _Reader:
             arg = self.primary()
         else:
             arg = self.postfix(self.primary())
+            self.refuse_juxtaposed_argument(fname, pos)
         node = E("fn", (arg,), fn, pos=pos)
         if root != 2:  # an even root: x^(1/n), defined where the square root is
             node = E("pow", (arg, E("num", val=Fraction(1, root))), pos=pos)
@@ -952,6 +954,37 @@ class _Reader:
         if power is not None:
             node = E("pow", (node, power), pos=pos)
         return node
+
+    def refuse_juxtaposed_argument(self, fname: str, pos: int) -> None:
+        """``\\ln x y``: is the argument ``x`` or ``x y``? Texts write both (SymPy's
+        parser reads ln(xy)); a reading either way would silently change some claims,
+        so the juxtaposition after an argument without parentheses is refused."""
+        tok = self.peek()
+        if tok is not None and self.starts_primary(tok) and not (
+                tok.kind == "cmd" and tok.text in ("right", "end")):
+            shown = f"\\{fname}" if fname.isalpha() else fname
+            raise LatexError(f"{shown} x y is ambiguous: the argument may be x or x y", tok.pos,
+                             f"write {shown}(x y) for the function of the product, or "
+                             f"y {shown} x (or ({shown} x) y) for the product")
+
+    def log_base(self, base: str, pos: int) -> E:
+        """``\\log_b x`` for a base other than 2, 10 and e: ``log(x) / log(b)``."""
+        try:
+            inner = _Reader(base, tokenize(base), self.scope)
+            b = inner.expr()
+            if not inner.at_end():
+                raise LatexError("", 0)
+        except LatexError:
+            raise LatexError(f"logarithm base {base!r} is not read", pos,
+                             "use \\log (natural), \\log_2, \\log_{10}, or a base that is "
+                             "an expression: \\log_{a} x is log(x) / log(a)") from None
+        if self.peek_char("(") or self.peek_char("["):
+            arg = self.primary()
+        else:
+            arg = self.postfix(self.primary())
+        self.notes.append(f"\\log_{{{base}}} read as log(...) / log({to_text(b)})")
+        return E("div", (E("fn", (arg,), "log", pos=pos), E("fn", (b,), "log", pos=pos)),
+                 pos=pos)
 
     def root_degree(self, pos: int) -> int:
         """The ``n`` of ``\\sqrt[n]{x}``: 2, or an even number; an odd root is refused
