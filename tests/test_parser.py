@@ -177,6 +177,8 @@ def test_round_trip_of_decimals(text: str) -> None:
 
 # (id, text, offset of the offending piece, substring of the message)
 REFUSED = [
+    ("transpose of a derivative unparenthesised", "d(s)/d(x).T", 0,
+     "d(f)/d(v).T reads as d(f) / (d(v).T)"),
     ("dunder attribute", "x + y.__class__", 4, "__class__"),
     ("dunder chain", "x.__class__.__base__", 0, "attribute"),
     ("__import__", "__import__('os')", 0, "unknown function '__import__'"),

@@ -206,6 +206,10 @@ class _Reader:
                 return self.read(regrouped, level)
         if op == "div" and _is_d_call(node.left) and _is_d_call(node.right):
             return self.derivative(node, level)
+        if op == "div" and _is_d_call(node.left) and isinstance(node.right, ast.Attribute) \
+                and node.right.attr == "T" and _is_d_call(node.right.value):
+            raise self.fail(node, "d(f)/d(v).T reads as d(f) / (d(v).T)",
+                            "write (d(f)/d(v)).T for the transpose of a derivative")
         left = self.read(node.left, level + 1)
         right = self.read(node.right, level + 1)
         exponent = right.args[0] if right.op == "neg" else right
