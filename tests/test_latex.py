@@ -947,3 +947,21 @@ def test_more_readings(name: str) -> None:
     text = ("title: t\nsymbols: {a: posscalar, x: posscalar}\n"
             f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
     assert load_text(text).steps[0].exprs[0].text == want
+
+
+AXIS_OF_ONE = {
+    "softmax of a row": ("\\operatorname{softmax}(q^\\top K)", True),
+    "softmax of a column": ("\\operatorname{softmax}(K^\\top q)", False),
+    "logsumexp of a row": ("\\operatorname{lse}(q^\\top K)", True),
+}
+
+
+@pytest.mark.parametrize("name", AXIS_OF_ONE)
+def test_softmax_over_an_axis_of_length_one_is_said(name: str) -> None:
+    from derivcheck.load import load_text
+
+    latex, warned = AXIS_OF_ONE[name]
+    text = ("title: t\nsymbols: {q: vector D, K: matrix D N}\n"
+            f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
+    notes = load_text(text).steps[0].exprs[0].reading
+    assert any("over one entry" in n for n in notes) == warned

@@ -944,6 +944,8 @@ class _Reader:
             arg = self.postfix(self.primary())
             self.refuse_juxtaposed_argument(fname, pos)
         node = E("fn", (arg,), fn, pos=pos)
+        if fn in ("softmax", "logsumexp"):
+            self.warn_axis_of_one(fn, arg)
         if root != 2:  # an even root: x^(1/n), defined where the square root is
             node = E("pow", (arg, E("num", val=Fraction(1, root))), pos=pos)
             self.notes.append(f"\\sqrt[{root}]{{...}} read as the power 1/{root}")
@@ -954,6 +956,20 @@ class _Reader:
         if power is not None:
             node = E("pow", (node, power), pos=pos)
         return node
+
+    def warn_axis_of_one(self, fn: str, arg: E) -> None:
+        """A softmax or logsumexp of a row (runs down each column, over one entry) is
+        almost always a mistake: 1 everywhere, or the entries themselves. Said, not
+        refused: the reading is exact."""
+        try:
+            shape = self.shape_of(arg)
+        except (ShapeError, Unsupported, KeyError):
+            return
+        if len(shape) == 2 and shape[0] == 1 and shape[1] != 1:
+            what = "1 in every entry" if fn == "softmax" else "the entries themselves"
+            self.notes.append(f"{fn} of a row ({to_text(arg)}, 1 x {shape[1]}) runs down each "
+                              f"column, over one entry: it is {what}; the {fn} of the row's "
+                              "entries is that of its transpose")
 
     def refuse_juxtaposed_argument(self, fname: str, pos: int) -> None:
         """``\\ln x y``: is the argument ``x`` or ``x y``? Texts write both (SymPy's
