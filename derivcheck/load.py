@@ -44,6 +44,8 @@ from derivcheck.parse.latex import (
     LatexError,
     LatexNames,
     LatexScope,
+    latex_form,
+    latex_forms,
     latex_name_key,
     read_latex_noting,
     split_latex_equation,
@@ -433,10 +435,11 @@ class _Loader:
                         raise self.key_error(spec, key, f"unknown symbol key '{key}'",
                                              "a symbol has 'kind' and, optionally, 'latex'")
                 if "latex" in spec:
-                    if not isinstance(spec["latex"], str) or latex_name_key(spec["latex"]) is None:
+                    if not _latex_declaration(spec["latex"]):
                         raise self.value_error(spec, "latex", "'latex' is a LaTeX name such as "
                                                "'W_2', '\\mathbf{W}_2', 'W^{(1)}' or "
-                                               "'\\hat{y}'")
+                                               "'\\hat{y}', or a fixed form such as "
+                                               "'\\mathcal{L}(\\theta)'")
                     self.__dict__.setdefault("_declared_latex", {})[name] = spec["latex"]
                 spec = spec["kind"]
             if not isinstance(spec, str):
@@ -582,9 +585,10 @@ class _Loader:
                 raise self.key_error(spec, key, f"unknown definition key '{key}'",
                                      "a definition is an expression, or {expr:, latex:}")
         if "latex" in spec:
-            if not isinstance(spec["latex"], str) or latex_name_key(spec["latex"]) is None:
+            if not _latex_declaration(spec["latex"]):
                 raise self.value_error(spec, "latex", "'latex' is a LaTeX name such as "
-                                       "'z^{(1)}', '\\bar{x}' or '\\hat{y}'")
+                                       "'z^{(1)}', '\\bar{x}' or '\\hat{y}', or a fixed form "
+                                       "such as 'D_{\\mathrm{KL}}(p \\| q)'")
             self.__dict__.setdefault("_declared_latex", {})[name] = spec["latex"]
 
     def _note_def_shape(self, symbols: dict[str, Symbol], name: str, node: E) -> None:
@@ -859,8 +863,9 @@ class _Loader:
         inference = ShapeInference(symbol_shapes, ranges, shapes,
                                    lambda node: derivative_shape(node, layout, inference.of))
         at_zero = self.__dict__.get("_relu_at_zero", 0)
+        forms = latex_forms(self.__dict__.get("_declared_latex", {}))
         cached[layout] = LatexScope(names, kinds, inference.of, ranges, at_zero, self.bound,
-                                    self.conv.latex_index_base)
+                                    self.conv.latex_index_base, forms)
         return cached[layout]  # type: ignore[no-any-return]
 
     def expect(self, item: Any, n_links: int, ctx: str) -> tuple[str, ...] | None:
@@ -896,6 +901,12 @@ def _with_second_reading(steps: tuple[Step, ...], pending: list[tuple[Expr, Any]
     return tuple(dataclasses.replace(s, exprs=swap(s.exprs),
                                      latex=None if s.latex is None else swap(s.latex))
                  for s in steps)
+
+
+def _latex_declaration(latex: object) -> bool:
+    """A declared ``latex:``: a LaTeX name, or a fixed form (``parse/latex.latex_form``)."""
+    return isinstance(latex, str) and (latex_name_key(latex) is not None or
+                                       latex_form(latex) is not None)
 
 
 def _lead_len(text: str) -> int:

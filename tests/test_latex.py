@@ -965,3 +965,43 @@ def test_softmax_over_an_axis_of_length_one_is_said(name: str) -> None:
             f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n")
     notes = load_text(text).steps[0].exprs[0].reading
     assert any("over one entry" in n for n in notes) == warned
+
+
+# -- fixed LaTeX forms of a definition: D_{\mathrm{KL}}(p \| q) (issue 13) -------------
+KL_DOC = ("title: t\nsymbols: {p: prob K, q: prob K}\n"
+          "define:\n  KL: {expr: 'Sum(k, p[k] * log(p[k] / q[k]))', "
+          "latex: 'D_{\\mathrm{KL}}(p \\| q)'}\n")
+
+FORM_CASES = {
+    "the form itself": ("D_{\\mathrm{KL}}(p \\| q)", "KL"),
+    "spaced otherwise": ("D_{ \\mathrm{KL} } ( p \\| q )", "KL"),
+    "in a derivative": ("\\frac{\\partial D_{\\mathrm{KL}}(p \\| q)}{\\partial q}", "d(KL)/d(q)"),
+    "times a number": ("2 D_{\\mathrm{KL}}(p \\| q)", "2 * KL"),
+}
+
+
+@pytest.mark.parametrize("name", FORM_CASES)
+def test_a_definition_written_as_a_fixed_form(name: str) -> None:
+    from derivcheck.load import load_text
+
+    latex, want = FORM_CASES[name]
+    step = load_text(KL_DOC + f"steps:\n  - id: s\n    latex: ['{latex}', '{latex}']\n").steps[0]
+    assert step.exprs[0].text == want
+
+
+def test_a_form_is_matched_exactly_never_widened() -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    with pytest.raises(InputError):  # q and p swapped is another quantity: not KL
+        load_text(KL_DOC + "steps:\n  - id: s\n    latex: ['D_{\\mathrm{KL}}(q \\| p)', '0']\n")
+
+
+def test_an_unbalanced_form_is_refused() -> None:
+    from derivcheck.errors import InputError
+    from derivcheck.load import load_text
+
+    with pytest.raises(InputError) as info:
+        load_text("title: t\nsymbols: {p: prob K}\ndefine:\n  H: {expr: '-sum(p * log(p))', "
+                  "latex: 'H(p'}\nsteps: [{id: s, claim: H = H}]\n")
+    assert "fixed form" in info.value.hint or "fixed form" in info.value.message

@@ -476,3 +476,15 @@ def test_the_example_notes_in_docs(tmp_path: Path) -> None:
     assert len(verdicts) == 6 and len(wrong) == 1
     (bad,) = [s for s in f.steps if not s.verdict.holds]
     assert bad.verdict == Verdict.REFUTED and "W1" in bad.links[0].lhs
+
+
+def test_a_definition_written_as_a_function_of_its_arguments(tmp_path: Path) -> None:
+    # L(w) = ... defines L, written L(w) (a fixed form); its gradient: by hand 2 (w - t)
+    path = tmp_path / "n.md"
+    path.write_text("```derivcheck\nsymbols:\n  w: vector D\n  t: vector D\n```\n"
+                    "$$\\mathcal{L}(w) = \\|w - t\\|^2$$\n"
+                    "$$\\nabla_w \\mathcal{L}(w) = 2 (w - t)$$\n"
+                    "$$\\nabla_w \\mathcal{L}(w) = w - t$$\n")
+    d = load_notes(path)
+    assert [x.name for x in d.definitions] == ["L"]
+    assert [r.verdict.holds for r in verify_derivation(d, FAST)] == [True, False]

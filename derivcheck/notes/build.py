@@ -44,7 +44,7 @@ from derivcheck.notes.document import Document, scan
 from derivcheck.notes.equations import Equation, Unread, split_items
 from derivcheck.notes.source import Src
 from derivcheck.notes.vectorize import vectorize
-from derivcheck.parse.latex import latex_name_key
+from derivcheck.parse.latex import latex_form, latex_name_key
 from derivcheck.printer import to_text
 
 MAX_INFERENCES = 40  # names inferred while reading one equation
@@ -324,10 +324,21 @@ def _name_of(base: str, sub: str) -> _Name | None:
 
 
 def _lhs_name(piece: Src) -> _Name | None:
-    key = latex_name_key(piece.text.strip())
-    if key is None:
+    """The name an equation's left side defines: a LaTeX name (``z_1``), or a fixed form
+    that is a name applied to arguments (``\\mathcal{L}(\\theta)``, ``D_{KL}(p \\| q)``),
+    which becomes the definition's ``latex:``."""
+    text = piece.text.strip()
+    key = latex_name_key(text)
+    if key is not None:
+        return _name_of(*key)
+    m = re.match(r"(.+?)\s*\\?(?:left)?\(", text)
+    if m is None or not text.endswith(")") or latex_form(text) is None:
         return None
-    return _name_of(*key)
+    head = latex_name_key(m.group(1).removesuffix("\\left").strip())
+    name = _name_of(*head) if head is not None else None
+    if name is None or name.indices:
+        return None
+    return _Name(name.ident, text, "")
 
 
 def _definition_candidates(state: _State, equations: list[Equation]) -> dict[int, _Name]:

@@ -127,6 +127,8 @@ class LatexNames:
         for name, latex in (declared or {}).items():
             found = _key_of(latex)
             if found is None:
+                if latex_form(latex) is not None:
+                    continue  # a fixed form such as D_{\mathrm{KL}}(p \| q): see latex_forms
                 raise LatexError(f"cannot read the LaTeX name {latex!r} of '{name}'", 0)
             table[found] = name
         for a, b in (("\\epsilon", "\\varepsilon"), ("\\phi", "\\varphi")):
@@ -163,6 +165,54 @@ def _default_keys(name: str) -> list[tuple[str, str]]:
     return keys
 
 
+MAX_FORM = 200
+
+
+def latex_form(latex: str) -> tuple[tuple[str, str], ...] | None:
+    """The tokens of a fixed LaTeX form a symbol or definition may be written as, when
+    it is not a name (``D_{\\mathrm{KL}}(p \\| q)``, ``\\mathcal{L}(\\theta)``): at
+    least two tokens, beginning with a letter or a command, its brackets balanced;
+    None if it cannot be one."""
+    if len(latex) > MAX_FORM:
+        return None
+    try:
+        toks = tokenize(latex)
+    except LatexError:
+        return None
+    if len(toks) < 2 or toks[0].kind not in ("letter", "cmd"):
+        return None
+    depth = 0
+    for t in toks:
+        if t.kind == "char" and t.text in "({[":
+            depth += 1
+        elif t.kind == "char" and t.text in ")}]":
+            depth -= 1
+            if depth < 0:
+                return None
+    if depth:
+        return None
+    return tuple((t.kind, t.text) for t in toks)
+
+
+def latex_forms(declared: dict[str, str]) -> tuple[tuple[tuple[tuple[str, str], ...], str], ...]:
+    """The declared fixed forms (not names), longest first: (tokens, name)."""
+    out = []
+    for name, latex in declared.items():
+        if _key_of_safe(latex) is None:
+            sig = latex_form(latex)
+            if sig is not None:
+                out.append((sig, name))
+    out.sort(key=lambda f: -len(f[0]))
+    return tuple(out)
+
+
+def _key_of_safe(latex: str) -> tuple[str, str] | None:
+    try:
+        return _key_of(latex)
+    except LatexError:
+        return None
+
+
 def latex_name_key(latex: str) -> tuple[str, str] | None:
     """How a declared LaTeX name is looked up, or None if it is not a name."""
     try:
@@ -195,6 +245,7 @@ class LatexScope:
     at_zero: int = 0  # the relu_prime_at_zero convention
     bound: BoundIndices | None = None  # undeclared summation indices (None: refused)
     index_base: int = 0  # the latex_index_base convention: x_1 is x[0] when it is 1
+    forms: tuple[tuple[tuple[tuple[str, str], ...], str], ...] = ()  # fixed forms -> name
 
 
 def read_latex(text: str, scope: LatexScope) -> E:
@@ -721,6 +772,10 @@ class _Reader:
         tok = self.peek()
         if tok is None:
             raise LatexError("the expression ends too early", len(self.text))
+        for sig, name in self.scope.forms:  # a declared form: D_{\mathrm{KL}}(p \| q)
+            if tuple((t.kind, t.text) for t in self.toks[self.i:self.i + len(sig)]) == sig:
+                self.i += len(sig)
+                return self.leaf(name, tok.pos)
         if tok.kind == "num":
             self.next()
             if len(tok.text) > 12:
