@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="check the LaTeX form (latex:) of the steps that have one")
     report.add_argument("--workers", type=int, default=2,
                         help="worker processes for files and proofs (default 2)")
+    report.add_argument("--step-time-limit", type=float, default=30.0,
+                        help="seconds for each in-process stage (numeric check, diagnosis, "
+                             "display) of each equation; past it: undecided, time-limit "
+                             "(default 30)")
     from derivcheck.grade.cli import add_parser as add_grade
 
     add_grade(sub)
@@ -213,8 +217,11 @@ def _report(args: argparse.Namespace) -> int:
     if not output.parent.is_dir():
         print(f"derivcheck: {output.parent}: no such folder for the output", file=sys.stderr)
         return EXIT_INPUT
+    if args.step_time_limit <= 0 or args.workers < 1:
+        print("derivcheck: --step-time-limit must be > 0, --workers >= 1", file=sys.stderr)
+        return EXIT_INPUT
     options = Options(seed=args.seed, symbolic=not args.no_symbolic, workers=args.workers,
-                      latex=args.latex)
+                      latex=args.latex, step_time_limit=args.step_time_limit)
     report = verify_paths(args.paths, options)
 
     from derivcheck.atomic import write_bytes, write_text

@@ -29,6 +29,7 @@ that was not made must not look like one that succeeded (write
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterator
@@ -64,6 +65,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="check the LaTeX form of the steps that have one")
     group.addoption("--derivcheck-time-limit", type=float, default=None, metavar="SECONDS",
                     help="seconds for each symbolic proof attempt (default 5)")
+    group.addoption("--derivcheck-step-time-limit", type=float, default=None,
+                    metavar="SECONDS",
+                    help="seconds for each in-process stage (numeric check, diagnosis, "
+                         "display) of each step; past it the step is undecided (default 30)")
     parser.addini("derivcheck_paths", type="paths", default=[],
                   help="folders whose derivation files are collected without --derivcheck")
     parser.addini("derivcheck_seed", default="0", help="random seed (default 0)")
@@ -126,9 +131,15 @@ def _options(config: pytest.Config) -> Options:
     symbolic = (bool(config.getini("derivcheck_symbolic"))
                 and not config.getoption("derivcheck_no_symbolic"))
     limit = config.getoption("derivcheck_time_limit")
-    extra = {} if limit is None else {"time_limit": limit}
-    return Options(seed=seed, symbolic=symbolic, latex=config.getoption("derivcheck_latex"),
-                   **extra)
+    step_limit = config.getoption("derivcheck_step_time_limit")
+    if step_limit is not None and step_limit <= 0:
+        raise pytest.UsageError("--derivcheck-step-time-limit must be > 0")
+    options = Options(seed=seed, symbolic=symbolic, latex=config.getoption("derivcheck_latex"))
+    if limit is not None:
+        options = dataclasses.replace(options, time_limit=float(limit))
+    if step_limit is not None:
+        options = dataclasses.replace(options, step_time_limit=float(step_limit))
+    return options
 
 
 def _seed(config: pytest.Config) -> int:

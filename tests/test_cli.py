@@ -279,3 +279,10 @@ def test_python_m_derivcheck(wrong: Path) -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["steps"] == 3
+
+
+def test_report_refuses_a_bad_step_time_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from derivcheck.cli import main
+
+    assert main(["report", "derivations/softmax_jacobian.yaml", "--step-time-limit", "0",
+                 "-o", str(tmp_path / "r.tex")]) == 2

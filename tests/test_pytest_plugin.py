@@ -277,3 +277,31 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parent)
     assert out.stdout.strip() == "[]"
+
+
+class _Config:
+    """The two accessors ``_options`` reads, over plain dictionaries."""
+
+    def __init__(self, options: dict, ini: dict) -> None:
+        self.options, self.ini = options, ini
+
+    def getoption(self, name: str) -> object:
+        return self.options.get(name)
+
+    def getini(self, name: str) -> object:
+        return self.ini[name]
+
+
+@pytest.mark.parametrize(("given", "want"), [(None, 30.0), (2.5, 2.5)], ids=["default", "given"])
+def test_the_step_time_limit_reaches_the_options(given: float | None, want: float) -> None:
+    from derivcheck.pytest_plugin import _options
+
+    config = _Config({"derivcheck_step_time_limit": given, "derivcheck_seed": None},
+                     {"derivcheck_seed": "0", "derivcheck_symbolic": True})
+    assert _options(config).step_time_limit == want  # type: ignore[arg-type]
+
+
+def test_a_bad_step_time_limit_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", sm=GOOD)
+    result = pytester.runpytest("--derivcheck", "--derivcheck-step-time-limit", "0", *QUIET)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
