@@ -81,3 +81,86 @@ SIGNS = [
 @pytest.mark.parametrize(("expr", "symbols", "signs"), SIGNS, ids=[c[0] for c in SIGNS])
 def test_sign_analysis(expr: str, symbols: dict[str, str], signs: frozenset[int]) -> None:
     assert _signs(expr, symbols) == signs
+
+
+# -- the ray search, batched, picks what one ray at a time picks --------------------------
+
+def _one_ray_at_a_time(engine, lhs, rhs, names, sizes, indices, taken, cover, rng,
+                       constraints):
+    """The search as it was written first (the reference): one ray per evaluation, and
+    per point, per kink, whether it reached a side not reached before."""
+    import numpy as np
+
+    from derivcheck.decide import points
+    from derivcheck.decide.tolerance import batch_errors
+
+    def missing(c):
+        return sum(int((~p).sum() + (~n).sum()) for _, p, n in c.values())
+
+    picked = []
+    for ray in range(points.RAYS):
+        if not missing(cover):
+            break
+        base = taken[ray % len(taken)].point
+        moving = names if ray % 2 == 0 else [names[(ray // 2) % len(names)]]
+        point = points._ray(engine, names, base, rng, constraints, moving)
+        batch = points.evaluate(engine, lhs, rhs, point, indices, cover=True)
+        errors = batch_errors(batch.lhs, batch.rhs)
+        for p in np.flatnonzero(batch.ok):
+            before = missing(cover)
+            points._merge_cover(cover, batch.cover, np.array([p]))
+            if missing(cover) < before:
+                picked.append((ray, int(p), [float(e) for e in errors[:, p]]))
+    return picked, cover
+
+
+# (id, symbols, definitions, claim): kinks that the first ray reaches, that take several
+# rays, and that some side is never reached (every ray is searched)
+RAY_CASES = [
+    ("one relu", {"s": "scalar"}, {}, "relu(s - 100) = relu(s - 100)"),
+    ("vector masks", {"x": "vector n", "W": "matrix m n"}, {"z": "W @ x - 30"},
+     "relu_prime(z) * z = relu(z)"),
+    ("two abs", {"x": "vector n"}, {}, "abs(x - 7) * abs(x + 500) = abs(x - 7) * (x + 500)"),
+    ("a side never reached", {"s": "scalar"}, {},
+     "relu(1 - 1000000 * (s - 3.3) ** 2) = relu(1 - 1000000 * (s - 3.3) ** 2)"),
+    ("three-layer relu net", {"x": "vector n", "W1": "matrix m n", "W2": "matrix m m",
+                              "W3": "matrix m m", "b": "vector m"},
+     {"a1": "relu(W1 @ x + b)", "a2": "relu(W2 @ a1 - b)", "a3": "relu(W3 @ a2 + 5 * b)"},
+     "sum(a3) = sum(relu_prime(W3 @ a2 + 5 * b) * (W3 @ a2 + 5 * b))"),
+]
+
+
+@pytest.mark.parametrize(("symbols", "define", "claim"), [c[1:] for c in RAY_CASES],
+                         ids=[c[0] for c in RAY_CASES])
+def test_batched_rays_pick_what_one_ray_at_a_time_picks(monkeypatch, symbols, define,
+                                                         claim: str) -> None:
+    import copy
+
+    import numpy as np
+
+    from derivcheck.decide import Options, points
+    from tests.conftest import build
+
+    d = build(claim=claim, symbols=symbols, define=define)
+    engine = Engine(d)
+    lhs, rhs = (engine.resolve(e.node, "gradient") for e in d.steps[0].exprs)
+    real = points.cover_kinks
+    compared = []
+
+    def both(engine, lhs, rhs, names, sizes, indices, taken, cover, rng, constraints):
+        ref_rng, ref_cover = copy.deepcopy(rng), copy.deepcopy(cover)
+        extra, unreached = real(engine, lhs, rhs, names, sizes, indices, taken, cover, rng,
+                                constraints)
+        picked, ref_cover = _one_ray_at_a_time(engine, lhs, rhs, names, sizes, indices,
+                                               taken, ref_cover, ref_rng, constraints)
+        assert [s.errors for s in extra] == [errors for _, _, errors in picked]
+        for key, (_, pos, neg) in ref_cover.items():
+            assert np.array_equal(cover[key][1], pos) and np.array_equal(cover[key][2], neg)
+        compared.append(len(unreached))
+        return extra, unreached
+
+    monkeypatch.setattr(points, "cover_kinks", both)
+    got = points.sample(engine, lhs, rhs, frozenset(), Options(symbolic=False),
+                        np.random.default_rng(5))
+    assert compared, "the ray search was never reached"
+    assert bool(got.unreached) == (claim.startswith("relu(1 - 1000000"))

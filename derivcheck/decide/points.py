@@ -260,8 +260,74 @@ def _merge_cover(into: dict[int, tuple[E, np.ndarray, np.ndarray]],
             into[key] = (node, old[1] | seen_pos, old[2] | seen_neg)
 
 
-def _missing(cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> int:
-    return sum(int((~pos).sum() + (~neg).sum()) for _, pos, neg in cover.values())
+class _Sides:
+    """Which side of each entry of each kink has been reached, as two flat boolean arrays.
+
+    ``cover_kinks`` asks, for point after point, whether it reaches a side not reached
+    yet: one test over every entry of every kink at once (the kinks of a deep network
+    number in the hundreds), instead of a test per kink.  ``spans`` gives each kink's
+    slice of the flat arrays; ``store`` writes what was reached back into the cover.
+    """
+
+    def __init__(self, cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> None:
+        self.spans: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        self.nodes: dict[int, E] = {}
+        self.pos = np.zeros(0, dtype=bool)
+        self.neg = np.zeros(0, dtype=bool)
+        self._extend({k: (node, pos[None], neg[None]) for k, (node, pos, neg) in cover.items()},
+                     seen=True)
+
+    def _extend(self, batch: dict[int, tuple[E, np.ndarray, np.ndarray]], *,
+                seen: bool = False) -> None:
+        """Take in the kinks of ``batch`` not known yet; reached on the sides ``batch``'s
+        first point reached if ``seen``, else on no side (a kink first met on a ray)."""
+        start = self.pos.size
+        pos, neg = [self.pos], [self.neg]
+        for key, (node, p, n) in batch.items():
+            if key in self.spans:
+                continue
+            shape = p.shape[1:]
+            self.spans[key] = (start, start + p[0].size, shape)
+            self.nodes[key] = node
+            start += p[0].size
+            pos.append(p[0].ravel() if seen else np.zeros(p[0].size, dtype=bool))
+            neg.append(n[0].ravel() if seen else np.zeros(n[0].size, dtype=bool))
+        self.pos, self.neg = np.concatenate(pos), np.concatenate(neg)
+
+    def missing(self) -> int:
+        """How many sides of entries are not reached yet."""
+        return int((~self.pos).sum() + (~self.neg).sum())
+
+    def found(self, batch: dict[int, tuple[E, np.ndarray, np.ndarray]] | None, count: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """A batch's record (``Evaluator.cover``) as ``(count, entries)`` arrays in this
+        order; a kink the batch did not record, or recorded with another shape, counts as
+        reached on no side (as ``_merge_cover`` leaves it)."""
+        self._extend(batch or {})
+        pos = np.zeros((count, self.pos.size), dtype=bool)
+        neg = np.zeros((count, self.neg.size), dtype=bool)
+        for key, (start, end, shape) in self.spans.items():
+            got = (batch or {}).get(key)
+            if got is not None and got[1].shape[1:] == shape:
+                pos[:, start:end] = got[1].reshape(count, -1)
+                neg[:, start:end] = got[2].reshape(count, -1)
+        return pos, neg
+
+    def add(self, pos: np.ndarray, neg: np.ndarray) -> bool:
+        """Mark what one point reached; whether it reached a side not reached before."""
+        new = bool((pos & ~self.pos).any() or (neg & ~self.neg).any())
+        if new:
+            self.pos |= pos
+            self.neg |= neg
+        return new
+
+    def store(self, cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> None:
+        for key, (start, end, shape) in self.spans.items():
+            cover[key] = (self.nodes[key], self.pos[start:end].reshape(shape),
+                          self.neg[start:end].reshape(shape))
+
+
+RAY_BATCHES = (1, 3, 8)  # rays evaluated together, in turn, until every side is reached
 
 
 def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
@@ -272,35 +338,51 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
     """Points on the sides of the kinks that the random points did not reach.
 
     From each sampled point in turn, along a random direction, points at distances
-    ``RAY_STEPS`` both ways are evaluated as one batch (continuous values move along
-    the ray, positive ones are scaled by the same powers of ten, bounded and discrete
-    kinds stay); a point that reaches an unreached side of some entry of some kink is
-    added.  Returns the added points and the kinks still not reached on some side.
+    ``RAY_STEPS`` both ways are evaluated (continuous values move along the ray,
+    positive ones are scaled by the same powers of ten, bounded and discrete kinds
+    stay); a point that reaches an unreached side of some entry of some kink is added.
+    The ``RAYS`` rays are evaluated in a few batches (``RAY_BATCHES``): the first ray
+    alone (it often reaches everything), then the others together until every side is
+    reached; points are taken in ray order, as if the rays were evaluated one by one.
+    Returns the added points and the kinks still not reached on some side.
     """
     extra: list[Sample] = []
-    if not cover or not taken or not _missing(cover):
+    if not cover or not taken:
         return extra, []
-    for ray in range(RAYS):
-        if not _missing(cover):
+    sides = _Sides(cover)
+    ray = 0
+    for count in RAY_BATCHES:
+        if ray >= RAYS or not sides.missing():
             break
-        base = taken[ray % len(taken)].point
+        rays = range(ray, min(ray + count, RAYS))
+        ray = rays.stop
         # every symbol moves on even rays; one symbol at a time on odd ones
-        moving = names if ray % 2 == 0 else [names[(ray // 2) % len(names)]]
-        point = _ray(engine, names, base, rng, constraints, moving)
+        point = _stack_batches([
+            _ray(engine, names, taken[r % len(taken)].point, rng, constraints,
+                 names if r % 2 == 0 else [names[(r // 2) % len(names)]]) for r in rays])
         batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
         errors = batch_errors(batch.lhs, batch.rhs)
         mags = _batch_magnitudes(batch.lhs, batch.rhs)
+        pos, neg = sides.found(batch.cover, point.size)
         for p in np.flatnonzero(batch.ok):
-            before = _missing(cover)
-            _merge_cover(cover, batch.cover, np.array([p]))
-            if _missing(cover) < before:
+            if sides.add(pos[p], neg[p]):
                 extra.append(_sample(sizes, point, indices, batch, errors, mags, int(p)))
+    sides.store(cover)
     unreached = []
-    for node, pos, neg in cover.values():
-        sides = [s for s, seen in (("> 0", pos), ("< 0", neg)) if not seen.all()]
-        if sides:
-            unreached.append(f"`{to_text(node.args[0])}` {' and '.join(sides)}")
+    for node, pos_seen, neg_seen in cover.values():
+        missed = [s for s, seen in (("> 0", pos_seen), ("< 0", neg_seen)) if not seen.all()]
+        if missed:
+            unreached.append(f"`{to_text(node.args[0])}` {' and '.join(missed)}")
     return extra, unreached
+
+
+def _stack_batches(points: list[Point]) -> Point:
+    """Batched points with the same sizes and names, as one batch (in order)."""
+    if len(points) == 1:
+        return points[0]
+    first = points[0]
+    values = {n: np.concatenate([p.values[n] for p in points]) for n in first.values}
+    return Point(dict(first.sizes), values, batched=True)
 
 
 def _possible(cover: dict[int, tuple[E, np.ndarray, np.ndarray]], signs: SignAnalysis
