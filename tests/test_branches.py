@@ -164,3 +164,36 @@ def test_batched_rays_pick_what_one_ray_at_a_time_picks(monkeypatch, symbols, de
                         np.random.default_rng(5))
     assert compared, "the ray search was never reached"
     assert bool(got.unreached) == (claim.startswith("relu(1 - 1000000"))
+
+
+# (id, values of y per point): the sides of relu(y[k]) and relu_prime(y[k]), one argument
+# shared by both kinks, over every k of a sum, and how close each point came to a kink
+KINK_RECORDS = [
+    ("all positive", [[1.0, 2.0, 3.0], [0.5, 0.25, 4.0]]),
+    ("mixed signs", [[1.0, -2.0, 3.0], [-0.5, -0.25, -4.0]]),
+    ("an exact zero is structural", [[0.0, -2.0, 3.0], [0.0, 0.0, 1e-5]]),
+]
+
+
+@pytest.mark.parametrize("rows", [c[1] for c in KINK_RECORDS], ids=[c[0] for c in KINK_RECORDS])
+def test_the_evaluator_records_each_kink_once_per_argument(model_engine, rows) -> None:
+    import numpy as np
+
+    from derivcheck import ir
+    from derivcheck.engine.numeric import Point
+    from derivcheck.ir import E
+
+    m = model_engine(symbols={"y": "vector n", "k": "index n"})
+    yk = ir.elem(E("sym", val="y"), E("idx", val="k"))
+    relu, mask = ir.fn("relu", yk), ir.fn("relu_prime", yk)
+    node = ir.index_sum("k", ir.add(relu, mask))
+    y = np.array(rows)[:, :, None]
+    ev = m.engine.evaluator(Point({"n": 3}, {"y": y}, batched=True))
+    ev.cover = {}
+    ev.values(node, [{}])
+    for kink in (relu, mask):
+        _, pos, neg = ev.cover[id(kink)]
+        assert pos.reshape(-1).tolist() == (y > 0).any(axis=(1, 2)).tolist()
+        assert neg.reshape(-1).tolist() == (y < 0).any(axis=(1, 2)).tolist()
+    mags = np.where(y != 0, np.abs(y), np.inf).min(axis=(1, 2))
+    assert np.asarray(ev.min_kink).tolist() == mags.tolist()

@@ -232,6 +232,8 @@ class Evaluator:
         self.smallest_ratio: Any = 1.0  # and the smallest |small term| / |large term| added
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[Any, np.ndarray] = {}
+        # id(kink argument) -> (the argument, (its entries > 0, < 0) or None): see _kink
+        self._kink_args: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = {}
 
     def _cast(self, value: np.ndarray) -> np.ndarray:
         if self.mp:
@@ -300,20 +302,33 @@ class Evaluator:
         negative number, a one-hot entry), not from sampling: there the stated
         convention (``relu_prime_at_zero``) decides, and the point stays usable.
         """
-        mags = np.abs(arg)
-        mags = np.where(mags > 0, mags, np.inf)
-        self._kinks = np.minimum(self._kinks, mags.min(axis=(1, 2)))
-        if self.cover is not None and node is not None:
-            pos = np.broadcast_to(np.asarray(arg > 0, dtype=bool),
-                                  (self.batch, *arg.shape[1:]))
-            neg = np.broadcast_to(np.asarray(arg < 0, dtype=bool),
-                                  (self.batch, *arg.shape[1:]))
-            seen = self.cover.get(id(node))
-            if seen is None:
-                self.cover[id(node)] = (node, pos.copy(), neg.copy())
-            elif seen[1].shape == pos.shape:
-                seen[1].__ior__(pos)
-                seen[2].__ior__(neg)
+        # One argument value often reaches several kinks (relu(z) in the forward pass,
+        # relu_prime(z) in both sides): its distance and sides are computed once.  The
+        # array is kept in the entry, so its id is not reused while the entry lives.
+        known = self._kink_args.get(id(arg))
+        if known is None or known[0] is not arg:
+            mags = np.abs(arg)
+            mags[mags == 0] = np.inf
+            self._kinks = np.minimum(self._kinks, mags.reshape(mags.shape[0], -1).min(axis=1))
+            known = (arg, None)
+            self._kink_args[id(arg)] = known
+        if self.cover is None or node is None:
+            return
+        sides = known[1]
+        if sides is None:
+            full = (self.batch, *arg.shape[1:])
+            above, below = arg > 0, arg < 0
+            if above.shape != full:
+                above = np.broadcast_to(above, full).copy()
+                below = np.broadcast_to(below, full).copy()
+            sides = (above, below)
+            self._kink_args[id(arg)] = (arg, sides)
+        pos, neg = sides
+        seen = self.cover.get(id(node))
+        if seen is None:
+            self.cover[id(node)] = (node, pos, neg)
+        elif seen[1].shape == pos.shape:  # another index setting: new arrays (pos is shared)
+            self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
     def _eval(self, node: E, idx: dict[str, int]) -> np.ndarray:
         """Memoized by node and the values of the node's own free indices.
