@@ -197,3 +197,57 @@ def test_the_evaluator_records_each_kink_once_per_argument(model_engine, rows) -
         assert neg.reshape(-1).tolist() == (y < 0).any(axis=(1, 2)).tolist()
     mags = np.where(y != 0, np.abs(y), np.inf).min(axis=(1, 2))
     assert np.asarray(ev.min_kink).tolist() == mags.tolist()
+
+
+def _ray_one_symbol_at_a_time(engine, names, base, rng, constraints, moving):
+    """The ray as first written (the reference): one ``rng.normal`` call per symbol."""
+    import numpy as np
+
+    from derivcheck.decide import points
+    from derivcheck.engine.numeric import Point
+
+    steps = np.array([sign * t for t in points.RAY_STEPS for sign in (1.0, -1.0)])
+    values = {}
+    for name in names:
+        x = np.asarray(base.values[name], dtype=float)
+        entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
+        x = x.reshape(entry)
+        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
+        if name not in moving or tags & points._FIXED_ON_RAYS:
+            moved = np.broadcast_to(x, (len(steps), *entry))
+        elif tags & {"positive", "spd"}:
+            moved = x[None] * (10.0 ** (np.sign(steps) * np.log10(np.abs(steps))))[:, None, None]
+        else:
+            v = rng.normal(size=entry)
+            if "symmetric" in tags:
+                v = v + v.T
+            v = v / max(float(np.abs(v).max()), 1e-300)
+            moved = x[None] + steps[:, None, None] * v[None]
+        values[name] = np.array(moved)
+    return Point(dict(base.sizes), values, batched=True)
+
+
+RAY_KINDS = {"s": "scalar", "ps": "posscalar", "x": "vector D", "y": "onehot K",
+             "W": "matrix K D", "S": "symmatrix K", "P": "spdmatrix K", "u": "unitscalar",
+             "V": "matrix D D", "t": "scalar"}
+
+
+@pytest.mark.parametrize("moving", [None, ["W"], ["S"], ["P"], ["y"], ["s", "t"]],
+                         ids=["all", "a matrix", "a symmetric matrix", "an spd matrix",
+                              "a one-hot (fixed)", "two scalars"])
+def test_a_ray_is_drawn_as_one_symbol_at_a_time(model_engine, moving) -> None:
+    import numpy as np
+
+    from derivcheck.decide import points
+    from derivcheck.decide.sampling import draw_point, size_settings
+
+    m = model_engine(symbols=RAY_KINDS)
+    names = sorted(RAY_KINDS)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    base = draw_point(m.engine.symbols, names, sizes, np.random.default_rng(2))
+    one, two = np.random.default_rng(9), np.random.default_rng(9)
+    got = points._ray(m.engine, names, base, one, None, moving or names)
+    want = _ray_one_symbol_at_a_time(m.engine, names, base, two, None, moving or names)
+    for name in names:
+        assert np.array_equal(got.values[name], want.values[name]), name
+    assert one.random() == two.random()

@@ -41,6 +41,36 @@ def test_the_stream_continues_the_same(model_engine) -> None:
     assert one.random() == two.random()
 
 
+# (id, symbols): runs of plain real symbols (drawn with one call per point) between
+# symbols of other kinds, at the start, in the middle and at the end of the names
+RUNS = [
+    ("a deep network's weights, then a one-hot",
+     {**{f"W{k}": "matrix H H" for k in range(1, 9)}, **{f"b{k}": "vector H" for k in range(1, 9)},
+      "x": "vector D", "y": "onehot K"}),
+    ("plain, other kinds, plain", {"a": "scalar", "b": "vector D", "c": "posvector D",
+                                   "M": "matrix K D", "r": "scalar", "f": "prob K",
+                                   "g": "vector K"}),
+    ("a symmetric matrix between plain ones", {"A": "matrix D D", "B": "symmatrix D",
+                                               "C": "matrix D K", "D1": "scalar"}),
+    ("only plain values", {"s": "scalar", "t": "scalar", "v": "vector K"}),
+]
+
+
+@pytest.mark.parametrize("symbols", [c[1] for c in RUNS], ids=[c[0] for c in RUNS])
+def test_runs_of_plain_values_are_drawn_as_one_by_one(model_engine, symbols) -> None:
+    m = model_engine(symbols=symbols)
+    names = sorted(symbols)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    scales = [1.0, 0.1, 4.0, 1.0, 16.0, 1.0]
+    one, two = np.random.default_rng(11), np.random.default_rng(11)
+    expected = stack([draw_point(m.engine.symbols, names, sizes, one, "float", None, scale)
+                      for scale in scales])
+    batch = draw_batch(m.engine.symbols, names, sizes, two, scales)
+    for name in names:
+        assert np.array_equal(batch.values[name], expected.values[name]), name
+    assert one.random() == two.random()  # the stream is left where it was
+
+
 # -- size settings that cannot conspire ------------------------------------------------
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 6, 8, 12])

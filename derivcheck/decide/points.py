@@ -199,7 +199,9 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         rounds = 0
         while len(taken) < options.points and attempts < MAX_TRIES:
             need = options.points - len(taken)
-            count = min(need if rounds == 0 else 2 * need, MAX_TRIES - attempts)
+            # twice the points still needed: a batch costs about as much as one point,
+            # and deep networks lose half of them (overflow at scale 16, kinks at 0.1)
+            count = min(2 * need, MAX_TRIES - attempts)
             scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 3 else 1.0
                       for j in range(count)]
             rounds += 1
@@ -327,7 +329,7 @@ class _Sides:
                           self.neg[start:end].reshape(shape))
 
 
-RAY_BATCHES = (1, 3, 8)  # rays evaluated together, in turn, until every side is reached
+RAY_BATCHES = (1, RAYS - 1)  # rays evaluated together, in turn, until every side is reached
 
 
 def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
@@ -341,9 +343,10 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
     ``RAY_STEPS`` both ways are evaluated (continuous values move along the ray,
     positive ones are scaled by the same powers of ten, bounded and discrete kinds
     stay); a point that reaches an unreached side of some entry of some kink is added.
-    The ``RAYS`` rays are evaluated in a few batches (``RAY_BATCHES``): the first ray
-    alone (it often reaches everything), then the others together until every side is
-    reached; points are taken in ray order, as if the rays were evaluated one by one.
+    The ``RAYS`` rays are evaluated in two batches (``RAY_BATCHES``): the first ray
+    alone (it often reaches everything), then, if some side is still unreached, the
+    others together; points are taken in ray order, as if the rays were evaluated one
+    by one.
     Returns the added points and the kinks still not reached on some side.
     """
     extra: list[Sample] = []
@@ -357,9 +360,9 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
         rays = range(ray, min(ray + count, RAYS))
         ray = rays.stop
         # every symbol moves on even rays; one symbol at a time on odd ones
-        point = _stack_batches([
-            _ray(engine, names, taken[r % len(taken)].point, rng, constraints,
-                 names if r % 2 == 0 else [names[(r // 2) % len(names)]]) for r in rays])
+        point = _rays(engine, names, [taken[r % len(taken)].point for r in rays], rng,
+                      constraints,
+                      [names if r % 2 == 0 else [names[(r // 2) % len(names)]] for r in rays])
         batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
         errors = batch_errors(batch.lhs, batch.rhs)
         mags = _batch_magnitudes(batch.lhs, batch.rhs)
@@ -376,15 +379,6 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
     return extra, unreached
 
 
-def _stack_batches(points: list[Point]) -> Point:
-    """Batched points with the same sizes and names, as one batch (in order)."""
-    if len(points) == 1:
-        return points[0]
-    first = points[0]
-    values = {n: np.concatenate([p.values[n] for p in points]) for n in first.values}
-    return Point(dict(first.sizes), values, batched=True)
-
-
 def _possible(cover: dict[int, tuple[E, np.ndarray, np.ndarray]], signs: SignAnalysis
               ) -> dict[int, tuple[E, np.ndarray, np.ndarray]]:
     """``cover`` with every side the argument cannot take (``SignAnalysis``) marked reached:
@@ -396,29 +390,59 @@ def _possible(cover: dict[int, tuple[E, np.ndarray, np.ndarray]], signs: SignAna
     return out
 
 
+_STEPS = np.array([sign * t for t in RAY_STEPS for sign in (1.0, -1.0)])  # along a ray
+_SCALED = 10.0 ** (np.sign(_STEPS) * np.log10(np.abs(_STEPS)))  # 10**(+-k): positive kinds
+
+
 def _ray(engine: Engine, names: list[str], base: Point, rng: np.random.Generator,
          constraints: dict[str, frozenset[str]] | None, moving: list[str]) -> Point:
     """A batch of points along a random direction from ``base`` (see ``cover_kinks``)."""
-    steps = np.array([sign * t for t in RAY_STEPS for sign in (1.0, -1.0)])
+    return _rays(engine, names, [base], rng, constraints, [moving])
+
+
+def _rays(engine: Engine, names: list[str], bases: list[Point], rng: np.random.Generator,
+          constraints: dict[str, frozenset[str]] | None, moving: list[list[str]]) -> Point:
+    """The rays from ``bases[r]`` moving ``moving[r]``, in turn, as one batch.
+
+    Ray by ray, the direction's entries are drawn with one ``rng.normal`` call for all
+    the symbols that move freely: the same numbers as one call per symbol in turn
+    (NumPy fills a normal array value after value), as ``_ray`` drew them.
+    """
+    count = len(_STEPS)
+    kinds = {}
+    for name in names:
+        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
+        kinds[name] = ("fixed" if tags & _FIXED_ON_RAYS else "scaled"
+                       if tags & {"positive", "spd"} else "symmetric"
+                       if "symmetric" in tags else "free")
     values: dict[str, np.ndarray] = {}
     for name in names:
-        x = np.asarray(base.values[name], dtype=float)
+        x = np.asarray(bases[0].values[name], dtype=float)
         entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
-        x = x.reshape(entry)
-        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
-        if name not in moving or tags & _FIXED_ON_RAYS:
-            moved = np.broadcast_to(x, (len(steps), *entry))
-        elif tags & {"positive", "spd"}:
-            exponents = np.sign(steps) * np.log10(np.abs(steps))  # 10**(+-k)
-            moved = x[None] * (10.0 ** exponents)[:, None, None]
-        else:
-            v = rng.normal(size=entry)
-            if "symmetric" in tags:
-                v = v + v.T
-            v = v / max(float(np.abs(v).max()), 1e-300)
-            moved = x[None] + steps[:, None, None] * v[None]
-        values[name] = np.array(moved)
-    return Point(dict(base.sizes), values, batched=True)
+        values[name] = np.empty((len(bases) * count, *entry))
+    for r, (base, move) in enumerate(zip(bases, moving)):
+        moves = set(move)
+        at = slice(r * count, (r + 1) * count)
+        entries = {n: np.asarray(base.values[n], dtype=float).reshape(values[n].shape[1:])
+                   for n in names}
+        free = [n for n in names if n in moves and kinds[n] in ("free", "symmetric")]
+        size = sum(entries[n].size for n in free)
+        direction = rng.normal(size=size) if size else np.zeros(0)
+        start = 0
+        for name in names:
+            x, how = entries[name], kinds[name] if name in moves else "fixed"
+            if how == "fixed":
+                values[name][at] = x[None]
+            elif how == "scaled":
+                values[name][at] = x[None] * _SCALED[:, None, None]
+            else:
+                v = direction[start:start + x.size].reshape(x.shape)
+                start += x.size
+                if how == "symmetric":
+                    v = v + v.T
+                v = v / max(float(np.abs(v).max()), 1e-300)
+                values[name][at] = x[None] + _STEPS[:, None, None] * v[None]
+    return Point(dict(bases[0].sizes), values, batched=True)
 
 
 def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
