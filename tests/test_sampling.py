@@ -104,3 +104,20 @@ def test_the_large_setting_depends_on_the_stream() -> None:
 def test_more_settings_grow() -> None:
     settings = size_settings(("N", "D"), 6, np.random.default_rng(0))
     assert len({tuple(s.values()) for s in settings}) == 6
+
+
+# (id, usable points found per scale so far, the scale of the later draws)
+FALLBACK = [
+    ("nothing found yet: magnitude 1", {}, 1.0),
+    ("most at 0.3 (a deep network)", {0.3: 3, 0.5: 1, 1.0: 1}, 0.3),
+    ("a tie goes to the first scale of the cycle", {0.5: 2, 1.0: 2}, 1.0),
+    ("only the smallest", {0.1: 1}, 0.1),
+]
+
+
+@pytest.mark.parametrize(("found", "scale"), [c[1:] for c in FALLBACK],
+                         ids=[c[0] for c in FALLBACK])
+def test_later_draws_use_the_scale_where_points_were_found(found, scale: float) -> None:
+    from derivcheck.decide.points import _fallback_scale
+
+    assert _fallback_scale(found) == scale

@@ -23,8 +23,12 @@ from derivcheck.printer import to_text
 from derivcheck.results import Counterexample
 
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
-MAX_TRIES = 40  # draws per wanted point before giving up on the domain
-SCALES = (1.0, 0.1, 4.0, 1.0, 16.0)  # magnitudes of the points of one size setting
+MAX_TRIES = 100  # draws per size setting before giving up on the domain
+# Magnitudes of the points of one size setting, in turn.  The first five are the points
+# a claim is usually checked at; the others are reached when points are lost: a deep
+# network's values overflow at magnitude 1 with wide layers (each layer multiplies
+# them) and sit on a kink at 0.1, and between the two they do neither.
+SCALES = (1.0, 0.1, 4.0, 1.0, 16.0, 0.5, 0.3, 1.0, 0.2, 2.0)
 CLEAR = 0.05  # a counterexample this far apart is shown without looking further
 
 
@@ -144,10 +148,11 @@ class Sampling:
     """The points of one equation (``sample``).
 
     ``samples``: usable points, ``options.points`` per size setting, plus points added
-    to reach both sides of every kink.  ``doubtful``: points float64 cannot judge, for
-    the high-precision check: one side undefined or overflowing (``one_sided``), or
-    a disagreement that extended precision shrinks (rounding, or a real difference
-    under it).  ``unreached``: kinks (as text) of which some side was never reached.
+    to reach both sides of every kink (``short`` names a setting that fell short).
+    ``doubtful``: points float64 cannot judge, for the high-precision check: one side
+    undefined or overflowing (``one_sided``), or a disagreement that extended precision
+    shrinks (rounding, or a real difference under it).  ``unreached``: kinks (as text)
+    of which some side was never reached.
     """
 
     samples: list[Sample]
@@ -155,6 +160,9 @@ class Sampling:
     doubtful: list[Sample] = field(default_factory=list)
     kinks: int = 0  # kink nodes (relu, relu_prime, abs, sign) the sides evaluate
     unreached: list[str] = field(default_factory=list)
+    # the size setting where fewer than ``options.points`` usable points were found (the
+    # sampling stopped there), and how many: a verdict needs every setting's points
+    short: tuple[dict[str, int], int] | None = None
 
 
 MAX_DOUBTFUL = 6  # doubtful points kept per equation
@@ -180,10 +188,11 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
     """Evaluate both sides at ``options.points`` valid points per size setting.
 
     Points are drawn and evaluated in batches.  Their magnitudes vary (``SCALES``);
-    after a few rounds short of valid points (overflow, log of a negative), the
-    remaining draws use scale 1.  For every kink (``relu``, ``relu_prime``, ``abs``,
-    ``sign``) the sides go through, points are then searched on each side of it, entry
-    by entry, along rays from the sampled points (``cover_kinks``).  With
+    after two rounds short of valid points (overflow, log of a negative, kinks), the
+    remaining draws use the scale where most usable points were found (1 if none was),
+    in rounds twice as large, up to ``MAX_TRIES`` draws.  For every kink (``relu``,
+    ``relu_prime``, ``abs``, ``sign``) the sides go through, points are then searched on
+    each side of it, entry by entry, along rays from the sampled points (``cover_kinks``).  With
     ``stop_at_disagreement`` the sampling ends at the first point where the sides differ
     (the caller only wants to know whether they always agree).
     """
@@ -197,13 +206,15 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         cover: dict[int, tuple[E, np.ndarray, np.ndarray]] = {}
         attempts = 0
         rounds = 0
+        found_at: dict[float, int] = {}  # usable points per scale, in this setting
         while len(taken) < options.points and attempts < MAX_TRIES:
             need = options.points - len(taken)
-            # twice the points still needed: a batch costs about as much as one point,
-            # and deep networks lose half of them (overflow at scale 16, kinks at 0.1)
-            count = min(2 * need, MAX_TRIES - attempts)
-            scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 3 else 1.0
-                      for j in range(count)]
+            # twice the points still needed, twice as many again each round at the
+            # learned scale: a batch costs about as much as one point, and deep networks
+            # lose most of them (overflow at scale 16, kinks at 0.1, kinks of every layer)
+            count = min(2 * need * 2 ** max(0, rounds - 1), MAX_TRIES - attempts)
+            scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 2
+                      else _fallback_scale(found_at) for j in range(count)]
             rounds += 1
             attempts += count
             out.tries += count
@@ -216,7 +227,10 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
                 if len(out.doubtful) < MAX_DOUBTFUL:
                     out.doubtful.append(_sample(sizes, point, indices, batch, errors, mags, p,
                                                 scales[p]))
-            usable = np.flatnonzero(batch.ok & ~rounding)[:need]
+            usable = np.flatnonzero(batch.ok & ~rounding)
+            for p in usable:
+                found_at[scales[p]] = found_at.get(scales[p], 0) + 1
+            usable = usable[:need]
             _merge_cover(cover, batch.cover, usable)
             for p in usable:
                 taken.append(_sample(sizes, point, indices, batch, errors, mags, p, scales[p]))
@@ -225,6 +239,7 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
                     return out
         if len(taken) < options.points:
             out.samples.extend(taken)
+            out.short = (sizes, len(taken))
             return out
         kink_nodes.update(cover)
         if cover:
@@ -239,6 +254,14 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             return out
     out.kinks = len(kink_nodes)
     return out
+
+
+def _fallback_scale(found_at: dict[float, int]) -> float:
+    """The scale of the draws after the first rounds: where most usable points were
+    found so far (the first such in ``SCALES`` on a tie), else 1."""
+    if not found_at:
+        return 1.0
+    return max(SCALES, key=lambda scale: found_at.get(scale, 0))
 
 
 def _sample(sizes: dict[str, int], point: Point, indices: list[dict[str, int]], batch: Batch,
