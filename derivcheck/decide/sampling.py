@@ -180,6 +180,9 @@ def draw_batch(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, in
                 plan.append(_Run(values[name], int(np.prod(entry))))
             continue
         plan.append((values[name], tags, shape, entry))
+    for step in plan:
+        if isinstance(step, _Run):
+            step.start(len(scales))
     for k, scale in enumerate(scales):
         for step in plan:
             if isinstance(step, _Run):
@@ -188,6 +191,9 @@ def draw_batch(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, in
             out, tags, shape, entry = step
             out[k] = np.asarray(_draw_value(tags, shape, rng, small, scale),
                                 dtype=float).reshape(entry)
+    for step in plan:
+        if isinstance(step, _Run):
+            step.finish()
     return Point(dict(sizes), values, batched=True)
 
 
@@ -208,11 +214,18 @@ class _Run:
         self.outs.append((out, size))
         self.total += size
 
+    def start(self, count: int) -> None:
+        self.buffer = np.empty((count, self.total))
+
     def draw(self, k: int, rng: np.random.Generator, scale: float) -> None:
-        flat = rng.normal(size=self.total) * 1.2 * scale  # as _draw_value: normal * 1.2 * scale
+        # as _draw_value: normal * 1.2 * scale
+        self.buffer[k] = rng.normal(size=self.total) * 1.2 * scale
+
+    def finish(self) -> None:
+        """Every point's values into the symbols' arrays (one copy per symbol)."""
         start = 0
         for out, size in self.outs:
-            out[k] = flat[start:start + size].reshape(out.shape[1:])
+            out[:] = self.buffer[:, start:start + size].reshape(out.shape)
             start += size
 
 

@@ -278,8 +278,8 @@ class Evaluator:
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
         if name in self.overrides:
             return self.overrides[name]
-        free = self.def_free.get(name, frozenset())
-        key = (name, tuple(sorted((k, idx[k]) for k in free)))
+        free = self.def_free.get(name)
+        key = (name, tuple(sorted((k, idx[k]) for k in free))) if free else (name, ())
         hit = self._cache.get(key)
         if hit is None:
             hit = self._eval(self.defs[name], idx)
