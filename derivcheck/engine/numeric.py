@@ -268,12 +268,54 @@ class Evaluator:
         (a 0-d float for a scalar).
         """
         with np.errstate(all="ignore"):
-            return self._out(self._eval(node, dict(idx or {})))
+            at = dict(idx or {})
+            self._warm(node, at)
+            return self._out(self._eval(node, at))
 
     def values(self, node: E, indices: list[dict[str, int]]) -> list[Any]:
         """``value`` for each index setting (one error-state switch for all)."""
         with np.errstate(all="ignore"):
-            return [self._out(self._eval(node, dict(idx))) for idx in indices]
+            out = []
+            for idx in indices:
+                idx = dict(idx)
+                self._warm(node, idx)
+                out.append(self._out(self._eval(node, idx)))
+            return out
+
+    def _warm(self, root: E, idx: dict[str, int]) -> None:
+        """Evaluate the nodes below ``root`` bottom-up, without recursion, into the memo.
+
+        ``_eval`` recurses a few frames per node: a deep network's forward pass and its
+        gradient (128 layers) are deeper than Python's recursion limit.  Warmed first,
+        children first, every recursive call finds its children computed.  The same
+        nodes are evaluated with the same index values as ``_eval`` would, so values,
+        operation counts and errors are the same; the bodies of ``Sum`` (a bound index)
+        and ``jac`` (a seed) are left to ``_eval``, and so is a node with a free index
+        ``idx`` does not set.
+        """
+        if self.seed is not None:
+            return
+        done: set[int] = set()
+        stack: list[tuple[E, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in done:
+                continue
+            if expanded:
+                done.add(id(node))
+                self._eval(node, idx)
+                continue
+            free = free_info(node, self.def_free)[1]  # type: ignore[arg-type]
+            if any(k not in idx for k in free):
+                done.add(id(node))
+                continue
+            stack.append((node, True))
+            if node.op in ("Sum", "jac", "delta", "onehot"):
+                continue
+            if node.op == "ref" and node.val not in self.overrides:
+                stack.append((self.defs[node.val], False))  # type: ignore[index]
+            values = node.args[:1] if node.op == "elem" else node.args  # not the indices
+            stack.extend((a, False) for a in reversed(values))
 
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
         if name in self.overrides:
