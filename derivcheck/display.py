@@ -68,10 +68,21 @@ def _readable(node: E, engine: Engine) -> E:
     except (Unsupported, ShapeError, RecursionError):
         simple = node
     try:
-        return _Readable(engine).run(simple)
+        return _readable_of(engine).run(simple)
     except (Unsupported, ShapeError, RecursionError, ValueError, TypeError,
             ZeroDivisionError, OverflowError):
         return simple
+
+
+def _readable_of(engine: Engine) -> _Readable:
+    """The engine's rewriter: its memo is shared by every formula of the derivation (the
+    references of a deep network's steps share their upper chain, built afresh for each).
+    A copy of the engine (``Engine.clone``) gets its own: it may name new indices."""
+    mine = engine.__dict__.get("_display")
+    if not isinstance(mine, _Readable) or mine.engine is not engine:
+        mine = _Readable(engine)
+        engine.__dict__["_display"] = mine
+    return mine
 
 
 def _is_elementwise(node: E) -> bool:
@@ -84,14 +95,15 @@ class _Readable:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.shapes = engine.shapes("gradient")
-        self.memo: dict[int, E] = {}
-        self.keep: list[E] = []  # keeps memoised nodes alive (ids are not reused)
+        # by structure: equal sub-expressions built apart are rewritten once (E equality
+        # remembers the pairs it proved equal, so a lookup is one step after the first)
+        self.memo: dict[E, E] = {}
 
     def shape(self, node: E) -> Any:
         return self.shapes.of(node)
 
     def run(self, node: E) -> E:
-        hit = self.memo.get(id(node))
+        hit = self.memo.get(node)
         if hit is not None:
             return hit
         if _is_elementwise(node) and node.op not in ("num", "ones"):
@@ -101,8 +113,7 @@ class _Readable:
             out = E(node.op, args, node.val) if args != node.args else node
             if out.op == "jac":
                 out = self.jacobian(out)
-        self.keep.append(node)
-        self.memo[id(node)] = out
+        self.memo[node] = out
         return out
 
     def jacobian(self, node: E) -> E:

@@ -62,6 +62,8 @@ class E:
     _hash: int = field(default=0, init=False, compare=False, repr=False)
     # (definitions' free indices it was computed with, free indices, sorted): see free_indices
     _free: object = field(default=None, init=False, compare=False, repr=False)
+    # a node proven structurally equal to this one (``_same_tree``), or None
+    _equal: E | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_hash", hash((self.op, self.args, self.val)))
@@ -108,8 +110,17 @@ class E:
 def _same_tree(a: E, b: E) -> bool:
     """Structural equality of two nodes, without recursion, each pair of shared
     sub-expressions compared once: two equal DAGs built apart (a derivative of
-    nested definitions) unfold to trees exponentially larger than themselves."""
+    nested definitions) unfold to trees exponentially larger than themselves.
+
+    Nodes found equal are remembered as equal (``_equal`` links them to one
+    representative, as in union-find), so comparing them again, or comparing two
+    parents whose children were found equal, takes one step: the engine builds the
+    same sub-expressions afresh for every step of a derivation (the gradient of a
+    deep network for each layer), and each lookup in a cache keyed by expressions
+    would otherwise walk the whole sub-expression again.
+    """
     seen: set[tuple[int, int]] = set()
+    pairs: list[tuple[E, E]] = []
     stack = [(a, b)]
     while stack:
         x, y = stack.pop()
@@ -122,8 +133,29 @@ def _same_tree(a: E, b: E) -> bool:
                 or len(x.args) != len(y.args)):
             return False
         seen.add(key)  # the nodes stay alive under a and b while the walk lasts
+        rx, ry = _representative(x), _representative(y)
+        if rx is ry:
+            continue
+        pairs.append((rx, ry))
         stack.extend(zip(x.args, y.args))
+    for rx, ry in pairs:  # every pair compared is equal: link each to one representative
+        rx, ry = _representative(rx), _representative(ry)
+        if rx is not ry:
+            object.__setattr__(ry, "_equal", rx)
     return True
+
+
+def _representative(node: E) -> E:
+    """The node that ``node`` was last proven equal to, through the ``_equal`` links (the
+    path is shortened on the way, so it stays short)."""
+    root = node
+    while root._equal is not None:
+        root = root._equal
+    while node._equal is not None and node._equal is not root:
+        nxt = node._equal
+        object.__setattr__(node, "_equal", root)
+        node = nxt
+    return root
 
 
 # Unary functions applied elementwise, and the structural ones.

@@ -81,3 +81,173 @@ SIGNS = [
 @pytest.mark.parametrize(("expr", "symbols", "signs"), SIGNS, ids=[c[0] for c in SIGNS])
 def test_sign_analysis(expr: str, symbols: dict[str, str], signs: frozenset[int]) -> None:
     assert _signs(expr, symbols) == signs
+
+
+# -- the ray search, batched, picks what one ray at a time picks --------------------------
+
+def _one_ray_at_a_time(engine, lhs, rhs, names, sizes, indices, taken, cover, rng,
+                       constraints):
+    """The search as it was written first (the reference): one ray per evaluation, and
+    per point, per kink, whether it reached a side not reached before."""
+    import numpy as np
+
+    from derivcheck.decide import points
+    from derivcheck.decide.tolerance import batch_errors
+
+    def missing(c):
+        return sum(int((~p).sum() + (~n).sum()) for _, p, n in c.values())
+
+    picked = []
+    for ray in range(points.RAYS):
+        if not missing(cover):
+            break
+        base = taken[ray % len(taken)].point
+        moving = names if ray % 2 == 0 else [names[(ray // 2) % len(names)]]
+        point = points._ray(engine, names, base, rng, constraints, moving)
+        batch = points.evaluate(engine, lhs, rhs, point, indices, cover=True)
+        errors = batch_errors(batch.lhs, batch.rhs)
+        for p in np.flatnonzero(batch.ok):
+            before = missing(cover)
+            points._merge_cover(cover, batch.cover, np.array([p]))
+            if missing(cover) < before:
+                picked.append((ray, int(p), [float(e) for e in errors[:, p]]))
+    return picked, cover
+
+
+# (id, symbols, definitions, claim): kinks that the first ray reaches, that take several
+# rays, and that some side is never reached (every ray is searched)
+RAY_CASES = [
+    ("one relu", {"s": "scalar"}, {}, "relu(s - 100) = relu(s - 100)"),
+    ("vector masks", {"x": "vector n", "W": "matrix m n"}, {"z": "W @ x - 30"},
+     "relu_prime(z) * z = relu(z)"),
+    ("two abs", {"x": "vector n"}, {}, "abs(x - 7) * abs(x + 500) = abs(x - 7) * (x + 500)"),
+    ("a side never reached", {"s": "scalar"}, {},
+     "relu(1 - 1000000 * (s - 3.3) ** 2) = relu(1 - 1000000 * (s - 3.3) ** 2)"),
+    ("three-layer relu net", {"x": "vector n", "W1": "matrix m n", "W2": "matrix m m",
+                              "W3": "matrix m m", "b": "vector m"},
+     {"a1": "relu(W1 @ x + b)", "a2": "relu(W2 @ a1 - b)", "a3": "relu(W3 @ a2 + 5 * b)"},
+     "sum(a3) = sum(relu_prime(W3 @ a2 + 5 * b) * (W3 @ a2 + 5 * b))"),
+]
+
+
+@pytest.mark.parametrize(("symbols", "define", "claim"), [c[1:] for c in RAY_CASES],
+                         ids=[c[0] for c in RAY_CASES])
+def test_batched_rays_pick_what_one_ray_at_a_time_picks(monkeypatch, symbols, define,
+                                                         claim: str) -> None:
+    import copy
+
+    import numpy as np
+
+    from derivcheck.decide import Options, points
+    from tests.conftest import build
+
+    d = build(claim=claim, symbols=symbols, define=define)
+    engine = Engine(d)
+    lhs, rhs = (engine.resolve(e.node, "gradient") for e in d.steps[0].exprs)
+    real = points.cover_kinks
+    compared = []
+
+    def both(engine, lhs, rhs, names, sizes, indices, taken, cover, rng, constraints):
+        ref_rng, ref_cover = copy.deepcopy(rng), copy.deepcopy(cover)
+        extra, unreached = real(engine, lhs, rhs, names, sizes, indices, taken, cover, rng,
+                                constraints)
+        picked, ref_cover = _one_ray_at_a_time(engine, lhs, rhs, names, sizes, indices,
+                                               taken, ref_cover, ref_rng, constraints)
+        assert [s.errors for s in extra] == [errors for _, _, errors in picked]
+        for key, (_, pos, neg) in ref_cover.items():
+            assert np.array_equal(cover[key][1], pos) and np.array_equal(cover[key][2], neg)
+        compared.append(len(unreached))
+        return extra, unreached
+
+    monkeypatch.setattr(points, "cover_kinks", both)
+    got = points.sample(engine, lhs, rhs, frozenset(), Options(symbolic=False),
+                        np.random.default_rng(5))
+    assert compared, "the ray search was never reached"
+    assert bool(got.unreached) == (claim.startswith("relu(1 - 1000000"))
+
+
+# (id, values of y per point): the sides of relu(y[k]) and relu_prime(y[k]), one argument
+# shared by both kinks, over every k of a sum, and how close each point came to a kink
+KINK_RECORDS = [
+    ("all positive", [[1.0, 2.0, 3.0], [0.5, 0.25, 4.0]]),
+    ("mixed signs", [[1.0, -2.0, 3.0], [-0.5, -0.25, -4.0]]),
+    ("an exact zero is structural", [[0.0, -2.0, 3.0], [0.0, 0.0, 1e-5]]),
+]
+
+
+@pytest.mark.parametrize("rows", [c[1] for c in KINK_RECORDS], ids=[c[0] for c in KINK_RECORDS])
+def test_the_evaluator_records_each_kink_once_per_argument(model_engine, rows) -> None:
+    import numpy as np
+
+    from derivcheck import ir
+    from derivcheck.engine.numeric import Point
+    from derivcheck.ir import E
+
+    m = model_engine(symbols={"y": "vector n", "k": "index n"})
+    yk = ir.elem(E("sym", val="y"), E("idx", val="k"))
+    relu, mask = ir.fn("relu", yk), ir.fn("relu_prime", yk)
+    node = ir.index_sum("k", ir.add(relu, mask))
+    y = np.array(rows)[:, :, None]
+    ev = m.engine.evaluator(Point({"n": 3}, {"y": y}, batched=True))
+    ev.cover = {}
+    ev.values(node, [{}])
+    for kink in (relu, mask):
+        _, pos, neg = ev.cover[id(kink)]
+        assert pos.reshape(-1).tolist() == (y > 0).any(axis=(1, 2)).tolist()
+        assert neg.reshape(-1).tolist() == (y < 0).any(axis=(1, 2)).tolist()
+    mags = np.where(y != 0, np.abs(y), np.inf).min(axis=(1, 2))
+    assert np.asarray(ev.min_kink).tolist() == mags.tolist()
+
+
+def _ray_one_symbol_at_a_time(engine, names, base, rng, constraints, moving):
+    """The ray as first written (the reference): one ``rng.normal`` call per symbol."""
+    import numpy as np
+
+    from derivcheck.decide import points
+    from derivcheck.engine.numeric import Point
+
+    steps = np.array([sign * t for t in points.RAY_STEPS for sign in (1.0, -1.0)])
+    values = {}
+    for name in names:
+        x = np.asarray(base.values[name], dtype=float)
+        entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
+        x = x.reshape(entry)
+        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
+        if name not in moving or tags & points._FIXED_ON_RAYS:
+            moved = np.broadcast_to(x, (len(steps), *entry))
+        elif tags & {"positive", "spd"}:
+            moved = x[None] * (10.0 ** (np.sign(steps) * np.log10(np.abs(steps))))[:, None, None]
+        else:
+            v = rng.normal(size=entry)
+            if "symmetric" in tags:
+                v = v + v.T
+            v = v / max(float(np.abs(v).max()), 1e-300)
+            moved = x[None] + steps[:, None, None] * v[None]
+        values[name] = np.array(moved)
+    return Point(dict(base.sizes), values, batched=True)
+
+
+RAY_KINDS = {"s": "scalar", "ps": "posscalar", "x": "vector D", "y": "onehot K",
+             "W": "matrix K D", "S": "symmatrix K", "P": "spdmatrix K", "u": "unitscalar",
+             "V": "matrix D D", "t": "scalar"}
+
+
+@pytest.mark.parametrize("moving", [None, ["W"], ["S"], ["P"], ["y"], ["s", "t"]],
+                         ids=["all", "a matrix", "a symmetric matrix", "an spd matrix",
+                              "a one-hot (fixed)", "two scalars"])
+def test_a_ray_is_drawn_as_one_symbol_at_a_time(model_engine, moving) -> None:
+    import numpy as np
+
+    from derivcheck.decide import points
+    from derivcheck.decide.sampling import draw_point, size_settings
+
+    m = model_engine(symbols=RAY_KINDS)
+    names = sorted(RAY_KINDS)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    base = draw_point(m.engine.symbols, names, sizes, np.random.default_rng(2))
+    one, two = np.random.default_rng(9), np.random.default_rng(9)
+    got = points._ray(m.engine, names, base, one, None, moving or names)
+    want = _ray_one_symbol_at_a_time(m.engine, names, base, two, None, moving or names)
+    for name in names:
+        assert np.array_equal(got.values[name], want.values[name]), name
+    assert one.random() == two.random()

@@ -113,3 +113,48 @@ def test_a_deep_file_does_not_lose_the_others(workers: str, tmp_path: Path,
     assert [s["verdict"] for s in good["steps"]] == ["checked"]  # numeric only
     for name, *_ in HOSTILE[:4]:
         assert "nested too deeply" in json.dumps(by_name[f"{name}.yaml"])
+
+
+# -- deep chains of definitions are evaluated, not a RecursionError ------------------
+
+def _definitions(depth: int, body: str) -> str:
+    lines = ["title: chain", "symbols: {s: scalar, x: vector n}", "define:", "  z0: x"]
+    lines += [f"  z{k}: {body.format(prev=f'z{k - 1}')}" for k in range(1, depth + 1)]
+    lines += ["steps:", "  - {id: a, claim: 'x = x'}"]
+    return "\n".join(lines) + "\n"
+
+
+# (id, depth, body of z_k, the value of z_depth from x and s, as NumPy computes it)
+DEEP_CHAINS = [
+    ("600 halvings", 600, "0.5 * {prev} + s",
+     lambda x, s, n: 0.5 ** n * x + s * (2 - 0.5 ** (n - 1))),
+    ("400 relu layers", 400, "relu({prev}) + s", None),
+    ("300 layers through a sum", 300, "{prev} + sum({prev}) * 0 + s", lambda x, s, n: x + n * s),
+]
+
+
+@pytest.mark.parametrize(("depth", "body", "closed"), [c[1:] for c in DEEP_CHAINS],
+                         ids=[c[0] for c in DEEP_CHAINS])
+def test_a_deep_chain_of_definitions_is_evaluated(depth: int, body: str, closed) -> None:
+    import numpy as np
+
+    from derivcheck.engine.core import Engine
+    from derivcheck.engine.numeric import Point
+    from derivcheck.ir import E
+
+    d = load_text(_definitions(depth, body), "chain.yaml")
+    engine = Engine(d)
+    x = np.array([[0.75], [-1.5], [2.0]])
+    s = 0.25
+    ev = engine.evaluator(Point({"n": 3}, {"x": x, "s": np.float64(s)}))
+    got = ev.value(E("ref", val=f"z{depth}"))
+    if closed is None:  # relu layers: computed in turn here
+        want = x
+        for _ in range(depth):
+            want = np.maximum(want, 0) + s
+    else:
+        want = closed(x, s, depth)
+    assert np.allclose(got, want)
+    batch = engine.evaluator(Point({"n": 3}, {"x": x[None], "s": np.full((1, 1, 1), s)},
+                                   batched=True))
+    assert np.allclose(batch.values(E("ref", val=f"z{depth}"), [{}])[0][0], want)

@@ -88,3 +88,20 @@ def test_how_the_engines_results_are_shown(derivative: str, shown: str) -> None:
     assert to_text(shown_node) == shown, to_text(node)
     settings = size_settings(DISPLAY.derivation.dims, 3, np.random.default_rng(5))
     assert _agree(DISPLAY, node, shown_node, settings, np.random.default_rng(6))
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_the_shared_memo_changes_no_formula(order: str) -> None:
+    # one engine rewrites every derivative of the table in turn (its memo shared by all,
+    # as for the steps of one derivation); each must read as on an engine of its own
+    import derivcheck.display as display
+
+    cases = SHOWN if order == "as listed" else SHOWN[::-1]
+    shared = Engine(load_text(MODEL, "display.yaml"))
+    for _, derivative, shown in cases:
+        d = load_text(MODEL.replace("x = x", f"{derivative} = x"), "display.yaml")
+        alone = Engine(load_text(MODEL, "display.yaml"))
+        node = alone.resolve(d.steps[0].exprs[0].node, "gradient")
+        again = shared.resolve(d.steps[0].exprs[0].node, "gradient")
+        display._SHOWN.clear()  # the per-process cache of whole formulas would answer first
+        assert to_text(readable(again, shared)) == to_text(readable(node, alone)) == shown

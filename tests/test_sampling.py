@@ -41,6 +41,36 @@ def test_the_stream_continues_the_same(model_engine) -> None:
     assert one.random() == two.random()
 
 
+# (id, symbols): runs of plain real symbols (drawn with one call per point) between
+# symbols of other kinds, at the start, in the middle and at the end of the names
+RUNS = [
+    ("a deep network's weights, then a one-hot",
+     {**{f"W{k}": "matrix H H" for k in range(1, 9)}, **{f"b{k}": "vector H" for k in range(1, 9)},
+      "x": "vector D", "y": "onehot K"}),
+    ("plain, other kinds, plain", {"a": "scalar", "b": "vector D", "c": "posvector D",
+                                   "M": "matrix K D", "r": "scalar", "f": "prob K",
+                                   "g": "vector K"}),
+    ("a symmetric matrix between plain ones", {"A": "matrix D D", "B": "symmatrix D",
+                                               "C": "matrix D K", "D1": "scalar"}),
+    ("only plain values", {"s": "scalar", "t": "scalar", "v": "vector K"}),
+]
+
+
+@pytest.mark.parametrize("symbols", [c[1] for c in RUNS], ids=[c[0] for c in RUNS])
+def test_runs_of_plain_values_are_drawn_as_one_by_one(model_engine, symbols) -> None:
+    m = model_engine(symbols=symbols)
+    names = sorted(symbols)
+    sizes = size_settings(m.derivation.dims, 1)[0]
+    scales = [1.0, 0.1, 4.0, 1.0, 16.0, 1.0]
+    one, two = np.random.default_rng(11), np.random.default_rng(11)
+    expected = stack([draw_point(m.engine.symbols, names, sizes, one, "float", None, scale)
+                      for scale in scales])
+    batch = draw_batch(m.engine.symbols, names, sizes, two, scales)
+    for name in names:
+        assert np.array_equal(batch.values[name], expected.values[name]), name
+    assert one.random() == two.random()  # the stream is left where it was
+
+
 # -- size settings that cannot conspire ------------------------------------------------
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 6, 8, 12])
@@ -74,3 +104,20 @@ def test_the_large_setting_depends_on_the_stream() -> None:
 def test_more_settings_grow() -> None:
     settings = size_settings(("N", "D"), 6, np.random.default_rng(0))
     assert len({tuple(s.values()) for s in settings}) == 6
+
+
+# (id, usable points found per scale so far, the scale of the later draws)
+FALLBACK = [
+    ("nothing found yet: magnitude 1", {}, 1.0),
+    ("most at 0.3 (a deep network)", {0.3: 3, 0.5: 1, 1.0: 1}, 0.3),
+    ("a tie goes to the first scale of the cycle", {0.5: 2, 1.0: 2}, 1.0),
+    ("only the smallest", {0.1: 1}, 0.1),
+]
+
+
+@pytest.mark.parametrize(("found", "scale"), [c[1:] for c in FALLBACK],
+                         ids=[c[0] for c in FALLBACK])
+def test_later_draws_use_the_scale_where_points_were_found(found, scale: float) -> None:
+    from derivcheck.decide.points import _fallback_scale
+
+    assert _fallback_scale(found) == scale

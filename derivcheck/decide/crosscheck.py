@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from derivcheck.decide.sampling import draw_point, size_settings
+from derivcheck.decide.sampling import draw_batch, size_settings
 from derivcheck.decide.tolerance import relative_error
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.numeric import EvalError, Evaluator, Point
@@ -21,7 +21,9 @@ from derivcheck.ir import E
 from derivcheck.printer import to_text
 
 FD_TOLERANCE = 1e-4
-FD_POINTS = 2
+FD_POINTS = 2  # points where every formula must agree with finite differences
+FD_DRAWS = 30  # points drawn at most to find them
+FD_BATCH = 10  # drawn and evaluated together
 
 
 def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
@@ -52,45 +54,56 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
     sizes = size_settings(engine.derivation.dims, 1)[0]
     indices = index_assignments(free, engine.index_range, sizes, limit=12, spread=True)
     done = 0
-    for _ in range(30):
-        point = draw_point(engine.symbols, names, sizes, rng)
-        ev = engine.evaluator(point)
-        got = [ev.value(formula, idx) for idx in indices]
-        if ev.min_kink < 1e-2 or not all(np.all(np.isfinite(g)) for g in got):
-            continue
-        for idx, value in zip(indices, got):
-            fd = _finite_difference(engine, f, target, index, point, idx, layout, ev)
-            if fd is None:
-                break
-            err = relative_error(value, fd)
-            if err > FD_TOLERANCE:  # confirm with the more accurate estimate before failing
-                fd = _finite_difference(engine, f, target, index, point, idx, layout, ev,
-                                        richardson=True)
+    # up to FD_DRAWS points, drawn and evaluated in batches (one evaluation per batch,
+    # not per draw); the points away from kinks with finite values are used in turn
+    for _ in range(FD_DRAWS // FD_BATCH):
+        batch = draw_batch(engine.symbols, names, sizes, rng, [1.0] * FD_BATCH)
+        ev = engine.evaluator(batch)
+        got = ev.values(formula, indices)
+        usable = np.asarray(ev.min_kink) >= 1e-2
+        for g in got:
+            usable &= np.isfinite(g).all(axis=(1, 2))
+        for p in np.flatnonzero(usable):
+            point = batch.take(int(p))
+            for idx, batched in zip(indices, got):
+                value = _unbatch(batched[p])
+                base = _base(ev, target, point, idx, int(p))
+                fd = _finite_difference(engine, f, target, index, point, idx, layout, base)
                 if fd is None:
                     break
                 err = relative_error(value, fd)
-            if err > FD_TOLERANCE:
-                return (f"d({to_text(f)})/d({to_text(v)}) at indices {idx or '-'}: formula "
-                        f"{np.round(np.asarray(value), 6).tolist()} vs finite differences "
-                        f"{np.round(np.asarray(fd), 6).tolist()}")
-        else:
-            done += 1
-        if done >= FD_POINTS:
-            break
+                if err > FD_TOLERANCE:  # confirm with the more accurate estimate before failing
+                    fd = _finite_difference(engine, f, target, index, point, idx, layout,
+                                            base, richardson=True)
+                    if fd is None:
+                        break
+                    err = relative_error(value, fd)
+                if err > FD_TOLERANCE:
+                    return (f"d({to_text(f)})/d({to_text(v)}) at indices {idx or '-'}: formula "
+                            f"{np.round(np.asarray(value), 6).tolist()} vs finite differences "
+                            f"{np.round(np.asarray(fd), 6).tolist()}")
+            else:
+                done += 1
+            if done >= FD_POINTS:
+                return None
     return None
 
 
+def _base(ev: Evaluator, target: E, point: Point, idx: dict[str, int], p: int) -> np.ndarray:
+    """The value of ``target`` at point ``p`` of the batch ``ev`` evaluates (a symbol's
+    value as drawn, a defined name's as evaluated)."""
+    if target.op == "sym":
+        return np.asarray(point.values[str(target.val)], dtype=float)
+    return np.asarray(_unbatch(ev.value(target, idx)[p]), dtype=float)
+
+
 def _finite_difference(engine: Engine, f: E, target: E, index: tuple[E, ...], point: Point,
-                       idx: dict[str, int], layout: str, base_ev: Evaluator, *,
+                       idx: dict[str, int], layout: str, base: np.ndarray, *,
                        richardson: bool = False) -> np.ndarray | None:
     """Central differences of ``f`` in every entry of ``target`` (or the one indexed).
 
-    ``base_ev`` is an evaluator at ``point`` (for the value of a defined target).
+    ``base`` is the value of ``target`` at ``point`` (``_base``).
     """
-    if target.op == "sym":
-        base = np.asarray(point.values[str(target.val)], dtype=float)
-    else:
-        base = np.asarray(base_ev.value(target, idx), dtype=float)
     if base.ndim == 0:
         positions: list[tuple[int, ...]] = [()]
     elif index:

@@ -146,6 +146,17 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         if refuted is not None:
             return refuted
     checked = replace(evidence(), precise=confirmed.points, digits=confirmed.digits)
+    if got.short is not None:
+        # checked rests on points at every size setting: the points added at the kinks of
+        # one setting never stand in for another setting's (the large one, above all)
+        short_sizes, found = got.short
+        detail = (f"only {found} of {options.points} valid points at sizes "
+                  f"{_sizes_text(short_sizes)} in {got.tries} tries (both sides must be "
+                  "finite, away from kinks)")
+        out = _undecided("no-valid-points", detail, reason=detail)
+        out.evidence = replace(checked, reason=detail, scope=Scope.NONE)
+        out.reference = reference
+        return out
     if got.unreached:
         detail = ("some side of a kink was never reached by the points tried: "
                   + "; ".join(got.unreached[:4]) + ": the claim is not checked there")
@@ -275,6 +286,10 @@ def _reference(raw: E, resolved: E) -> E | None:
     if raw.op != "d" and not any(n.op == "d" for n in raw.walk()):
         return None
     return resolved
+
+
+def _sizes_text(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{d}={n}" for d, n in sizes.items())
 
 
 def _scalar_constant(node: E, shape: tuple) -> bool:

@@ -23,8 +23,12 @@ from derivcheck.printer import to_text
 from derivcheck.results import Counterexample
 
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
-MAX_TRIES = 40  # draws per wanted point before giving up on the domain
-SCALES = (1.0, 0.1, 4.0, 1.0, 16.0)  # magnitudes of the points of one size setting
+MAX_TRIES = 100  # draws per size setting before giving up on the domain
+# Magnitudes of the points of one size setting, in turn.  The first five are the points
+# a claim is usually checked at; the others are reached when points are lost: a deep
+# network's values overflow at magnitude 1 with wide layers (each layer multiplies
+# them) and sit on a kink at 0.1, and between the two they do neither.
+SCALES = (1.0, 0.1, 4.0, 1.0, 16.0, 0.5, 0.3, 1.0, 0.2, 2.0)
 CLEAR = 0.05  # a counterexample this far apart is shown without looking further
 
 
@@ -144,10 +148,11 @@ class Sampling:
     """The points of one equation (``sample``).
 
     ``samples``: usable points, ``options.points`` per size setting, plus points added
-    to reach both sides of every kink.  ``doubtful``: points float64 cannot judge, for
-    the high-precision check: one side undefined or overflowing (``one_sided``), or
-    a disagreement that extended precision shrinks (rounding, or a real difference
-    under it).  ``unreached``: kinks (as text) of which some side was never reached.
+    to reach both sides of every kink (``short`` names a setting that fell short).
+    ``doubtful``: points float64 cannot judge, for the high-precision check: one side
+    undefined or overflowing (``one_sided``), or a disagreement that extended precision
+    shrinks (rounding, or a real difference under it).  ``unreached``: kinks (as text)
+    of which some side was never reached.
     """
 
     samples: list[Sample]
@@ -155,6 +160,9 @@ class Sampling:
     doubtful: list[Sample] = field(default_factory=list)
     kinks: int = 0  # kink nodes (relu, relu_prime, abs, sign) the sides evaluate
     unreached: list[str] = field(default_factory=list)
+    # the size setting where fewer than ``options.points`` usable points were found (the
+    # sampling stopped there), and how many: a verdict needs every setting's points
+    short: tuple[dict[str, int], int] | None = None
 
 
 MAX_DOUBTFUL = 6  # doubtful points kept per equation
@@ -180,10 +188,11 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
     """Evaluate both sides at ``options.points`` valid points per size setting.
 
     Points are drawn and evaluated in batches.  Their magnitudes vary (``SCALES``);
-    after a few rounds short of valid points (overflow, log of a negative), the
-    remaining draws use scale 1.  For every kink (``relu``, ``relu_prime``, ``abs``,
-    ``sign``) the sides go through, points are then searched on each side of it, entry
-    by entry, along rays from the sampled points (``cover_kinks``).  With
+    after two rounds short of valid points (overflow, log of a negative, kinks), the
+    remaining draws use the scale where most usable points were found (1 if none was),
+    in rounds twice as large, up to ``MAX_TRIES`` draws.  For every kink (``relu``,
+    ``relu_prime``, ``abs``, ``sign``) the sides go through, points are then searched on
+    each side of it, entry by entry, along rays from the sampled points (``cover_kinks``).  With
     ``stop_at_disagreement`` the sampling ends at the first point where the sides differ
     (the caller only wants to know whether they always agree).
     """
@@ -197,11 +206,15 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         cover: dict[int, tuple[E, np.ndarray, np.ndarray]] = {}
         attempts = 0
         rounds = 0
+        found_at: dict[float, int] = {}  # usable points per scale, in this setting
         while len(taken) < options.points and attempts < MAX_TRIES:
             need = options.points - len(taken)
-            count = min(need if rounds == 0 else 2 * need, MAX_TRIES - attempts)
-            scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 3 else 1.0
-                      for j in range(count)]
+            # twice the points still needed, twice as many again each round at the
+            # learned scale: a batch costs about as much as one point, and deep networks
+            # lose most of them (overflow at scale 16, kinks at 0.1, kinks of every layer)
+            count = min(2 * need * 2 ** max(0, rounds - 1), MAX_TRIES - attempts)
+            scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 2
+                      else _fallback_scale(found_at) for j in range(count)]
             rounds += 1
             attempts += count
             out.tries += count
@@ -214,7 +227,10 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
                 if len(out.doubtful) < MAX_DOUBTFUL:
                     out.doubtful.append(_sample(sizes, point, indices, batch, errors, mags, p,
                                                 scales[p]))
-            usable = np.flatnonzero(batch.ok & ~rounding)[:need]
+            usable = np.flatnonzero(batch.ok & ~rounding)
+            for p in usable:
+                found_at[scales[p]] = found_at.get(scales[p], 0) + 1
+            usable = usable[:need]
             _merge_cover(cover, batch.cover, usable)
             for p in usable:
                 taken.append(_sample(sizes, point, indices, batch, errors, mags, p, scales[p]))
@@ -223,6 +239,7 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
                     return out
         if len(taken) < options.points:
             out.samples.extend(taken)
+            out.short = (sizes, len(taken))
             return out
         kink_nodes.update(cover)
         if cover:
@@ -237,6 +254,14 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             return out
     out.kinks = len(kink_nodes)
     return out
+
+
+def _fallback_scale(found_at: dict[float, int]) -> float:
+    """The scale of the draws after the first rounds: where most usable points were
+    found so far (the first such in ``SCALES`` on a tie), else 1."""
+    if not found_at:
+        return 1.0
+    return max(SCALES, key=lambda scale: found_at.get(scale, 0))
 
 
 def _sample(sizes: dict[str, int], point: Point, indices: list[dict[str, int]], batch: Batch,
@@ -260,8 +285,74 @@ def _merge_cover(into: dict[int, tuple[E, np.ndarray, np.ndarray]],
             into[key] = (node, old[1] | seen_pos, old[2] | seen_neg)
 
 
-def _missing(cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> int:
-    return sum(int((~pos).sum() + (~neg).sum()) for _, pos, neg in cover.values())
+class _Sides:
+    """Which side of each entry of each kink has been reached, as two flat boolean arrays.
+
+    ``cover_kinks`` asks, for point after point, whether it reaches a side not reached
+    yet: one test over every entry of every kink at once (the kinks of a deep network
+    number in the hundreds), instead of a test per kink.  ``spans`` gives each kink's
+    slice of the flat arrays; ``store`` writes what was reached back into the cover.
+    """
+
+    def __init__(self, cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> None:
+        self.spans: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        self.nodes: dict[int, E] = {}
+        self.pos = np.zeros(0, dtype=bool)
+        self.neg = np.zeros(0, dtype=bool)
+        self._extend({k: (node, pos[None], neg[None]) for k, (node, pos, neg) in cover.items()},
+                     seen=True)
+
+    def _extend(self, batch: dict[int, tuple[E, np.ndarray, np.ndarray]], *,
+                seen: bool = False) -> None:
+        """Take in the kinks of ``batch`` not known yet; reached on the sides ``batch``'s
+        first point reached if ``seen``, else on no side (a kink first met on a ray)."""
+        start = self.pos.size
+        pos, neg = [self.pos], [self.neg]
+        for key, (node, p, n) in batch.items():
+            if key in self.spans:
+                continue
+            shape = p.shape[1:]
+            self.spans[key] = (start, start + p[0].size, shape)
+            self.nodes[key] = node
+            start += p[0].size
+            pos.append(p[0].ravel() if seen else np.zeros(p[0].size, dtype=bool))
+            neg.append(n[0].ravel() if seen else np.zeros(n[0].size, dtype=bool))
+        self.pos, self.neg = np.concatenate(pos), np.concatenate(neg)
+
+    def missing(self) -> int:
+        """How many sides of entries are not reached yet."""
+        return int((~self.pos).sum() + (~self.neg).sum())
+
+    def found(self, batch: dict[int, tuple[E, np.ndarray, np.ndarray]] | None, count: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """A batch's record (``Evaluator.cover``) as ``(count, entries)`` arrays in this
+        order; a kink the batch did not record, or recorded with another shape, counts as
+        reached on no side (as ``_merge_cover`` leaves it)."""
+        self._extend(batch or {})
+        pos = np.zeros((count, self.pos.size), dtype=bool)
+        neg = np.zeros((count, self.neg.size), dtype=bool)
+        for key, (start, end, shape) in self.spans.items():
+            got = (batch or {}).get(key)
+            if got is not None and got[1].shape[1:] == shape:
+                pos[:, start:end] = got[1].reshape(count, -1)
+                neg[:, start:end] = got[2].reshape(count, -1)
+        return pos, neg
+
+    def add(self, pos: np.ndarray, neg: np.ndarray) -> bool:
+        """Mark what one point reached; whether it reached a side not reached before."""
+        new = bool((pos & ~self.pos).any() or (neg & ~self.neg).any())
+        if new:
+            self.pos |= pos
+            self.neg |= neg
+        return new
+
+    def store(self, cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> None:
+        for key, (start, end, shape) in self.spans.items():
+            cover[key] = (self.nodes[key], self.pos[start:end].reshape(shape),
+                          self.neg[start:end].reshape(shape))
+
+
+RAY_BATCHES = (1, RAYS - 1)  # rays evaluated together, in turn, until every side is reached
 
 
 def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
@@ -272,34 +363,42 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
     """Points on the sides of the kinks that the random points did not reach.
 
     From each sampled point in turn, along a random direction, points at distances
-    ``RAY_STEPS`` both ways are evaluated as one batch (continuous values move along
-    the ray, positive ones are scaled by the same powers of ten, bounded and discrete
-    kinds stay); a point that reaches an unreached side of some entry of some kink is
-    added.  Returns the added points and the kinks still not reached on some side.
+    ``RAY_STEPS`` both ways are evaluated (continuous values move along the ray,
+    positive ones are scaled by the same powers of ten, bounded and discrete kinds
+    stay); a point that reaches an unreached side of some entry of some kink is added.
+    The ``RAYS`` rays are evaluated in two batches (``RAY_BATCHES``): the first ray
+    alone (it often reaches everything), then, if some side is still unreached, the
+    others together; points are taken in ray order, as if the rays were evaluated one
+    by one.
+    Returns the added points and the kinks still not reached on some side.
     """
     extra: list[Sample] = []
-    if not cover or not taken or not _missing(cover):
+    if not cover or not taken:
         return extra, []
-    for ray in range(RAYS):
-        if not _missing(cover):
+    sides = _Sides(cover)
+    ray = 0
+    for count in RAY_BATCHES:
+        if ray >= RAYS or not sides.missing():
             break
-        base = taken[ray % len(taken)].point
+        rays = range(ray, min(ray + count, RAYS))
+        ray = rays.stop
         # every symbol moves on even rays; one symbol at a time on odd ones
-        moving = names if ray % 2 == 0 else [names[(ray // 2) % len(names)]]
-        point = _ray(engine, names, base, rng, constraints, moving)
+        point = _rays(engine, names, [taken[r % len(taken)].point for r in rays], rng,
+                      constraints,
+                      [names if r % 2 == 0 else [names[(r // 2) % len(names)]] for r in rays])
         batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
         errors = batch_errors(batch.lhs, batch.rhs)
         mags = _batch_magnitudes(batch.lhs, batch.rhs)
+        pos, neg = sides.found(batch.cover, point.size)
         for p in np.flatnonzero(batch.ok):
-            before = _missing(cover)
-            _merge_cover(cover, batch.cover, np.array([p]))
-            if _missing(cover) < before:
+            if sides.add(pos[p], neg[p]):
                 extra.append(_sample(sizes, point, indices, batch, errors, mags, int(p)))
+    sides.store(cover)
     unreached = []
-    for node, pos, neg in cover.values():
-        sides = [s for s, seen in (("> 0", pos), ("< 0", neg)) if not seen.all()]
-        if sides:
-            unreached.append(f"`{to_text(node.args[0])}` {' and '.join(sides)}")
+    for node, pos_seen, neg_seen in cover.values():
+        missed = [s for s, seen in (("> 0", pos_seen), ("< 0", neg_seen)) if not seen.all()]
+        if missed:
+            unreached.append(f"`{to_text(node.args[0])}` {' and '.join(missed)}")
     return extra, unreached
 
 
@@ -314,29 +413,59 @@ def _possible(cover: dict[int, tuple[E, np.ndarray, np.ndarray]], signs: SignAna
     return out
 
 
+_STEPS = np.array([sign * t for t in RAY_STEPS for sign in (1.0, -1.0)])  # along a ray
+_SCALED = 10.0 ** (np.sign(_STEPS) * np.log10(np.abs(_STEPS)))  # 10**(+-k): positive kinds
+
+
 def _ray(engine: Engine, names: list[str], base: Point, rng: np.random.Generator,
          constraints: dict[str, frozenset[str]] | None, moving: list[str]) -> Point:
     """A batch of points along a random direction from ``base`` (see ``cover_kinks``)."""
-    steps = np.array([sign * t for t in RAY_STEPS for sign in (1.0, -1.0)])
+    return _rays(engine, names, [base], rng, constraints, [moving])
+
+
+def _rays(engine: Engine, names: list[str], bases: list[Point], rng: np.random.Generator,
+          constraints: dict[str, frozenset[str]] | None, moving: list[list[str]]) -> Point:
+    """The rays from ``bases[r]`` moving ``moving[r]``, in turn, as one batch.
+
+    Ray by ray, the direction's entries are drawn with one ``rng.normal`` call for all
+    the symbols that move freely: the same numbers as one call per symbol in turn
+    (NumPy fills a normal array value after value), as ``_ray`` drew them.
+    """
+    count = len(_STEPS)
+    kinds = {}
+    for name in names:
+        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
+        kinds[name] = ("fixed" if tags & _FIXED_ON_RAYS else "scaled"
+                       if tags & {"positive", "spd"} else "symmetric"
+                       if "symmetric" in tags else "free")
     values: dict[str, np.ndarray] = {}
     for name in names:
-        x = np.asarray(base.values[name], dtype=float)
+        x = np.asarray(bases[0].values[name], dtype=float)
         entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
-        x = x.reshape(entry)
-        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
-        if name not in moving or tags & _FIXED_ON_RAYS:
-            moved = np.broadcast_to(x, (len(steps), *entry))
-        elif tags & {"positive", "spd"}:
-            exponents = np.sign(steps) * np.log10(np.abs(steps))  # 10**(+-k)
-            moved = x[None] * (10.0 ** exponents)[:, None, None]
-        else:
-            v = rng.normal(size=entry)
-            if "symmetric" in tags:
-                v = v + v.T
-            v = v / max(float(np.abs(v).max()), 1e-300)
-            moved = x[None] + steps[:, None, None] * v[None]
-        values[name] = np.array(moved)
-    return Point(dict(base.sizes), values, batched=True)
+        values[name] = np.empty((len(bases) * count, *entry))
+    for r, (base, move) in enumerate(zip(bases, moving)):
+        moves = set(move)
+        at = slice(r * count, (r + 1) * count)
+        entries = {n: np.asarray(base.values[n], dtype=float).reshape(values[n].shape[1:])
+                   for n in names}
+        free = [n for n in names if n in moves and kinds[n] in ("free", "symmetric")]
+        size = sum(entries[n].size for n in free)
+        direction = rng.normal(size=size) if size else np.zeros(0)
+        start = 0
+        for name in names:
+            x, how = entries[name], kinds[name] if name in moves else "fixed"
+            if how == "fixed":
+                values[name][at] = x[None]
+            elif how == "scaled":
+                values[name][at] = x[None] * _SCALED[:, None, None]
+            else:
+                v = direction[start:start + x.size].reshape(x.shape)
+                start += x.size
+                if how == "symmetric":
+                    v = v + v.T
+                v = v / max(float(np.abs(v).max()), 1e-300)
+                values[name][at] = x[None] + _STEPS[:, None, None] * v[None]
+    return Point(dict(bases[0].sizes), values, batched=True)
 
 
 def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],

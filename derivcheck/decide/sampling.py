@@ -160,21 +160,73 @@ def draw_batch(symbols: dict[str, Symbol], names: list[str], sizes: dict[str, in
     drawn by the same calls in the same order, and written into its place in the batch.
     """
     small = style == "small"
-    plan = []
+    plan: list[Any] = []
     values: dict[str, np.ndarray] = {}
     for name in names:
         sym = symbols[name]
         tags = (constraints or {}).get(name)
+        tags = sym.constraints if tags is None else tags
         shape = _shape(sym, sizes)
         # one point's value as a batch entry: a scalar (1, 1), a vector (n, 1)
         entry = (1, 1) if shape == () else (shape[0], 1) if len(shape) == 1 else shape
         values[name] = np.empty((len(scales), *entry))
-        plan.append((values[name], sym.constraints if tags is None else tags, shape, entry))
+        if not small and not tags & _NOT_PLAIN:
+            # A run of plain real values: _draw_value makes one rng.normal call for each,
+            # in turn, and NumPy fills a normal array value after value, so one call for
+            # the whole run draws the same numbers (tests/test_sampling.py checks it).
+            if plan and isinstance(plan[-1], _Run):
+                plan[-1].add(values[name], int(np.prod(entry)))
+            else:
+                plan.append(_Run(values[name], int(np.prod(entry))))
+            continue
+        plan.append((values[name], tags, shape, entry))
+    for step in plan:
+        if isinstance(step, _Run):
+            step.start(len(scales))
     for k, scale in enumerate(scales):
-        for out, tags, shape, entry in plan:
+        for step in plan:
+            if isinstance(step, _Run):
+                step.draw(k, rng, scale)
+                continue
+            out, tags, shape, entry = step
             out[k] = np.asarray(_draw_value(tags, shape, rng, small, scale),
                                 dtype=float).reshape(entry)
+    for step in plan:
+        if isinstance(step, _Run):
+            step.finish()
     return Point(dict(sizes), values, batched=True)
+
+
+# the constraints _draw_value treats otherwise than a plain real value (rng.normal)
+_NOT_PLAIN = frozenset({"onehot", "onehot_columns", "multihot", "binary", "prob", "unit",
+                        "spd", "symmetric", "positive", "sum1", "invertible"})
+
+
+class _Run:
+    """Consecutive plain real symbols of a batch, drawn with one ``rng.normal`` call per
+    point (``draw_batch``)."""
+
+    def __init__(self, out: np.ndarray, size: int) -> None:
+        self.outs = [(out, size)]
+        self.total = size
+
+    def add(self, out: np.ndarray, size: int) -> None:
+        self.outs.append((out, size))
+        self.total += size
+
+    def start(self, count: int) -> None:
+        self.buffer = np.empty((count, self.total))
+
+    def draw(self, k: int, rng: np.random.Generator, scale: float) -> None:
+        # as _draw_value: normal * 1.2 * scale
+        self.buffer[k] = rng.normal(size=self.total) * 1.2 * scale
+
+    def finish(self) -> None:
+        """Every point's values into the symbols' arrays (one copy per symbol)."""
+        start = 0
+        for out, size in self.outs:
+            out[:] = self.buffer[:, start:start + size].reshape(out.shape)
+            start += size
 
 
 def _scalarize(values: np.ndarray | float, shape: tuple) -> Any:

@@ -232,6 +232,8 @@ class Evaluator:
         self.smallest_ratio: Any = 1.0  # and the smallest |small term| / |large term| added
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[Any, np.ndarray] = {}
+        # id(kink argument) -> (the argument, (its entries > 0, < 0) or None): see _kink
+        self._kink_args: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = {}
 
     def _cast(self, value: np.ndarray) -> np.ndarray:
         if self.mp:
@@ -266,18 +268,60 @@ class Evaluator:
         (a 0-d float for a scalar).
         """
         with np.errstate(all="ignore"):
-            return self._out(self._eval(node, dict(idx or {})))
+            at = dict(idx or {})
+            self._warm(node, at)
+            return self._out(self._eval(node, at))
 
     def values(self, node: E, indices: list[dict[str, int]]) -> list[Any]:
         """``value`` for each index setting (one error-state switch for all)."""
         with np.errstate(all="ignore"):
-            return [self._out(self._eval(node, dict(idx))) for idx in indices]
+            out = []
+            for idx in indices:
+                idx = dict(idx)
+                self._warm(node, idx)
+                out.append(self._out(self._eval(node, idx)))
+            return out
+
+    def _warm(self, root: E, idx: dict[str, int]) -> None:
+        """Evaluate the nodes below ``root`` bottom-up, without recursion, into the memo.
+
+        ``_eval`` recurses a few frames per node: a deep network's forward pass and its
+        gradient (128 layers) are deeper than Python's recursion limit.  Warmed first,
+        children first, every recursive call finds its children computed.  The same
+        nodes are evaluated with the same index values as ``_eval`` would, so values,
+        operation counts and errors are the same; the bodies of ``Sum`` (a bound index)
+        and ``jac`` (a seed) are left to ``_eval``, and so is a node with a free index
+        ``idx`` does not set.
+        """
+        if self.seed is not None:
+            return
+        done: set[int] = set()
+        stack: list[tuple[E, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in done:
+                continue
+            if expanded:
+                done.add(id(node))
+                self._eval(node, idx)
+                continue
+            free = free_info(node, self.def_free)[1]  # type: ignore[arg-type]
+            if any(k not in idx for k in free):
+                done.add(id(node))
+                continue
+            stack.append((node, True))
+            if node.op in ("Sum", "jac", "delta", "onehot"):
+                continue
+            if node.op == "ref" and node.val not in self.overrides:
+                stack.append((self.defs[node.val], False))  # type: ignore[index]
+            values = node.args[:1] if node.op == "elem" else node.args  # not the indices
+            stack.extend((a, False) for a in reversed(values))
 
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
         if name in self.overrides:
             return self.overrides[name]
-        free = self.def_free.get(name, frozenset())
-        key = (name, tuple(sorted((k, idx[k]) for k in free)))
+        free = self.def_free.get(name)
+        key = (name, tuple(sorted((k, idx[k]) for k in free))) if free else (name, ())
         hit = self._cache.get(key)
         if hit is None:
             hit = self._eval(self.defs[name], idx)
@@ -300,20 +344,33 @@ class Evaluator:
         negative number, a one-hot entry), not from sampling: there the stated
         convention (``relu_prime_at_zero``) decides, and the point stays usable.
         """
-        mags = np.abs(arg)
-        mags = np.where(mags > 0, mags, np.inf)
-        self._kinks = np.minimum(self._kinks, mags.min(axis=(1, 2)))
-        if self.cover is not None and node is not None:
-            pos = np.broadcast_to(np.asarray(arg > 0, dtype=bool),
-                                  (self.batch, *arg.shape[1:]))
-            neg = np.broadcast_to(np.asarray(arg < 0, dtype=bool),
-                                  (self.batch, *arg.shape[1:]))
-            seen = self.cover.get(id(node))
-            if seen is None:
-                self.cover[id(node)] = (node, pos.copy(), neg.copy())
-            elif seen[1].shape == pos.shape:
-                seen[1].__ior__(pos)
-                seen[2].__ior__(neg)
+        # One argument value often reaches several kinks (relu(z) in the forward pass,
+        # relu_prime(z) in both sides): its distance and sides are computed once.  The
+        # array is kept in the entry, so its id is not reused while the entry lives.
+        known = self._kink_args.get(id(arg))
+        if known is None or known[0] is not arg:
+            mags = np.abs(arg)
+            mags[mags == 0] = np.inf
+            self._kinks = np.minimum(self._kinks, mags.reshape(mags.shape[0], -1).min(axis=1))
+            known = (arg, None)
+            self._kink_args[id(arg)] = known
+        if self.cover is None or node is None:
+            return
+        sides = known[1]
+        if sides is None:
+            full = (self.batch, *arg.shape[1:])
+            above, below = arg > 0, arg < 0
+            if above.shape != full:
+                above = np.broadcast_to(above, full).copy()
+                below = np.broadcast_to(below, full).copy()
+            sides = (above, below)
+            self._kink_args[id(arg)] = (arg, sides)
+        pos, neg = sides
+        seen = self.cover.get(id(node))
+        if seen is None:
+            self.cover[id(node)] = (node, pos, neg)
+        elif seen[1].shape == pos.shape:  # another index setting: new arrays (pos is shared)
+            self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
     def _eval(self, node: E, idx: dict[str, int]) -> np.ndarray:
         """Memoized by node and the values of the node's own free indices.
