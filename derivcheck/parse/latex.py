@@ -170,26 +170,32 @@ MAX_FORM = 200
 
 def latex_form(latex: str) -> tuple[tuple[str, str], ...] | None:
     """The tokens of a fixed LaTeX form a symbol or definition may be written as, when
-    it is not a name (``D_{\\mathrm{KL}}(p \\| q)``, ``\\mathcal{L}(\\theta)``): at
-    least two tokens, beginning with a letter or a command, its brackets balanced;
-    None if it cannot be one."""
+    it is not a name: a LaTeX name applied to its arguments, ``NAME(...)`` with the
+    parenthesis closing at the end (``D_{\\mathrm{KL}}(p \\| q)``,
+    ``\\mathcal{L}(\\theta)``, ``H(p, q)``); None if it is not one."""
     if len(latex) > MAX_FORM:
         return None
     try:
         toks = tokenize(latex)
     except LatexError:
         return None
-    if len(toks) < 2 or toks[0].kind not in ("letter", "cmd"):
+    if len(toks) < 3 or toks[0].kind not in ("letter", "cmd"):
         return None
+    # a name applied to its arguments: NAME(...), the parenthesis closing at the end
     depth = 0
-    for t in toks:
+    opened = -1
+    for k, t in enumerate(toks):
         if t.kind == "char" and t.text in "({[":
+            if t.text == "(" and depth == 0 and opened < 0:
+                opened = k
             depth += 1
         elif t.kind == "char" and t.text in ")}]":
             depth -= 1
-            if depth < 0:
+            if depth < 0 or (depth == 0 and opened >= 0 and k != len(toks) - 1):
                 return None
-    if depth:
+    if depth or opened < 1 or toks[-1].text != ")":
+        return None
+    if _key_of_safe(latex[:toks[opened].pos]) is None:
         return None
     return tuple((t.kind, t.text) for t in toks)
 
