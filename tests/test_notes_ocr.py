@@ -103,6 +103,8 @@ CASES = [
     # a fraction's bar lost, or read as a minus
     ("fraction-bar-lost", r"\partial L \partial z", "", r"\frac{\partial L}{\partial z}",
      "lost-fraction-bar"),
+    ("fraction-bar-lost-in-an-operator", r"\partial \partial w f", "",
+     r"\frac{\partial}{\partial w} f", "lost-fraction-bar"),
     ("fraction-bar-lost-no-space", "ab + c", "", r"\frac{a}{b} + c", "lost-fraction-bar"),
     ("fraction-bar-lost-in-a-bracket", "x (1 n + y)", "", r"x (\frac{1}{n} + y)",
      "lost-fraction-bar"),

@@ -15,8 +15,9 @@ Pure string work: the text is split into tokens (commands, braces, brackets, let
 digits), so an edit never splits a command, and every edit keeps ``{ }`` balanced
 (``dropped-bracket``, ``misplaced-bracket`` and ``stray-bracket`` work on ``( ) [ ]``
 only).  The tokens and structure are ``ocr_text.py``'s, the generator of each
-confusion ``ocr_edits.py``'s.  Nothing here knows what an expression means: a
-variant may not read, or not hold; the caller decides (``notes/transcribe.py``).
+confusion ``ocr_edits.py``'s (of the glyph confusions, ``ocr_glyphs.py``'s).  Nothing
+here knows what an expression means: a variant may not read, or not hold; the caller
+decides (``notes/transcribe.py``).
 """
 
 from __future__ import annotations

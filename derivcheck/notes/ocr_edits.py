@@ -242,8 +242,10 @@ def _sqrt_for_reciprocal(doc: Doc) -> Found:
 
 def _fraction(doc: Doc, num: list[Item], den: list[Item]) -> Found:
     """``\\frac{num}{den}`` (none if the numerator ends in a function or a ``\\partial``
-    that the denominator would be the argument of)."""
-    if num[-1].base in (*_APPLIED, "big", "partial"):
+    that the denominator would be the argument of, but ``\\frac{\\partial}{\\partial w}``
+    itself is one)."""
+    operator = len(num) == 1 and num[0].base == "partial" and den[0].base == "partial"
+    if num[-1].base in (*_APPLIED, "big", "partial") and not operator:
         return
     a, b = doc.start(num[0]), doc.stop(den[-1])
     top = doc.text[a:doc.stop(num[-1])]
