@@ -79,7 +79,57 @@ CASES = [
     ("superscript-added", "W^T x", "", "W x", "extra-superscript"),
     ("prime-added", "f'(x)", "", "f(x)", "extra-prime"),
     ("accent-added", r"\hat{x}_i", "", "x_i", "extra-accent"),
+    # a T whose bar is lost; digits; more handwritten glyph pairs
+    ("T-read-as-I", "u^I x", "", "u^T x", "transpose-as-letter"),
+    ("T-read-as-l-braced", "u^{l} x", "", "u^{T} x", "transpose-as-letter"),
+    ("inverse-transpose-with-an-I", "X^{-I}", "", "X^{-T}", "transpose-as-letter"),
+    ("7-for-2", "7 x", "", "2 x", "digit-confusion"),
+    ("9-for-4", "x^9", "", "x^4", "digit-confusion"),
+    ("8-for-0-in-a-number", "18", "", "10", "digit-confusion"),
+    ("5-for-S", "5_k", "", "S_k", "letter-confusion"),
+    ("2-for-z", "w^T x + b = 2", "", "w^T x + b = z", "letter-confusion"),
+    ("n-for-m", "x_n", "", "x_m", "letter-confusion"),
+    ("h-for-b", "a h^T", "", "a b^T", "letter-confusion"),
+    ("v-for-y", "p - v", "", "p - y", "letter-confusion"),
+    ("alpha-inside-a-name", r"\operatorname{softm\alpha x}(z)", "",
+     r"\operatorname{softmax}(z)", "greek-confusion"),
+    # a letter twice or once too few
+    ("letter-twice", r"\sigma(-aa)", "", r"\sigma(-a)", "repeated-letter"),
+    ("letter-twice-before-a-subscript", "aa_1", "", "a_1", "repeated-letter"),
+    ("letter-twice-in-a-name", r"\operatorname{diiag}(x)", "", r"\operatorname{diag}(x)",
+     "repeated-letter"),
+    ("factor-read-once", r"\mathrm{tr}(X)", "", r"\mathrm{tr}(X X)", "dropped-letter"),
+    ("factor-read-once-keeps-its-script", "x^T", "", "x x^T", "dropped-letter"),
+    # a fraction's bar lost, or read as a minus
+    ("fraction-bar-lost", r"\partial L \partial z", "", r"\frac{\partial L}{\partial z}",
+     "lost-fraction-bar"),
+    ("fraction-bar-lost-in-an-operator", r"\partial \partial w f", "",
+     r"\frac{\partial}{\partial w} f", "lost-fraction-bar"),
+    ("fraction-bar-lost-no-space", "ab + c", "", r"\frac{a}{b} + c", "lost-fraction-bar"),
+    ("fraction-bar-lost-in-a-bracket", "x (1 n + y)", "", r"x (\frac{1}{n} + y)",
+     "lost-fraction-bar"),
+    ("fraction-bar-read-as-minus", "1 - n y", "", r"\frac{1}{n y}", "fraction-bar-as-minus"),
+    # scripts and brackets in more places
+    ("norm-square-lost", r"\|w\|", "", r"\|w\|^2", "lost-superscript"),
+    ("norm-square-lost-after-its-subscript", r"\|w\|_2", "", r"\|w\|_2^2",
+     "lost-superscript"),
+    ("inverse-transpose-lost", "P", "", "P^{-T}", "lost-superscript"),
+    ("opening-bracket-lost-before-a-minus", r"\sigma-a)", "", r"\sigma(-a)",
+     "dropped-bracket"),
+    ("closing-bracket-lost-before-a-script", r"\operatorname{f}(z_k", "",
+     r"\operatorname{f}(z)_k", "dropped-bracket"),
+    ("pair-lost-around-an-argument-with-a-script", r"\operatorname{f} z_k", "",
+     r"\operatorname{f} (z)_k", "dropped-bracket"),
 ]
+
+
+@pytest.mark.parametrize(("written", "wrong"), [
+    (r"\tanh c", r"\frac{\tanh}{c}"),  # a function's argument is not a denominator
+    (r"\partial L \partial z", r"\frac{\partial}{L} \partial z"),
+    (r"\operatorname{relu}'(z)", r"\operatorname{r\epsilonlu}'(z)"),  # no glued command
+])
+def test_variants_that_are_not_offered(written: str, wrong: str) -> None:
+    assert wrong not in _variants(written)
 
 
 @pytest.mark.parametrize(("written", "vocabulary", "intended", "code"),
@@ -140,7 +190,7 @@ def test_edits_never_split_a_command_and_keep_braces_balanced(text: str) -> None
 
 
 def _table_commands() -> list[tuple[str, str]]:
-    from derivcheck.notes import ocr_edits as ocr
+    from derivcheck.notes import ocr_glyphs as ocr
 
     words = [w for pair in (*ocr.LOOKALIKE_PAIRS, *ocr.GREEK_PAIRS, *ocr.OPERATOR_PAIRS)
              for w in pair] + ["\\odot", "\\cdot", "\\frac", "\\sqrt", "\\hat", "\\right"]

@@ -25,6 +25,7 @@ MODELS = {
     "cookbook": model_parts("cookbook", None, None),
     "logs": ({"a": "posvector K", "j": "index K", "k": "index K"}, {"L": "-sum(log(a))"}),
     "tanh": ({"c": "scalar"}, {}),
+    "norm": ({"w": "vector D"}, {}),
 }
 _CACHE: dict[str, Derivation] = {}
 
@@ -63,6 +64,33 @@ CORRUPTED = [
     ("index-misread", "softmax", r"\frac{\partial a_i}{\partial z_j}",
      r"a_i (\delta_{ij} - a_i)", r"\frac{\partial a_i}{\partial z_j} = a_i (\delta_{ij} - a_j)",
      "letter-confusion"),
+    ("transpose-read-as-I", "cookbook", r"\frac{\partial u^I x}{\partial x}", "u",
+     r"\frac{\partial u^T x}{\partial x} = u", "transpose-as-letter"),
+    ("two-read-as-seven", "cookbook", r"\frac{\partial x^T x}{\partial x}", "7 x",
+     r"\frac{\partial x^T x}{\partial x} = 2 x", "digit-confusion"),
+    ("y-for-v", "cookbook", r"\frac{\partial v^T Y^T u}{\partial Y}", "u y^T",
+     r"\frac{\partial v^T Y^T u}{\partial Y} = u v^T", "letter-confusion"),
+    ("letter-twice-in-an-operator-name", "softmax", r"\frac{\partial L}{\partial z}",
+     r"\operatorname{softmaxx}(z) - t",
+     r"\frac{\partial L}{\partial z} = \operatorname{softmax}(z) - t", "repeated-letter"),
+    ("alpha-in-an-operator-name", "softmax", r"\frac{\partial L}{\partial z}",
+     r"\operatorname{softm\alpha x}(z) - t",
+     r"\frac{\partial L}{\partial z} = \operatorname{softmax}(z) - t", "greek-confusion"),
+    ("factor-read-once", "tanh", r"\frac{\partial c}{\partial c}", "2 c",
+     r"\frac{\partial c c}{\partial c} = 2 c", "dropped-letter"),
+    ("fraction-bar-lost-in-a-derivative", "logs", r"\partial L \partial a_j",
+     r"-\frac{1}{a_j}", r"\frac{\partial L}{\partial a_j} = -\frac{1}{a_j}",
+     "lost-fraction-bar"),
+    ("fraction-bar-lost-in-a-reciprocal", "logs", r"\frac{\partial L}{\partial a_j}",
+     "-1 a_j", r"\frac{\partial L}{\partial a_j} = -\frac{1}{a_j}", "lost-fraction-bar"),
+    ("fraction-bar-read-as-minus", "logs", r"\frac{\partial L}{\partial a_j}", "-1 - a_j",
+     r"\frac{\partial L}{\partial a_j} = -\frac{1}{a_j}", "fraction-bar-as-minus"),
+    ("norm-square-lost", "norm", r"\frac{\partial \|w\|_2}{\partial w}", "2 w",
+     r"\frac{\partial \|w\|_2^2}{\partial w} = 2 w", "lost-superscript"),
+    ("bracket-lost-before-a-minus", "tanh", r"\tanh-c)", r"-\tanh(c)",
+     r"\tanh(-c) = -\tanh(c)", "dropped-bracket"),
+    ("bracket-lost-before-a-script", "softmax", "a_k", r"\operatorname{softmax}(z_k",
+     r"a_k = \operatorname{softmax}(z)_k", "dropped-bracket"),
 ]
 
 

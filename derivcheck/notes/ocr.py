@@ -15,8 +15,9 @@ Pure string work: the text is split into tokens (commands, braces, brackets, let
 digits), so an edit never splits a command, and every edit keeps ``{ }`` balanced
 (``dropped-bracket``, ``misplaced-bracket`` and ``stray-bracket`` work on ``( ) [ ]``
 only).  The tokens and structure are ``ocr_text.py``'s, the generator of each
-confusion ``ocr_edits.py``'s.  Nothing here knows what an expression means: a
-variant may not read, or not hold; the caller decides (``notes/transcribe.py``).
+confusion ``ocr_edits.py``'s (of the glyph confusions, ``ocr_glyphs.py``'s).  Nothing
+here knows what an expression means: a variant may not read, or not hold; the caller
+decides (``notes/transcribe.py``).
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ CONFUSIONS: dict[str, Confusion] = {c.code: c for c in (
     # lost at the start of a term, between two factors (a - b read a b), in an exponent
     Confusion("lost-minus", 0.80, ("\\frac{y}{s}", "-\\frac{y}{s}")),
     Confusion("transpose-as-digit", 0.75, ("W^7 x", "W^T x")),
+    Confusion("transpose-as-letter", 0.65, ("W^I x", "W^T x")),
     Confusion("sign-confusion", 0.60, ("s + y", "s - y")),
     Confusion("letter-confusion", 0.60, ("x_l", "x_1")),
+    Confusion("digit-confusion", 0.50, ("x^3", "x^5")),
     Confusion("lost-superscript", 0.55, ("W x", "W^T x")),
     Confusion("lost-subscript", 0.55, ("a - y_j", "a_j - y_j")),
     Confusion("lost-prime", 0.50, ("\\sigma(z)", "\\sigma'(z)")),
@@ -62,14 +65,18 @@ CONFUSIONS: dict[str, Confusion] = {c.code: c for c in (
     Confusion("operator-confusion", 0.40, ("a \\cdot b", "a \\odot b")),
     Confusion("dropped-bracket", 0.40, ("a b + c", "a (b + c)")),
     Confusion("lost-accent", 0.40, ("y - \\hat{y}", "\\hat{y} - \\hat{y}")),
+    Confusion("repeated-letter", 0.35, ("aa_1", "a_1")),
     Confusion("sqrt-for-reciprocal", 0.35, ("\\sqrt{a_j}", "1/a_j")),
     Confusion("misplaced-bracket", 0.35, ("(a + b) c", "(a + b c)")),
+    Confusion("lost-fraction-bar", 0.30, ("a b", "\\frac{a}{b}")),
     Confusion("greek-confusion", 0.30, ("a x", "\\alpha x")),
     Confusion("extra-minus", 0.30, ("-a", "a")),
     Confusion("stray-bracket", 0.30, ("(a + b", "a + b")),
+    Confusion("fraction-bar-as-minus", 0.25, ("a - b", "\\frac{a}{b}")),
     Confusion("extra-subscript", 0.25, ("x_i^T w", "x^T w")),
     Confusion("extra-superscript", 0.25, ("W^T x", "W x")),
     Confusion("extra-prime", 0.25, ("f'(x)", "f(x)")),
+    Confusion("dropped-letter", 0.20, ("X", "X X")),
     Confusion("extra-accent", 0.20, ("\\hat{x}", "x")),
 )}
 

@@ -2,53 +2,25 @@
 
 A generator takes a ``Doc`` (``ocr_text``) and yields ``(start, end, reading)``: the
 characters of the text replaced, and what replaces them (a whole atom, so that people
-see ``W^7`` read as ``W^T``).  The tables of glyphs that OCR takes for one another are
-here too.
+see ``W^7`` read as ``W^T``).  These are the structural ones (signs, scripts, brackets,
+fractions, roots); the glyph confusions and their tables are ``ocr_glyphs.py``'s.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 
+from derivcheck.notes import ocr_glyphs as glyphs
 from derivcheck.notes.ocr_text import Doc, Item, partner, tokens
 
 MAX_SPAN = 12  # items a dropped pair of brackets may enclose
 MAX_MOVE = 6  # items a misplaced bracket may move by
 MAX_VOCABULARY = 12  # subscripts, superscripts and accents to restore, most used first
+MAX_FRACTION = 6  # items a numerator or a denominator read without its bar may have
 
-# Glyphs that OCR takes for one another (either way).  Case pairs are those whose
-# capital differs from the small letter only in size.
-LOOKALIKE_PAIRS = (
-    ("l", "1"), ("l", "i"), ("1", "i"), ("l", "I"), ("1", "I"), ("l", "|"), ("1", "|"),
-    ("i", "j"), ("O", "0"), ("o", "0"), ("O", "o"), ("s", "S"), ("S", "5"), ("c", "C"),
-    ("x", "X"), ("z", "Z"), ("z", "2"), ("Z", "2"), ("v", "V"), ("w", "W"), ("u", "U"),
-    ("k", "K"), ("p", "P"), ("y", "Y"), ("u", "v"), ("n", "h"), ("e", "c"), ("b", "6"),
-    ("g", "9"), ("q", "9"), ("B", "8"), ("x", "\\times"), ("1", "7"),
-)
-GREEK_PAIRS = (
-    ("a", "\\alpha"), ("B", "\\beta"), ("w", "\\omega"), ("v", "\\nu"), ("u", "\\mu"),
-    ("n", "\\eta"), ("p", "\\rho"), ("o", "\\sigma"), ("t", "\\tau"), ("T", "\\tau"),
-    ("e", "\\epsilon"), ("e", "\\varepsilon"), ("x", "\\chi"), ("y", "\\gamma"),
-    ("k", "\\kappa"), ("\\Sigma", "\\sum"), ("\\Pi", "\\prod"), ("\\phi", "\\varphi"),
-    ("\\epsilon", "\\varepsilon"),
-)
-OPERATOR_PAIRS = (("\\odot", "\\cdot"), ("\\cdot", "\\times"), ("\\odot", "\\circ"))
-_SUPERSCRIPTS = ("T", "2", "{-1}")  # restored wherever a superscript can go
-
-
-def _table(pairs: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, list[str]] = {}
-    for a, b in pairs:
-        out.setdefault(a, []).append(b)
-        out.setdefault(b, []).append(a)
-    return {k: tuple(v) for k, v in out.items()}
-
-
-LOOKALIKE = _table(LOOKALIKE_PAIRS)
-GREEK_LOOKALIKE = _table(GREEK_PAIRS)
-OPERATOR_LOOKALIKE = _table(OPERATOR_PAIRS)
+_SUPERSCRIPTS = ("T", "2", "{-1}", "{-T}")  # restored wherever a superscript can go
+_BARS = {"|", "\\|", "\\rVert", "\\rvert", "\\Vert", "\\vert"}  # a norm's closing bar
 
 
 # Each yields (start, end, reading): the characters replaced and what replaces them.
@@ -87,43 +59,6 @@ def _sign_confusion(doc: Doc) -> Found:
                 a, b = items[k - 1], items[k + 1]
                 yield (doc.start(a), doc.stop(b), doc.text[doc.start(a):op.start] + new
                        + doc.text[op.end:doc.stop(b)])
-
-
-def _transpose_as_digit(doc: Doc) -> Found:
-    swaps = {"7": "T", "1": "T", "{7}": "{T}", "{1}": "{T}", "{-1}": "{-T}", "{-T}": "{-1}",
-             "{-7}": "{-T}"}
-    for _kind, _k, atom in doc.atoms():
-        if atom.sup:
-            arg = re.sub(r"\s+", "", doc.span(*atom.sup))
-            if arg in swaps:
-                a, b = doc.toks[atom.sup[0]].start, doc.toks[atom.sup[1] - 1].end
-                yield (doc.start(atom), doc.stop(atom), doc.text[doc.start(atom):a]
-                       + swaps[arg] + doc.text[b:doc.stop(atom)])
-
-
-def _replace_token(doc: Doc, table: dict[str, tuple[str, ...]], *, names: bool = False
-                   ) -> Found:
-    """Each token of ``table`` read as each of its lookalikes (in ``\\operatorname{...}``
-    and ``\\text{...}`` too if ``names``)."""
-    for i, tok in enumerate(doc.toks):
-        if (i in doc.named and not names) or tok.text not in table:
-            continue
-        owner = doc.owner.get(i)
-        start, stop = (doc.start(owner), doc.stop(owner)) if owner else (tok.start, tok.end)
-        for new in table[tok.text]:
-            yield (start, stop, doc.text[start:tok.start] + new + doc.text[tok.end:stop])
-
-
-def _letter_confusion(doc: Doc) -> Found:
-    return _replace_token(doc, LOOKALIKE, names=True)
-
-
-def _greek_confusion(doc: Doc) -> Found:
-    return _replace_token(doc, GREEK_LOOKALIKE)
-
-
-def _operator_confusion(doc: Doc) -> Found:
-    return _replace_token(doc, OPERATOR_LOOKALIKE)
 
 
 _NAMED_BASES = ("letter", "cmd", "font", "accent")
@@ -192,6 +127,27 @@ def _lost_superscript(doc: Doc) -> Found:
                 *_NAMED_BASES, "bracket", "group", "func"):
             for sup in sups:
                 yield doc.start(atom), doc.stop(atom), doc.piece(atom) + "^" + _braced(sup)
+    for start, end in _closing_bars(doc):  # a norm's square: \|x\|^2, \|w\|_2^2
+        for sup in sups:
+            yield start, end, doc.text[start:end] + "^" + _braced(sup)
+
+
+def _closing_bars(doc: Doc) -> Iterator[tuple[int, int]]:
+    """Each closing norm or absolute-value bar without a superscript, with its
+    subscript if it has one: where a lost superscript would go after it."""
+    seen: dict[str, int] = {}
+    toks, n = doc.toks, len(doc.toks)
+    for i, tok in enumerate(toks):
+        if tok.text not in _BARS:
+            continue
+        seen[tok.text] = seen.get(tok.text, 0) + 1
+        if tok.text in ("|", "\\|", "\\Vert", "\\vert") and seen[tok.text] % 2:
+            continue  # an opening bar
+        j = i + 1
+        if j < n and toks[j].text == "_":
+            j = doc.arg_end(j + 1, n, 0)
+        if j == n or toks[j].text != "^":
+            yield tok.start, toks[j - 1].end
 
 
 def _extra_superscript(doc: Doc) -> Found:
@@ -284,6 +240,57 @@ def _sqrt_for_reciprocal(doc: Doc) -> Found:
                        f"\\sqrt{{{doc.piece(items[k + 2])}}}")
 
 
+def _fraction(doc: Doc, num: list[Item], den: list[Item]) -> Found:
+    """``\\frac{num}{den}`` (none if the numerator ends in a function or a ``\\partial``
+    that the denominator would be the argument of, but ``\\frac{\\partial}{\\partial w}``
+    itself is one)."""
+    operator = len(num) == 1 and num[0].base == "partial" and den[0].base == "partial"
+    if num[-1].base in (*_APPLIED, "big", "partial") and not operator:
+        return
+    a, b = doc.start(num[0]), doc.stop(den[-1])
+    top = doc.text[a:doc.stop(num[-1])]
+    bottom = doc.text[doc.start(den[0]):b]
+    yield a, b, f"\\frac{{{top}}}{{{bottom}}}"
+
+
+def _spans(items: list[Item], start: int, step: int) -> Iterator[int]:
+    """Ends (``step`` 1) or starts (``step`` -1) of the spans of at most ``MAX_FRACTION``
+    items from ``items[start]`` that begin and end with an atom."""
+    k = start
+    while 0 <= k < len(items) and abs(k - start) < MAX_FRACTION:
+        if items[k].kind == "atom":
+            yield k
+        k += step
+
+
+def _lost_fraction_bar(doc: Doc) -> Found:
+    """A fraction whose bar is lost: its numerator and its denominator read one after
+    the other (``\\frac{a}{b}`` read ``a b`` or ``ab``)."""
+    for kind, items in doc.sequences:
+        if kind not in _TERMS:
+            continue
+        for q in range(1, len(items)):  # the denominator starts at items[q]
+            if items[q].kind != "atom" or items[q - 1].kind != "atom":
+                continue
+            for p in _spans(items, q - 1, -1):
+                for r in _spans(items, q, 1):
+                    yield from _fraction(doc, items[p:q], items[q:r + 1])
+
+
+def _fraction_bar_as_minus(doc: Doc) -> Found:
+    """A fraction bar read as a minus sign (the same stroke: ``\\frac{a}{b}`` read
+    ``a - b``)."""
+    for kind, items in doc.sequences:
+        if kind not in _TERMS:
+            continue
+        for k in range(1, len(items) - 1):
+            if items[k].kind == "op" and doc.toks[items[k].first].text == "-" \
+                    and items[k - 1].kind == items[k + 1].kind == "atom":
+                for p in _spans(items, k - 1, -1):
+                    for r in _spans(items, k + 1, 1):
+                        yield from _fraction(doc, items[p:k], items[k + 1:r + 1])
+
+
 _APPLIED = ("func", "name", "cmd", "font")  # what a bracket after it may be the argument of
 _BINARY = {"+", "-", "/", "*", "\\cdot", "\\odot", "\\times", "\\circ", "\\ast"}
 
@@ -303,13 +310,26 @@ def _dropped_bracket(doc: Doc) -> Found:
                     if other.kind == "atom":
                         yield (tok.start, doc.stop(other),
                                doc.text[tok.start:doc.stop(other)] + partner(tok.text))
+                    if other.kind == "atom" and other.base_end < other.end:
+                        at = doc.toks[other.base_end - 1].end  # before its scripts: (z)_k
+                        yield (tok.start, doc.stop(other), doc.text[tok.start:at]
+                               + partner(tok.text) + doc.text[at:doc.stop(other)])
             elif item.kind == "op" and tok.kind == "rbr" and item.first not in doc.match:
-                for other in reversed(items[max(0, k - MAX_SPAN):k]):
-                    if other.kind == "atom":
-                        yield (doc.start(other), tok.end,
-                               partner(tok.text) + doc.text[doc.start(other):tok.end])
+                for j in range(k - 1, max(0, k - MAX_SPAN) - 1, -1):
+                    if items[j].kind == "atom" or _unary_minus(doc, items, j):
+                        at = doc.start(items[j])
+                        yield at, tok.end, partner(tok.text) + doc.text[at:tok.end]
         for p in range(len(items)):  # a pair lost
             yield from _pairs_from(doc, items, p)
+
+
+def _unary_minus(doc: Doc, items: list[Item], j: int) -> bool:
+    """``items[j]`` is a minus with no term before it (first, after an operator, or
+    after a function it is the argument of: \\sigma -a)."""
+    if items[j].kind != "op" or doc.toks[items[j].first].text != "-":
+        return False
+    before = items[j - 1] if j else None
+    return before is None or before.kind == "op" or before.base in _APPLIED
 
 
 def _pairs_from(doc: Doc, items: list[Item], p: int) -> Found:
@@ -329,7 +349,7 @@ def _pairs_from(doc: Doc, items: list[Item], p: int) -> Found:
         whole = p == 0 and q == len(items) - 1
         if applied or (q > p and not whole and _has_operator(doc, items[p:q + 1])):
             yield a, b, "(" + doc.text[a:b] + ")"
-        if q > p and last.base_end < last.end:  # its scripts belong to the whole
+        if (q > p or applied) and last.base_end < last.end:  # scripts of the whole
             at = doc.toks[last.base_end - 1].end
             yield a, b, "(" + doc.text[a:at] + ")" + doc.text[at:b]
 
@@ -372,25 +392,31 @@ def _stray_bracket(doc: Doc) -> Found:
 
 GENERATORS: dict[str, Callable[[Doc], Found]] = {
     "lost-minus": _lost_minus,
-    "transpose-as-digit": _transpose_as_digit,
+    "transpose-as-digit": glyphs.transpose_as_digit,
+    "transpose-as-letter": glyphs.transpose_as_letter,
     "sign-confusion": _sign_confusion,
-    "letter-confusion": _letter_confusion,
+    "letter-confusion": glyphs.letter_confusion,
+    "digit-confusion": glyphs.digit_confusion,
     "lost-superscript": _lost_superscript,
     "lost-subscript": _lost_subscript,
     "lost-prime": _lost_prime,
     "script-level": _script_level,
     "lost-operator": _lost_operator,
     "swapped-subscripts": _swapped_subscripts,
-    "operator-confusion": _operator_confusion,
+    "operator-confusion": glyphs.operator_confusion,
     "dropped-bracket": _dropped_bracket,
     "lost-accent": _lost_accent,
+    "repeated-letter": glyphs.repeated_letter,
     "sqrt-for-reciprocal": _sqrt_for_reciprocal,
     "misplaced-bracket": _misplaced_bracket,
-    "greek-confusion": _greek_confusion,
+    "lost-fraction-bar": _lost_fraction_bar,
+    "greek-confusion": glyphs.greek_confusion,
     "extra-minus": _extra_minus,
     "stray-bracket": _stray_bracket,
+    "fraction-bar-as-minus": _fraction_bar_as_minus,
     "extra-subscript": _extra_subscript,
     "extra-superscript": _extra_superscript,
     "extra-prime": _extra_prime,
+    "dropped-letter": glyphs.dropped_letter,
     "extra-accent": _extra_accent,
 }
