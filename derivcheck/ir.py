@@ -332,19 +332,29 @@ def refs(node: E) -> set[str]:
     return {n.val for n in node.walk() if n.op == "ref"}  # type: ignore[misc]
 
 
+def postorder(root: E) -> Iterator[E]:
+    """Every distinct node of ``root`` (by identity), each after all its children, each
+    once, without recursion: the order for computing a value of every node bottom-up
+    on a DAG."""
+    done: set[int] = set()  # the nodes stay alive under root while the walk lasts
+    stack: list[tuple[E, bool]] = [(root, False)]
+    while stack:
+        cur, expanded = stack.pop()
+        if id(cur) in done:
+            continue
+        if expanded:
+            done.add(id(cur))
+            yield cur
+            continue
+        stack.append((cur, True))
+        stack.extend((a, False) for a in cur.args if id(a) not in done)
+
+
 def depth(node: E) -> int:
     """Nesting depth of the tree (a leaf has depth 1), computed on the DAG."""
     memo: dict[int, int] = {}
-    stack: list[tuple[E, bool]] = [(node, False)]
-    while stack:
-        cur, done = stack.pop()
-        if id(cur) in memo:
-            continue
-        if done:
-            memo[id(cur)] = 1 + max((memo[id(a)] for a in cur.args), default=0)
-            continue
-        stack.append((cur, True))
-        stack.extend((a, False) for a in cur.args if id(a) not in memo)
+    for cur in postorder(node):
+        memo[id(cur)] = 1 + max((memo[id(a)] for a in cur.args), default=0)
     return memo[id(node)]
 
 

@@ -185,26 +185,13 @@ class _RefusingParser(RoundTripParser):
 
 
 def safe_yaml(text: str, path: str) -> Any:
-    """``text`` read as round-trip YAML (keeping positions), tags and aliases refused.
+    """``text`` read as round-trip YAML (keeping positions), as a derivation file is:
+    nesting bounded, tags and aliases refused.
 
     Raises:
         InputError: not valid YAML, or a tag or an alias in it.
     """
-    loader = _Loader(text, path)
-    yaml = YAML(typ="rt", pure=True)
-    yaml.Parser = _RefusingParser
-    try:
-        doc = yaml.load(text)
-    except _Refused as exc:
-        raise loader.refusal(exc.event) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise loader.error(f"YAML error: {exc.problem}", mark.line if mark else -1,
-                           mark.column if mark else -1) from None
-    except (YAMLError, RecursionError, ValueError) as exc:
-        raise loader.error(f"YAML error: {exc}") from None
-    loader.refuse_bad_text(doc)
-    return doc
+    return _Loader(text, path).parse()
 
 
 class _Loader:
@@ -242,11 +229,12 @@ class _Loader:
         return self.error(message, line, col, hint, context)
 
     # -- stages -----------------------------------------------------------
-    def load(self, *, second_reader: bool = False) -> Derivation:
-        self.second = [] if second_reader else None
+    def parse(self) -> Any:
+        """The text as round-trip YAML: nesting bounded, tags and aliases refused as the
+        events are read, every string valid Unicode."""
         self.refuse_deep_nesting()
         yaml = YAML(typ="rt", pure=True)
-        yaml.Parser = _RefusingParser  # tags and aliases refused as the events are read
+        yaml.Parser = _RefusingParser
         try:
             doc = yaml.load(self.text)
         except _Refused as exc:
@@ -258,6 +246,11 @@ class _Loader:
         except (YAMLError, RecursionError, ValueError) as exc:
             raise self.error(f"YAML error: {exc}") from None
         self.refuse_bad_text(doc)
+        return doc
+
+    def load(self, *, second_reader: bool = False) -> Derivation:
+        self.second = [] if second_reader else None
+        doc = self.parse()
         base = self.base
         if not isinstance(doc, dict):
             what = ("a submission is a YAML mapping (steps: ...)" if base else

@@ -269,19 +269,9 @@ def _with_seed(root: E) -> set[int]:
     """Ids of the nodes of ``root`` with a ``seed`` (a Jacobian's direction) below them,
     found bottom-up, each shared node once."""
     out: set[int] = set()
-    done: set[int] = set()
-    stack: list[tuple[E, bool]] = [(root, False)]
-    while stack:
-        n, expanded = stack.pop()
-        if id(n) in done:
-            continue
-        if expanded:
-            done.add(id(n))
-            if n.op == "seed" or any(id(a) in out for a in n.args):
-                out.add(id(n))
-            continue
-        stack.append((n, True))
-        stack.extend((a, False) for a in n.args if id(a) not in done)
+    for n in ir.postorder(root):
+        if n.op == "seed" or any(id(a) in out for a in n.args):
+            out.add(id(n))
     return out
 
 

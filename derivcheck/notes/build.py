@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,7 @@ class _State:
     pending: dict[str, int] = field(default_factory=dict)  # defined name -> its line
     failed: dict[str, int] = field(default_factory=dict)  # definition unread -> its line
     deadline: float = field(default_factory=lambda: time.monotonic() + READ_SECONDS)
+    equations: list[Equation] = field(default_factory=list)  # those read (MAX_EQUATIONS)
 
 
 def read_document(text: str, path: str, kind: str) -> Extraction:
@@ -152,7 +154,7 @@ def read_document(text: str, path: str, kind: str) -> Extraction:
         entries.append(Entry(line, col, "unread", "", _shown(extra), f"not read: more than "
                              f"{MAX_EQUATIONS} equations in one document"))
     equations = equations[:MAX_EQUATIONS]
-    state.__dict__["_equations"] = equations
+    state.equations = equations
     defs = _definition_candidates(state, equations)
     skip: set[int] = set()
     done = _read_definitions(state, defs, entries, skip)
@@ -379,7 +381,7 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
                       skip: set[int]) -> dict[int, str]:
     """Read the definitions in the order their dependencies allow; equation index ->
     the defined name, for those read."""
-    equations = _equations_cache(state)
+    equations = state.equations
     todo = dict(defs)
     done: dict[int, str] = {}
     element: set[int] = set()  # defined entry-wise: the equation stays a step, as a check
@@ -461,14 +463,6 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
     for k in element:
         done.pop(k)  # the whole equation is a step, as a check of the vector built
     return done
-
-
-def _equations_cache(state: _State) -> list[Equation]:
-    cached = state.__dict__.get("_equations")
-    if cached is None:
-        cached = [it for it in split_items(state.doc.blocks) if isinstance(it, Equation)]
-        state.__dict__["_equations"] = cached
-    return cached  # type: ignore[no-any-return]
 
 
 def _shown(eq: Equation) -> str:
@@ -617,29 +611,36 @@ def _subscripted(text: str, letter: str) -> bool:
 _SUBSCRIPTED = re.compile(r"(\\?[A-Za-z]+)(\^\{\(?\d+\)?\})?_(\{[^{}]*\}|[A-Za-z0-9])")
 
 
+def _index_subscripts(text: str) -> Iterator[tuple[_Name, str, str]]:
+    """Each name subscripted with index letters in ``text``: (the name, its letters,
+    as written), for ``W_{jk}``, ``z_{1i}`` (the name z1) or ``a^{(2)}_j``."""
+    for m in _SUBSCRIPTED.finditer(text):
+        sub = m.group(3).strip("{}").replace(" ", "").replace(",", "")
+        mm = re.fullmatch(r"(\d*)([a-z]{1,2})", sub)
+        if not mm:
+            continue
+        key = latex_name_key(m.group(1) + (m.group(2) or "") +
+                             (f"_{{{mm.group(1)}}}" if mm.group(1) else ""))
+        name = _name_of(*key) if key else None
+        if name is not None:
+            yield name, mm.group(2), m.group(0)
+
+
 def _dim_from_use(state: _State, letter: str, pieces: tuple[Src, ...]
                   ) -> tuple[str, str] | None:
     """The dimension an index runs over, from a known name it subscripts here
     (``z_i`` with ``z`` a vector over K: i over K)."""
     shapes = _known_shapes(state)
     for p in pieces:
-        for m in _SUBSCRIPTED.finditer(p.text):
-            sub = m.group(3).strip("{}").replace(" ", "").replace(",", "")
-            if letter not in sub:
-                continue
-            mm = re.fullmatch(r"(\d*)([a-z]{1,2})", sub)
-            if not mm:
-                continue
-            key = latex_name_key(m.group(1) + (m.group(2) or "") +
-                                 (f"_{{{mm.group(1)}}}" if mm.group(1) else ""))
-            name = _name_of(*key) if key else None
-            shape = shapes.get(name.ident) if name else None
-            if not shape or len(mm.group(2)) != (1 if 1 in shape else len(shape)):
+        for name, letters, written in _index_subscripts(p.text):
+            shape = shapes.get(name.ident)
+            if letter not in letters or not shape or \
+                    len(letters) != (1 if 1 in shape else len(shape)):
                 continue
             dims = [d for d in shape if d != 1] if 1 in shape else list(shape)
-            pos = mm.group(2).index(letter)
+            pos = letters.index(letter)
             if pos < len(dims) and isinstance(dims[pos], str):
-                return dims[pos], f"it subscripts {m.group(0)}"
+                return dims[pos], f"it subscripts {written}"
     return None
 
 
@@ -678,18 +679,11 @@ def _usage(state: _State) -> dict[str, tuple[str, str]]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     found: dict[str, set[tuple[str, str]]] = {}
-    for eq in _equations_cache(state):
+    for eq in state.equations:
         for p in eq.pieces:
-            for m in _SUBSCRIPTED.finditer(p.text):
-                sub = m.group(3).strip("{}").replace(" ", "").replace(",", "")
-                mm = re.fullmatch(r"(\d*)([a-z]{1,2})", sub)
-                if not mm or any(c not in _INDEX_LETTERS for c in mm.group(2)):
-                    continue
-                key = latex_name_key(m.group(1) + (m.group(2) or "") +
-                                     (f"_{{{mm.group(1)}}}" if mm.group(1) else ""))
-                name = _name_of(*key) if key else None
-                if name is not None:
-                    found.setdefault(name.ident, set()).add((mm.group(2), m.group(0)))
+            for name, letters, written in _index_subscripts(p.text):
+                if all(c in _INDEX_LETTERS for c in letters):
+                    found.setdefault(name.ident, set()).add((letters, written))
     out = {}
     for ident, uses in found.items():
         ranks = {len(letters) for letters, _ in uses}
@@ -706,7 +700,7 @@ def _capitals(state: _State) -> set[str]:
     cached = state.__dict__.get("_capitals")
     if cached is None:
         cached = set()
-        for eq in _equations_cache(state):
+        for eq in state.equations:
             for p in eq.pieces:
                 cached |= set(re.findall(r"(?<![\\A-Za-z])([A-Z])(?![A-Za-z])", p.text))
         state.__dict__["_capitals"] = cached

@@ -289,11 +289,10 @@ def _shape_oracle(engine: object, layout: str) -> Callable[[E], bool | None]:
 
 
 def _load(path: str) -> Derivation | None:
-    from derivcheck.load import load_file
-    from derivcheck.notes import is_document, load_notes
+    from derivcheck.verify import load_any
 
     try:
-        return load_notes(path) if is_document(path) else load_file(path)
+        return load_any(path)
     except InputError:
         return None
 
