@@ -9,6 +9,7 @@ exactly the reference, and the journal must hold each student exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -143,22 +144,31 @@ def test_interrupted_batch_resumes_to_the_same_results(name: str, setup: dict) -
     out = setup["root"] / f"run-{seed}"
     rng = random.Random(seed)
     proc = _grade(setup["key"], setup["cls"], out)
-    # interrupt in the middle of grading: after a random number of students are done
-    wanted = rng.randint(1, N_STUDENTS // 2)
+    # interrupt in the middle of grading: after a random number of students are done.
+    # A student takes a few milliseconds, so the run is frozen (SIGSTOP to its process
+    # group) the moment the journal shows them: the interruption lands there, however
+    # late this process is scheduled or the run handles the signal.
+    wanted = rng.randint(1, N_STUDENTS // 3)
     while proc.poll() is None and _journal_lines(out) < wanted:
-        time.sleep(0.005)
+        time.sleep(0.002)
     assert proc.poll() is None, "the batch ended before it could be interrupted"
-    if target == "process":
-        proc.send_signal(sig)
-    elif target == "group":
-        os.killpg(proc.pid, sig)
-    else:
-        workers = _worker_pids(proc.pid)
-        if workers:
+    os.killpg(proc.pid, signal.SIGSTOP)
+    try:
+        assert _journal_lines(out) < N_STUDENTS, "not interrupted before the end"
+        if target == "process":
+            proc.send_signal(sig)
+        elif target == "group":
+            os.killpg(proc.pid, sig)
+        else:
+            workers = _worker_pids(proc.pid)
+            assert workers, "no worker to kill"
             os.kill(rng.choice(workers), sig)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # gone after a kill -9 of the group
+            os.killpg(proc.pid, signal.SIGCONT)
     code = proc.wait(timeout=300)
     if target != "worker":
-        assert _journal_lines(out) < N_STUDENTS, "not interrupted before the end"
+        assert _journal_lines(out) < N_STUDENTS, "the run went on to the end"
     if target == "worker":
         assert code == 0  # the batch carries on: the submission is tried again
     else:
