@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="check derivation files or folders")
     verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders, or "
-                        "Markdown/LaTeX documents (.md, .tex) with display math")
+                        "Markdown/LaTeX documents (.md, .tex; .txt with display math)")
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.add_argument("--check-expected", action="store_true",
                         help="compare verdicts with each step's expect: (exit 0 only if all agree)")

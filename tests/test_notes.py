@@ -345,6 +345,56 @@ def test_cli_verify_and_extract(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "not a document" in bad.stderr
 
 
+# -- plain-text files: a document or a derivation file, by what they hold ---------------
+SNIFF_CASES = {
+    "markdown with dollars": ("We have\n$$L = -\\log p$$\n", "markdown"),
+    "markdown with brackets": ("so \\[ a = b \\]", "markdown"),
+    "an align environment": ("\\begin{align*} a &= b \\end{align*}", "markdown"),
+    "a LaTeX document": ("\\documentclass{article}\n\\[ a = b \\]", "latex"),
+    "a derivation file": ("title: t\nsymbols: {x: vector D}\nsteps:\n  - {id: a, "
+                          "latex: '$$x = x$$'}\n", None),
+    "a derivation file after a comment": ("# my notes\n\nsymbols: {x: vector D}\n"
+                                          "steps: [{id: a, latex: '\\\\[x = x\\\\]'}]\n", None),
+    "a derivation file after ---": ("---\nsteps: [{id: a, latex: '$$x = x$$'}]\n", None),
+    "markdown with a front matter": ("---\ntitle: notes\n---\n$$a = b$$\n", "markdown"),
+    "markdown with a declarations block": ("# notes\n```derivcheck\nsymbols: {x: vector D}\n"
+                                           "```\n$$a = b$$\n", "markdown"),
+    "prose without display math": ("inline $x = y$ only", None),
+    "empty": ("", None),
+}
+
+
+@pytest.mark.parametrize("name", SNIFF_CASES)
+def test_a_text_file_is_a_document_when_it_holds_display_math(name: str,
+                                                              tmp_path: Path) -> None:
+    from derivcheck.notes.document import kind_of
+
+    text, want = SNIFF_CASES[name]
+    path = tmp_path / "notes.txt"
+    path.write_text(text)
+    assert kind_of(str(path)) == want
+    assert kind_of(str(tmp_path / "notes.yaml")) is None  # only .txt files are sniffed
+
+
+def test_a_text_file_is_never_opened_unless_regular(tmp_path: Path) -> None:
+    import os
+
+    from derivcheck.notes.document import kind_of
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    assert kind_of(str(fifo)) is None  # would block on open: the loader refuses it
+
+
+def test_verify_reads_a_text_transcription_as_markdown(tmp_path: Path) -> None:
+    path = tmp_path / "ocr.txt"
+    path.write_text(SOFTMAX + r"$$\frac{\partial L}{\partial z} = y - p$$" + "\n")
+    run = subprocess.run([sys.executable, "-m", "derivcheck", "verify", str(path),
+                          "--no-symbolic", "-v"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1 and "REFUTED" in run.stdout, run.stdout + run.stderr
+    assert "read as a Markdown document" in run.stdout
+
+
 # -- untrusted documents ----------------------------------------------------------------
 HOSTILE = {
     "deep braces": "$$a = " + "{" * 3000 + "b" + "}" * 3000 + "$$",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from derivcheck.errors import InputError
 from derivcheck.model import Derivation
-from derivcheck.notes.document import NOTE_SUFFIXES, kind_of
+from derivcheck.notes.document import NOTE_SUFFIXES, TEXT_SUFFIXES, kind_of
 
 if TYPE_CHECKING:
     from derivcheck.notes.build import Entry, Extraction
@@ -79,4 +79,10 @@ def as_derivation(found: Extraction) -> Derivation:
                          "in a ```derivcheck block (docs/notes.md)")
     defined = tuple(f"defined: {d.name} = {d.text} (line {d.loc.line})"
                     for d in found.derivation.definitions if d.loc is not None and d.loc.line)
-    return replace(found.derivation, step_errors=unread, warnings=found.inferred + defined)
+    read_as = ()
+    if str(found.path).lower().endswith(TEXT_SUFFIXES):
+        kind = kind_of(str(found.path))
+        read_as = (f"read as a {'LaTeX' if kind == 'latex' else 'Markdown'} document "
+                   "(a plain-text file with display math)",)
+    return replace(found.derivation, step_errors=unread,
+                   warnings=read_as + found.inferred + defined)

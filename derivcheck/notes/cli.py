@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
 
     kind = kind_of(args.document)
     if kind is None:
-        print(f"derivcheck: {term_text(args.document)}: not a document (.md, .markdown or "
-              ".tex)", file=sys.stderr)
+        print(f"derivcheck: {term_text(args.document)}: not a document (.md, .markdown, "
+              ".tex, or a .txt file with display math)", file=sys.stderr)
         return 2
     try:
         found = read_document(read_text(args.document), args.document, kind)

@@ -75,13 +75,60 @@ def _line_starts(text: str) -> list[int]:
 
 
 def kind_of(path: str) -> str | None:
-    """"markdown", "latex", or None for a path that is not a document."""
+    """"markdown", "latex", or None for a path that is not a document.
+
+    By the suffix; a plain-text file (``.txt``, as OCR and LLM transcriptions come)
+    is a document when its beginning looks like one (``sniff``), else it is read
+    as a derivation file, whose loader says what is wrong with it.
+    """
     low = path.lower()
     if low.endswith(MARKDOWN_SUFFIXES):
         return "markdown"
     if low.endswith(LATEX_SUFFIXES):
         return "latex"
+    if low.endswith(TEXT_SUFFIXES):
+        return sniff(_head(path))
     return None
+
+
+TEXT_SUFFIXES = (".txt", ".text")
+SNIFF_BYTES = 65536
+_YAML_TOP_KEY = re.compile(r"(title|source|symbols|define|definitions|assumptions|"
+                           r"conventions|loss|steps|rubric|items)\s*:")
+_LATEX_DOCUMENT = re.compile(r"\\documentclass|\\begin\{document\}")
+_DISPLAY_MATH = re.compile(r"\$\$|\\\[|\\begin\{(" + "|".join(ENVIRONMENTS) + r")\*?\}")
+
+
+def sniff(head: str) -> str | None:
+    """"latex" for a LaTeX document, "markdown" for other text with display math,
+    None for what starts as a derivation file (its first line that is not blank or
+    a ``#`` comment is a top-level key such as ``steps:``, perhaps after ``---``)
+    or holds no display math.  A ``---`` line closed by another ``---`` is a
+    Markdown front matter, not the start of a YAML file."""
+    lines = [ln for ln in head.splitlines() if ln.strip() and not ln.startswith("#")]
+    if lines and lines[0].rstrip() == "---":
+        if not any(ln.rstrip() == "---" for ln in lines[1:]):
+            return None  # a YAML document marker, never closed: a YAML file
+    elif lines and _YAML_TOP_KEY.match(lines[0]):
+        return None
+    if _LATEX_DOCUMENT.search(head):
+        return "latex"
+    return "markdown" if _DISPLAY_MATH.search(head) else None
+
+
+def _head(path: str) -> str:
+    """The first ``SNIFF_BYTES`` of a regular file ("" for anything else: a FIFO or
+    device is never opened here, the loader refuses it with its message)."""
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return ""
+        with open(path, "rb") as f:
+            return f.read(SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def scan(text: str, path: str, kind: str) -> Document:
