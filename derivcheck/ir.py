@@ -26,6 +26,9 @@ sum mean       (a,)                                axis: None, 0 or 1
 elem           (a, i) or (a, i, j)                 None
 Sum            (body,)                             index name
 delta          (i, j)                              None
+span           (i,)                                (first, dropped, dimension name):
+                                                   1 where first <= i <= size - 1 -
+                                                   dropped, else 0 (a partial sum)
 onehot         (i,)                                dimension name
 eye            ()                                  dimension name
 ones           ()                                  shape tuple
@@ -265,7 +268,7 @@ def matmul(a: E, b: E) -> E:
 def transpose(a: E) -> E:
     if a.op == "T":
         return a.args[0]
-    if a.op in ("num", "dim", "delta") or a.op == "eye":
+    if a.op in ("num", "dim", "delta", "span") or a.op == "eye":
         return a
     if a.op == "neg":
         return neg(transpose(a.args[0]))

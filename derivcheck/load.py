@@ -479,7 +479,7 @@ class _Loader:
                                    "e.g. conventions: {layout: gradient, relu_prime_at_zero: 0}")
         layout = "gradient"
         at_zero = 0
-        base = 0
+        base: int | None = None  # not declared
         for key, value in conv.items():
             if key == "layout":
                 if value not in LAYOUTS:

@@ -126,7 +126,9 @@ class Step:
 class Conventions:
     layout: str = "gradient"
     relu_prime_at_zero: int = 0
-    latex_index_base: int = 0  # integer subscripts in LaTeX count from 0 (x_0) or 1 (x_1)
+    # integer subscripts in LaTeX count from 0 (x_0) or 1 (x_1); None: not declared,
+    # read as 0 (and partial sums whose bounds both bases can mean are refused)
+    latex_index_base: int | None = None
 
 
 @dataclass(frozen=True)

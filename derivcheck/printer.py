@@ -116,6 +116,9 @@ def _render(node: E) -> tuple[str, int]:
         return f"Sum({node.val}, {to_text(node.args[0])})", _ATOM
     if op == "delta":
         return f"delta({to_text(node.args[0])}, {to_text(node.args[1])})", _ATOM
+    if op == "span":
+        first, dropped, dim = node.val  # type: ignore[misc]
+        return f"span({to_text(node.args[0])}, {first}, {dim} - {dropped + 1})", _ATOM
     if op == "onehot":
         return f"onehot({to_text(node.args[0])}, {node.val})", _ATOM
     if op == "eye":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from derivcheck.decide import Options
@@ -178,8 +180,14 @@ ERRORS = [
     ("log base not an expression", r"\log_{a+} x", "base 'a+' is not read", 0),
     ("log of a juxtaposition", r"\ln a_2 y", "ambiguous: the argument may be x or x y", 8),
     ("unexpected character", r"a_2 ? y", "unexpected character '?'", 4),
-    ("partial sum", r"\sum_{k=2}^{3} y_k", "not the whole range of k", 5),
-    ("partial sum 1..K-1", r"\sum_{k=1}^{K-1} y_k", "sum bounds 1..K-1: not the whole range", 5),
+    ("lg names two bases", r"\lg a_2", "log base 2 in computer science and base 10", 0),
+    ("upper bound a number", r"\sum_{k=2}^{3} y_k", "sum bounds 2..3: not read", 5),
+    ("1..K-1 without a convention", r"\sum_{k=1}^{K-1} y_k", "sum bounds 1..K-1: counted from 0 "
+     "they leave out the first value, counted from 1 the last value", 5),
+    ("only counted from 1, not declared", r"\sum_{k=2}^{K} y_k", "counted from 1 they leave "
+     "out the first value, but this file's LaTeX indices count from 0", 5),
+    ("excluded value with bounds", r"\sum_{k \neq c}^{K} y_k", "bounds with an excluded value", 5),
+    ("excluded value is the index", r"\sum_{k \neq k} y_k", "the sum's own index", 5),
     ("sum 0..K has K + 1 terms", r"\sum_{k=0}^{K} y_k", "that is K + 1 terms", 5),
     ("sum from 1 without an upper bound", r"\sum_{k=1} y_k", "sum bounds 1..?", 5),
     ("sum with only an upper bound", r"\sum_{k}^{K} y_k", "needs its lower bound", 5),
@@ -211,42 +219,97 @@ def test_errors_name_the_column_inside_the_latex(latex: str, message: str, colum
     assert "^" in err.format()
 
 
-# Bounds against their literal meaning: \sum_{k=lo}^{hi} has hi - lo + 1 terms, and
-# k = lo is the first. Whatever is read must have those K terms, and a body that uses k
-# as a number must see the values lo..hi (so only lo = 0 can be read for it).
+# Bounds against their literal meaning: \sum_{k=lo}^{hi} has the terms lo..hi.  Counted
+# from 0 (latex_index_base 0) they are the positions lo..hi, counted from 1 the positions
+# lo-1..hi-1; whatever is read must be exactly one of these, inside 0..K-1, and where the
+# convention is not declared and both fit, the sum must be refused.  A body that uses k
+# as a number must see the values lo..hi: counted from 1 it is refused.
 _LOWERS = ["", "0", "1", "2", "K-1", "K", "N"]
-_UPPERS = ["", "0", "1", "K-2", "K-1", "K", "K+1", "N"]
+_UPPERS = ["", "0", "1", "K-3", "K-2", "K-1", "K", "K+1", "N"]
 _K = 7  # any size: the terms are counted symbolically below
+_SPAN = re.compile(r"Sum\(k, span\(k, (\d+), K - (\d+)\) \* (y\[k\]|\(k \* y\[k\]\))\)")
+_WHOLE = re.compile(r"Sum\(k, (k \* )?y\[k\]\)")
 
 
-def _literal_terms(lower: str, upper: str) -> int | None:
-    def value(b: str) -> int | None:
-        table = {"0": 0, "1": 1, "2": 2, "K-2": _K - 2, "K-1": _K - 1, "K": _K, "K+1": _K + 1}
-        return table.get(b)
-    lo, hi = value(lower), value(upper)
-    if lo is None or hi is None:
-        return None
-    return hi - lo + 1
+def _literal(bound: str) -> int | None:
+    table = {"0": 0, "1": 1, "2": 2, "K-3": _K - 3, "K-2": _K - 2, "K-1": _K - 1, "K": _K,
+             "K+1": _K + 1}
+    return table.get(bound)
 
 
+def _positions(text: str) -> tuple[int, int]:
+    """The positions (first, last) a reading sums over, at K = _K."""
+    whole = _WHOLE.fullmatch(text)
+    if whole:
+        return 0, _K - 1
+    m = _SPAN.fullmatch(text)
+    assert m, f"unexpected reading {text}"
+    return int(m.group(1)), _K - int(m.group(2))
+
+
+@pytest.mark.parametrize("base", [None, 0, 1])
 @pytest.mark.parametrize("lower", _LOWERS)
 @pytest.mark.parametrize("upper", _UPPERS)
 @pytest.mark.parametrize("body", ["y_k", "k y_k"])
-def test_sum_bounds_are_read_exactly_or_refused(lower: str, upper: str, body: str) -> None:
+def test_sum_bounds_are_read_exactly_or_refused(lower: str, upper: str, body: str,
+                                                base: int | None) -> None:
     sub = f"k={lower}" if lower else "k"
     sup = f"^{{{upper}}}" if upper else ""
     latex = rf"\sum_{{{sub}}}{sup} {body}"
+    model = MODEL if base is None else MODEL.replace(
+        "define:", f"conventions: {{latex_index_base: {base}}}\ndefine:")
+    quoted = latex.replace("'", "''")
     try:
-        text = read(latex)
+        text = load_text(model.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n"),
+                         "t.yaml").steps[0].exprs[0].text
     except InputError:
         return  # refused: always allowed
-    assert text in ("Sum(k, y[k])", "Sum(k, k * y[k])")
+    got = _positions(text)
+    if not lower and not upper:
+        assert got == (0, _K - 1)
+        return
     if lower == "0" and not upper:
-        return  # from the first value, with no end: every value (0-based)
-    if lower or upper:
-        assert _literal_terms(lower, upper) == _K, f"{latex} read as {text}: not K terms"
-    if body.startswith("k "):
-        assert lower in ("", "0"), f"{latex} read as {text}: k is counted from {lower}"
+        assert got == (0, _K - 1) and base != 1  # from the first value, with no end
+        return
+    lo, hi = _literal(lower), _literal(upper)
+    assert lo is not None and hi is not None, f"{latex} read as {text}"
+    fits = {b: (lo - b, hi - b) for b in (0, 1) if lo - b >= 0 and hi - b <= _K - 1}
+    assert got in [fits[b] for b in fits if base is None or b == base], \
+        f"{latex} (base {base}) read as {text}: not its terms"
+    if base is None and got != (0, _K - 1):
+        # subscripts count from 0, so must a partial sum, unambiguously (the whole
+        # range is the same counted either way, when k is only a subscript)
+        assert list(fits) == [0], f"{latex} read as {text}, though base 1 fits"
+    counted_from_one = got == fits.get(1)
+    if body.startswith("k ") and counted_from_one:
+        pytest.fail(f"{latex} read as {text}: k is counted from 1 and used as a number")
+
+
+PARTIAL_SUMS = [
+    # (id, convention, LaTeX, reading)
+    ("all but the last, counted from 0", None, r"\sum_{k=0}^{K-2} y_k",
+     "Sum(k, span(k, 0, K - 2) * y[k])"),
+    ("all but the first, counted from 1", 1, r"\sum_{k=2}^{K} y_k",
+     "Sum(k, span(k, 1, K - 1) * y[k])"),
+    ("1..K-1 counted from 1", 1, r"\sum_{k=1}^{K-1} y_k", "Sum(k, span(k, 0, K - 2) * y[k])"),
+    ("1..K-1 counted from 0", 0, r"\sum_{k=1}^{K-1} y_k", "Sum(k, span(k, 1, K - 1) * y[k])"),
+    ("a number in a 0-based partial sum", 0, r"\sum_{k=1}^{K-2} k y_k",
+     "Sum(k, span(k, 1, K - 2) * (k * y[k]))"),
+    ("every value but one", None, r"\sum_{k \neq c} y_k", "Sum(k, (1 - delta(k, c)) * y[k])"),
+    ("every value but one, \ne", None, r"\sum_{k \ne 0} y_k",
+     "Sum(k, (1 - delta(k, 0)) * y[k])"),
+]
+
+
+@pytest.mark.parametrize(("base", "latex", "want"), [c[1:] for c in PARTIAL_SUMS],
+                         ids=[c[0] for c in PARTIAL_SUMS])
+def test_partial_sums_are_read_as_written(base: int | None, latex: str, want: str) -> None:
+    model = MODEL if base is None else MODEL.replace(
+        "define:", f"conventions: {{latex_index_base: {base}}}\ndefine:")
+    quoted = latex.replace("'", "''")
+    expr = load_text(model.replace("{steps}", f"  - id: s\n    latex: ['{quoted}', '0']\n"),
+                     "t.yaml").steps[0].exprs[0]
+    assert expr.text == want
 
 
 def test_a_step_in_latex_only_is_checked() -> None:
@@ -459,9 +522,10 @@ BOUND_ERRORS = [
     ("shadowed by an inner sum", r"\sum_k \sum_k y_k", "subscripts nothing", 5),
     ("one subscript on a matrix", r"\sum_k W_{1k}", "takes two subscripts", 7),
     ("a subscript of a scalar", r"\sum_k \gamma_k", "is a scalar", 7),
-    ("bounds against the inferred range", r"\sum_{k=1}^{H} y_k", "sum bounds 1..H: not the "
-     "whole range of k (0..K-1", 5),
-    ("partial sum over an inferred index", r"\sum_{k=2}^{K} y_k", "not the whole range", 5),
+    ("bounds against the inferred range", r"\sum_{k=1}^{H} y_k", "sum bounds 1..H: not read (the "
+     "bounds of a sum over k are an integer and K or K-c)", 5),
+    ("partial sum over an inferred index, ambiguous", r"\sum_{k=1}^{K-1} y_k",
+     "counted from 0 they leave out the first value", 5),
     ("1-based, the index as a number", r"\sum_{k=1}^{K} k y_k", "used as a number", 5),
 ]
 

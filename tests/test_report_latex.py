@@ -545,3 +545,18 @@ def test_power_of_an_element_with_a_layer_superscript(printer_model) -> None:
     node = parse_expression("W2[i, k] ** 2", scope)
     text = TexPrinter(names={"W2": "W^{(2)}"}).math(node)
     assert text == "{W^{(2)}_{ik}}^{2}"
+
+
+@NEEDS_TEX
+def test_proofs_naming_internal_indices_compile(tmp_path: Path) -> None:
+    # a proof's canonical form names its summation indices _K_1, _K_2, typeset as math
+    # from the file: in \texttt each character was \char<code>, and "\char95" then "1"
+    # read as the code 951 (no PDF at all for a proved sum)
+    path = tmp_path / "sums.yaml"
+    path.write_text("title: sums\nsymbols: {y: vector K, i: index K}\nsteps:\n"
+                    "  - {id: rename, latex: '\\sum_j y_j = \\sum_k y_k'}\n"
+                    "  - {id: but-one, latex: '\\sum_{j \\neq i} y_j = \\sum_k y_k - y_i'}\n")
+    out = tmp_path / "sums.pdf"
+    assert main(["report", str(path), "-o", str(out), "--latex"]) == 0
+    text = pdftotext(out.read_bytes(), tmp_path)
+    assert "but-one" in text and "rewrite to" in text

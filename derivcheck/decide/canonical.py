@@ -366,6 +366,8 @@ class _Canon:
             return self._sum(node)
         if op == "delta":
             return self._delta(node)
+        if op == "span":  # the indicator of part of a range: an atom (never widened)
+            return self.atom(node)
         if op == "ref" and self.inline:
             return self.poly(self.engine.definitions[str(node.val)])
         if op == "sum" and (node.val is None or self._along_vector(args[0], node.val)):

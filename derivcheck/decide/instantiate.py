@@ -574,6 +574,10 @@ class _Converter:
             return self._add_all([self._conv(args[0], {**idx, var: k}) for k in range(n)])
         if op == "delta":
             return sp.Integer(1 if self._index(args[0], idx) == self._index(args[1], idx) else 0)
+        if op == "span":
+            first, dropped, dim = node.val  # type: ignore[misc]
+            k = self._index(args[0], idx)
+            return sp.Integer(1 if first <= k <= self.sizes[dim] - 1 - dropped else 0)
         if op == "onehot":
             n = self.sizes[str(node.val)]
             k = self._index(args[0], idx)

@@ -90,7 +90,7 @@ class SignAnalysis:
             return ANY if definition is None else self.of(definition)
         if op in ("dim", "ones"):
             return POS
-        if op in ("delta", "onehot", "eye"):
+        if op in ("delta", "span", "onehot", "eye"):
             return NONNEG
         if op in ("neg",):
             return _negate(self.of(args[0]))

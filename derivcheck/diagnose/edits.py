@@ -27,7 +27,7 @@ from derivcheck.printer import to_text_bounded
 
 MAX_CANDIDATES = 300  # per rule: bounds the cost on long claims
 LOGS = ("log", "log2", "log10")
-_NOT_EDITED = frozenset({"num", "dim", "eye", "delta", "idx", "int", "seed", "jac", "ones"})
+_NOT_EDITED = frozenset({"num", "dim", "eye", "delta", "span", "idx", "int", "seed", "jac", "ones"})
 
 
 def _shaped(probe: Probe, claim: E) -> Iterator[tuple[Path, E, Shape, str]]:

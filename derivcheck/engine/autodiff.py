@@ -242,7 +242,7 @@ class _Reverse:
                 self.acc.setdefault(key, []).append(ir.index_sum(str(node.val), _sum_all(items)))
         elif op == "fn":
             self.vjp_fn(node, g)
-        elif op in ("num", "dim", "idx", "int", "delta", "onehot", "eye", "ones"):
+        elif op in ("num", "dim", "idx", "int", "delta", "span", "onehot", "eye", "ones"):
             return
         else:
             raise Unsupported(f"cannot differentiate through '{op}'")
@@ -308,7 +308,7 @@ class _Forward:
         op, args = node.op, node.args
         if op in ("sym", "ref"):
             return self.tangents.get((op, str(node.val)))
-        if op in ("num", "dim", "idx", "int", "delta", "onehot", "eye", "ones"):
+        if op in ("num", "dim", "idx", "int", "delta", "span", "onehot", "eye", "ones"):
             return None
         if op == "add":
             return _plus(self.jvp(args[0]), self.jvp(args[1]))

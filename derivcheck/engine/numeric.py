@@ -310,7 +310,7 @@ class Evaluator:
                 done.add(id(node))
                 continue
             stack.append((node, True))
-            if node.op in ("Sum", "jac", "delta", "onehot"):
+            if node.op in ("Sum", "jac", "delta", "span", "onehot"):
                 continue
             if node.op == "ref" and node.val not in self.overrides:
                 stack.append((self.defs[node.val], False))  # type: ignore[index]
@@ -520,6 +520,11 @@ class Evaluator:
         a, b = node.args
         return self._const(float(self._index(a, idx) == self._index(b, idx)))
 
+    def _span(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        first, dropped, dim = node.val  # type: ignore[misc]
+        k = self._index(node.args[0], idx)
+        return self._const(float(first <= k <= self.point.sizes[dim] - 1 - dropped))
+
     def _onehot(self, node: E, idx: dict[str, int]) -> np.ndarray:
         n = self.point.sizes[node.val]  # type: ignore[index]
         k = self._index(node.args[0], idx)
@@ -663,6 +668,7 @@ _RULES = {
     "dim": Evaluator._dim, "neg": Evaluator._neg, "T": Evaluator._transpose,
     "fn": Evaluator._fn, "sum": Evaluator._reduce, "mean": Evaluator._reduce,
     "elem": Evaluator._elem, "Sum": Evaluator._sum_over, "delta": Evaluator._delta,
+    "span": Evaluator._span,
     "onehot": Evaluator._onehot, "eye": Evaluator._eye, "ones": Evaluator._ones,
     "jac": Evaluator._jacobian, "seed": Evaluator._seed,
     **dict.fromkeys(_BINARY, Evaluator._binary),

@@ -104,7 +104,7 @@ class ShapeInference:
 
     def _infer(self, node: E) -> Shape:
         op = node.op
-        if op in ("num", "dim", "delta"):
+        if op in ("num", "dim", "delta", "span"):
             return ()
         if op == "sym":
             return self.symbol_shapes[node.val]  # type: ignore[index]

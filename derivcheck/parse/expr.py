@@ -27,7 +27,7 @@ MAX_EXPONENT = 64  # largest |literal exponent| in a ** b
 ELEMENTWISE = ("log", "log2", "log10", "exp", "sqrt", "abs", "tanh", "sigmoid", "relu",
                "relu_prime")
 MATRIX_FUNCS = ("softmax", "logsumexp", "diag", "tr", "det", "inv")
-SPECIAL = ("sum", "mean", "Sum", "delta", "onehot", "eye", "d")
+SPECIAL = ("sum", "mean", "Sum", "delta", "span", "onehot", "eye", "d")
 FUNCTIONS = ELEMENTWISE + MATRIX_FUNCS + SPECIAL
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
@@ -372,6 +372,8 @@ class _Reader:
         if name == "delta":
             self.arity(node, name, args, 2)
             return E("delta", (self.index(args[0]), self.index(args[1])), pos=pos)
+        if name == "span":
+            return self.span(node, args, pos)
         if name == "onehot":
             self.arity(node, name, args, 2)
             return E("onehot", (self.index(args[0]),), self.dim(args[1]), pos=pos)
@@ -380,6 +382,32 @@ class _Reader:
             return E("eye", (), self.dim(args[0]), pos=pos)
         raise self.fail(node.func, f"unknown function '{name}'{_did_you_mean(name, FUNCTIONS)}",
                         f"known functions: {', '.join(FUNCTIONS)}")
+
+    def span(self, node: ast.Call, args: list, pos: int) -> E:
+        """``span(k, a, K - c)``: 1 where ``a <= k <= K - c`` (positions counted from 0,
+        ``c >= 1``), else 0: the indicator a partial sum is written with,
+        ``Sum(k, span(k, 1, K - 1) * y[k])`` (every entry but the first)."""
+        self.arity(node, "span", args, 3)
+        k = self.index(args[0])
+        first = args[1]
+        hint = "span(k, a, K - c): a an integer >= 0, K the index's dimension, c >= 1"
+        if not (isinstance(first, ast.Constant) and type(first.value) is int
+                and 0 <= first.value <= 999):
+            raise self.fail(first, "span(): its second argument is the first position kept, "
+                            "an integer", hint)
+        top = args[2]
+        if not (isinstance(top, ast.BinOp) and isinstance(top.op, ast.Sub)
+                and isinstance(top.right, ast.Constant) and type(top.right.value) is int
+                and 1 <= top.right.value <= 999):
+            raise self.fail(top, "span(): its third argument is the last position kept, "
+                            "written K - c with c >= 1", hint)
+        dim = self.dim(top.left)
+        if k.op == "idx":
+            sym = self.scope.symbols.get(str(k.val))
+            rng = sym.dims[0] if sym is not None and sym.is_index and sym.dims else None
+            if rng is not None and rng != dim:
+                raise self.fail(top.left, f"span(): {k.val} runs over {rng}, not {dim}", hint)
+        return E("span", (k,), (first.value, top.right.value - 1, dim), pos=pos)
 
     def dim(self, node: ast.AST) -> str:
         if isinstance(node, ast.Name) and node.id in self.scope.dims:

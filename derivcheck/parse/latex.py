@@ -250,7 +250,8 @@ class LatexScope:
     ranges: dict[str, str] = field(default_factory=dict)  # index -> its dimension
     at_zero: int = 0  # the relu_prime_at_zero convention
     bound: BoundIndices | None = None  # undeclared summation indices (None: refused)
-    index_base: int = 0  # the latex_index_base convention: x_1 is x[0] when it is 1
+    # the latex_index_base convention: x_1 is x[0] when it is 1; None: not declared (0)
+    index_base: int | None = None
     forms: tuple[tuple[tuple[tuple[str, str], ...], str], ...] = ()  # fixed forms -> name
 
 
@@ -279,6 +280,29 @@ def read_latex_noting(text: str, scope: LatexScope) -> tuple[E, tuple[str, ...]]
         raise LatexError(f"unexpected {tok.text!r}", tok.pos,
                          "an expression ends here; is an operator or a bracket missing?")
     return node, tuple(dict.fromkeys(reader.notes))
+
+
+# commands whose meaning differs between texts: refused with the forms that say it
+_AMBIGUOUS_COMMANDS = {
+    "lg": "it is log base 2 in computer science and base 10 elsewhere: write \\log_2 x or "
+          "\\log_{10} x",
+}
+
+
+def _excluded(sub: str) -> tuple[str, str | None]:
+    """``k\\neqi`` (the subscript of ``\\sum_{k \\neq i}``, spaces removed) -> ("k", "i")."""
+    m = re.fullmatch(r"([A-Za-z])\\(?:neq|ne)([A-Za-z0-9]+)", sub)
+    return (m.group(1), m.group(2)) if m else (sub, None)
+
+
+def _left_out(reading: tuple[int, int], var: str, dim: str) -> str:
+    first, drop = reading
+    parts = []
+    if first:
+        parts.append(f"the first {first}" if first > 1 else "the first value")
+    if drop:
+        parts.append(f"the last {drop}" if drop > 1 else "the last value")
+    return " and ".join(parts) or "nothing"
 
 
 def _refuse_index_as_number(body: E, var: str, lower: str, upper: str, pos: int,
@@ -861,6 +885,8 @@ class _Reader:
             return self.apply_named(name, tok.pos)
         if name in GREEK or name in FONT_COMMANDS or name in ACCENTS:
             return self.name_or_element()
+        if name in _AMBIGUOUS_COMMANDS:
+            raise LatexError(f"\\{name} is not read: {_AMBIGUOUS_COMMANDS[name]}", tok.pos)
         raise LatexError(f"unknown command \\{name}", tok.pos,
                          "understood: \\frac \\partial \\sum \\delta \\odot \\cdot \\log \\exp "
                          "\\sigma \\max(0, z) \\sqrt \\operatorname{...} \\mathbb{1}[...] "
@@ -1207,18 +1233,25 @@ class _Reader:
         self.next()
         sub_start = self.here()
         sub = self.raw_group_text().replace(" ", "")
-        var, _, lower = sub.partition("=")
+        var, other = _excluded(sub)
+        lower = ""
+        if other is None:
+            var, _, lower = sub.partition("=")
         bound = self.open_bound_sum(var, sub_start)
         upper = ""
         if self.peek_char("^"):
             self.next()
             upper = self.raw_group_text().replace(" ", "")
+        if other is not None and upper:
+            raise LatexError(f"\\sum_{{{sub}}}^{{{upper}}}: bounds with an excluded value are "
+                             "not read", sub_start, "write the sum over every value but one as "
+                             f"\\sum_{{{var} \\neq {other}}}, or the range alone")
         if bound is None:
-            one_based = self.check_bounds(var, lower, upper, sub_start)
+            one_based, span = self.check_bounds(var, lower, upper, sub_start)
             body = self.product_chain()
             if one_based:
                 _refuse_index_as_number(body, var, lower, upper, sub_start)
-            return E("Sum", (body,), var, pos=pos)
+            return E("Sum", (self.restrict(body, var, span, other, sub_start, var),), var, pos=pos)
         assert self.scope.bound is not None
         self.open_sums.append(bound)
         try:
@@ -1229,10 +1262,32 @@ class _Reader:
             body, note = self.scope.bound.close(bound, body)
         except BoundError as exc:
             raise LatexError(exc.message, sub_start, exc.hint) from None
-        if self.check_bounds(var, lower, upper, sub_start, bound.dim):
+        one_based, span = self.check_bounds(var, lower, upper, sub_start, bound.dim)
+        if one_based:
             _refuse_index_as_number(body, var, lower, upper, sub_start, bound.name)
         self.notes.append(note)
+        body = self.restrict(body, bound.name, span, other, sub_start, var)
         return E("Sum", (body,), bound.name, pos=pos)
+
+    def restrict(self, body: E, name: str, span: tuple[int, int, str] | None,
+                 other: str | None, pos: int, written: str) -> E:
+        """The body of a sum over part of its index's range: times the indicator of
+        the positions kept (``span``), or times ``1 - delta`` for ``\\sum_{k \\neq i}``."""
+        k = E("idx", val=name)
+        if span is not None:
+            return E("mul", (E("span", (k,), val=span), body))
+        if other is not None:
+            if other == written:
+                raise LatexError(f"\\sum_{{{other} \\neq {other}}}: the excluded value is the "
+                                 "sum's own index", pos)
+            excluded = self.index_node(other, pos) if self.is_index(other) else None
+            if excluded is None:
+                raise LatexError(f"'{other}' is not an index: \\sum_{{k \\neq i}} leaves out "
+                                 "the term where k equals the index i", pos,
+                                 "declare it as 'index n', or write the number of the entry")
+            return E("mul", (E("sub", (E("num", val=Fraction(1)), E("delta", (k, excluded)))),
+                             body))
+        return body
 
     def open_bound_sum(self, var: str, pos: int) -> BoundSum | None:
         """None for a declared index; a sum over an undeclared letter whose range is
@@ -1274,27 +1329,37 @@ class _Reader:
                 body = self.product(body, self.unary(), "juxtaposition", tok.pos)
 
     def check_bounds(self, var: str, lower: str, upper: str, pos: int,
-                     dim: str | None = None) -> bool:
+                     dim: str | None = None) -> tuple[bool, tuple[int, int, str] | None]:
         """Read the bounds of ``\\sum`` exactly, or refuse them; never widen a range.
 
-        An index over ``K`` takes the values ``0..K-1``, so the sums this reads are
-        the whole range, written ``\\sum_k``, ``\\sum_{k=0}^{K-1}``, ``\\sum_{k=0}``
-        or, counting from 1, ``\\sum_{k=1}^{K}``. Any other bounds (a partial sum
-        such as ``1..K-1``, or ``0..K``, which has ``K + 1`` terms) are refused with
-        what they would mean. Returns whether the bounds count from 1 (the body must
-        then use the index only as a subscript: ``k y_k`` would be off by one).
+        An index over ``K`` takes the positions ``0..K-1``.  The whole range is
+        written ``\\sum_k``, ``\\sum_{k=0}^{K-1}``, ``\\sum_{k=0}`` or, counting from 1,
+        ``\\sum_{k=1}^{K}``.  A partial range has an integer lower bound and an upper
+        bound ``K`` or ``K-c``; it is read in the file's ``latex_index_base`` (0: the
+        bounds are positions; 1: position = bound - 1).  Where that convention is
+        not declared, integer subscripts count from 0, and so do partial sums: the
+        bounds only base 0 can mean are read (``0..K-2``); bounds base 1 can also
+        mean (``1..K-1``: every value but the first, or but the last) or only base 1
+        (``2..K``) are refused, asking for the convention.
+
+        Returns (whether the bounds count from 1, so that the body must use the index
+        only as a subscript; the positions kept, ``(first, left out at the end,
+        dim)``, or None for the whole range).
         """
         dim = dim or self.scope.ranges.get(var, "")
+        declared = self.scope.index_base
         if not lower and not upper:
-            return False
-        if lower == "0" and upper in ("", f"{dim}-1"):
-            return False
-        if lower == "1" and upper == dim:
-            return True
-        whole = (f"write \\sum_{var} (or \\sum_{{{var}=0}}^{{{dim}-1}}, or "
-                 f"\\sum_{{{var}=1}}^{{{dim}}} counting from 1) for the sum over every value; "
-                 "a partial sum cannot be read yet: write the whole sum minus the terms "
-                 "left out")
+            return False, None
+        if lower == "0" and upper in ("", f"{dim}-1") and declared != 1:
+            return False, None
+        if lower == "1" and upper == dim and declared != 0:
+            return True, None
+        forms = {None: f"\\sum_{{{var}=0}}^{{{dim}-1}}, or \\sum_{{{var}=1}}^{{{dim}}} counting "
+                       "from 1", 0: f"\\sum_{{{var}=0}}^{{{dim}-1}}",
+                 1: f"\\sum_{{{var}=1}}^{{{dim}}}"}
+        whole = (f"write \\sum_{var} (or {forms[declared]}) for the sum over every value; "
+                 f"a partial sum has an integer lower bound and an upper bound {dim} or "
+                 f"{dim}-c")
         if lower == "1" and not upper:
             raise LatexError(f"sum bounds 1..?: {var} runs over 0..{dim}-1; from 1 with no "
                              "upper bound is either the whole range counted from 1 or "
@@ -1302,12 +1367,50 @@ class _Reader:
         if not lower:
             raise LatexError(f"sum bounds ?..{upper}: an upper bound needs its lower bound",
                              pos, whole)
-        if lower == "0" and upper == dim:
-            raise LatexError(f"sum bounds 0..{dim}: that is {dim} + 1 terms, but {var} has "
-                             f"{dim} values (0..{dim}-1)", pos, whole)
-        raise LatexError(f"sum bounds {lower}..{upper or '?'}: not the whole range of {var} "
-                         f"(0..{dim}-1, or 1..{dim} counting from 1); partial sums are not "
-                         "read, and a sum is never widened to the whole range", pos, whole)
+        top = re.fullmatch(re.escape(dim) + r"(?:-(\d{1,3}))?", upper) if dim else None
+        if not lower.isdigit() or len(lower) > 3 or top is None:
+            raise LatexError(f"sum bounds {lower}..{upper or '?'}: not read (the bounds of a "
+                             f"sum over {var} are an integer and {dim or 'its dimension'} or "
+                             f"{dim or 'its dimension'}-c); a sum is never widened to the whole "
+                             "range", pos, whole)
+        first, off = int(lower), int(top.group(1) or 0)
+        readings = {}  # base -> (first position, positions left out at the end)
+        if off >= 1:  # counted from 0: positions first..dim-off
+            readings[0] = (first, off - 1)
+        if first >= 1:  # counted from 1: positions first-1..dim-off-1
+            readings[1] = (first - 1, off)
+        if declared is None and 1 in readings and 0 not in readings:
+            # counted from 1 they fit; but this file's integer subscripts count from 0,
+            # and one expression is never read in two bases
+            raise LatexError(f"sum bounds {lower}..{upper}: counted from 1 they leave out "
+                             f"{_left_out(readings[1], var, dim)}, but this file's LaTeX "
+                             "indices count from 0 (x_0 is the first entry)", pos,
+                             "if the file counts from 1, say so: conventions: "
+                             "{latex_index_base: 1}")
+        if declared is not None:
+            readings = {b: r for b, r in readings.items() if b == declared}
+        if not readings:
+            if lower == "0" and upper == dim:
+                raise LatexError(f"sum bounds 0..{dim}: that is {dim} + 1 terms, but {var} has "
+                                 f"{dim} values (0..{dim}-1)", pos, whole)
+            raise LatexError(f"sum bounds {lower}..{upper}: not a range of {var} when indices "
+                             f"count from {declared} (conventions: latex_index_base)", pos, whole)
+        if len(readings) == 2:
+            a, b = readings[0], readings[1]
+            raise LatexError(
+                f"sum bounds {lower}..{upper}: counted from 0 they leave out "
+                f"{_left_out(a, var, dim)}, counted from 1 {_left_out(b, var, dim)}", pos,
+                "say how this file counts: conventions: {latex_index_base: 0} or "
+                "{latex_index_base: 1}")
+        (base, (first_pos, drop)), = readings.items()
+        how = "counted from 1" if base else "counted from 0"
+        self.notes.append(f"\\sum_{{{var}={lower}}}^{{{upper}}} read {how}: {var} over positions "
+                          f"{first_pos}..{dim}-{drop + 1} of 0..{dim}-1"
+                          + ("" if declared is not None else
+                             " (the only base these bounds fit; conventions: latex_index_base)"))
+        if first_pos == 0 and drop == 0:
+            return bool(base), None
+        return bool(base), (first_pos, drop, dim)
 
     def delta(self, pos: int) -> E:
         text = self.raw_group_text().replace(" ", "").replace(",", "")
@@ -1332,7 +1435,7 @@ class _Reader:
 
     def index_node(self, text: str, pos: int) -> E:
         if text.isdigit():
-            base = self.scope.index_base
+            base = self.scope.index_base or 0
             if int(text) < base:
                 raise LatexError(f"index {text}: this file's LaTeX indices count from {base} "
                                  "(conventions: latex_index_base)", pos,

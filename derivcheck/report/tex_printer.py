@@ -65,7 +65,8 @@ def tex_name(name: str) -> tuple[str, str]:
     character escaped (names come from the parser, so this is only a safeguard).
     """
     if not _NAME.match(name):
-        return r"\texttt{" + "".join(f"\\char{ord(c)}" if not c.isalnum() else c
+        # braced: "\\char95" before a digit would read as another character code
+        return r"\texttt{" + "".join(f"{{\\char{ord(c)}}}" if not c.isalnum() else c
                                      for c in name[:40]) + "}", ""
     if "_" in name:
         base, rest = name.split("_", 1)
@@ -185,7 +186,7 @@ class _R:
 def guess_scalar(node: E) -> bool | None:
     """Whether ``node`` is a scalar, from the tree alone (None: cannot tell)."""
     op = node.op
-    if op in ("num", "dim", "idx", "int", "delta", "elem"):
+    if op in ("num", "dim", "idx", "int", "delta", "span", "elem"):
         return True
     if op == "fn":
         if node.val in ("tr", "det", "logsumexp"):
@@ -313,6 +314,11 @@ class TexPrinter:
             return _R(rf"\sum_{{{idx}}} {text}", MUL, body.width + 3, True, True)
         if op == "delta":
             return _R(r"\delta_{" + self._indices(node.args) + "}", ATOM, 2.5)
+        if op == "span":
+            first, dropped, dim = node.val
+            k = self._indices(node.args)
+            top = self.full_name(str(dim)) + f" - {dropped + 1}"
+            return _R(rf"[{first} \le {k} \le {top}]", ATOM, 6)
         if op == "onehot":
             return _R(r"e_{" + self._indices(node.args) + "}", ATOM, 2)
         if op == "eye":
