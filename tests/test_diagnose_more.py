@@ -73,6 +73,12 @@ CASES = [
      "refuted", ("transpose", "needs-assumption"), "`A.T` in place of `A`"),
     ("data matrix, shapes do not fit", "linreg", "d(L)/d(w) = 2 / N * X @ r", None,
      "ill_formed", ("shape-mismatch", "transpose"), "`X.T` in place of `X`"),
+    # a whole gradient transposed through a ReLU layer: the check of the transposed claim
+    # draws extra points on both sides of the kinks, and more points than asked were
+    # taken as fewer (no diagnosis at all)
+    ("a gradient transposed behind a ReLU", "mlp",
+     "d(L)/d(W2) = a1 @ (a2 - y).T", None,
+     "ill_formed", ("shape-mismatch", "transpose"), "the transpose of the reference side"),
     # the ReLU's input for its output
     ("pre-activation for activation", "mlp", "d(L)/d(W2) = (a2 - y) @ z1.T", None,
      "refuted", ("missing-relu-mask",), "uses `z1` where the reference has `a1`"),
@@ -89,11 +95,12 @@ CASES = [
     ("layers swapped", TWO_SQUARE,
      "d(Ls)/d(xs) = U2.T @ ((U1.T @ (o - ts)) * relu_prime(U1 @ xs))", None,
      "refuted", ("wrong-symbol",), "`U2` and `U1` are swapped"),
-    # a wrong index (right where the two indices are equal: wrong-components first)
+    # a wrong index (right where the two indices are equal: the index first, then which
+    # components differ, what it shows)
     ("element indices swapped", ALGEBRA, "d(tr(A @ G @ B))/d(B[i, j]) = (A @ G)[i, j]", None,
-     "refuted", ("wrong-components", "wrong-index"), "`(A @ G)[i, j]` has its indices swapped"),
+     "refuted", ("wrong-index", "wrong-components"), "`(A @ G)[i, j]` has its indices swapped"),
     ("one index for another", "linreg", "d(L)/d(w[j]) = 2 / N * Sum(n, r[n] * X[n, k])",
-     None, "refuted", ("wrong-components", "wrong-index"), "`k` where `j` fits"),
+     None, "refuted", ("wrong-index", "wrong-components"), "`k` where `j` fits"),
     # a log base inside a larger expression (not a factor of the whole side)
     ("log10 for log in one term", ALGEBRA, "log(p * q) = log10(p) + log(q)", "none",
      "refuted", ("log-base",), "`log10(p)` with log for log10"),

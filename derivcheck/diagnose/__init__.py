@@ -100,8 +100,8 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
     if d:
         found.append(d)
     d = _edit(probe, ref, claim)
-    if d:
-        return [*found, d]
+    if d:  # the edit explains the step; which components differ is what it shows
+        return [d, *found]
     both = _with_sign(engine, probe, ref, claim) or \
         edits.transposed_and_edit(probe, ref, claim)
     if both:
