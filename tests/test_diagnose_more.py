@@ -133,6 +133,9 @@ CASES = [
     ("1/N on one term only", SIZES,
      "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w", None,
      "refuted", ("missing-factor",), "the term `2 * w` of the claim lacks the factor `1/N`"),
+    # two mistakes in one term: its sign and its 1/N (a ridge gradient, data term)
+    ("sign and 1/N in one term", "linreg", "d(Lr)/d(w) = -2 * X.T @ r + 2 * lam * w", None,
+     "refuted", ("sign-error", "missing-factor"), "its sign corrected, lacks the factor `1/N`"),
     # a sum left out: an index free on the right only
     ("batch sum left out", SIZES, "d(sum(X @ w))/d(w[p]) = X[n, p]", None,
      "refuted", ("missing-sum",), "summed over `n`, as `Sum(n, X[n, p])`"),

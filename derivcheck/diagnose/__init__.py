@@ -16,7 +16,8 @@ sum left out (``edits``),
 terms (``terms``, with a dimension missing from one term), a factor that varies with
 the point, which components differ, then one edit of a product's order, a symbol or
 an index (``edits``), then a wrong sign or a transposed factor together with one of
-the single repairs (two mistakes, both named); ``residual`` if nothing fits.
+the single repairs, or a sign and a dimension's power in one term (two mistakes,
+both named); ``residual`` if nothing fits.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from derivcheck.decide import Options, Outcome, Sample
 from derivcheck.diagnose import edits, factors, whole
 from derivcheck.diagnose.assume import missing_mask, needs_assumption
 from derivcheck.diagnose.probe import MATCH, Probe, well_conditioned
-from derivcheck.diagnose.terms import terms
+from derivcheck.diagnose.terms import sign_and_size_factor, terms
 from derivcheck.engine.budget import StepTimeout
 from derivcheck.engine.core import Engine
 from derivcheck.ir import E
@@ -103,7 +104,7 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
     if d:  # the edit explains the step; which components differ is what it shows
         return [d, *found]
     both = _with_sign(engine, probe, ref, claim) or \
-        edits.transposed_and_edit(probe, ref, claim)
+        edits.transposed_and_edit(probe, ref, claim) or sign_and_size_factor(probe, claim)
     if both:
         return both
     found.append(diagnosis("residual", residual=whole.residual_text(probe, ref, claim)))

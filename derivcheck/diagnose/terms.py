@@ -213,6 +213,34 @@ def _term_size_factor(probe: Probe, sp: _Split, i: int) -> Diagnosis | None:
     return None
 
 
+def sign_and_size_factor(probe: Probe, claim: E) -> list[Diagnosis]:
+    """Two mistakes in one term of the claim: its sign, and a power of one dimension
+    (``-2 * X.T @ r`` for ``2 / N * X.T @ r``): ``ref = claim + (-s - 1) * t`` with s
+    that power at each point.  Both are named, the sign first."""
+    samples = probe.samples
+    if len(samples) < 2:
+        return []
+    for sp in _splits(probe, claim, "claim")[:1]:  # as written
+        if len(sp.terms) < 2 or not all(sp.usable(k) for k in range(len(samples))):
+            continue  # one term is the whole side: the rules on the whole side apply
+        for i in range(len(sp.terms)):
+            for d in sorted(samples[0].sizes):
+                if len({s.sizes[d] for s in samples}) < 2:
+                    continue
+                for power, label in ((-1.0, f"1/{d}"), (1.0, d), (-0.5, f"1/sqrt({d})"),
+                                     (0.5, f"sqrt({d})")):
+                    coefs = [-(s.sizes[d] ** power) - 1 for s in samples]
+                    if _fits_each(probe, sp, i, coefs):
+                        term = sp.text(i)
+                        return [diagnosis("sign-error", where=f" in one term: `{term}`, and "
+                                          "there is a second mistake in it (missing-factor, "
+                                          "below)"),
+                                diagnosis("missing-factor", detail=f"the term `{term}` of the "
+                                          f"claim, its sign corrected, lacks the factor "
+                                          f"`{label}`")]
+    return []
+
+
 def _fits_each(probe: Probe, sp: _Split, i: int, coefs: list[float]) -> bool:
     """``ref = claim + coefs[k] * t`` at every point k (t: term ``i`` of the claim)."""
     for k, (want, have) in enumerate(zip(probe.targets("ref"), probe.targets("claim"))):
