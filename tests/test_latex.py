@@ -188,6 +188,7 @@ ERRORS = [
      "out the first value, but this file's LaTeX indices count from 0", 5),
     ("excluded value with bounds", r"\sum_{k \neq c}^{K} y_k", "bounds with an excluded value", 5),
     ("excluded value is the index", r"\sum_{k \neq k} y_k", "the sum's own index", 5),
+    ("excluded value of another range", r"\sum_{k \neq j} y_k", "k runs over K and j over H", 5),
     ("sum 0..K has K + 1 terms", r"\sum_{k=0}^{K} y_k", "that is K + 1 terms", 5),
     ("sum from 1 without an upper bound", r"\sum_{k=1} y_k", "sum bounds 1..?", 5),
     ("sum with only an upper bound", r"\sum_{k}^{K} y_k", "needs its lower bound", 5),

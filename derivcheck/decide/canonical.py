@@ -367,6 +367,8 @@ class _Canon:
         if op == "delta":
             return self._delta(node)
         if op == "span":  # the indicator of part of a range: an atom (never widened)
+            if node.val[0] == 0 and node.val[1] == 0:  # type: ignore[index]
+                return {(): Fraction(1)}  # positions 0..size-1: the whole range
             return self.atom(node)
         if op == "ref" and self.inline:
             return self.poly(self.engine.definitions[str(node.val)])

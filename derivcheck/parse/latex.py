@@ -1251,7 +1251,9 @@ class _Reader:
             body = self.product_chain()
             if one_based:
                 _refuse_index_as_number(body, var, lower, upper, sub_start)
-            return E("Sum", (self.restrict(body, var, span, other, sub_start, var),), var, pos=pos)
+            body = self.restrict(body, var, span, other, sub_start, var,
+                                 self.scope.ranges.get(var, ""))
+            return E("Sum", (body,), var, pos=pos)
         assert self.scope.bound is not None
         self.open_sums.append(bound)
         try:
@@ -1266,11 +1268,11 @@ class _Reader:
         if one_based:
             _refuse_index_as_number(body, var, lower, upper, sub_start, bound.name)
         self.notes.append(note)
-        body = self.restrict(body, bound.name, span, other, sub_start, var)
+        body = self.restrict(body, bound.name, span, other, sub_start, var, bound.dim)
         return E("Sum", (body,), bound.name, pos=pos)
 
     def restrict(self, body: E, name: str, span: tuple[int, int, str] | None,
-                 other: str | None, pos: int, written: str) -> E:
+                 other: str | None, pos: int, written: str, dim: str = "") -> E:
         """The body of a sum over part of its index's range: times the indicator of
         the positions kept (``span``), or times ``1 - delta`` for ``\\sum_{k \\neq i}``."""
         k = E("idx", val=name)
@@ -1285,6 +1287,11 @@ class _Reader:
                 raise LatexError(f"'{other}' is not an index: \\sum_{{k \\neq i}} leaves out "
                                  "the term where k equals the index i", pos,
                                  "declare it as 'index n', or write the number of the entry")
+            theirs = self.scope.ranges.get(other, "") if excluded.op == "idx" else ""
+            if dim and theirs and theirs != dim:
+                raise LatexError(f"\\sum_{{{written} \\neq {other}}}: {written} runs over {dim} "
+                                 f"and {other} over {theirs}", pos,
+                                 "leave out a value of the sum's own range")
             return E("mul", (E("sub", (E("num", val=Fraction(1)), E("delta", (k, excluded)))),
                              body))
         return body
