@@ -213,7 +213,7 @@ class _FileRun:
         self.options = options
         self.extraction: Extraction | None = None  # a Markdown/LaTeX document, as read
         if derivation is None and is_document(path):
-            self.extraction = read_notes(path)
+            self.extraction = read_notes(path, repairs=options.repairs)
             derivation = as_derivation(self.extraction)
         self.derivation: Derivation | None = derivation or load_file(
             path, second_reader=options.second_reader)

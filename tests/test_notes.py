@@ -252,6 +252,34 @@ def test_entrywise_definitions_are_vectors_and_checked(name: str, tmp_path: Path
     assert r.verdict.holds  # the rewrite agrees with the entry-wise equation
 
 
+def test_a_name_subscripted_by_a_declared_index_is_inferred(tmp_path: Path) -> None:
+    # Y_k with k declared in the block (not inferred): was an internal error (KeyError)
+    path = tmp_path / "n.md"
+    path.write_text("```derivcheck\nsymbols:\n  a: vector K\n  k: index K\n```\n"
+                    "$$L = -\\sum_k Y_k \\log a_k$$\n"
+                    "$$\\frac{\\partial L}{\\partial a_k} = -Y_k / a_k$$\n")
+    result = verify_paths([path], FAST).files[0]
+    assert result.error is None and [s.verdict for s in result.steps] == [Verdict.CHECKED]
+    assert "inferred: Y vector K (from Y_{k}, line 6)" in result.inferred
+
+
+def test_an_index_described_in_words_is_a_given_index(tmp_path: Path) -> None:
+    # J = log P_c, c = \text{true label}: c is no summation index but a given class; every
+    # step is checked at every value of c. dJ/dO_k = delta_ck - P_k (log-softmax), and the
+    # sign error is refuted
+    path = tmp_path / "n.md"
+    path.write_text("```derivcheck\nsymbols:\n  O: vector K\n```\n"
+                    "$$P = \\mathrm{softmax}(O)$$\n"
+                    "$$J = \\log P_c, \\quad c = \\text{true label}$$\n"
+                    "$$\\frac{\\partial J}{\\partial O_k} = \\delta_{ck} - P_k$$\n"
+                    "$$\\frac{\\partial J}{\\partial O_k} = P_k - \\delta_{ck}$$\n")
+    result = verify_paths([path], FAST).files[0]
+    assert result.error is None, result.error
+    assert [s.verdict for s in result.steps] == [Verdict.CHECKED, Verdict.REFUTED]
+    (where, why), = result.unread
+    assert where == "line 6" and "c is described in words (true label)" in why
+
+
 def test_a_definition_with_a_free_index_is_not_read_as_a_sum(tmp_path: Path) -> None:
     path = tmp_path / "n.md"
     path.write_text("```derivcheck\nsymbols:\n  y: vector K\n  a: vector K\n  k: index K\n```\n"
@@ -451,6 +479,37 @@ def test_an_unread_equation_gets_its_repair(tmp_path: Path) -> None:
     (where, why), *_ = result.unread
     assert where == "line 12"  # SOFTMAX is 10 lines, the good step 11
     assert "probable transcription error" in why
+
+
+DEFINITION_REPAIRS = {
+    # O_k = sum_j V_kj B_j with the subscript of B flattened onto the line (OCR): Bj is
+    # B times j, which does not type; B_j makes it an entry-wise definition of V @ B
+    "inline subscript": ("```derivcheck\nsymbols:\n  V: matrix K H\n  B: vector H\n```\n"
+                         "$$O_k = \\sum_j V_{kj} Bj$$\n"
+                         "$$\\frac{\\partial O_k}{\\partial V_{kj}} = B_j$$\n",
+                         "reading `B_j` for `Bj` makes the definition of O readable, and with "
+                         "it 1 more equation"),
+    # the square of a lost transpose: x^7 for x^T in a quadratic form
+    "transpose as a digit": ("```derivcheck\nsymbols:\n  x: vector D\n  A: matrix D D\n```\n"
+                             "$$q = x^7 A x$$\n$$\\frac{\\partial q}{\\partial x} = (A + A^T) x$$\n",
+                             "reading `x^T` for `x^7` makes the definition of q readable"),
+    # a mathematical mistake in a definition that reads is no transcription error: none
+
+}
+
+
+@pytest.mark.parametrize("name", DEFINITION_REPAIRS)
+def test_an_unread_definition_gets_its_repair(name: str, tmp_path: Path) -> None:
+    text, note = DEFINITION_REPAIRS[name]
+    found = read_document(text, "d.md", "markdown")
+    (entry,) = [e for e in found.entries if e.kind == "unread" and e.line == 6]
+    assert note in entry.reason
+    # proposed, never read in its place: the definition stays unread, and so do the
+    # equations that need it
+    assert found.derivation is None or all("O" not in d.name and d.name != "q"
+                                           for d in found.derivation.definitions)
+    quiet = read_document(text, "d.md", "markdown", repairs=False)
+    assert "probable transcription error" not in " ".join(e.reason for e in quiet.entries)
 
 
 # -- differential: a derivation file and the same derivation as a document ------------

@@ -41,7 +41,7 @@ def load_notes(path: str | Path) -> Derivation:
     return as_derivation(read_notes(path))
 
 
-def read_notes(path: str | Path) -> Extraction:
+def read_notes(path: str | Path, *, repairs: bool = True) -> Extraction:
     """A document read: the derivation, what became of every equation, the inferences.
 
     Raises:
@@ -52,7 +52,7 @@ def read_notes(path: str | Path) -> Extraction:
 
     kind = kind_of(str(path))
     assert kind is not None
-    found = read_document(read_text(path), str(path), kind)
+    found = read_document(read_text(path), str(path), kind, repairs=repairs)
     if found.error is not None:
         raise found.error
     return found
@@ -64,6 +64,16 @@ def unread_of(entries: tuple[Entry, ...]) -> tuple[tuple[str, str], ...]:
                  for e in entries if e.kind == "unread")
 
 
+def _unplaced(message: str, path: str) -> str:
+    """A message without its leading ``path:line:col:`` (the list says the line)."""
+    prefix = f"{path}:"
+    if message.startswith(prefix):
+        rest = message[len(prefix):].split(":", 2)
+        if len(rest) == 3 and rest[0].isdigit() and rest[1].isdigit():
+            return rest[2].strip()
+    return message
+
+
 def as_derivation(found: Extraction) -> Derivation:
     """The derivation of a document read (``read_notes``).
 
@@ -72,11 +82,15 @@ def as_derivation(found: Extraction) -> Derivation:
     """
     unread = unread_of(found.entries)
     if found.derivation is None:
-        reasons = "; ".join(f"{where}: {why.splitlines()[0]}" for where, why in unread[:5])
+        reasons = "; ".join(f"{where}: {_unplaced(why.splitlines()[0], found.path)}"
+                            for where, why in unread[:5])
+        repairs = [f"{where}: {line}" for where, why in unread for line in why.splitlines()
+                   if line.startswith("probable transcription error")][:3]
         raise InputError("no equation could be read as a step" +
                          (f" ({reasons})" if reasons else ""), found.path,
-                         hint="see 'derivcheck extract' for what was read; declare symbols "
-                         "in a ```derivcheck block (docs/notes.md)")
+                         hint="; ".join(repairs + [
+                             "see 'derivcheck extract' for what was read; declare symbols "
+                             "in a ```derivcheck block (docs/notes.md)"]))
     defined = tuple(f"defined: {d.name} = {d.text} (line {d.loc.line})"
                     for d in found.derivation.definitions if d.loc is not None and d.loc.line)
     read_as = ()

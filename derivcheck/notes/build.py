@@ -28,6 +28,8 @@ document; nothing is dropped.
 
 from __future__ import annotations
 
+import dataclasses
+
 import contextlib
 import re
 import time
@@ -49,10 +51,13 @@ from derivcheck.parse.latex import latex_form, latex_name_key
 from derivcheck.printer import to_text
 
 MAX_INFERENCES = 40  # names inferred while reading one equation
+DEFINITION_REPAIRS = 60  # OCR edits tried on an unread definition, most probable first
+MAX_DEFINITION_TRIALS = 5  # of those that make it readable, re-reading the document
 MAX_EQUATIONS = 2000  # equations read from one document; the rest are listed as not read
 READ_SECONDS = 60.0  # the time to read one document (its definitions and steps)
 DECLARATION_KEYS = ("title", "symbols", "conventions", "assume", "define")
 _INDEX_LETTERS = "abcdhijklmnpqrstuv"
+_WORDS = re.compile(r"\s*\\(?:text|textrm|mbox)\{([^{}$\\]{2,80})\}\s*")
 
 
 @dataclass(frozen=True)
@@ -132,15 +137,23 @@ class _State:
     failed: dict[str, int] = field(default_factory=dict)  # definition unread -> its line
     deadline: float = field(default_factory=lambda: time.monotonic() + READ_SECONDS)
     equations: list[Equation] = field(default_factory=list)  # those read (MAX_EQUATIONS)
+    repairs: bool = True  # propose OCR edits that make an unread definition readable
+    counts: dict[str, int] = field(default_factory=dict)  # text -> equations read (repairs)
+    given: dict[str, str] = field(default_factory=dict)  # index letter -> its description
 
 
-def read_document(text: str, path: str, kind: str) -> Extraction:
-    """Read a Markdown (``kind="markdown"``) or LaTeX (``"latex"``) document."""
+def read_document(text: str, path: str, kind: str, *, repairs: bool = True) -> Extraction:
+    """Read a Markdown (``kind="markdown"``) or LaTeX (``"latex"``) document.
+
+    ``repairs``: for a definition that cannot be read, propose the OCR edits that make
+    it readable (in the reason it is listed with; never read in its place).
+    """
     doc = scan(text, path, kind)
     try:
         state = _state(doc)
     except InputError as exc:
         return Extraction(path, "", None, (), (), exc)
+    state.repairs = repairs
     items = split_items(doc.blocks)
     entries: list[Entry] = []
     for off, fence in doc.unclosed:
@@ -383,6 +396,21 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
     the defined name, for those read."""
     equations = state.equations
     todo = dict(defs)
+    for k, name in list(todo.items()):  # c = \text{true label}: words, not a formula
+        words = _WORDS.fullmatch(equations[k].pieces[1].text)
+        if words and not name.indices and name.ident in _INDEX_LETTERS and \
+                len(name.ident) == 1:
+            eq = equations[k]
+            state.given[name.ident] = words.group(1).strip()
+            state.pending.pop(name.ident, None)
+            line, col = state.doc.position(eq.offset)
+            entries.append(Entry(line, col, "unread", name.ident, _shown(eq),
+                                 f"{name.ident} is described in words ({words.group(1).strip()}), "
+                                 "not defined: read as an index whose value is given (a "
+                                 "definition may depend on it), its range from what it "
+                                 "subscripts", eq.notes))
+            skip.add(k)
+            del todo[k]
     done: dict[int, str] = {}
     element: set[int] = set()  # defined entry-wise: the equation stays a step, as a check
     errors: dict[int, InputError] = {}
@@ -391,48 +419,11 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
         progress = False
         for k, name in list(todo.items()):
             eq = equations[k]
-            rhs = eq.pieces[1]
-            spec = _StepSpec(f"definition of {name.latex}", (rhs, rhs))
+            blocked = {n.ident for j, n in todo.items() if j != k}
             try:
-                derivation = _probe(state, spec,
-                                    blocked={n.ident for j, n in todo.items() if j != k})
+                state.definitions.append(_definition(state, eq, name, eq.pieces[1], blocked))
             except InputError as exc:
                 errors[k] = exc
-                continue
-            node = derivation.steps[0].exprs[0].node
-            free = sorted(free_indices(node) - set(name.indices))
-            if free:
-                line, col = state.doc.position(eq.offset)
-                errors[k] = InputError(
-                    f"the definition of {name.latex} has the free index {free[0]} on its right "
-                    "side only", state.doc.path, line, col,
-                    f"a sum is written \\sum_{free[0]} (summation over a repeated index is "
-                    "not assumed)", state.doc.line_text(line))
-                continue
-            if name.indices:  # P_c = ...: the vector whose entry c this is
-                ranges = {n: sym.dims[0] for n, sym in derivation.symbols.items()
-                          if sym.is_index}
-                ranges.update(derivation.bound)
-                letter = name.indices
-                vector = vectorize(node, letter, ranges[letter], ranges) \
-                    if letter in ranges else None
-                if vector is None:
-                    line, col = state.doc.position(eq.offset)
-                    errors[k] = InputError(
-                        f"the entry-wise definition of {name.latex} is not understood",
-                        state.doc.path, line, col,
-                        f"define {name.ident} in a derivcheck block (define: {name.ident}: ...)",
-                        state.doc.line_text(line))
-                    continue
-                node = vector
-            state.definitions.append(_Def(name.ident, to_text(node), name.latex, eq.pieces[0],
-                                          "; ".join(eq.notes)))
-            try:  # the checks of a definition (the loader's, its shape) on the header
-                header, marks = _emit(state, [])
-                Engine(load_text(header, state.doc.path))
-            except InputError as exc:
-                state.definitions.pop()
-                errors[k] = _mapped(exc, marks, state.doc)
                 continue
             state.pending.pop(name.ident, None)
             if name.indices:
@@ -453,6 +444,11 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
             failure = errors[k]
             reason = replace(failure, message=failure.message.replace(
                 ", not read yet", ", which could not be read either")).format()
+            if state.repairs and ", not read yet" not in failure.message:
+                blocked = {n.ident for j, n in todo.items() if j != k}
+                notes = _definition_repairs(state, eq, name, blocked)
+                if notes:
+                    reason += "\n" + "\n".join(notes)
         entries.append(Entry(line, col, "unread", name.ident, _shown(eq), reason, eq.notes))
     for k, ident in done.items():
         eq = equations[k]
@@ -463,6 +459,101 @@ def _read_definitions(state: _State, defs: dict[int, _Name], entries: list[Entry
     for k in element:
         done.pop(k)  # the whole equation is a step, as a check of the vector built
     return done
+
+
+def _definition(state: _State, eq: Equation, name: _Name, rhs: Src,
+                blocked: set[str]) -> _Def:
+    """``name = rhs`` read as a definition (a vector for an entry-wise one), checked on
+    the header as the loader checks it; names it needs are inferred into ``state``.
+
+    Raises:
+        InputError: it cannot be read, has a free index on its right side only, is an
+            entry-wise definition not understood, or fails the loader's checks.
+    """
+    spec = _StepSpec(f"definition of {name.latex}", (rhs, rhs))
+    derivation = _probe(state, spec, blocked=blocked)
+    node = derivation.steps[0].exprs[0].node
+    free = sorted(free_indices(node) - set(name.indices) - set(state.given))
+    line, col = state.doc.position(eq.offset)
+    if free:
+        raise InputError(
+            f"the definition of {name.latex} has the free index {free[0]} on its right "
+            "side only", state.doc.path, line, col,
+            f"a sum is written \\sum_{free[0]} (summation over a repeated index is "
+            "not assumed)", state.doc.line_text(line))
+    if name.indices:  # P_c = ...: the vector whose entry c this is
+        ranges = {n: sym.dims[0] for n, sym in derivation.symbols.items() if sym.is_index}
+        ranges.update(derivation.bound)
+        letter = name.indices
+        vector = vectorize(node, letter, ranges[letter], ranges) if letter in ranges else None
+        if vector is None:
+            raise InputError(f"the entry-wise definition of {name.latex} is not understood",
+                             state.doc.path, line, col,
+                             f"define {name.ident} in a derivcheck block (define: "
+                             f"{name.ident}: ...)", state.doc.line_text(line))
+        node = vector
+    made = _Def(name.ident, to_text(node), name.latex, eq.pieces[0], "; ".join(eq.notes))
+    state.definitions.append(made)
+    try:  # the checks of a definition (the loader's, its shape) on the header
+        header, marks = _emit(state, [])
+        Engine(load_text(header, state.doc.path))
+    except InputError as exc:
+        raise _mapped(exc, marks, state.doc) from None
+    finally:
+        state.definitions.pop()
+    return made
+
+
+def _definition_repairs(state: _State, eq: Equation, name: _Name, blocked: set[str],
+                        limit: int = DEFINITION_REPAIRS) -> list[str]:
+    """The single OCR edits of an unread definition's right side under which it reads,
+    passes the loader's checks, and lets more of the document be read, most probable
+    first (at most 2).  A trial never changes ``state``; the document is read again
+    with the edit made (without repairs) to count what it then reads.  Only proposed:
+    what is read stays what is written."""
+    from derivcheck.notes.ocr import single_edits
+
+    rhs = eq.pieces[1]
+    names = " ".join(s.latex for s in state.symbols.values())
+    found: list[str] = []
+    tried = 0
+    for e in single_edits(rhs.text, limit=limit, vocabulary=f"{eq.pieces[0].text} {names}"):
+        if len(found) >= 2 or tried >= MAX_DEFINITION_TRIALS or \
+                time.monotonic() > state.deadline:
+            break
+        start, end = rhs.offset(e.start), rhs.offset(e.end - 1) + 1 if e.end > e.start \
+            else rhs.offset(e.start)
+        if end - start != e.end - e.start or state.doc.text[start:end] != e.written:
+            continue  # not one contiguous piece of the document (text was joined)
+        trial = dataclasses.replace(state, symbols=dict(state.symbols),
+                                    definitions=list(state.definitions),
+                                    pending=dict(state.pending), failed=dict(state.failed))
+        try:
+            _definition(trial, eq, name, rhs.replace_span(e.start, e.end, e.reading), blocked)
+        except InputError:
+            continue
+        tried += 1
+        text = state.doc.text[:start] + e.reading + state.doc.text[end:]
+        gained = _read_count(text, state) - _read_count(state.doc.text, state)
+        if gained <= 1:
+            continue  # the definition alone: nothing that uses it reads then
+        found.append(f"probable transcription error ({e.code}): reading `{e.reading}` for "
+                     f"`{e.written}` makes the definition of {name.latex} readable, and with "
+                     f"it {gained - 1} more equation{'s' if gained > 2 else ''} of the "
+                     "document can be read ('derivcheck extract' on the corrected document "
+                     "shows them)")
+    return found
+
+
+def _read_count(text: str, state: _State) -> int:
+    """How many equations of ``text`` (a version of the document) become definitions or
+    steps, read without repairs; memoised per text for one reading of the document."""
+    hit = state.counts.get(text)
+    if hit is None:
+        found = read_document(text, state.doc.path, state.doc.kind, repairs=False)
+        hit = sum(1 for e in found.entries if e.kind in ("definition", "step"))
+        state.counts[text] = hit
+    return hit
 
 
 def _shown(eq: Equation) -> str:
@@ -577,7 +668,10 @@ def _infer(state: _State, message: str, at: InputError, blocked: set[str],
         if letter not in _INDEX_LETTERS:
             return False
         _declare_index(state, letter, origin, spec.pieces)
-        dims.append(state.symbols[letter].spec.split()[1])
+        dim = _index_dim(state, letter)
+        if dim is None:  # the letter is declared as something else than an index
+            return False
+        dims.append(dim)
     written = m.group(1)
     why = f"from {written}"
     if not name.indices:  # written whole here: how the document subscripts it elsewhere
@@ -710,6 +804,14 @@ def _capitals(state: _State) -> set[str]:
 def _taken(state: _State, ident: str) -> bool:
     declared = set(state.declared.get("symbols") or {}) | set(state.declared.get("define") or {})
     return ident in declared or any(d.name == ident for d in state.definitions)
+
+
+def _index_dim(state: _State, letter: str) -> str | None:
+    """The dimension of the index ``letter``, inferred or declared (None: not an index)."""
+    spec = state.symbols[letter].spec if letter in state.symbols else \
+        (state.declared.get("symbols") or {}).get(letter)
+    words = str(spec).split() if spec is not None else []
+    return words[1] if len(words) == 2 and words[0] == "index" else None
 
 
 def _declare_index(state: _State, letter: str, origin: Src,

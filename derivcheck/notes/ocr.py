@@ -58,6 +58,8 @@ CONFUSIONS: dict[str, Confusion] = {c.code: c for c in (
     Confusion("digit-confusion", 0.50, ("x^3", "x^5")),
     Confusion("lost-superscript", 0.55, ("W x", "W^T x")),
     Confusion("lost-subscript", 0.55, ("a - y_j", "a_j - y_j")),
+    # a subscript flattened onto the line, with no space: Bj for B_j, hij for h_{ij}
+    Confusion("inline-subscript", 0.50, ("V_{kj} Bj", "V_{kj} B_j")),
     Confusion("lost-prime", 0.50, ("\\sigma(z)", "\\sigma'(z)")),
     Confusion("script-level", 0.45, ("x^2", "x_2")),
     Confusion("lost-operator", 0.45, ("a b", "a \\odot b")),

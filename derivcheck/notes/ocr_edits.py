@@ -89,6 +89,34 @@ def _lost_subscript(doc: Doc) -> Found:
                 yield _insert_after_base(doc, atom, "_" + _braced(sub))
 
 
+def _plain(atom: Item) -> bool:
+    return atom.kind == "atom" and atom.sub is None and atom.sup is None and atom.prime is None
+
+
+def _inline_subscript(doc: Doc) -> Found:
+    """A subscript flattened onto the line: ``Bj`` read ``B_j``, ``hij`` read ``h_{ij}``,
+    ``z2`` read ``z_2`` (a letter, then one or two letters or a number, written with no
+    space between them)."""
+    for kind, items in doc.sequences:
+        if kind not in _TERMS:
+            continue
+        for k, a in enumerate(items):
+            if not _plain(a) or a.base != "letter":
+                continue
+            run: list[Item] = []
+            for b in items[k + 1:k + 3]:
+                prev = run[-1] if run else a
+                if not _plain(b) or b.base not in ("letter", "number") or \
+                        doc.start(b) != doc.stop(prev):
+                    break
+                run.append(b)
+                if b.base == "number":
+                    break
+            for n in range(1, len(run) + 1):
+                script = doc.text[doc.start(run[0]):doc.stop(run[n - 1])]
+                yield doc.start(a), doc.stop(run[n - 1]), doc.piece(a) + "_" + _braced(script)
+
+
 def _extra_subscript(doc: Doc) -> Found:
     for _kind, _k, atom in doc.atoms():
         if atom.sub:
@@ -399,6 +427,7 @@ GENERATORS: dict[str, Callable[[Doc], Found]] = {
     "digit-confusion": glyphs.digit_confusion,
     "lost-superscript": _lost_superscript,
     "lost-subscript": _lost_subscript,
+    "inline-subscript": _inline_subscript,
     "lost-prime": _lost_prime,
     "script-level": _script_level,
     "lost-operator": _lost_operator,
