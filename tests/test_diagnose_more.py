@@ -303,3 +303,13 @@ def test_an_assumption_is_never_said_where_a_compared_point_refutes_it() -> None
     # where s < 0 the sides may differ: that is what the condition excludes
     assert needs_assumption(engine, ref, claim, frozenset(), Options(), rng,
                             compared(-2.0, 1.0)) is not None
+
+
+# "holds when ..." is said only if it holds at points of every magnitude drawn under the
+# condition: a far kink (relu(z - 10)) agrees at the quick check's small points with
+# sum(z) = 1, and fails at z = [11, -10] (a newcomer's counterexample)
+@pytest.mark.parametrize("claim", ["relu(z - 10) = 0 * z", "relu(z) - relu(z - 6) = relu(z)"])
+def test_no_assumption_that_a_far_point_refutes(check, claim: str) -> None:
+    result = check(claim, layout="none", model="softmax")
+    assert result.verdict == Verdict.REFUTED
+    assert "sum(z) = 1" not in result.message

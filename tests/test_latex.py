@@ -412,6 +412,10 @@ def test_an_unambiguous_reading_has_no_note() -> None:
 # More notation found in the source documents: (id, LaTeX, syntax)
 MORE = [
     ("nabla", r"\nabla_{z_2} L", "d(L)/d(z2)"),
+    # the product that follows, as \frac{\partial}{\partial x} (was b^T alone, a newcomer's
+    # \nabla_x b^T x = b refuted)
+    ("nabla of a product", r"\nabla_x x^\top S x", "d(x.T @ S @ x)/d(x)"),
+    ("nabla up to the next plus", r"\nabla_x x^\top x + L", "d(x.T @ x)/d(x) + L"),
     ("indicator subscript", r"\mathbb{1}_{k=c}", "delta(k, c)"),
     ("indicator braces", r"\mathbb{1}\{k = c\}", "delta(k, c)"),
     ("indicator neq", r"\mathbb{1}[k \neq c]", "1 - delta(k, c)"),

@@ -280,6 +280,37 @@ def test_an_index_described_in_words_is_a_given_index(tmp_path: Path) -> None:
     assert where == "line 6" and "c is described in words (true label)" in why
 
 
+NOT_SCALARS = {
+    # a newcomer's cheat sheet with no declarations: A, B, x were inferred scalars, and
+    # (AB)^T = A^T B^T, d(x^T A x)/dx = 2 A x were proved (true only for scalars)
+    "transposed product": ("$$ (A B)^\\top = A^\\top B^\\top $$\n", "A is written transposed"),
+    "quadratic form": ("$$ \\frac{\\partial}{\\partial x} (x^\\top A x) = 2 A x $$\n",
+                       "x is written transposed"),
+    "a group transposed": ("$$ (A + B)^T = A + B $$\n", "A is written transposed"),
+    "transposed on another line": ("$$ A^T = C $$\n$$ A B = B A $$\n",
+                                   "A is written transposed (line 1)"),
+}
+
+
+@pytest.mark.parametrize("name", NOT_SCALARS)
+def test_a_name_written_transposed_is_not_inferred_scalar(name: str, tmp_path: Path) -> None:
+    text, reason = NOT_SCALARS[name]
+    found = read_document(text, "n.md", "markdown")
+    steps = found.derivation.steps if found.derivation is not None else ()
+    assert not any("A" in (s.exprs[0].text + s.exprs[1].text) for s in steps)
+    assert any(reason in e.reason for e in found.unread), [e.reason for e in found.unread]
+
+
+def test_an_identity_of_a_known_function_is_checked_not_defined(tmp_path: Path) -> None:
+    # tr(AB) = tr(A) tr(B) was read as a definition of a new name tr_ and never checked
+    path = tmp_path / "n.md"
+    path.write_text("```derivcheck\nsymbols:\n  A: matrix n n\n  B: matrix n n\n```\n"
+                    "$$ \\operatorname{tr}(A B) = \\operatorname{tr}(A) \\operatorname{tr}(B) $$\n"
+                    "$$ \\mathrm{tr}(A B) = \\mathrm{tr}(B A) $$\n")
+    result = verify_paths([path], FAST).files[0]
+    assert [s.verdict for s in result.steps] == [Verdict.REFUTED, Verdict.CHECKED]
+
+
 def test_a_definition_with_a_free_index_is_not_read_as_a_sum(tmp_path: Path) -> None:
     path = tmp_path / "n.md"
     path.write_text("```derivcheck\nsymbols:\n  y: vector K\n  a: vector K\n  k: index K\n```\n"

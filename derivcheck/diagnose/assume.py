@@ -34,6 +34,22 @@ _STRONGER = (
 )
 
 
+def _holds_widely(engine: Engine, ref: E, claim: E, free: frozenset[str], options: Options,
+                  rng: np.random.Generator, constraints: dict[str, frozenset[str]]) -> bool:
+    """The sides agree under the condition at points of every magnitude the sampler draws
+    (``SCALES``, up to 16: ten points a setting), not only at the quick check's three.
+    Drawn under a condition, a point cannot be moved along a ray to reach a far kink
+    (``relu(z - 10) = 0`` agrees at small z with sum(z) = 1, and fails at z = [11, -10])."""
+    wide = Options(options.seed, max(options.settings, 3), 10, False)
+    try:
+        samples, _ = sample_both(engine, ref, claim, free, wide, rng, constraints=constraints,
+                                 stop_at_disagreement=True)
+    except (EvalError, ShapeError, Unsupported):
+        return False
+    return len(samples) >= wide.points * wide.settings and \
+        max(e for s in samples for e in s.errors) <= AGREE
+
+
 def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], options: Options,
                      rng: np.random.Generator,
                      compared: list[Sample] | None = None) -> Diagnosis | None:
@@ -62,7 +78,8 @@ def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], opt
                 continue
             if len(samples) >= quick.points * quick.settings and \
                     max(e for s in samples for e in s.errors) <= AGREE and \
-                    not _refuted_where_it_holds(compared or [], name, tag):
+                    not _refuted_where_it_holds(compared or [], name, tag) and \
+                    _holds_widely(engine, ref, claim, free, options, rng, {name: base | drawn}):
                 if multihot:
                     return diagnosis(
                         "needs-assumption", condition=f"{name} is one-hot (sum({name}) = 1)",

@@ -47,7 +47,7 @@ from derivcheck.notes.document import Document, scan
 from derivcheck.notes.equations import Equation, Unread, split_items
 from derivcheck.notes.source import Src
 from derivcheck.notes.vectorize import vectorize
-from derivcheck.parse.latex import latex_form, latex_name_key
+from derivcheck.parse.latex import FUNCTIONS, latex_form, latex_name_key
 from derivcheck.printer import to_text
 
 MAX_INFERENCES = 40  # names inferred while reading one equation
@@ -57,6 +57,12 @@ MAX_EQUATIONS = 2000  # equations read from one document; the rest are listed as
 READ_SECONDS = 60.0  # the time to read one document (its definitions and steps)
 DECLARATION_KEYS = ("title", "symbols", "conventions", "assume", "define")
 _INDEX_LETTERS = "abcdhijklmnpqrstuv"
+# a function the LaTeX reader knows, however it is written: \tr, \operatorname{tr},
+# \mathrm{diag}, \text{softmax}, \max, \sigma, plain ``log``
+_KNOWN_FUNCTION = re.compile(
+    r"\\?(?:(?:operatorname|mathrm|text|textrm|mathop|rm)\s*\{\s*(?:" +
+    "|".join(sorted({*FUNCTIONS, "sum", "mean", "max", "min", "ReLU", "Softmax", "sign"})) +
+    r")\s*\}|(?:" + "|".join(sorted({*FUNCTIONS, "max", "min", "sigma"})) + r"))")
 _WORDS = re.compile(r"\s*\\(?:text|textrm|mbox)\{([^{}$\\]{2,80})\}\s*")
 
 
@@ -349,6 +355,8 @@ def _lhs_name(piece: Src) -> _Name | None:
     m = re.match(r"(.+?)\s*\\?(?:left)?\(", text)
     if m is None or not text.endswith(")") or latex_form(text) is None:
         return None
+    if _KNOWN_FUNCTION.fullmatch(m.group(1).removesuffix("\\left").strip()):
+        return None  # \operatorname{tr}(A B) = ...: an identity to check, not a definition
     head = latex_name_key(m.group(1).removesuffix("\\left").strip())
     name = _name_of(*head) if head is not None else None
     if name is None or name.indices:
@@ -680,20 +688,62 @@ def _infer(state: _State, message: str, at: InputError, blocked: set[str],
             letters, example = seen
             for letter in letters:
                 _declare_index(state, letter, origin, spec.pieces)
-                if letter not in state.symbols or not state.symbols[letter].spec.startswith(
-                        "index"):
+                dim = _index_dim(state, letter)
+                if dim is None:
                     break
-                dims.append(state.symbols[letter].spec.split()[1])
+                dims.append(dim)
             else:
                 why = f"written {example} elsewhere in the document"
             if len(dims) != len(letters):
                 dims = []
         if not dims:
             why = f"{written} written without a subscript"
+            where = _transposed_at(state, name)
+            if where:  # x^T A x, (A B)^T: nobody transposes a scalar
+                raise replace(at, message=f"{at.message}: {written} is written transposed "
+                              f"(line {where}), so it is not a scalar, and its shape cannot "
+                              "be inferred", hint=f"declare it in a ```derivcheck block "
+                              f"(e.g. {name.ident}: matrix n n, or {name.ident}: vector n)"
+                              ) from None
     kind = {0: "scalar", 1: "vector", 2: "matrix"}[len(dims)]
     spec_text = " ".join([kind, *dims])
     state.symbols[name.ident] = _Symbol(name.ident, spec_text, name.latex, why, origin)
     return True
+
+
+_TRANSPOSE = re.compile(r"\^\s*(?:\{\s*)?(?:\\top|\\intercal|\\mathsf\{T\}|T)(?![A-Za-z])")
+
+
+def _transposed_at(state: _State, name: _Name) -> int | None:
+    """The first line where the document transposes ``name`` or a bracket holding it
+    (``x^\\top``, ``A^T``, ``(A B)^\\top``), or None."""
+    for eq in state.equations:
+        for piece in eq.pieces:
+            text = piece.text
+            for m in _TRANSPOSE.finditer(text):
+                operand = _operand_before(text, m.start())
+                if operand and _mentions(operand, name):
+                    return state.doc.position(piece.offset(m.start()))[0]
+    return None
+
+
+def _operand_before(text: str, end: int) -> str:
+    """What a superscript at ``end`` applies to: the bracket group that closes there, or
+    the name (with its subscript) before it."""
+    head = text[:end].rstrip()
+    if head.endswith((")", "]", "\\}")):
+        depth = 0
+        for k in range(len(head) - 1, -1, -1):
+            ch = head[k]
+            if ch in ")]":
+                depth += 1
+            elif ch in "([":
+                depth -= 1
+                if depth == 0:
+                    return head[k:]
+        return head
+    m = re.search(r"(\\?[A-Za-z]+(?:\{[^{}]*\})?)(\s*_\s*(\{[^{}]*\}|\w))?$", head)
+    return m.group(0) if m else ""
 
 
 def _subscripted(text: str, letter: str) -> bool:

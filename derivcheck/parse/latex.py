@@ -972,7 +972,9 @@ class _Reader:
         return after is not None and after.text in ("[", "(", "{")
 
     def nabla(self, pos: int) -> E:
-        """``\\nabla_{v} f``: the derivative of ``f`` by ``v``."""
+        """``\\nabla_{v} f``: the derivative of ``f`` by ``v``; like the operator
+        ``\\frac{\\partial}{\\partial v}``, it takes the product that follows, up to the
+        next + or - (``\\nabla_x b^\\top x`` is the gradient of ``b^\\top x``)."""
         order = self.second_order()  # \\nabla^2_x f
         if not self.peek_char("_"):
             raise LatexError("\\nabla needs its variable: \\nabla_{W} L", pos)
@@ -985,7 +987,7 @@ class _Reader:
             v = self.variable()
         if order == 1:
             order = self.second_order()  # \\nabla_x^2 f
-        f = self.postfix(self.primary())
+        f = self.product_chain()
         return self.derivative(f, v, order, pos)
 
     def apply_named(self, fname: str, pos: int) -> E:
