@@ -9,6 +9,7 @@ into ``refuted`` or ``checked``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,15 +28,23 @@ FD_BATCH = 10  # drawn and evaluated together
 
 
 def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
-                           rng: np.random.Generator) -> str | None:
-    """Check every ``d(f)/d(v)`` inside ``nodes``; a message for the first failure."""
+                           rng: np.random.Generator, *,
+                           streams: Callable[[E], np.random.Generator] | None = None
+                           ) -> str | None:
+    """Check every ``d(f)/d(v)`` inside ``nodes``; a message for the first failure.
+
+    Each derivative is checked once per engine, at points drawn from ``streams(d)``
+    if given (the derivative's own stream: the same whichever equation asks first),
+    else from ``rng``.
+    """
     cache: dict = engine.__dict__.setdefault("_crosschecked", {})
     for node in nodes:
         for d in engine.derivative_nodes(node):
             key = (d, layout)
             if key not in cache:
                 try:
-                    cache[key] = _check_one(engine, d, layout, rng)
+                    cache[key] = _check_one(engine, d, layout,
+                                            rng if streams is None else streams(d))
                 except EvalError as exc:
                     cache[key] = f"d({to_text(d.args[0])})/d({to_text(d.args[1])}): {exc}"
             if cache[key]:
@@ -64,7 +73,7 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
         for g in got:
             usable &= np.isfinite(g).all(axis=(1, 2))
         for p in np.flatnonzero(usable):
-            point = batch.take(int(p))
+            point = _with_fixed(engine, ev, target, batch.take(int(p)), int(p))
             for idx, batched in zip(indices, got):
                 value = _unbatch(batched[p])
                 base = _base(ev, target, point, idx, int(p))
@@ -87,6 +96,18 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
             if done >= FD_POINTS:
                 return None
     return None
+
+
+def _with_fixed(engine: Engine, ev: Evaluator, target: E, point: Point, p: int) -> Point:
+    """``point`` with the definitions that do not depend on a symbol ``target`` set to
+    their values there (``ev`` computed them): moving the target leaves them as they
+    are, so the finite differences need not compute them again at every moved point (a
+    deep network's layers below the one moved)."""
+    if target.op != "sym":
+        return point
+    fixed = {name: value[p] for name, value in ev.definition_values().items()
+             if str(target.val) not in engine.definition_symbols(name)}
+    return Point(point.sizes, point.values, {**fixed, **point.overrides})
 
 
 def _base(ev: Evaluator, target: E, point: Point, idx: dict[str, int], p: int) -> np.ndarray:
