@@ -9,8 +9,7 @@ into ``refuted`` or ``checked``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +20,9 @@ from derivcheck.engine.numeric import EvalError, Evaluator, Point
 from derivcheck.ir import E
 from derivcheck.printer import to_text
 
+if TYPE_CHECKING:
+    from derivcheck.decide.pool import PointPool
+
 FD_TOLERANCE = 1e-4
 FD_POINTS = 2  # points where every formula must agree with finite differences
 FD_DRAWS = 30  # points drawn at most to find them
@@ -28,14 +30,14 @@ FD_BATCH = 10  # drawn and evaluated together
 
 
 def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
-                           rng: np.random.Generator, *,
-                           streams: Callable[[E], np.random.Generator] | None = None
+                           rng: np.random.Generator, *, pool: PointPool | None = None
                            ) -> str | None:
     """Check every ``d(f)/d(v)`` inside ``nodes``; a message for the first failure.
 
-    Each derivative is checked once per engine, at points drawn from ``streams(d)``
-    if given (the derivative's own stream: the same whichever equation asks first),
-    else from ``rng``.
+    Each derivative is checked once per engine, at points drawn from ``rng``, or with a
+    ``pool`` at the pool's batches (named by the symbols and the round: the same
+    whichever equation asks first), where the formulas of all the derivatives share
+    what they compute in common (a deep network's forward pass and gradient chain).
     """
     cache: dict = engine.__dict__.setdefault("_crosschecked", {})
     for node in nodes:
@@ -43,8 +45,7 @@ def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
             key = (d, layout)
             if key not in cache:
                 try:
-                    cache[key] = _check_one(engine, d, layout,
-                                            rng if streams is None else streams(d))
+                    cache[key] = _check_one(engine, d, layout, rng, pool)
                 except EvalError as exc:
                     cache[key] = f"d({to_text(d.args[0])})/d({to_text(d.args[1])}): {exc}"
             if cache[key]:
@@ -52,7 +53,8 @@ def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
     return None
 
 
-def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) -> str | None:
+def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator,
+               pool: PointPool | None = None) -> str | None:
     f, v = dnode.args
     f = engine.resolve(f, layout)  # a derivative of a derivative: the inner formula
     target, index = (v.args[0], v.args[1:]) if v.op == "elem" else (v, ())
@@ -65,9 +67,20 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
     done = 0
     # up to FD_DRAWS points, drawn and evaluated in batches (one evaluation per batch,
     # not per draw); the points away from kinks with finite values are used in turn
-    for _ in range(FD_DRAWS // FD_BATCH):
-        batch = draw_batch(engine.symbols, names, sizes, rng, [1.0] * FD_BATCH)
-        ev = engine.evaluator(batch)
+    shared = False
+    if pool is not None:
+        formula = pool.intern(formula)
+        shared = pool.plan(formula).shareable
+    for draw in range(FD_DRAWS // FD_BATCH):
+        values = None
+        if pool is None:
+            batch = draw_batch(engine.symbols, names, sizes, rng, [1.0] * FD_BATCH)
+        else:
+            key = (tuple(names), "derivatives", tuple(sorted(sizes.items())), draw)
+            drawn = pool.batch(key, lambda key=key: draw_batch(  # type: ignore[misc]
+                engine.symbols, names, sizes, pool.stream(*key), [1.0] * FD_BATCH))
+            batch, values = drawn.point, (drawn.values if shared else None)
+        ev = engine.evaluator(batch, shared=values)
         got = ev.values(formula, indices)
         usable = np.asarray(ev.min_kink) >= 1e-2
         for g in got:

@@ -30,7 +30,6 @@ from derivcheck.engine.numeric import BudgetExceeded, EvalError
 from derivcheck.engine.shapes import fmt_shape
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
-from derivcheck.printer import to_text
 from derivcheck.results import Counterexample, Evidence, Scope, Verdict
 
 
@@ -85,9 +84,7 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         return _undecided("unsupported", str(exc), reason=str(exc))
     reference = _reference(lhs, lhs_f) or _reference(rhs, rhs_f)
     pool = point_pool(engine, options)
-    problem = crosscheck_derivatives(
-        engine, [lhs, rhs], layout, rng,
-        streams=lambda d: pool.stream("derivative", to_text(d), layout))
+    problem = crosscheck_derivatives(engine, [lhs, rhs], layout, rng, pool=pool)
     if problem:
         out = _undecided("engine-crosscheck", problem, reason=problem)
         out.reference = reference

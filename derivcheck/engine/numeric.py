@@ -366,8 +366,13 @@ class Evaluator:
 
     def definition_values(self) -> dict[str, np.ndarray]:
         """The definitions without free indices evaluated so far, ``(P, rows, cols)``."""
-        return {name: np.broadcast_to(v, (self.batch, *v.shape[1:]))
-                for (name, free), v in self._cache.items() if not free}
+        out = {name: v for (name, free), v in self._cache.items() if not free}
+        if self._shared_memo is not None:  # and those kept with the shared values
+            for name, body in self.defs.items():
+                v = self._shared_memo.get(id(body))
+                if v is not None and name not in out and not self.def_free.get(name):
+                    out[name] = v
+        return {name: np.broadcast_to(v, (self.batch, *v.shape[1:])) for name, v in out.items()}
 
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
         if name in self.overrides:
