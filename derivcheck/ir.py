@@ -353,6 +353,39 @@ def postorder(root: E) -> Iterator[E]:
         stack.extend((a, False) for a in cur.args if id(a) not in done)
 
 
+def intern(root: E, table: dict[E, E]) -> E:
+    """``root`` with every sub-expression replaced by the first structurally equal one
+    ``table`` holds (adding those it does not): equal sub-expressions become one object.
+
+    Caches keyed by node identity (the evaluator's values) then serve every expression
+    that contains the sub-expression, however it was built: the engine builds the same
+    gradient chain afresh for each step of a deep network.  Equal nodes mean the same
+    thing, so the result is equal to ``root``; ``pos`` (a source position) is the first
+    node's.  Definitions are not entered (a ``ref`` is a leaf).  ``table`` keeps its
+    nodes alive, so their ids stay valid while it lives.
+    """
+    done: dict[int, E] = {}  # id(node of root) -> its representative
+    stack: list[tuple[E, bool]] = [(root, False)]
+    while stack:
+        cur, expanded = stack.pop()
+        if id(cur) in done:
+            continue
+        if not expanded:
+            if table.get(cur) is cur:  # interned already, and so is everything below it
+                done[id(cur)] = cur
+                continue
+            stack.append((cur, True))
+            stack.extend((a, False) for a in cur.args if id(a) not in done)
+            continue
+        args = tuple(done[id(a)] for a in cur.args)
+        if any(a is not b for a, b in zip(args, cur.args)):
+            cur_new = E(cur.op, args, cur.val, cur.pos)
+        else:
+            cur_new = cur
+        done[id(cur)] = table.setdefault(cur_new, cur_new)
+    return done[id(root)]
+
+
 def depth(node: E) -> int:
     """Nesting depth of the tree (a leaf has depth 1), computed on the DAG."""
     memo: dict[int, int] = {}

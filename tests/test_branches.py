@@ -147,10 +147,11 @@ def test_batched_rays_pick_what_one_ray_at_a_time_picks(monkeypatch, symbols, de
     real = points.cover_kinks
     compared = []
 
-    def both(engine, lhs, rhs, names, sizes, indices, taken, cover, rng, constraints):
+    def both(engine, lhs, rhs, names, sizes, indices, taken, cover, rng, constraints,
+             pool=None):
         ref_rng, ref_cover = copy.deepcopy(rng), copy.deepcopy(cover)
         extra, unreached = real(engine, lhs, rhs, names, sizes, indices, taken, cover, rng,
-                                constraints)
+                                constraints, pool=pool)
         picked, ref_cover = _one_ray_at_a_time(engine, lhs, rhs, names, sizes, indices,
                                                taken, ref_cover, ref_rng, constraints)
         assert [s.errors for s in extra] == [errors for _, _, errors in picked]
@@ -251,3 +252,26 @@ def test_a_ray_is_drawn_as_one_symbol_at_a_time(model_engine, moving) -> None:
     for name in names:
         assert np.array_equal(got.values[name], want.values[name]), name
     assert one.random() == two.random()
+
+
+# (id, the kink's argument, the symbols a ray aimed at it moves)
+OWN_SYMBOLS = [
+    ("first layer", "z1", ["W1", "b1", "x"]),
+    ("second layer: not the layers below", "z2", ["W2", "b2"]),
+    ("a name defined as a name", "zz", ["W2", "b2"]),
+    ("an expression", "W2 @ a1 + b2", ["W2", "b2"]),
+]
+
+
+@pytest.mark.parametrize(("arg", "want"), [c[1:] for c in OWN_SYMBOLS],
+                         ids=[c[0] for c in OWN_SYMBOLS])
+def test_a_ray_aimed_at_a_kink_moves_the_symbols_its_argument_is_written_with(
+        model_engine, arg: str, want: list[str]) -> None:
+    from derivcheck.decide.points import _own_symbols
+
+    m = model_engine(symbols={"x": "vector D", "W1": "matrix H D", "b1": "vector H",
+                              "W2": "matrix H H", "b2": "vector H"},
+                     define={"z1": "W1 @ x + b1", "a1": "relu(z1)", "z2": "W2 @ a1 + b2",
+                             "zz": "z2"})
+    names = sorted(["x", "W1", "b1", "W2", "b2"])
+    assert _own_symbols(m.engine, m.parse(arg), names) == sorted(want)

@@ -9,7 +9,7 @@ into ``refuted`` or ``checked``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from derivcheck.engine.numeric import EvalError, Evaluator, Point
 from derivcheck.ir import E
 from derivcheck.printer import to_text
 
+if TYPE_CHECKING:
+    from derivcheck.decide.pool import PointPool
+
 FD_TOLERANCE = 1e-4
 FD_POINTS = 2  # points where every formula must agree with finite differences
 FD_DRAWS = 30  # points drawn at most to find them
@@ -27,15 +30,22 @@ FD_BATCH = 10  # drawn and evaluated together
 
 
 def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
-                           rng: np.random.Generator) -> str | None:
-    """Check every ``d(f)/d(v)`` inside ``nodes``; a message for the first failure."""
+                           rng: np.random.Generator, *, pool: PointPool | None = None
+                           ) -> str | None:
+    """Check every ``d(f)/d(v)`` inside ``nodes``; a message for the first failure.
+
+    Each derivative is checked once per engine, at points drawn from ``rng``, or with a
+    ``pool`` at the pool's batches (named by the symbols and the round: the same
+    whichever equation asks first), where the formulas of all the derivatives share
+    what they compute in common (a deep network's forward pass and gradient chain).
+    """
     cache: dict = engine.__dict__.setdefault("_crosschecked", {})
     for node in nodes:
         for d in engine.derivative_nodes(node):
             key = (d, layout)
             if key not in cache:
                 try:
-                    cache[key] = _check_one(engine, d, layout, rng)
+                    cache[key] = _check_one(engine, d, layout, rng, pool)
                 except EvalError as exc:
                     cache[key] = f"d({to_text(d.args[0])})/d({to_text(d.args[1])}): {exc}"
             if cache[key]:
@@ -43,7 +53,8 @@ def crosscheck_derivatives(engine: Engine, nodes: list[E], layout: str,
     return None
 
 
-def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) -> str | None:
+def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator,
+               pool: PointPool | None = None) -> str | None:
     f, v = dnode.args
     f = engine.resolve(f, layout)  # a derivative of a derivative: the inner formula
     target, index = (v.args[0], v.args[1:]) if v.op == "elem" else (v, ())
@@ -56,15 +67,26 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
     done = 0
     # up to FD_DRAWS points, drawn and evaluated in batches (one evaluation per batch,
     # not per draw); the points away from kinks with finite values are used in turn
-    for _ in range(FD_DRAWS // FD_BATCH):
-        batch = draw_batch(engine.symbols, names, sizes, rng, [1.0] * FD_BATCH)
-        ev = engine.evaluator(batch)
+    shared = False
+    if pool is not None:
+        formula = pool.intern(formula)
+        shared = pool.plan(formula).shareable
+    for draw in range(FD_DRAWS // FD_BATCH):
+        values = None
+        if pool is None:
+            batch = draw_batch(engine.symbols, names, sizes, rng, [1.0] * FD_BATCH)
+        else:
+            key = (tuple(names), "derivatives", tuple(sorted(sizes.items())), draw)
+            drawn = pool.batch(key, lambda key=key: draw_batch(  # type: ignore[misc]
+                engine.symbols, names, sizes, pool.stream(*key), [1.0] * FD_BATCH))
+            batch, values = drawn.point, (drawn.values if shared else None)
+        ev = engine.evaluator(batch, shared=values)
         got = ev.values(formula, indices)
         usable = np.asarray(ev.min_kink) >= 1e-2
         for g in got:
             usable &= np.isfinite(g).all(axis=(1, 2))
         for p in np.flatnonzero(usable):
-            point = batch.take(int(p))
+            point = _with_fixed(engine, ev, target, batch.take(int(p)), int(p))
             for idx, batched in zip(indices, got):
                 value = _unbatch(batched[p])
                 base = _base(ev, target, point, idx, int(p))
@@ -87,6 +109,18 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator) 
             if done >= FD_POINTS:
                 return None
     return None
+
+
+def _with_fixed(engine: Engine, ev: Evaluator, target: E, point: Point, p: int) -> Point:
+    """``point`` with the definitions that do not depend on a symbol ``target`` set to
+    their values there (``ev`` computed them): moving the target leaves them as they
+    are, so the finite differences need not compute them again at every moved point (a
+    deep network's layers below the one moved)."""
+    if target.op != "sym":
+        return point
+    fixed = {name: value[p] for name, value in ev.definition_values().items()
+             if str(target.val) not in engine.definition_symbols(name)}
+    return Point(point.sizes, point.values, {**fixed, **point.overrides})
 
 
 def _base(ev: Evaluator, target: E, point: Point, idx: dict[str, int], p: int) -> np.ndarray:

@@ -11,7 +11,6 @@ This package is the only place that makes a verdict *hold* (see CONTRACT.md).
 from __future__ import annotations
 
 import time
-import zlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,7 +22,8 @@ from derivcheck.decide.exact import Confirmation, PointCheck, confirm, judge
 from derivcheck.decide.instantiate import Proof
 from derivcheck.decide.options import Options
 from derivcheck.decide.points import Sample, find_counterexample, sample
-from derivcheck.decide.sampling import readable
+from derivcheck.decide.pool import point_pool
+from derivcheck.decide.sampling import readable, stream
 from derivcheck.decide.tolerance import AGREE, DISAGREE
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import BudgetExceeded, EvalError
@@ -53,8 +53,7 @@ class Outcome:
 
 def rng_for(options: Options, *parts: object) -> np.random.Generator:
     """A random stream that depends only on the seed and what is being checked."""
-    key = "\x1f".join(str(p) for p in parts).encode()
-    return np.random.default_rng([options.seed, zlib.crc32(key)])
+    return stream(options.seed, *parts)
 
 
 def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options,
@@ -84,7 +83,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     except Unsupported as exc:
         return _undecided("unsupported", str(exc), reason=str(exc))
     reference = _reference(lhs, lhs_f) or _reference(rhs, rhs_f)
-    problem = crosscheck_derivatives(engine, [lhs, rhs], layout, rng)
+    pool = point_pool(engine, options)
+    problem = crosscheck_derivatives(engine, [lhs, rhs], layout, rng, pool=pool)
     if problem:
         out = _undecided("engine-crosscheck", problem, reason=problem)
         out.reference = reference
@@ -96,7 +96,7 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
                        Evidence("shape", reason=detail), reference=reference,
                        lhs=lhs_f, rhs=rhs_f, free=free, shapes=(sl, sr))
     try:
-        got = sample(engine, lhs_f, rhs_f, free, options, rng)
+        got = sample(engine, lhs_f, rhs_f, free, options, rng, pool=pool)
     except BudgetExceeded as exc:
         return _undecided("time-limit", str(exc), reason=str(exc))
     except EvalError as exc:

@@ -8,7 +8,7 @@ dominated by float64 rounding.  The comparison itself is ``tolerance``'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,9 +18,13 @@ from derivcheck.decide.signs import SignAnalysis
 from derivcheck.decide.tolerance import AGREE, DISAGREE, ROUNDING_CEILING, batch_errors
 from derivcheck.engine.core import Engine, index_assignments
 from derivcheck.engine.numeric import Point
+from derivcheck.engine.shared import SharedValues
 from derivcheck.ir import E
 from derivcheck.printer import to_text
 from derivcheck.results import Counterexample
+
+if TYPE_CHECKING:
+    from derivcheck.decide.pool import PointPool
 
 KINK_MARGIN = 1e-3  # how far from a kink (ReLU at 0) every point stays
 MAX_TRIES = 100  # draws per size setting before giving up on the domain
@@ -44,6 +48,7 @@ class Sample:
     errors: list[float] = field(default_factory=list)
     magnitude: float | None = None  # largest |value| on either side (computed if None)
     scale: float = 1.0  # the magnitude the point's unbounded values were drawn at (SCALES)
+    origin: tuple | None = None  # a pool's point: (the batch's key, the place in it)
 
 
 
@@ -114,9 +119,11 @@ def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
 
 
 def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[str, int]],
-             *, min_kink: float = KINK_MARGIN, cover: bool = False) -> Batch:
-    """Both sides at a batch of points, for each index setting, with what each point is."""
-    ev = engine.evaluator(point)
+             *, min_kink: float = KINK_MARGIN, cover: bool = False,
+             shared: SharedValues | None = None) -> Batch:
+    """Both sides at a batch of points, for each index setting, with what each point is
+    (``shared``: the values kept at this batch of a pool, see ``engine.shared``)."""
+    ev = engine.evaluator(point, shared=shared)
     if cover:
         ev.cover = {}
     lv = ev.values(lhs, indices)
@@ -184,7 +191,7 @@ def sample_both(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: O
 
 def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Options,
            rng: np.random.Generator, constraints: dict[str, frozenset[str]] | None = None,
-           *, stop_at_disagreement: bool = False) -> Sampling:
+           *, stop_at_disagreement: bool = False, pool: PointPool | None = None) -> Sampling:
     """Evaluate both sides at ``options.points`` valid points per size setting.
 
     Points are drawn and evaluated in batches.  Their magnitudes vary (``SCALES``);
@@ -195,12 +202,19 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
     each side of it, entry by entry, along rays from the sampled points (``cover_kinks``).  With
     ``stop_at_disagreement`` the sampling ends at the first point where the sides differ
     (the caller only wants to know whether they always agree).
+
+    With a ``pool`` the size settings, the batches of points and the rays are the
+    derivation's (``decide.pool``), the same for every equation over the same symbols,
+    and the values both compute there are computed once; the rounds have sizes fixed in
+    advance (``pool_rounds``), so that a batch is the same whichever equation draws it.
+    Without one they are drawn from ``rng``.
     """
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     out = Sampling([], 0)
     kink_nodes: set[int] = set()
     signs: SignAnalysis | None = None
-    for sizes in size_settings(engine.derivation.dims, max(options.settings, 1), rng):
+    ctx = _Context(engine, lhs, rhs, names, options, rng, constraints, pool)
+    for sizes in ctx.settings:
         indices = index_assignments(free, engine.index_range, sizes)
         taken: list[Sample] = []
         cover: dict[int, tuple[E, np.ndarray, np.ndarray]] = {}
@@ -209,19 +223,14 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         found_at: dict[float, int] = {}  # usable points per scale, in this setting
         while len(taken) < options.points and attempts < MAX_TRIES:
             need = options.points - len(taken)
-            # twice the points still needed, twice as many again each round at the
-            # learned scale: a batch costs about as much as one point, and deep networks
-            # lose most of them (overflow at scale 16, kinks at 0.1, kinks of every layer)
-            count = min(2 * need * 2 ** max(0, rounds - 1), MAX_TRIES - attempts)
-            scales = [SCALES[(len(taken) + j) % len(SCALES)] if rounds < 2
-                      else _fallback_scale(found_at) for j in range(count)]
+            point, scales, drawn, block = ctx.draw(sizes, rounds, need, attempts, found_at)
             rounds += 1
-            attempts += count
-            out.tries += count
-            point = _draw_batch(engine, names, sizes, rng, scales, constraints=constraints)
-            batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
+            attempts += len(scales)
+            out.tries += len(scales)
+            batch = evaluate(engine, ctx.lhs, ctx.rhs, point, indices, cover=True,
+                             shared=drawn)
             errors = batch_errors(batch.lhs, batch.rhs)
-            rounding = rounding_dominated(engine, lhs, rhs, point, indices, errors)
+            rounding = rounding_dominated(engine, ctx.lhs, ctx.rhs, point, indices, errors)
             mags = _batch_magnitudes(batch.lhs, batch.rhs)
             for p in np.flatnonzero(batch.one_sided | (batch.ok & rounding)):
                 if len(out.doubtful) < MAX_DOUBTFUL:
@@ -233,7 +242,8 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             usable = usable[:need]
             _merge_cover(cover, batch.cover, usable)
             for p in usable:
-                taken.append(_sample(sizes, point, indices, batch, errors, mags, p, scales[p]))
+                taken.append(_sample(sizes, point, indices, batch, errors, mags, p, scales[p],
+                                     None if block is None else (block, int(p))))
                 if stop_at_disagreement and max(taken[-1].errors) > AGREE:
                     out.samples.extend(taken)
                     return out
@@ -243,17 +253,113 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             return out
         kink_nodes.update(cover)
         if cover:
-            if signs is None:
-                signs = SignAnalysis(engine)
+            if signs is None:  # per derivation with a pool (the signs of its expressions)
+                signs = ctx.pool.signs if ctx.pool is not None else SignAnalysis(engine)
             cover = _possible(cover, signs)
-        extra, unreached = cover_kinks(engine, lhs, rhs, names, sizes, indices, taken, cover,
-                                       rng, constraints)
+        extra, unreached = cover_kinks(engine, ctx.lhs, ctx.rhs, names, sizes, indices, taken,
+                                       cover, rng, constraints, pool=ctx.rays(sizes))
         out.samples.extend(taken + extra)
         out.unreached.extend(u for u in unreached if u not in out.unreached)
         if stop_at_disagreement and any(max(s.errors) > AGREE for s in extra):
             return out
     out.kinks = len(kink_nodes)
     return out
+
+
+def pool_rounds(points: int) -> list[int]:
+    """The sizes of the rounds of draws of one size setting with a pool: twice the points
+    wanted, twice that again, then doubling, up to ``MAX_TRIES`` in all."""
+    rounds: list[int] = []
+    count = 2 * points
+    while sum(rounds) < MAX_TRIES:
+        rounds.append(min(count, MAX_TRIES - sum(rounds)))
+        if len(rounds) >= 2:
+            count *= 2
+    return rounds
+
+
+class _Context:
+    """Where ``sample``'s points come from: its own stream, or a pool."""
+
+    def __init__(self, engine: Engine, lhs: E, rhs: E, names: list[str], options: Options,
+                 rng: np.random.Generator, constraints: dict[str, frozenset[str]] | None,
+                 pool: PointPool | None) -> None:
+        self.engine, self.names, self.rng, self.constraints = engine, names, rng, constraints
+        self.pool = pool
+        self.points = options.points
+        self.lhs, self.rhs = lhs, rhs
+        self.shared = False
+        if pool is None:
+            self.settings = size_settings(engine.derivation.dims, max(options.settings, 1), rng)
+            return
+        self.settings = pool.settings
+        # equal sub-expressions as one object: their values are kept by identity
+        self.lhs, self.rhs = pool.intern(lhs), pool.intern(rhs)
+        self.shared = pool.plan(self.lhs).shareable and pool.plan(self.rhs).shareable
+        self.rounds = pool_rounds(options.points)
+        kinds = sorted((n, sorted(c)) for n, c in (constraints or {}).items())
+        self.key = (tuple(names), repr(kinds))
+
+    def draw(self, sizes: dict[str, int], rounds: int, need: int, attempts: int,
+             found_at: dict[float, int]
+             ) -> tuple[Point, list[float], SharedValues | None, tuple | None]:
+        """Round ``rounds`` of the draws at ``sizes``: the points, their scales, the
+        values kept there (with a pool), and the batch's key in the pool."""
+        if self.pool is None:
+            # twice the points still needed, twice as many again each round at the
+            # learned scale: a batch costs about as much as one point, and deep networks
+            # lose most of them (overflow at scale 16, kinks at 0.1, kinks of every layer)
+            count = min(2 * need * 2 ** max(0, rounds - 1), MAX_TRIES - attempts)
+            taken = self.points - need
+            scales = [SCALES[(taken + j) % len(SCALES)] if rounds < 2
+                      else _fallback_scale(found_at) for j in range(count)]
+            point = _draw_batch(self.engine, self.names, sizes, self.rng, scales,
+                                constraints=self.constraints)
+            return point, scales, None, None
+        count = self.rounds[rounds]
+        if rounds < 2:  # the cycle of magnitudes, from its start, then from its middle
+            scales = [SCALES[(rounds * len(SCALES) // 2 + j) % len(SCALES)]
+                      for j in range(count)]
+            which: tuple = ("cycle", rounds)
+        else:
+            scale = _fallback_scale(found_at)
+            scales = [scale] * count
+            which = ("scale", scale, rounds)
+        key = (*self.key, tuple(sorted(sizes.items())), which)
+        drawn = self.pool.batch(key, lambda: _draw_batch(
+            self.engine, self.names, sizes, self.pool.stream(*key),  # type: ignore[union-attr]
+            scales, constraints=self.constraints))
+        return drawn.point, scales, drawn.values if self.shared else None, key
+
+    def rays(self, sizes: dict[str, int]) -> _RayPool | None:
+        if self.pool is None:
+            return None
+        return _RayPool(self.pool, (*self.key, tuple(sorted(sizes.items()))), self.shared)
+
+
+@dataclass
+class _RayPool:
+    """The rays of one size setting of a pool: a ray is named by its sampled point (its
+    batch and place) and its number, and drawn from a stream of that name."""
+
+    pool: PointPool
+    key: tuple
+    shared: bool
+
+    def rays(self, engine: Engine, names: list[str], bases: list[Sample], rays: range,
+             constraints: dict[str, frozenset[str]] | None, moving: list[list[str]]
+             ) -> tuple[Point, SharedValues | None]:
+        """The batch of rays ``rays`` from ``bases`` (see ``_rays``), and the values kept
+        there (if the equation's are shared)."""
+        named = tuple((b.origin, r, tuple(m) if r >= RAYS else ())
+                      for b, r, m in zip(bases, rays, moving))
+
+        def make() -> Point:
+            streams = [self.pool.stream(*self.key, "ray", *n) for n in named]
+            return _rays(engine, names, [b.point for b in bases], streams, constraints, moving)
+
+        drawn = self.pool.batch((*self.key, "rays", named), make)
+        return drawn.point, drawn.values if self.shared else None
 
 
 def _fallback_scale(found_at: dict[float, int]) -> float:
@@ -265,11 +371,12 @@ def _fallback_scale(found_at: dict[float, int]) -> float:
 
 
 def _sample(sizes: dict[str, int], point: Point, indices: list[dict[str, int]], batch: Batch,
-            errors: np.ndarray, mags: np.ndarray, p: Any, scale: float = 1.0) -> Sample:
+            errors: np.ndarray, mags: np.ndarray, p: Any, scale: float = 1.0,
+            origin: tuple | None = None) -> Sample:
     p = int(p)
     return Sample(sizes, point.take(int(p)), indices, [_one(v[p]) for v in batch.lhs],
                   [_one(v[p]) for v in batch.rhs], [float(e) for e in errors[:, p]],
-                  float(mags[p]), scale)
+                  float(mags[p]), scale, origin)
 
 
 def _merge_cover(into: dict[int, tuple[E, np.ndarray, np.ndarray]],
@@ -346,6 +453,11 @@ class _Sides:
             self.neg |= neg
         return new
 
+    def unreached(self) -> list[int]:
+        """The kinks with an entry not reached on some side, in order."""
+        return [key for key, (start, end, _) in self.spans.items()
+                if not (self.pos[start:end].all() and self.neg[start:end].all())]
+
     def store(self, cover: dict[int, tuple[E, np.ndarray, np.ndarray]]) -> None:
         for key, (start, end, shape) in self.spans.items():
             cover[key] = (self.nodes[key], self.pos[start:end].reshape(shape),
@@ -358,7 +470,7 @@ RAY_BATCHES = (1, RAYS - 1)  # rays evaluated together, in turn, until every sid
 def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
                 indices: list[dict[str, int]], taken: list[Sample],
                 cover: dict[int, tuple[E, np.ndarray, np.ndarray]], rng: np.random.Generator,
-                constraints: dict[str, frozenset[str]] | None
+                constraints: dict[str, frozenset[str]] | None, *, pool: _RayPool | None = None
                 ) -> tuple[list[Sample], list[str]]:
     """Points on the sides of the kinks that the random points did not reach.
 
@@ -369,7 +481,13 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
     The ``RAYS`` rays are evaluated in two batches (``RAY_BATCHES``): the first ray
     alone (it often reaches everything), then, if some side is still unreached, the
     others together; points are taken in ray order, as if the rays were evaluated one
-    by one.
+    by one.  Last, for each kink still not reached on some side (``TARGETED`` at most),
+    a ray that moves only the symbols its argument is written with (``_own_symbols``:
+    ``W_l`` and ``b_l`` for ``relu(z_l)`` with ``z_l = W_l @ a + b_l``): moving every
+    symbol, or another one, changes a deep network's last layers by far more than the
+    few entries that stay on one side.  With a ``pool`` (``sample``'s), the direction
+    of each ray is drawn from the stream of its sampled point, its number and what it
+    moves, and the batch of rays is the pool's.
     Returns the added points and the kinks still not reached on some side.
     """
     extra: list[Sample] = []
@@ -383,16 +501,17 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
         rays = range(ray, min(ray + count, RAYS))
         ray = rays.stop
         # every symbol moves on even rays; one symbol at a time on odd ones
-        point = _rays(engine, names, [taken[r % len(taken)].point for r in rays], rng,
-                      constraints,
-                      [names if r % 2 == 0 else [names[(r // 2) % len(names)]] for r in rays])
-        batch = evaluate(engine, lhs, rhs, point, indices, cover=True)
-        errors = batch_errors(batch.lhs, batch.rhs)
-        mags = _batch_magnitudes(batch.lhs, batch.rhs)
-        pos, neg = sides.found(batch.cover, point.size)
-        for p in np.flatnonzero(batch.ok):
-            if sides.add(pos[p], neg[p]):
-                extra.append(_sample(sizes, point, indices, batch, errors, mags, int(p)))
+        moving = [names if r % 2 == 0 else [names[(r // 2) % len(names)]] for r in rays]
+        extra += _search(engine, lhs, rhs, names, sizes, indices, taken, sides, rng,
+                         constraints, pool, rays, moving)
+    if sides.missing():
+        wanted = [tuple(_own_symbols(engine, sides.nodes[key].args[0], names))
+                  for key in sides.unreached()[:TARGETED]]
+        aims = [a for a in dict.fromkeys(wanted) if a]
+        if aims:
+            rays = range(RAYS, RAYS + len(aims))
+            extra += _search(engine, lhs, rhs, names, sizes, indices, taken, sides, rng,
+                             constraints, pool, rays, [list(a) for a in aims])
     sides.store(cover)
     unreached = []
     for node, pos_seen, neg_seen in cover.values():
@@ -400,6 +519,43 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
         if missed:
             unreached.append(f"`{to_text(node.args[0])}` {' and '.join(missed)}")
     return extra, unreached
+
+
+TARGETED = 8  # kinks still unreached after the RAYS that get a ray of their own
+
+
+def _search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+            indices: list[dict[str, int]], taken: list[Sample], sides: _Sides,
+            rng: np.random.Generator, constraints: dict[str, frozenset[str]] | None,
+            pool: _RayPool | None, rays: range, moving: list[list[str]]) -> list[Sample]:
+    """The points of the rays ``rays`` (moving ``moving``) that reach a side not reached
+    before, in ray order (``cover_kinks``)."""
+    bases = [taken[r % len(taken)] for r in rays]
+    shared = None
+    if pool is None:
+        point = _rays(engine, names, [b.point for b in bases], rng, constraints, moving)
+    else:
+        point, shared = pool.rays(engine, names, bases, rays, constraints, moving)
+    batch = evaluate(engine, lhs, rhs, point, indices, cover=True, shared=shared)
+    errors = batch_errors(batch.lhs, batch.rhs)
+    mags = _batch_magnitudes(batch.lhs, batch.rhs)
+    pos, neg = sides.found(batch.cover, point.size)
+    extra = []
+    for p in np.flatnonzero(batch.ok):
+        if sides.add(pos[p], neg[p]):
+            extra.append(_sample(sizes, point, indices, batch, errors, mags, int(p)))
+    return extra
+
+
+def _own_symbols(engine: Engine, arg: E, names: list[str]) -> list[str]:
+    """The symbols ``arg`` is written with: through a chain of names defined as names to
+    the first expression, without entering the definitions that one uses."""
+    seen: set[str] = set()
+    while arg.op == "ref" and str(arg.val) in engine.definitions and arg.val not in seen:
+        seen.add(str(arg.val))
+        arg = engine.definitions[str(arg.val)]
+    own = {str(n.val) for n in arg.walk() if n.op == "sym"}
+    return [n for n in names if n in own]
 
 
 def _possible(cover: dict[int, tuple[E, np.ndarray, np.ndarray]], signs: SignAnalysis
@@ -423,13 +579,15 @@ def _ray(engine: Engine, names: list[str], base: Point, rng: np.random.Generator
     return _rays(engine, names, [base], rng, constraints, [moving])
 
 
-def _rays(engine: Engine, names: list[str], bases: list[Point], rng: np.random.Generator,
+def _rays(engine: Engine, names: list[str], bases: list[Point],
+          rng: np.random.Generator | list[np.random.Generator],
           constraints: dict[str, frozenset[str]] | None, moving: list[list[str]]) -> Point:
     """The rays from ``bases[r]`` moving ``moving[r]``, in turn, as one batch.
 
     Ray by ray, the direction's entries are drawn with one ``rng.normal`` call for all
     the symbols that move freely: the same numbers as one call per symbol in turn
-    (NumPy fills a normal array value after value), as ``_ray`` drew them.
+    (NumPy fills a normal array value after value), as ``_ray`` drew them.  ``rng`` may
+    be a list: a stream for each ray.
     """
     count = len(_STEPS)
     kinds = {}
@@ -450,7 +608,8 @@ def _rays(engine: Engine, names: list[str], bases: list[Point], rng: np.random.G
                    for n in names}
         free = [n for n in names if n in moves and kinds[n] in ("free", "symmetric")]
         size = sum(entries[n].size for n in free)
-        direction = rng.normal(size=size) if size else np.zeros(0)
+        stream = rng[r] if isinstance(rng, list) else rng
+        direction = stream.normal(size=size) if size else np.zeros(0)
         start = 0
         for name in names:
             x, how = entries[name], kinds[name] if name in moves else "fixed"

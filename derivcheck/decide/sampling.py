@@ -6,6 +6,7 @@ simple fractions, used to find a readable counterexample).
 
 from __future__ import annotations
 
+import zlib
 from fractions import Fraction
 from typing import Any
 
@@ -23,6 +24,12 @@ from derivcheck.model import Symbol
 # that holds only at the few sizes someone guessed (``(D - 2) * (D - 3) * x = 0``)
 # cannot be arranged in advance.
 LARGE_FROM = 5  # the large setting draws distinct sizes from LARGE_FROM .. large_to(n) - 1
+
+
+def stream(seed: int, *parts: object) -> np.random.Generator:
+    """A random stream that depends only on the seed and ``parts`` (what is drawn for)."""
+    key = "\x1f".join(str(p) for p in parts).encode()
+    return np.random.default_rng([seed, zlib.crc32(key)])
 
 
 def large_to(count: int) -> int:

@@ -63,9 +63,32 @@ class SignAnalysis:
     def of(self, node: E) -> Signs:
         hit = self._memo.get(node)
         if hit is None:
-            self._memo[node] = ANY  # a cycle (none in a valid file) answers "any"
-            hit = self._memo[node] = self._of(node)
+            self._warm(node)
+            hit = self._memo[node]
         return hit
+
+    def _warm(self, root: E) -> None:
+        """The signs of every node below ``root`` (through definitions), children first,
+        without recursion: a deep network's layers nest deeper than Python's recursion
+        limit, and ``_of`` then finds its children's signs known."""
+        stack: list[tuple[E, bool]] = [(root, False)]
+        entered: set[int] = set()
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                if node not in self._memo:
+                    self._memo[node] = ANY  # a cycle (none in a valid file) answers "any"
+                    self._memo[node] = self._of(node)
+                continue
+            if id(node) in entered or node in self._memo:
+                continue
+            entered.add(id(node))  # the nodes stay alive under root while the walk lasts
+            stack.append((node, True))
+            below = node.args
+            if node.op == "ref":
+                definition = self.engine.definitions.get(str(node.val))
+                below = (definition,) if definition is not None else ()
+            stack.extend((c, False) for c in below)
 
     def _symbol(self, name: str) -> Signs:
         sym = self.engine.symbols.get(name)

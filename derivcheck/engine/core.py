@@ -11,6 +11,7 @@ from derivcheck import ir
 from derivcheck.engine.autodiff import Differentiator, _unit
 from derivcheck.engine.numeric import Evaluator, Point
 from derivcheck.engine.shapes import ShapeInference, derivative_shape
+from derivcheck.engine.shared import SharedValues
 from derivcheck.errors import InputError, ShapeError, Unsupported
 from derivcheck.ir import ONE, E, Shape
 from derivcheck.model import Derivation
@@ -54,6 +55,10 @@ class Engine:
         self.diff = Differentiator(self.definitions, self._plain_shape, self.free_indices,
                                    self.fresh_index)
         self._derivatives: dict[tuple[E, str], E] = {}
+        # caches of the later stages for this derivation, by name (the random points its
+        # equations share: ``decide.pool``); a clone starts without them
+        self.shared: dict[object, object] = {}
+        self._symbols_of: dict[str, frozenset[str]] = {}  # used_symbols of each definition
 
     def clone(self) -> Engine:
         """A copy whose later work cannot change this one (fresh index names, caches).
@@ -67,6 +72,7 @@ class Engine:
         new._derivatives = dict(self._derivatives)
         new._base_shapes = ShapeInference(new.symbol_shapes, new.index_range, new.def_shapes)
         new._shapes = {}
+        new.shared = {}
         new.diff = Differentiator(new.definitions, new._plain_shape, new.free_indices,
                                   new.fresh_index)
         return new
@@ -135,9 +141,9 @@ class Engine:
 
     # -- evaluation ------------------------------------------------------------
     def evaluator(self, point: Point, *, no_relu_mask: bool = False,
-                  dtype: type = np.float64) -> Evaluator:
+                  dtype: type = np.float64, shared: SharedValues | None = None) -> Evaluator:
         ev = Evaluator(point, self.definitions, self.def_free, self.index_range,
-                       self.derivation.conventions.relu_prime_at_zero, dtype)
+                       self.derivation.conventions.relu_prime_at_zero, dtype, shared)
         ev.no_relu_mask = no_relu_mask
         return ev
 
@@ -155,18 +161,55 @@ class Engine:
 
     def used_symbols(self, node: E) -> set[str]:
         """Declared (non-index) symbols ``node`` depends on, through definitions."""
+        out: set[str] = set()
+        for sub in node.walk():
+            if sub.op == "sym":
+                out.add(str(sub.val))
+            elif sub.op == "ref":
+                out |= self.definition_symbols(str(sub.val))
+        return out
+
+    def definition_symbols(self, name: str) -> frozenset[str]:
+        """``used_symbols`` of a definition, computed once (the definitions it uses first,
+        without recursion: a deep network's definitions nest hundreds deep)."""
+        memo = self._symbols_of
+        if name in memo:
+            return memo[name]
+        order: list[str] = []
+        entered: set[str] = set()
+        stack: list[tuple[str, bool]] = [(name, False)]
+        while stack:
+            cur, expanded = stack.pop()
+            if expanded:
+                order.append(cur)
+            elif cur not in memo and cur not in entered:
+                entered.add(cur)
+                stack.append((cur, True))
+                stack.extend((r, False) for r in ir.refs(self.definitions[cur]))
+        for cur in order:
+            found: set[str] = set()
+            for sub in self.definitions[cur].walk():
+                if sub.op == "sym":
+                    found.add(str(sub.val))
+                elif sub.op == "ref":
+                    # a definition met again on its own path (a cycle, refused at loading)
+                    # is walked through
+                    found |= memo.get(str(sub.val)) or self._walk_symbols(str(sub.val))
+            memo[cur] = frozenset(found)
+        return memo[name]
+
+    def _walk_symbols(self, name: str) -> frozenset[str]:
         seen: set[str] = set()
         out: set[str] = set()
-        stack = [node]
+        stack = [self.definitions[name]]
         while stack:
-            cur = stack.pop()
-            for sub in cur.walk():
+            for sub in stack.pop().walk():
                 if sub.op == "sym":
                     out.add(str(sub.val))
                 elif sub.op == "ref" and sub.val not in seen:
                     seen.add(str(sub.val))
                     stack.append(self.definitions[str(sub.val)])
-        return out
+        return frozenset(out)
 
 
 def _split_target(v: E) -> tuple[E, tuple[E, ...]]:

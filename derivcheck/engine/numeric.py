@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from derivcheck.engine import budget
+from derivcheck.engine.shared import SharedValues
 from derivcheck.ir import E, free_info
 
 
@@ -198,11 +199,16 @@ class Evaluator:
     precision of ``mpmath.mp`` (the high-precision confirmation, ``decide.exact``),
     where the input values (float64 numbers) and the constants of the formula
     (exact fractions) are taken exactly.
+
+    ``shared`` (float64 only): the values of plain nodes at this batch, kept for other
+    evaluators at the same batch (``engine.shared``); the expressions evaluated must be
+    those its plans were made for (alive, and without a Jacobian: ``Plan.shareable``).
     """
 
     def __init__(self, point: Point, definitions: Mapping[str, E],
                  def_free: Mapping[str, frozenset[str]], index_range: Mapping[str, str],
-                 relu_prime_at_zero: float = 0.0, dtype: type = np.float64) -> None:
+                 relu_prime_at_zero: float = 0.0, dtype: type = np.float64,
+                 shared: SharedValues | None = None) -> None:
         self.point = point
         self.batch = point.size
         self.dtype = dtype
@@ -234,12 +240,20 @@ class Evaluator:
         self._memo: dict[Any, np.ndarray] = {}
         # id(kink argument) -> (the argument, (its entries > 0, < 0) or None): see _kink
         self._kink_args: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = {}
+        self.shared = shared
+        if shared is not None and (dtype is not np.float64 or not point.batched):
+            raise ValueError("shared values are for float64 batches of points")
+        self._shared_memo = shared.memo if shared is not None else None
+        self._plain: set[int] = set()  # plain nodes of the expressions evaluated so far
+        self._ticks = 0  # plain nodes computed here (for the time budget's checks)
 
     def _cast(self, value: np.ndarray) -> np.ndarray:
         if self.mp:
             if np.asarray(value).dtype == object:  # already exact (decide.exact's points)
                 return np.asarray(value)
             return self._ufuncs["mpf"](np.asarray(value, dtype=np.float64))  # type: ignore[no-any-return]
+        if self.point.batched and value.dtype == self.dtype:
+            return value  # never written to (a batch's values come out as read-only views)
         return value.astype(self.dtype)
 
     def _unary(self, name: str) -> Any:
@@ -267,20 +281,52 @@ class Evaluator:
         For a batched point, an array ``(P, rows, cols)``; else the value itself
         (a 0-d float for a scalar).
         """
-        with np.errstate(all="ignore"):
-            at = dict(idx or {})
-            self._warm(node, at)
-            return self._out(self._eval(node, at))
+        return self.values(node, [dict(idx or {})])[0]
 
     def values(self, node: E, indices: list[dict[str, int]]) -> list[Any]:
         """``value`` for each index setting (one error-state switch for all)."""
+        plan = self._start(node)
         with np.errstate(all="ignore"):
             out = []
             for idx in indices:
                 idx = dict(idx)
                 self._warm(node, idx)
                 out.append(self._out(self._eval(node, idx)))
-            return out
+        if plan is not None:
+            self._add_shared_kinks(plan)
+        return out
+
+    def _start(self, node: E) -> Any:
+        """With shared values: take in ``node``'s plain nodes and count them as computed
+        (an evaluator without shared values computes each once); its plan."""
+        if self.shared is None:
+            return None
+        plan = self.shared.plans.plan(node)
+        if not plan.shareable:
+            raise ValueError("an expression with a Jacobian is evaluated without shared values")
+        new = plan.plain - self._plain
+        if new:
+            self._plain |= new
+            self.operations += len(new)
+            if self.operations > MAX_OPERATIONS:
+                raise BudgetExceeded(f"evaluation needs more than {MAX_OPERATIONS:,} "
+                                     "operations per point")
+        return plan
+
+    def _add_shared_kinks(self, plan: Any) -> None:
+        """Add the records of the plain kinks ``plan`` reaches (kept with the shared
+        values, whoever computed them) to this evaluator's, as ``_kink`` would have."""
+        assert self.shared is not None
+        dist, cover = self.shared.record(plan, self.batch)
+        self._kinks = np.minimum(self._kinks, dist)
+        if self.cover is None:
+            return
+        for key, (node, pos, neg) in cover.items():
+            seen = self.cover.get(key)
+            if seen is None:
+                self.cover[key] = (node, pos, neg)
+            elif seen[1] is not pos and seen[1].shape == pos.shape:
+                self.cover[key] = (node, seen[1] | pos, seen[2] | neg)
 
     def _warm(self, root: E, idx: dict[str, int]) -> None:
         """Evaluate the nodes below ``root`` bottom-up, without recursion, into the memo.
@@ -296,10 +342,11 @@ class Evaluator:
         if self.seed is not None:
             return
         done: set[int] = set()
+        shared = self._shared_memo if self._shared_memo is not None else {}
         stack: list[tuple[E, bool]] = [(root, False)]
         while stack:
             node, expanded = stack.pop()
-            if id(node) in done:
+            if id(node) in done or id(node) in shared:
                 continue
             if expanded:
                 done.add(id(node))
@@ -316,6 +363,16 @@ class Evaluator:
                 stack.append((self.defs[node.val], False))  # type: ignore[index]
             values = node.args[:1] if node.op == "elem" else node.args  # not the indices
             stack.extend((a, False) for a in reversed(values))
+
+    def definition_values(self) -> dict[str, np.ndarray]:
+        """The definitions without free indices evaluated so far, ``(P, rows, cols)``."""
+        out = {name: v for (name, free), v in self._cache.items() if not free}
+        if self._shared_memo is not None:  # and those kept with the shared values
+            for name, body in self.defs.items():
+                v = self._shared_memo.get(id(body))
+                if v is not None and name not in out and not self.def_free.get(name):
+                    out[name] = v
+        return {name: np.broadcast_to(v, (self.batch, *v.shape[1:])) for name, v in out.items()}
 
     def _ref(self, name: str, idx: dict[str, int]) -> np.ndarray:
         if name in self.overrides:
@@ -344,6 +401,9 @@ class Evaluator:
         negative number, a one-hot entry), not from sampling: there the stated
         convention (``relu_prime_at_zero``) decides, and the point stays usable.
         """
+        if self.shared is not None and node is not None and id(node) in self._plain:
+            self._shared_kink(arg, node)
+            return
         # One argument value often reaches several kinks (relu(z) in the forward pass,
         # relu_prime(z) in both sides): its distance and sides are computed once.  The
         # array is kept in the entry, so its id is not reused while the entry lives.
@@ -372,6 +432,25 @@ class Evaluator:
         elif seen[1].shape == pos.shape:  # another index setting: new arrays (pos is shared)
             self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
+    def _shared_kink(self, arg: np.ndarray, node: E) -> None:
+        """``_kink`` for a plain kink: its record is kept with the shared values (added
+        to this evaluator's by ``_add_shared_kinks``)."""
+        assert self.shared is not None
+        known = self.shared.kink_args.get(id(arg))
+        if known is None or known[0] is not arg:
+            mags = np.abs(arg)
+            mags[mags == 0] = np.inf
+            dist = mags.reshape(mags.shape[0], -1).min(axis=1)
+            dist = np.broadcast_to(dist, (self.batch,)).copy()
+            full = (self.batch, *arg.shape[1:])
+            above, below = arg > 0, arg < 0
+            if above.shape != full:
+                above = np.broadcast_to(above, full).copy()
+                below = np.broadcast_to(below, full).copy()
+            known = (arg, dist, (above, below))
+            self.shared.kink_args[id(arg)] = known
+        self.shared.kinks[id(node)] = (node, known[2][0], known[2][1], known[1])
+
     def _eval(self, node: E, idx: dict[str, int]) -> np.ndarray:
         """Memoized by node and the values of the node's own free indices.
 
@@ -384,6 +463,13 @@ class Evaluator:
             if self.tracking:
                 self._track(out)
             return out
+        shared = self._shared_memo
+        if shared is not None:
+            hit = shared.get(id(node))
+            if hit is not None:
+                return hit
+            if id(node) in self._plain:
+                return self._eval_plain(node, idx)
         cached = node._free  # free_info's cache, read here without a call (hot path)
         if cached is not None and cached[0] is self.def_free:  # type: ignore[index]
             free = cached[2]  # type: ignore[index]
@@ -416,6 +502,25 @@ class Evaluator:
             self._memo[key] = hit
         return hit
 
+    def _eval_plain(self, node: E, idx: dict[str, int]) -> np.ndarray:
+        """A plain node not computed yet at this batch: computed (counted already, by
+        ``_start``) and kept with the shared values."""
+        assert self.shared is not None
+        self._ticks += 1
+        if not self._ticks & 255:
+            budget.check()
+        binary = self._binary_ops.get(node.op)
+        if binary is not None:
+            a, b = node.args
+            out = binary(self._eval(a, idx), self._eval(b, idx))
+        else:
+            rule = _RULES.get(node.op)
+            if rule is None:
+                raise EvalError(f"cannot evaluate '{node.op}'")
+            out = rule(self, node, idx)
+        self.shared.store(node, out)
+        return out  # type: ignore[no-any-return]
+
     def _track(self, value: np.ndarray) -> None:
         """Keep the largest finite magnitude of any value computed (``largest``): the
         rounding error of a high-precision evaluation is at most about that times the
@@ -443,13 +548,17 @@ class Evaluator:
         """Keep the smallest ratio |small| / |large| of two non-zero terms added
         (``smallest_ratio``): below the precision's unit, the small term was lost."""
         inf = float("inf")
-        for u, v in zip(*np.broadcast_arrays(x, y)):
-            for s, t in zip(np.asarray(u).flat, np.asarray(v).flat):
-                m, n = abs(s), abs(t)
-                if 0 < m < inf and 0 < n < inf:
-                    r = m / n if m < n else n / m
-                    if r < self.smallest_ratio:
-                        self.smallest_ratio = r
+        if x.size == 1 and y.size == 1:  # two numbers (the terms of a Sum of scalars)
+            pairs: Any = ((x.flat[0], y.flat[0]),)
+        else:
+            u, v = np.broadcast_arrays(x, y)
+            pairs = zip(u.flat, v.flat)
+        for s, t in pairs:
+            m, n = abs(s), abs(t)
+            if m and n and m != inf and n != inf and m == m and n == n:  # finite, non-zero
+                r = m / n if m < n else n / m
+                if r < self.smallest_ratio:
+                    self.smallest_ratio = r
 
     def _const(self, value: float | Fraction) -> np.ndarray:
         if self.mp:
