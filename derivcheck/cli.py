@@ -13,6 +13,7 @@ report is written (whatever the verdicts), 2 for an input, output or TeX problem
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -127,6 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:
         print("derivcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
+    except BrokenPipeError:  # `derivcheck verify ... | head`: the reader left, not a bug
+        try:  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return EXIT_INTERRUPT
     except Exception as exc:  # a bug in derivcheck: say so, never a bare traceback
         print(f"derivcheck: internal error: {type(exc).__name__}: {exc} (please report it)",

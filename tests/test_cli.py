@@ -286,3 +286,22 @@ def test_report_refuses_a_bad_step_time_limit(tmp_path) -> None:  # type: ignore
 
     assert main(["report", "derivations/softmax_jacobian.yaml", "--step-time-limit", "0",
                  "-o", str(tmp_path / "r.tex")]) == 2
+
+
+def test_a_reader_that_closes_the_pipe_is_no_internal_error() -> None:
+    # `derivcheck verify derivations/ -v | head -1` was "internal error: BrokenPipeError"
+    import subprocess
+    import sys
+
+    from tests.conftest import DERIVATIONS, ROOT
+
+    # twice: over 170 KB, more than a pipe holds, so the writer meets the closed end
+    proc = subprocess.Popen([sys.executable, "-m", "derivcheck", "verify", str(DERIVATIONS),
+                             str(DERIVATIONS), "-v", "--no-symbolic"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader leaves after one line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 130
+    assert "internal error" not in err and "Traceback" not in err
