@@ -218,13 +218,18 @@ CONDITION_CASES = {
     "condition on a sum, wrong": (r"$$s + 1 = 0, \quad s \geq 1$$", Verdict.REFUTED),
     "stackrel condition": (r"$$\frac{\partial}{\partial s} \max(0, s) \stackrel{s > 0}{=} 1$$",
                            Verdict.CHECKED),
+    # a condition on a vector masks it entry by entry (was read as a matrix product:
+    # ill-formed)
+    "condition on a vector": (r"$$\operatorname{ReLU}(z) = z, \quad z > 0$$", Verdict.CHECKED),
+    "condition on a vector, wrong": (r"$$\operatorname{ReLU}(z) = 2 z, \quad z > 0$$",
+                                     Verdict.REFUTED),
 }
 
 
 @pytest.mark.parametrize("name", CONDITION_CASES)
 def test_conditions_are_checked_where_they_hold(name: str, tmp_path: Path) -> None:
     body, verdict = CONDITION_CASES[name]
-    prefix = "```derivcheck\nsymbols:\n  s: scalar\n```\n"
+    prefix = "```derivcheck\nsymbols:\n  s: scalar\n  z: vector H\n```\n"
     (r,) = _verify(body, tmp_path, prefix)
     assert r.verdict == verdict
 

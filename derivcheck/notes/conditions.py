@@ -71,7 +71,8 @@ def guard(expr: Src, cond: Src, notes: list[str]) -> Src:
     ind, shown = _indicator(cond)
     notes.append(f"claimed under the condition {shown}: both sides multiplied by its "
                  "indicator (checked where it holds)")
-    return Src.join([f"{ind} \\left(", expr, "\\right)"], expr.offset())
+    # elementwise (\odot): a condition on a vector masks it entry by entry
+    return Src.join([f"{ind} \\odot \\left(", expr, "\\right)"], expr.offset())
 
 
 _BEGIN = "\\begin{cases}"
