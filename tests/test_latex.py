@@ -168,7 +168,7 @@ ERRORS = [
     ("unknown function", r"\operatorname{gelu}(z_1)", "unknown function 'gelu'", 0),
     ("unbalanced parenthesis", r"(a_2 - y", "expected ')'", 8),
     ("dangling operator", r"a_2 -", "ends too early", 5),
-    ("prime on a non-ReLU", r"\exp'(x)", "prime is only understood on ReLU", 0),
+    ("prime on another function", r"\det'(W_1)", "a prime is understood on ReLU, \\sigma", 0),
     # an undeclared letter is a bound index whose range is inferred (BOUND below); a
     # declared name that is not an index stays refused
     ("sum over a non-index", r"\sum_x y_x", "'x' is not a declared index: it is a symbol", 5),
@@ -414,6 +414,10 @@ MORE = [
     ("nabla", r"\nabla_{z_2} L", "d(L)/d(z2)"),
     # the product that follows, as \frac{\partial}{\partial x} (was b^T alone, a newcomer's
     # \nabla_x b^T x = b refuted)
+    # a prime names the derivative of an elementwise function (sigma' was refused)
+    ("sigmoid prime", r"\sigma'(z_2)", "sigmoid(z2) * (1 - sigmoid(z2))"),
+    ("tanh prime", r"\tanh'(z_2)", "1 - tanh(z2) ** 2"),
+    ("exp prime", r"\exp'(z_2)", "exp(z2)"),
     ("nabla of a product", r"\nabla_x x^\top S x", "d(x.T @ S @ x)/d(x)"),
     ("nabla up to the next plus", r"\nabla_x x^\top x + L", "d(x.T @ x)/d(x) + L"),
     ("indicator subscript", r"\mathbb{1}_{k=c}", "delta(k, c)"),

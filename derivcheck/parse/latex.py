@@ -289,6 +289,13 @@ _AMBIGUOUS_COMMANDS = {
 }
 
 
+# the elementwise functions whose derivative a prime may name, and what it is
+_PRIMES = {"relu": "relu_prime", "sigmoid": "sigmoid(z) * (1 - sigmoid(z))",
+           "tanh": "1 - tanh(z) ** 2", "exp": "exp(z)", "log": "1 / z"}
+_PRIME_ERROR = ("a prime is understood on ReLU, \\sigma (the sigmoid), \\tanh, \\exp and \\log "
+                "(ReLU'(z), \\sigma'(z)); for another function write its derivative")
+
+
 def _excluded(sub: str) -> tuple[str, str | None]:
     """``k\\neqi`` (the subscript of ``\\sum_{k \\neq i}``, spaces removed) -> ("k", "i")."""
     m = re.fullmatch(r"([A-Za-z])\\(?:neq|ne)([A-Za-z0-9]+)", sub)
@@ -746,10 +753,10 @@ class _Reader:
                 node = self.element(node, sub, tok.pos)
             elif self.peek_char("'"):
                 tok = self.next()
-                if node.op == "fn" and node.val == "relu":
-                    node = E("fn", node.args, "relu_prime", pos=tok.pos)
+                if node.op == "fn" and len(node.args) == 1 and node.val in _PRIMES:
+                    node = self.primed(str(node.val), node.args[0], tok.pos)
                 else:
-                    raise LatexError("a prime is only understood on ReLU (ReLU')", tok.pos)
+                    raise LatexError(_PRIME_ERROR, tok.pos)
             else:
                 return node
 
@@ -1039,11 +1046,29 @@ class _Reader:
             node = E("pow", (arg, E("num", val=Fraction(1, root))), pos=pos)
             self.notes.append(f"\\sqrt[{root}]{{...}} read as the power 1/{root}")
         if prime:
-            if fn != "relu":
-                raise LatexError("a prime is only understood on ReLU (ReLU')", pos)
-            node = E("fn", (arg,), "relu_prime", pos=pos)
+            if fn not in _PRIMES:
+                raise LatexError(_PRIME_ERROR, pos)
+            node = self.primed(fn, arg, pos)
         if power is not None:
             node = E("pow", (node, power), pos=pos)
+        return node
+
+    def primed(self, fn: str, arg: E, pos: int) -> E:
+        """The derivative of an elementwise function at ``arg`` (``\\sigma'(z)``,
+        ``\\tanh'(z)``, ``\\operatorname{ReLU}'(z)``), said in ``read as``."""
+        if fn == "relu":
+            return E("fn", (arg,), "relu_prime", pos=pos)
+        f = E("fn", (arg,), fn, pos=pos)
+        one = E("num", val=Fraction(1))
+        if fn == "sigmoid":  # sigma' = sigma (1 - sigma)
+            node = E("mul", (f, E("sub", (one, f))), pos=pos)
+        elif fn == "tanh":  # tanh' = 1 - tanh^2
+            node = E("sub", (one, E("pow", (f, E("num", val=Fraction(2))))), pos=pos)
+        elif fn == "exp":
+            node = f
+        else:  # log' = 1 / x
+            node = E("div", (one, arg), pos=pos)
+        self.notes.append(f"{fn}' read as the derivative of {fn}: {_PRIMES[fn]}")
         return node
 
     def warn_axis_of_one(self, fn: str, arg: E) -> None:
