@@ -452,8 +452,11 @@ class _Loader:
                                        f"e.g. {name}: {kind} {' '.join('KHD'[:n_dims])}".rstrip())
             for d in words[1:]:
                 if not _NAME.match(d) or d in RESERVED:
-                    raise self.value_error(table, name, f"'{d}' cannot be a dimension name",
-                                           "dimensions are names such as K, H, D, N")
+                    why = " (a reserved name: T is the transpose)" if d == "T" else \
+                        " (a reserved name)" if d in RESERVED else ""
+                    raise self.value_error(table, name, f"'{d}' cannot be a dimension name{why}",
+                                           "dimensions are names such as K, H, D, N "
+                                           "(for a sequence length, e.g. L or n_T)")
                 if d not in dims:
                     dims.append(d)
             shape = _shape_of(kind, tuple(words[1:]))
