@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 from derivcheck.ir import E, Shape
@@ -131,6 +133,9 @@ class Conventions:
     latex_index_base: int | None = None
 
 
+MAX_FLOOR = 12  # integer indices up to 11 raise the sizes checked; beyond, they do not
+
+
 @dataclass(frozen=True)
 class Derivation:
     """A whole derivation file, parsed and checked for well-formed input."""
@@ -154,6 +159,27 @@ class Derivation:
     # Summation indices used without being declared: name -> the range inferred from
     # what they subscript (parse/bound.py). Only ever bound by a sum, never free.
     bound: dict[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def size_floor(self) -> int:
+        """The smallest size every dimension is checked at: one more than the largest
+        integer index any expression writes (``x[2]`` exists only from size 3; a claim
+        about it at size 2 would be about nothing), at least 2, at most MAX_FLOOR (past it
+        the sizes stay small and such a step is undecided, saying so)."""
+        top = 1
+        roots = [e.node for s in self.steps for e in (*s.exprs, *(s.latex or ()))]
+        roots += [d.expr for d in self.definitions]
+        seen: set[int] = set()
+        stack = list(roots)
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node.op == "int" and isinstance(node.val, int):
+                top = max(top, node.val)
+            stack.extend(node.args)
+        return top + 1 if top + 1 <= MAX_FLOOR else 2
 
     def definition(self, name: str) -> Definition:
         for d in self.definitions:

@@ -240,7 +240,7 @@ class _FileRun:
         if self.derivation is None:
             return
         jobs: dict[tuple, int] = {}
-        sizes = proof_setting(self.derivation.dims)
+        sizes = proof_setting(self.derivation.dims, self.derivation.size_floor)
         for links in self.drafts:
             for d in links:
                 o = d.outcome

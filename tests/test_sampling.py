@@ -121,3 +121,32 @@ def test_later_draws_use_the_scale_where_points_were_found(found, scale: float) 
     from derivcheck.decide.points import _fallback_scale
 
     assert _fallback_scale(found) == scale
+
+
+# An integer index raises the sizes checked: x[2] exists only from size 3, and at size 2
+# the step was undecided ("index (2,) out of range", a newcomer's report)
+FLOOR_CASES = {
+    "no integer index": ("x[i] = x[i]", 2),
+    "index 1 fits the smallest size": ("x[1] = x[1]", 2),
+    "index 2 needs size 3": ("x[2] = 0 * x[0]", 3),
+    "index 5 in a delta": ("delta(i, 5) * x[i] = 0 * x[i]", 6),
+    "far index: sizes not raised": ("x[40] = x[40]", 2),
+}
+
+
+@pytest.mark.parametrize("name", FLOOR_CASES)
+def test_integer_indices_raise_the_sizes(name: str) -> None:
+    from derivcheck.load import load_text
+    from derivcheck.verify import verify_derivation
+    from tests.conftest import FAST
+
+    claim, floor = FLOOR_CASES[name]
+    d = load_text("title: t\nsymbols: {x: vector D, i: index D}\nsteps:\n"
+                  f"  - {{id: s, claim: \"{claim}\", layout: none}}\n", "t.yaml")
+    assert d.size_floor == floor
+    settings = size_settings(d.dims, 3, np.random.default_rng(0), floor)
+    assert min(min(s.values()) for s in settings) >= floor
+    if floor > 2:
+        step = verify_derivation(d, FAST)[0]
+        assert step.verdict.value in ("refuted", "checked", "proved"), step.links[0].evidence
+        assert all(min(s.values()) >= floor for s in step.links[0].evidence.sizes)

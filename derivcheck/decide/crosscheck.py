@@ -62,7 +62,7 @@ def _check_one(engine: Engine, dnode: E, layout: str, rng: np.random.Generator,
     free = engine.free_indices(formula) | engine.free_indices(f) | engine.free_indices(v)
     names = sorted(engine.used_symbols(f) | engine.used_symbols(formula)
                    | engine.used_symbols(target))
-    sizes = size_settings(engine.derivation.dims, 1)[0]
+    sizes = size_settings(engine.derivation.dims, 1, floor=engine.derivation.size_floor)[0]
     indices = index_assignments(free, engine.index_range, sizes, limit=12, spread=True)
     done = 0
     # up to FD_DRAWS points, drawn and evaluated in batches (one evaluation per batch,

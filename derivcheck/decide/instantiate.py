@@ -66,10 +66,11 @@ def preload() -> None:
     from sympy.polys.fields import sfield  # noqa: F401
 
 
-def proof_setting(dims: tuple[str, ...]) -> dict[str, int]:
-    """The sizes a proof instantiates: the smallest pairwise different sizes (``2, 3, ...``),
-    so that no two dimensions can stand in for each other."""
-    return smallest_setting(dims)
+def proof_setting(dims: tuple[str, ...], floor: int = 2) -> dict[str, int]:
+    """The sizes a proof instantiates: the smallest pairwise different sizes (``2, 3, ...``,
+    from ``floor`` where an integer index needs it), so that no two dimensions can stand
+    in for each other."""
+    return smallest_setting(dims, floor)
 
 
 def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: float) -> Proof:
@@ -81,7 +82,7 @@ def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: floa
 
 def proof_job(engine: Engine, lhs: E, rhs: E, free: frozenset[str]) -> tuple:
     """``(function, *arguments)`` of a proof, to run in a worker process."""
-    return prove_call(engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims),
+    return prove_call(engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims, engine.derivation.size_floor),
                       dict(engine.index_range))
 
 

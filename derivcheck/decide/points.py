@@ -290,7 +290,8 @@ class _Context:
         self.lhs, self.rhs = lhs, rhs
         self.shared = False
         if pool is None:
-            self.settings = size_settings(engine.derivation.dims, max(options.settings, 1), rng)
+            self.settings = size_settings(engine.derivation.dims, max(options.settings, 1), rng,
+                                          engine.derivation.size_floor)
             return
         self.settings = pool.settings
         # equal sub-expressions as one object: their values are kept by identity
@@ -631,7 +632,7 @@ def find_counterexample(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
                         fallback: Sample, rng: np.random.Generator) -> Counterexample:
     """A point where the sides differ, with small integers where that works."""
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
-    sizes = smallest_setting(engine.derivation.dims)
+    sizes = smallest_setting(engine.derivation.dims, engine.derivation.size_floor)
     indices = index_assignments(free, engine.index_range, sizes)
     point = _draw_batch(engine, names, sizes, rng, [1.0] * 60, style="small")
     lv, rv, ok = evaluate_batch(engine, lhs, rhs, point, indices, min_kink=0.5)

@@ -53,7 +53,7 @@ class PointPool:
         self.name = Path(engine.derivation.path).name
         self.plans = Plans(engine.definitions)
         self.settings = size_settings(engine.derivation.dims, max(options.settings, 1),
-                                      self.stream("sizes"))
+                                      self.stream("sizes"), engine.derivation.size_floor)
         self._table: dict[E, E] = {}
         self._batches: OrderedDict[tuple, Drawn] = OrderedDict()
         self.signs = SignAnalysis(engine)  # which sides of its kinks can exist

@@ -38,7 +38,8 @@ def large_to(count: int) -> int:
 
 
 def size_settings(dims: tuple[str, ...], count: int = 3,
-                  rng: np.random.Generator | None = None) -> list[dict[str, int]]:
+                  rng: np.random.Generator | None = None, floor: int = 2
+                  ) -> list[dict[str, int]]:
     """``count`` settings of the dimension sizes (see the comment above).
 
     1. ``2, 3, ..., n + 1`` in the declared order (the smallest distinct sizes);
@@ -58,14 +59,16 @@ def size_settings(dims: tuple[str, ...], count: int = 3,
             top = large_to(n) + 3 * (s - 2)
             sizes = [int(v) for v in stream.choice(np.arange(LARGE_FROM, top), size=n,
                                                    replace=False)]
-        settings.append(dict(zip(dims, sizes)))
+        # every size raised by the same amount when an expression writes an integer index
+        # past 1 (Derivation.size_floor): distinctness and the order of sizes are kept
+        settings.append(dict(zip(dims, (v + floor - 2 for v in sizes))))
     return settings
 
 
-def smallest_setting(dims: tuple[str, ...]) -> dict[str, int]:
+def smallest_setting(dims: tuple[str, ...], floor: int = 2) -> dict[str, int]:
     """The smallest pairwise different sizes, ``2, 3, ..., n + 1`` (readable counterexamples,
-    instantiated proofs)."""
-    return {d: 2 + k for k, d in enumerate(dims)}
+    instantiated proofs), from ``floor`` instead of 2 where an integer index needs it."""
+    return {d: floor + k for k, d in enumerate(dims)}
 
 
 def _shape(sym: Symbol, sizes: dict[str, int]) -> tuple[int, ...]:
