@@ -316,6 +316,17 @@ def test_an_identity_of_a_known_function_is_checked_not_defined(tmp_path: Path) 
     assert [s.verdict for s in result.steps] == [Verdict.REFUTED, Verdict.CHECKED]
 
 
+def test_the_readable_links_of_a_chain_are_checked(tmp_path: Path) -> None:
+    # one unreadable piece stopped the whole chain (a newcomer's align block): the links
+    # before it are checked; b = d, which the chain says only through the unread piece, not
+    path = tmp_path / "n.md"
+    path.write_text(SOFTMAX + r"$$\frac{\partial L}{\partial z} = p - y = "
+                    r"\frac{\partial}{\partial z} (\nosuch{z}) = y - p$$" + "\n")
+    result = verify_paths([path], FAST).files[0]
+    assert [(s.id, s.verdict) for s in result.steps] == [("line-11.1", Verdict.CHECKED)]
+    assert [where for where, _ in result.unread] == ["line 11"]
+
+
 def test_a_definition_with_a_free_index_is_not_read_as_a_sum(tmp_path: Path) -> None:
     path = tmp_path / "n.md"
     path.write_text("```derivcheck\nsymbols:\n  y: vector K\n  a: vector K\n  k: index K\n```\n"

@@ -588,10 +588,53 @@ def _read_steps(state: _State, equations: list[Equation], defined: dict[int, str
         except InputError as exc:
             entries.append(Entry(line, col, "unread", sid, _shown(eq), exc.format(), eq.notes,
                                  tuple(p.text for p in pieces)))
+            for part in _readable_runs(state, spec, line, col):
+                steps.append(part)
+                shown = " = ".join(p.text for p in part.pieces)[:200]
+                entries.append(Entry(line, col, "step", part.id, shown, "", eq.notes))
             continue
         steps.append(spec)
         entries.append(Entry(line, col, "step", sid, _shown(eq), "", eq.notes))
     return steps
+
+
+def _readable_runs(state: _State, spec: _StepSpec, line: int, col: int) -> list[_StepSpec]:
+    """A chain that cannot be read whole: its runs of two or more consecutive expressions
+    that can (``a = b = ? = d``: the link ``a = b`` is still checked; ``b = d`` is not, it
+    is not what the chain says without the unread piece).  Each run is a step of its own,
+    ``line-N.k`` (from the chain's k-th expression)."""
+    if len(spec.pieces) < 3:
+        return []
+    good = []
+    for k, piece in enumerate(spec.pieces):
+        try:
+            probed = _probe(state, _StepSpec(f"{spec.id}.{k + 1}", (piece, piece)),
+                            blocked=set())
+            _refuse_free_derivatives(state, probed, line, col)
+            good.append(True)
+        except InputError:
+            good.append(False)
+    if all(good):
+        return []  # each piece reads alone: the chain fails as a whole (its links' types)
+    runs: list[_StepSpec] = []
+    k = 0
+    while k < len(spec.pieces):
+        if not good[k]:
+            k += 1
+            continue
+        end = k
+        while end + 1 < len(spec.pieces) and good[end + 1]:
+            end += 1
+        if end > k:
+            part = _StepSpec(f"{spec.id}.{k + 1}", spec.pieces[k:end + 1], spec.note)
+            try:
+                probed = _probe(state, part, blocked=set())
+                _refuse_free_derivatives(state, probed, line, col)
+                runs.append(part)
+            except InputError:
+                pass
+        k = end + 1
+    return runs
 
 
 def _refuse_free_derivatives(state: _State, d: Derivation, line: int, col: int) -> None:
