@@ -39,7 +39,7 @@ _SIMPLE = frozenset(chr(c) for c in range(0x20, 0x7F)) | {"\n"}
 class _LC:
     """Positions as ruamel.yaml's ``LineCol`` gives them (0-based line, column)."""
 
-    __slots__ = ("line", "col", "data")
+    __slots__ = ("col", "data", "line")
 
     def __init__(self, line: int, col: int) -> None:
         self.line = line
@@ -63,12 +63,14 @@ class PosMap(dict):  # type: ignore[type-arg]
     """A mapping with the positions of its keys and values (``lc``)."""
 
     __slots__ = ("lc",)
+    lc: _LC
 
 
 class PosSeq(list):  # type: ignore[type-arg]
     """A sequence with the positions of its items (``lc``)."""
 
     __slots__ = ("lc",)
+    lc: _LC
 
 
 class _Unsupported(Exception):

@@ -22,7 +22,7 @@ from derivcheck.grade.batch import (
     BatchOptions,
     Proofs,
     Submission,
-    _finish,
+    _finish_pending,
     _Pending,
     finish_ready,
     not_graded,
@@ -93,4 +93,4 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
                 waiting.append(p)
             waiting = finish_ready(prepared, waiting, book.results, done)
         for p in waiting:  # pragma: no cover - every awaited proof was a task
-            done(p.sub, p.fingerprint, _finish(prepared, p, book.results))
+            done(p.sub, p.fingerprint, _finish_pending(prepared, p, book.results))
