@@ -333,9 +333,9 @@ class WorkerPool:
         return dict(self._done)
 
     def close(self) -> None:
-        for conn, proc in self._idle:
+        for conn, proc in list(self._idle):
             self._retire(conn, proc)
-        for conn, (proc, _, _, _) in self._busy.items():
+        for conn, (proc, _, _, _) in list(self._busy.items()):
             self._retire(conn, proc)
         self._idle.clear()
         self._busy.clear()

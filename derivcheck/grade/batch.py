@@ -11,6 +11,7 @@ synced) makes an interrupted batch resumable with exactly the same results.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ from derivcheck.escape import is_unsafe, json_dumps, term_text
 from derivcheck.grade.check import (
     Checked,
     Prepared,
+    cache_hits_since,
     check_submission,
     decided_since,
     finish,
@@ -358,8 +360,13 @@ class _Collector:
 
 def run_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
               runner: str = "local", dask_address: str | None = None,
-              timings: dict[str, float] | None = None) -> list[Rendered]:
-    """``grade_batch``, each grade's outputs as text (``Rendered``), in the order of ``subs``."""
+              timings: dict[str, float] | None = None,
+              stats: dict[str, int] | None = None) -> list[Rendered]:
+    """``grade_batch``, each grade's outputs as text (``Rendered``), in the order of ``subs``.
+
+    ``stats``, if given, receives the counts of ``STATS`` (for benchmarks; they depend on
+    the order work was done in, the grades never do).
+    """
     journal = Journal(batch.journal_dir, prepared, batch.resume)
     seconds: dict[str, float] = timings if timings is not None else {}
     into = _Collector(prepared, batch, len(subs), journal, seconds)
@@ -380,9 +387,9 @@ def run_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
         if runner == "dask":
             from derivcheck.grade.dask_runner import run_dask
 
-            run_dask(prepared, todo, batch, dask_address or "", into.graded)
+            run_dask(prepared, todo, batch, dask_address or "", into, stats)
         else:
-            _run_local(prepared, todo, batch, into)
+            _run_local(prepared, todo, batch, into, stats)
     finally:
         journal.close()
     return [into.out[s.student] for s in subs]
@@ -403,47 +410,62 @@ def _start_worker(prepared: Prepared, detail: str | None) -> None:
     _WORKER["detail"] = detail
     decided_since()  # the key's own decisions (inherited): the other workers have them
     forget_proofs()
+    # what the parent built (SymPy, the key; a Dask worker's own state) stays as it is:
+    # the collector no longer walks it, nor writes to its pages (copy on write)
+    gc.freeze()
 
 
 def grade_job(student: str, path: str, text: str) -> tuple:
     """One submission in a worker: its checks; if every proof they want is known here,
     its score and its outputs as text (the main process only writes them).
 
-    Returns ``("rendered", Rendered, seconds, decided)`` or ``("checked", Checked,
-    decided)``, ``decided`` being the equations this worker decided meanwhile (for the
-    other workers).
+    Returns ``("rendered", Rendered, seconds, hits, decided)`` or ``("checked",
+    Checked, hits, decided)``: ``decided`` the equations this worker decided meanwhile
+    (for the other workers), ``hits`` how many it took from its cache.
     """
     prepared: Prepared = _WORKER["prepared"]
     checked = check_submission(prepared, student, path, text)
     decided = decided_since()
     known = proofs_known()
     if prepared.options.symbolic and any(k not in known for k in checked.proofs):
-        return ("checked", checked, decided)
+        return ("checked", checked, cache_hits_since(), decided)
     grade = _finish(prepared, Submission(student, path), checked, known)
     return ("rendered", render(grade_dict(grade, prepared), prepared, _WORKER["detail"]),
-            grade.seconds, decided)
+            grade.seconds, cache_hits_since(), decided)
 
 
 # -- in the main process --------------------------------------------------------------
 class Shared:
-    """The decided equations of a batch, passed on to every worker once."""
+    """The decided equations of a batch, passed on to every worker once; and counts."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: dict[str, int] | None = None) -> None:
         self.keys: set[tuple] = set()
-        self.hits = 0
+        self.stats = stats if stats is not None else {}
+        for name in STATS:
+            self.stats.setdefault(name, 0)
 
-    def new(self, decided: list[tuple]) -> list[tuple]:
+    def new(self, decided: list[tuple], hits: int = 0) -> list[tuple]:
         """Of ``decided`` (from one worker), the entries no worker has been sent yet."""
+        self.stats["decisions"] += len(decided)
+        self.stats["cache_hits"] += hits
         fresh = []
         for key, hit in decided:
             if key not in self.keys:
                 self.keys.add(key)
                 fresh.append((key, hit))
+        self.stats["equations"] = len(self.keys)
         return fresh
 
 
+# what ``run_batch(stats=...)`` counts: equations decided (distinct), decisions made by
+# the workers (an equation two workers met at once is decided twice), decisions taken
+# from a worker's cache, submissions finished in a worker / here (proofs came later)
+STATS = ("equations", "decisions", "cache_hits", "finished_in_workers", "finished_here")
+
+
 def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
-               batch: BatchOptions, into: _Collector) -> None:
+               batch: BatchOptions, into: _Collector,
+               stats: dict[str, int] | None = None) -> None:
     options = prepared.options
     if options.symbolic and todo:
         from derivcheck.decide.instantiate import preload
@@ -457,7 +479,7 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
             job = pool.submit(grade_job, sub.student, sub.path, text)
             check_jobs[job] = _Pending(sub, fingerprint, text)
         book = Proofs()
-        shared = Shared()
+        shared = Shared(stats)
         waiting: list[_Pending] = []
         pending = set(check_jobs)
 
@@ -484,12 +506,14 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
                     into.graded(p.sub, p.fingerprint, not_graded(prepared, p.sub, result))
                     continue
                 kind, value, *rest = result.value
-                fresh = shared.new(rest[-1])
+                fresh = shared.new(rest[-1], rest[-2])
                 if fresh:
                     pool.broadcast(learn, fresh)
                 if kind == "rendered":
                     into.rendered(p.sub, p.fingerprint, value, rest[0])
+                    shared.stats["finished_in_workers"] += 1
                     continue
+                shared.stats["finished_here"] += 1
                 book.want(p, value, options.symbolic, submit_proof)
                 waiting.append(p)
             waiting = finish_ready(prepared, waiting, book.results, into.graded)

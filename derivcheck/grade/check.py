@@ -162,6 +162,13 @@ def decided_since() -> list[tuple[tuple, tuple[Outcome, tuple[Diagnosis, ...]]]]
     return out
 
 
+def cache_hits_since() -> int:
+    """How many decisions this process took from its cache since the last call."""
+    hits = CACHE_COUNTS[0]
+    CACHE_COUNTS[0] = 0
+    return hits
+
+
 def learn(decided: list[tuple[tuple, tuple[Outcome, tuple[Diagnosis, ...]]]],
           proofs: list[tuple[tuple, Limited]] = ()) -> None:  # type: ignore[assignment]
     """Take decisions and proof results another process made (``decided_since``): each is

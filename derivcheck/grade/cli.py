@@ -158,8 +158,9 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         timings: dict[str, float] = {}
+        stats: dict[str, int] = {}
         graded = run_batch(prepared, subs, batch, "dask" if args.dask else "local",
-                           args.dask, timings)
+                           args.dask, timings, stats)
     except InputError as exc:
         return _problem(args, out, started, exc.format())
     except ImportError as exc:
@@ -182,6 +183,10 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
         for line in skipped:
             print(f"derivcheck: skipped {term_text(line)}", file=sys.stderr)
         print(summary_text(class_summary), file=sys.stderr)
+        if stats.get("decisions") or stats.get("cache_hits"):
+            print(f"equations decided: {stats['equations']} distinct ({stats['decisions']} "
+                  f"decisions in the workers, {stats['cache_hits']} answers from their "
+                  "caches)", file=sys.stderr)
         written = [str(out / "gradebook.csv"), str(out / "grades.json"), f"{out / 'feedback'}/"]
         if args.format == "gradescope":
             written.append(str(out / "results.json"))
