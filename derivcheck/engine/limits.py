@@ -183,14 +183,22 @@ class WorkerPool:
     ``init`` (``(fn, *args)``) runs once in every worker as it starts (with ``fork``
     its arguments are inherited, not sent): what every job shares, sent once.
     ``broadcast`` sends what every worker should learn (results other workers found).
+    ``prefetch``: each busy worker is also sent its next (small) job, so that it
+    starts it without waiting for the parent; its time limit starts when the job
+    before it ends, and a worker killed or dead before starting it gives it back to
+    the queue.
     """
 
     def __init__(self, workers: int = 2, *, seconds: float = 5.0,
-                 memory_mb: int = DEFAULT_MEMORY_MB, init: tuple | None = None) -> None:
+                 memory_mb: int = DEFAULT_MEMORY_MB, init: tuple | None = None,
+                 prefetch: bool = False) -> None:
         self.size = max(1, workers)
         self.seconds = seconds
         self.memory_mb = memory_mb
         self.init = init
+        self.prefetch = prefetch
+        # connection -> the job sent ahead, not started: (job, fn, args, seconds)
+        self._ahead: dict[Any, tuple[int, Callable[..., Any], tuple, float]] = {}
         self._log: list[tuple] = []  # broadcast calls, in order
         self._heard: dict[Any, int] = {}  # connection -> calls of _log it has run
         self._ctx = _context()
@@ -231,19 +239,51 @@ class WorkerPool:
         """
         self._log.append((fn, *args))
 
+    def _send(self, conn: Any, job: int, fn: Callable[..., Any], args: tuple,
+              limit: int | None = None) -> bool:
+        """Send a job with the broadcasts ``conn`` has not heard; False if it was not sent
+        (larger than ``limit`` bytes: a pipe holds 64 KB, and a job sent ahead must not
+        block the parent while the worker is busy)."""
+        from multiprocessing.reduction import ForkingPickler
+
+        heard = self._heard.get(conn, 0)
+        data = bytes(ForkingPickler.dumps((job, fn, args, self._log[heard:])))
+        if limit is not None and len(data) > limit:
+            return False
+        conn.send_bytes(data)
+        self._heard[conn] = len(self._log)
+        return True
+
     def _dispatch(self) -> None:
         while self._queue and (self._idle or len(self._busy) < self.size):
             conn, proc = self._idle.pop() if self._idle else self._spawn()
             job, fn, args, seconds = self._queue.popleft()
-            heard = self._heard.get(conn, 0)
             try:
-                conn.send((job, fn, args, self._log[heard:]))
-                self._heard[conn] = len(self._log)
+                self._send(conn, job, fn, args)
             except (OSError, ValueError) as exc:
                 self._finish(job, Limited(False, reason=f"cannot send the job: {exc}"))
                 self._retire(conn, proc)
                 continue
             self._busy[conn] = (proc, job, time.monotonic() + seconds, seconds)
+        if not self.prefetch:
+            return
+        for conn in list(self._busy):
+            if not self._queue or conn in self._ahead or conn in self._stale:
+                continue
+            job, fn, args, seconds = self._queue[0]
+            try:
+                if not self._send(conn, job, fn, args, limit=16_384):
+                    return  # a large job waits for an idle worker
+            except (OSError, ValueError):
+                continue  # the worker is gone: its running job will say so
+            self._queue.popleft()
+            self._ahead[conn] = (job, fn, args, seconds)
+
+    def _give_back(self, conn: Any) -> None:
+        """The job sent ahead to ``conn`` never started: first in the queue again."""
+        ahead = self._ahead.pop(conn, None)
+        if ahead is not None:
+            self._queue.appendleft(ahead)
 
     def renew(self) -> None:
         """Replace the workers started so far by fresh ones, each as soon as it is idle.
@@ -258,6 +298,7 @@ class WorkerPool:
         self._stale.update(self._busy)
 
     def _retire(self, conn: Any, proc: Any) -> None:
+        self._give_back(conn)
         self._stale.discard(conn)
         self._heard.pop(conn, None)
         conn.close()
@@ -277,7 +318,10 @@ class WorkerPool:
                 _job_id, status, value = conn.recv()
                 self._finish(job, Limited(True, value) if status == "ok"
                              else Limited(False, reason=str(value)))
-                if conn in self._stale:
+                ahead = self._ahead.pop(conn, None)
+                if ahead is not None:  # the worker started it as it sent this answer
+                    self._busy[conn] = (proc, ahead[0], time.monotonic() + ahead[3], ahead[3])
+                elif conn in self._stale:
                     self._retire(conn, proc)
                 else:
                     self._idle.append((conn, proc))

@@ -19,10 +19,11 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from derivcheck.atomic import write_text
 from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
 from derivcheck.errors import InputError
 from derivcheck.escape import is_unsafe, json_dumps, term_text
@@ -68,9 +69,12 @@ class BatchOptions:
     resume: bool = False
     journal_dir: str | None = None  # where the journal lives (the output folder)
     progress: Callable[[int, int, str], None] | None = None
-    # the students' Markdown feedback is written by the workers at this detail
+    # the students' Markdown feedback is made by the workers at this detail
     # (``export.DETAILS``); None: no feedback text is made
     feedback_detail: str | None = None
+    # the folder of the feedback files, ``<student>.md``: each is written as its
+    # submission is graded (by the local worker that graded it), not all at the end
+    feedback_dir: str | None = None
 
 
 def student_id(name: str) -> str:
@@ -348,7 +352,7 @@ class _Collector:
     def rendered(self, sub: Submission, fingerprint: str, r: Rendered, seconds: float) -> None:
         """A submission graded (and its outputs rendered) in a worker."""
         self.journal.add(sub, fingerprint, r.grade, seconds)
-        self.out[sub.student] = r
+        self.out[sub.student] = _written(r, self.batch.feedback_dir)
         self.seconds[sub.student] = seconds
         _tick(self.batch, len(self.out), self.total, sub.student)
 
@@ -377,7 +381,8 @@ def run_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
             text, fingerprint, problem = _read(sub)
             old = journal.reuse(sub, fingerprint)
             if old is not None:
-                into.out[sub.student] = render(old, prepared, detail)
+                into.out[sub.student] = _written(render(old, prepared, detail),
+                                                 batch.feedback_dir)
                 seconds[sub.student] = journal.seconds(sub)
             elif problem is not None or text is None:
                 into.graded(sub, fingerprint, _failed(prepared, sub, problem or "not read"))
@@ -400,14 +405,25 @@ def _tick(batch: BatchOptions, n: int, total: int, student: str) -> None:
         batch.progress(n, total, student)
 
 
+def _written(r: Rendered, folder: str | None) -> Rendered:
+    """``r`` with its feedback written to ``folder/<student>.md`` (if a folder is given and
+    it is not written yet): the text is not kept."""
+    if folder is None or r.feedback is None or r.feedback_written:
+        return r
+    write_text(Path(folder) / f"{r.student}.md", r.feedback)
+    return replace(r, feedback=None, feedback_written=True)
+
+
 # -- in a worker ----------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(prepared: Prepared, detail: str | None) -> None:
+def _start_worker(prepared: Prepared, detail: str | None,
+                  feedback_dir: str | None = None) -> None:
     """A batch's worker starts: what every job shares; nothing learnt from another batch."""
     _WORKER["prepared"] = prepared
     _WORKER["detail"] = detail
+    _WORKER["feedback_dir"] = feedback_dir
     decided_since()  # the key's own decisions (inherited): the other workers have them
     forget_proofs()
     # what the parent built (SymPy, the key; a Dask worker's own state) stays as it is:
@@ -430,8 +446,9 @@ def grade_job(student: str, path: str, text: str) -> tuple:
     if prepared.options.symbolic and any(k not in known for k in checked.proofs):
         return ("checked", checked, cache_hits_since(), decided)
     grade = _finish(prepared, Submission(student, path), checked, known)
-    return ("rendered", render(grade_dict(grade, prepared), prepared, _WORKER["detail"]),
-            grade.seconds, cache_hits_since(), decided)
+    rendered = _written(render(grade_dict(grade, prepared), prepared, _WORKER["detail"]),
+                        _WORKER["feedback_dir"])
+    return ("rendered", rendered, grade.seconds, cache_hits_since(), decided)
 
 
 # -- in the main process --------------------------------------------------------------
@@ -473,7 +490,8 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
         preload()  # SymPy once, before the workers fork: they share it
     forget_proofs()
     with WorkerPool(batch.workers, seconds=batch.time_limit, memory_mb=batch.memory_mb,
-                    init=(_start_worker, prepared, batch.feedback_detail)) as pool:
+                    init=(_start_worker, prepared, batch.feedback_detail,
+                          batch.feedback_dir), prefetch=True) as pool:
         check_jobs: dict[int, _Pending] = {}
         for sub, fingerprint, text in todo:
             job = pool.submit(grade_job, sub.student, sub.path, text)

@@ -154,7 +154,9 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
     batch = BatchOptions(workers=args.workers, time_limit=args.submission_time_limit,
                          memory_mb=args.memory_limit, resume=args.resume,
                          journal_dir=str(out), progress=progress,
-                         feedback_detail=args.feedback_detail)
+                         feedback_detail=args.feedback_detail,
+                         feedback_dir=str(out / "feedback"))
+    (out / "feedback").mkdir(exist_ok=True)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         timings: dict[str, float] = {}
@@ -218,6 +220,8 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, graded: l
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
     for r in graded:
+        if r.feedback_written:  # by the worker that graded it
+            continue
         text = r.feedback if r.feedback is not None else feedback_markdown(
             r.data(), prepared, args.feedback_detail)
         write_text(feedback / f"{r.student}.md", text)

@@ -226,6 +226,7 @@ class Rendered:
     row: str
     feedback: str | None
     tally: Tally
+    feedback_written: bool = False  # written to its file where it was made
 
     def data(self) -> dict[str, Any]:
         """The grade dictionary (read back from ``grade``, as a resumed batch reads it)."""
