@@ -242,3 +242,20 @@ def test_grade_one_is_unchanged_by_a_warm_cache(key, tmp_path: Path) -> None:
     cold = grade_dict(grade_one(prepared, "s", str(path)), prepared)
     warm = grade_dict(grade_one(prepare(key, FAST), "s", str(path)), prepared)
     assert json_dumps(cold) == json_dumps(warm)
+
+
+def test_a_job_sent_ahead_gets_its_whole_time_limit() -> None:
+    """Sent while the job before it runs, its limit starts when that job ends."""
+    with WorkerPool(1, seconds=1.5, prefetch=True) as pool:
+        jobs = [pool.submit(_sleep, 0.9) for _ in range(2)]
+        done = pool.results()
+    assert [done[j].ok for j in jobs] == [True, True]
+
+
+def test_a_job_sent_ahead_of_one_killed_at_its_limit_still_runs() -> None:
+    with WorkerPool(1, seconds=0.5, prefetch=True, init=(_note, "started")) as pool:
+        slow = pool.submit(_sleep, 5.0)
+        after = pool.submit(_seen)  # sent ahead to the worker that will be killed
+        done = pool.results()
+    assert "time limit" in done[slow].reason
+    assert done[after].ok and done[after].value[1:] == ["started"]
