@@ -25,6 +25,7 @@ import contextlib
 import multiprocessing
 import threading
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from derivcheck.engine.limits import Limited, WorkerPool, run_limited
@@ -62,11 +63,11 @@ def _can_fork() -> bool:
 
 
 def _pool(batch_id: str, prepared: Prepared, seconds: float, memory_mb: int,
-          detail: str | None) -> WorkerPool:
+          detail: str | None, folder: tuple[str, str, str] | None) -> WorkerPool:
     state = getattr(_THREAD, "state", None)
     if state is None or state[0] != batch_id:
         pool = WorkerPool(1, seconds=seconds, memory_mb=memory_mb,
-                          init=(_start_worker, prepared, detail))
+                          init=(_start_worker, prepared, detail, _reachable(folder)))
         _THREAD.state = state = [batch_id, pool, 0]
         with _LOCK:
             _POOLS.setdefault(batch_id, []).append(pool)
@@ -79,16 +80,30 @@ def _pool(batch_id: str, prepared: Prepared, seconds: float, memory_mb: int,
     return pool  # type: ignore[no-any-return]
 
 
+def _reachable(folder: tuple[str, str, str] | None) -> str | None:
+    """The client's feedback folder, if this worker sees it: the probe file the client
+    wrote there (``(folder, probe name, token)``) holds the token."""
+    if folder is None:
+        return None
+    path, name, token = folder
+    try:
+        return path if (Path(path) / name).read_text(encoding="utf-8") == token else None
+    except OSError:
+        return None
+
+
 def _grade_chunk(batch_id: str, prepared: Prepared, chunk: list[tuple[str, str, str]],
-                 seconds: float, memory_mb: int, detail: str | None) -> list[Limited]:
+                 seconds: float, memory_mb: int, detail: str | None,
+                 folder: tuple[str, str, str] | None = None) -> list[Limited]:
     """Grade each ``(student, path, text)`` of ``chunk`` with its own limits (as
-    ``grade_job`` in a worker): one result each, in order."""
+    ``grade_job`` in a worker): one result each, in order.  ``folder``: where the
+    feedback files go, written by this worker if it sees the folder (``_reachable``)."""
     # the key's engine, built once in this worker process: the children inherit it
     engine_for(prepared.key.derivation, prepared.context)
     out = []
     for student, path, text in chunk:
         if _can_fork():
-            pool = _pool(batch_id, prepared, seconds, memory_mb, detail)
+            pool = _pool(batch_id, prepared, seconds, memory_mb, detail, folder)
             job = pool.submit(grade_job, student, path, text)
             pool.wait({job})
             out.append(pool.take(job))
@@ -148,14 +163,13 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
     with Client(address) as client:
         remote_key = client.scatter(prepared, broadcast=True)
         threads = max(1, sum(client.nthreads().values()))
-        size = max(1, min(CHUNK, len(todo) // (threads * 8)))
+        folder = _probe(batch.feedback_dir, batch_id)
         futures: dict[Any, list[_Pending]] = {}
-        for start in range(0, len(todo), size):
-            part = todo[start:start + size]
+        for part in _chunks(todo, max(1, min(CHUNK, len(todo) // (threads * 8)))):
             f = client.submit(_grade_chunk, batch_id, remote_key,
                               [(sub.student, sub.path, text) for sub, _, text in part],
                               batch.time_limit, batch.memory_mb, batch.feedback_detail,
-                              pure=False)
+                              folder, pure=False)
             futures[f] = [_Pending(sub, fingerprint) for sub, fingerprint, _ in part]
         book = Proofs()
         shared = Shared(stats)
@@ -177,14 +191,13 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
                     book.got(f, results)
                     tell([], [(book.key_of[f], results)])
                     continue
+                news: list[tuple] = []  # told once for the whole chunk
                 for p, result in zip(futures.pop(f), results):
                     if not result.ok:
                         into.graded(p.sub, p.fingerprint, not_graded(prepared, p.sub, result))
                         continue
                     kind, value, *rest = result.value
-                    fresh = shared.new(rest[-1], rest[-2])
-                    if fresh:
-                        tell(fresh, [])
+                    news += shared.new(rest[-1], rest[-2])
                     if kind == "rendered":
                         into.rendered(p.sub, p.fingerprint, value, rest[0])
                         shared.stats["finished_in_workers"] += 1
@@ -192,6 +205,8 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
                         shared.stats["finished_here"] += 1
                         book.want(p, value, options.symbolic, submit_proof)
                         waiting.append(p)
+                if news:
+                    tell(news, [])
                 waiting = finish_ready(prepared, waiting, book.results, into.graded)
             for p in waiting:  # pragma: no cover - every awaited proof was a task
                 into.graded(p.sub, p.fingerprint, _finish_pending(prepared, p, book.results))
@@ -199,3 +214,30 @@ def run_dask(prepared: Prepared, todo: list[tuple[Submission, str, str]], batch:
             # the batch's children end with it (a cluster that went away took them along)
             with contextlib.suppress(Exception):
                 client.run(_close, batch_id)
+            if folder is not None:
+                (Path(folder[0]) / folder[1]).unlink(missing_ok=True)
+
+
+def _chunks(todo: list, size: int) -> list[list]:
+    """``todo`` in chunks of ``size``, the first ones smaller (1, 2, 4, ...): what the
+    first submissions decide reaches every worker before most of the class is met."""
+    out = []
+    start, step = 0, 1
+    while start < len(todo):
+        out.append(todo[start:start + step])
+        start += step
+        step = min(size, step * 2)
+    return out
+
+
+def _probe(feedback_dir: str | None, batch_id: str) -> tuple[str, str, str] | None:
+    """A file in the feedback folder by which a Dask worker knows it sees that folder."""
+    if feedback_dir is None:
+        return None
+    name = f".derivcheck-probe-{batch_id}"
+    token = uuid.uuid4().hex
+    try:
+        (Path(feedback_dir) / name).write_text(token, encoding="utf-8")
+    except OSError:
+        return None
+    return feedback_dir, name, token
