@@ -259,3 +259,22 @@ def test_a_job_sent_ahead_of_one_killed_at_its_limit_still_runs() -> None:
         done = pool.results()
     assert "time limit" in done[slow].reason
     assert done[after].ok and done[after].value[1:] == ["started"]
+
+
+PARTIAL_FILES = {  # name -> removed: only what an atomic write killed mid-way leaves
+    ".s03.md.1a5c2j0u": True,
+    ".a.b.tex.abcdefgh": True,
+    ".gitignore": False,
+    ".s03.md": False,
+    "s03.md": False,
+    ".notes.txt.abcdefgh": False,
+}
+
+
+def test_partial_writes_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    from derivcheck.atomic import remove_partial
+
+    for name in PARTIAL_FILES:
+        (tmp_path / name).write_text("x")
+    remove_partial(tmp_path, (".md", ".tex", ".pdf"))
+    assert {n: not (tmp_path / n).exists() for n in PARTIAL_FILES} == PARTIAL_FILES

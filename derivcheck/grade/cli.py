@@ -26,6 +26,7 @@ from typing import Any
 from derivcheck.cli import CHECK_OPTIONS_RULE, add_check_options, check_options
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 2, 3, 130
+FEEDBACK_SUFFIXES = (".md", ".tex", ".pdf")
 
 
 def add_parser(sub: Any) -> None:
@@ -157,6 +158,11 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
                          feedback_detail=args.feedback_detail,
                          feedback_dir=str(out / "feedback"))
     (out / "feedback").mkdir(exist_ok=True)
+    from derivcheck.atomic import remove_partial
+
+    # workers write the feedback files as they go: one killed mid-write (a batch
+    # interrupted, kill -9) leaves its temporary file, removed before and after a run
+    remove_partial(out / "feedback", FEEDBACK_SUFFIXES)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         timings: dict[str, float] = {}
@@ -208,7 +214,7 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, graded: l
     """Every output file, from each student's ``Rendered`` outputs (made in the workers)."""
     import json
 
-    from derivcheck.atomic import write_text
+    from derivcheck.atomic import remove_partial, write_text
     from derivcheck.grade.export import (
         feedback_markdown,
         gradebook_csv_of,
@@ -253,6 +259,7 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, graded: l
     write_text(out / "grades.json", grades_json_of([r.grade for r in graded], class_summary,
                                                    prepared))
     write_text(out / "gradebook.csv", gradebook_csv_of([r.row for r in graded], prepared))
+    remove_partial(feedback, FEEDBACK_SUFFIXES)
 
 
 def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool,
