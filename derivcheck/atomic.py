@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+
+# what ``write_bytes`` names its temporary file: ``.<name>.<mkstemp's 8 characters>``
+_PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}\Z")
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -36,3 +40,17 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0o022)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def remove_partial(folder: str | Path, suffixes: tuple[str, ...]) -> None:
+    """Remove the temporary files a writer killed mid-write left in ``folder`` (those of
+    targets ending with one of ``suffixes``): call it when nothing writes there."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if _PARTIAL.match(name) and name[1:-9].endswith(suffixes) and entry.is_file(
+                follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)

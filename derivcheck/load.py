@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 from ruamel.yaml.parser import RoundTripParser
 
+from derivcheck import yaml_fast
 from derivcheck.engine.shapes import ShapeInference, derivative_shape
 from derivcheck.errors import ExprError, InputError, ShapeError, Unsupported
 from derivcheck.ir import E
@@ -231,8 +232,15 @@ class _Loader:
     # -- stages -----------------------------------------------------------
     def parse(self) -> Any:
         """The text as round-trip YAML: nesting bounded, tags and aliases refused as the
-        events are read, every string valid Unicode."""
+        events are read, every string valid Unicode.
+
+        The plain YAML of almost every file is read by ``yaml_fast`` (libyaml, the same
+        tree and positions); ruamel.yaml's pure-Python reader reads the rest, and gives
+        every error."""
         self.refuse_deep_nesting()
+        fast = yaml_fast.load(self.text, MAX_YAML_DEPTH)
+        if fast is not None:
+            return fast
         yaml = YAML(typ="rt", pure=True)
         yaml.Parser = _RefusingParser
         try:

@@ -255,3 +255,37 @@ def test_dask_local_cluster_gives_the_same_gradebook(setup: dict, tmp_path: Path
         assert main(["grade", str(setup["key"]), str(setup["cls"]), "-o", str(out), "-q",
                      "--dask", cluster.scheduler_address]) == 0
     assert _outputs(out) == _outputs(setup["ref"])
+
+
+def test_dask_keeps_the_submission_time_limit(setup: dict, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task grades a chunk of submissions: the slow one is stopped at its own limit,
+    and the ones around it in its chunk are graded."""
+    pytest.importorskip("distributed")
+    import dask
+    from dask.distributed import LocalCluster
+
+    from derivcheck.cli import main
+    from derivcheck.grade import dask_runner
+
+    monkeypatch.setattr(dask_runner, "_chunks",
+                        lambda todo, size: [todo[i:i + 3] for i in range(0, len(todo), 3)])
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for k in range(5):
+        (cls / f"s{k}.yaml").write_text(_student(k + 1))
+    slow = [f'{{id: c{k}, chain: ["d(L)/d(W)", "(a - y) @ x.T + {k} * 0 * (a - y) @ x.T", '
+            f'"(a - y) @ x.T"]}}' for k in range(1500)]
+    (cls / "s2slow.yaml").write_text(steps(*slow))  # in the chunk s2slow, s3, s4
+    out = tmp_path / "out"
+    with dask.config.set({"distributed.worker.daemon": False}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster:
+        assert main(["grade", str(setup["key"]), str(cls), "-o", str(out), "-q",
+                     "--no-symbolic", "--submission-time-limit", "4",
+                     "--dask", cluster.scheduler_address]) == 0
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert rows["s2slow"]["score"] == "0"
+    assert "time limit of 4 s" in rows["s2slow"]["error"]
+    assert [rows[f"s{k}"]["score"] for k in range(5)] == ["5", "5", "1.5", "5", "5"]

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,13 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float,
             os.kill(proc.pid, 9)
 
 
-def _worker_loop(conn: Any, memory_mb: int, parent_pid: int) -> None:
-    """A pool worker: run jobs from ``conn`` until it closes, or the parent dies."""
+def _worker_loop(conn: Any, memory_mb: int, parent_pid: int,
+                 init: tuple | None = None) -> None:
+    """A pool worker: run jobs from ``conn`` until it closes, or the parent dies.
+
+    ``init`` (``(fn, *args)``) runs once first; each job message carries the calls
+    broadcast since this worker's previous job (``WorkerPool.broadcast``), run before it.
+    """
     die_with_parent(parent_pid)
     try:
         import resource
@@ -142,12 +148,16 @@ def _worker_loop(conn: Any, memory_mb: int, parent_pid: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
         pass
+    if init is not None:
+        init[0](*init[1:])
     while True:
         try:
-            job_id, fn, args = conn.recv()
+            job_id, fn, args, before = conn.recv()
         except (EOFError, OSError):
             return
         try:
+            for call in before:
+                call[0](*call[1:])
             reply = (job_id, "ok", fn(*args))
         except MemoryError:
             reply = (job_id, "error", f"memory limit of {memory_mb} MB reached")
@@ -169,19 +179,35 @@ class WorkerPool:
     worker killed and replaced; its result is a ``Limited`` with the reason.
     Jobs are dispatched as workers free up; ``pump`` does that without
     blocking (call it between other work), ``results`` waits for everything.
+
+    ``init`` (``(fn, *args)``) runs once in every worker as it starts (with ``fork``
+    its arguments are inherited, not sent): what every job shares, sent once.
+    ``broadcast`` sends what every worker should learn (results other workers found).
+    ``prefetch``: each busy worker is also sent its next (small) job, so that it
+    starts it without waiting for the parent; its time limit starts when the job
+    before it ends, and a worker killed or dead before starting it gives it back to
+    the queue.
     """
 
     def __init__(self, workers: int = 2, *, seconds: float = 5.0,
-                 memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+                 memory_mb: int = DEFAULT_MEMORY_MB, init: tuple | None = None,
+                 prefetch: bool = False) -> None:
         self.size = max(1, workers)
         self.seconds = seconds
         self.memory_mb = memory_mb
+        self.init = init
+        self.prefetch = prefetch
+        # connection -> the job sent ahead, not started: (job, fn, args, seconds)
+        self._ahead: dict[Any, tuple[int, Callable[..., Any], tuple, float]] = {}
+        self._log: list[tuple] = []  # broadcast calls, in order
+        self._heard: dict[Any, int] = {}  # connection -> calls of _log it has run
         self._ctx = _context()
-        self._queue: list[tuple[int, Callable[..., Any], tuple, float]] = []
+        self._queue: deque[tuple[int, Callable[..., Any], tuple, float]] = deque()
         self._idle: list[tuple[Any, Any]] = []  # (connection, process)
         # connection -> (process, job, deadline, limit)
         self._busy: dict[Any, tuple[Any, int, float, float]] = {}
         self._done: dict[int, Limited] = {}
+        self._unreported: set[int] = set()  # done, not yet returned by ``wait``
         self._next = 0
         self._started = 0
         self._stale: set[Any] = set()  # connections of workers to replace once idle (renew)
@@ -196,24 +222,68 @@ class WorkerPool:
 
     def _spawn(self) -> tuple[Any, Any]:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_loop, args=(child, self.memory_mb, os.getpid()),
+        proc = self._ctx.Process(target=_worker_loop,
+                                 args=(child, self.memory_mb, os.getpid(), self.init),
                                  daemon=True)
         proc.start()
         child.close()
         self._started += 1
+        self._heard[parent] = 0  # a new worker hears every broadcast so far
         return parent, proc
+
+    def broadcast(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in every worker, present and future, before its next job.
+
+        For what one worker found that the others should not compute again: the
+        calls must not change what any job returns (a cache of deterministic results).
+        """
+        self._log.append((fn, *args))
+
+    def _send(self, conn: Any, job: int, fn: Callable[..., Any], args: tuple,
+              limit: int | None = None) -> bool:
+        """Send a job with the broadcasts ``conn`` has not heard; False if it was not sent
+        (larger than ``limit`` bytes: a pipe holds 64 KB, and a job sent ahead must not
+        block the parent while the worker is busy)."""
+        from multiprocessing.reduction import ForkingPickler
+
+        heard = self._heard.get(conn, 0)
+        data = bytes(ForkingPickler.dumps((job, fn, args, self._log[heard:])))
+        if limit is not None and len(data) > limit:
+            return False
+        conn.send_bytes(data)
+        self._heard[conn] = len(self._log)
+        return True
 
     def _dispatch(self) -> None:
         while self._queue and (self._idle or len(self._busy) < self.size):
             conn, proc = self._idle.pop() if self._idle else self._spawn()
-            job, fn, args, seconds = self._queue.pop(0)
+            job, fn, args, seconds = self._queue.popleft()
             try:
-                conn.send((job, fn, args))
+                self._send(conn, job, fn, args)
             except (OSError, ValueError) as exc:
-                self._done[job] = Limited(False, reason=f"cannot send the job: {exc}")
+                self._finish(job, Limited(False, reason=f"cannot send the job: {exc}"))
                 self._retire(conn, proc)
                 continue
             self._busy[conn] = (proc, job, time.monotonic() + seconds, seconds)
+        if not self.prefetch:
+            return
+        for conn in list(self._busy):
+            if not self._queue or conn in self._ahead or conn in self._stale:
+                continue
+            job, fn, args, seconds = self._queue[0]
+            try:
+                if not self._send(conn, job, fn, args, limit=16_384):
+                    return  # a large job waits for an idle worker
+            except (OSError, ValueError):
+                continue  # the worker is gone: its running job will say so
+            self._queue.popleft()
+            self._ahead[conn] = (job, fn, args, seconds)
+
+    def _give_back(self, conn: Any) -> None:
+        """The job sent ahead to ``conn`` never started: first in the queue again."""
+        ahead = self._ahead.pop(conn, None)
+        if ahead is not None:
+            self._queue.appendleft(ahead)
 
     def renew(self) -> None:
         """Replace the workers started so far by fresh ones, each as soon as it is idle.
@@ -228,7 +298,9 @@ class WorkerPool:
         self._stale.update(self._busy)
 
     def _retire(self, conn: Any, proc: Any) -> None:
+        self._give_back(conn)
         self._stale.discard(conn)
+        self._heard.pop(conn, None)
         conn.close()
         if proc.is_alive():
             proc.kill()
@@ -244,22 +316,29 @@ class WorkerPool:
             proc, job, _, _ = self._busy.pop(conn)
             try:
                 _job_id, status, value = conn.recv()
-                self._done[job] = (Limited(True, value) if status == "ok"
-                                   else Limited(False, reason=str(value)))
-                if conn in self._stale:
+                self._finish(job, Limited(True, value) if status == "ok"
+                             else Limited(False, reason=str(value)))
+                ahead = self._ahead.pop(conn, None)
+                if ahead is not None:  # the worker started it as it sent this answer
+                    self._busy[conn] = (proc, ahead[0], time.monotonic() + ahead[3], ahead[3])
+                elif conn in self._stale:
                     self._retire(conn, proc)
                 else:
                     self._idle.append((conn, proc))
             except (EOFError, OSError):
-                self._done[job] = Limited(False, reason="the CAS process ended without an "
-                                          "answer (probably its memory limit)")
+                self._finish(job, Limited(False, reason="the CAS process ended without an "
+                                          "answer (probably its memory limit)"))
                 self._retire(conn, proc)
         now = time.monotonic()
         for conn, (proc, job, deadline, limit) in list(self._busy.items()):
             if now >= deadline:
                 self._busy.pop(conn)
                 self._retire(conn, proc)
-                self._done[job] = Limited(False, reason=f"time limit of {limit:g} s reached")
+                self._finish(job, Limited(False, reason=f"time limit of {limit:g} s reached"))
+
+    def _finish(self, job: int, result: Limited) -> None:
+        self._done[job] = result
+        self._unreported.add(job)
 
     def pump(self) -> None:
         """Collect finished jobs and start queued ones, without waiting."""
@@ -270,10 +349,10 @@ class WorkerPool:
         """Block until at least one of ``jobs`` is done; the ones done (removed from ``jobs``)."""
         self._dispatch()
         while True:
-            ready = [j for j in jobs if j in self._done]
+            ready = sorted(self._unreported & jobs)
             if ready or not (self._busy or self._queue):
-                for j in ready:
-                    jobs.discard(j)
+                jobs.difference_update(ready)
+                self._unreported.difference_update(ready)
                 return ready
             soonest = min((d for _, _, d, _ in self._busy.values()), default=time.monotonic())
             self._collect(max(0.0, min(soonest - time.monotonic(), 0.5)))
@@ -282,6 +361,11 @@ class WorkerPool:
     def result(self, job: int) -> Limited:
         return self._done[job]
 
+    def take(self, job: int) -> Limited:
+        """A done job's result, forgotten by the pool (a long batch keeps no copy)."""
+        self._unreported.discard(job)
+        return self._done.pop(job)
+
     def results(self) -> dict[int, Limited]:
         """Wait for every submitted job; job id -> result."""
         self._dispatch()
@@ -289,12 +373,13 @@ class WorkerPool:
             soonest = min((d for _, _, d, _ in self._busy.values()), default=time.monotonic())
             self._collect(max(0.0, min(soonest - time.monotonic(), 0.5)))
             self._dispatch()
+        self._unreported.clear()
         return dict(self._done)
 
     def close(self) -> None:
-        for conn, proc in self._idle:
+        for conn, proc in list(self._idle):
             self._retire(conn, proc)
-        for conn, (proc, _, _, _) in self._busy.items():
+        for conn, (proc, _, _, _) in list(self._busy.items()):
             self._retire(conn, proc)
         self._idle.clear()
         self._busy.clear()

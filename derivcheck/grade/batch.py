@@ -11,6 +11,7 @@ synced) makes an interrupted batch resumable with exactly the same results.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -18,15 +19,26 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from derivcheck.atomic import write_text
 from derivcheck.engine.limits import DEFAULT_MEMORY_MB, Limited, WorkerPool
 from derivcheck.errors import InputError
 from derivcheck.escape import is_unsafe, json_dumps, term_text
-from derivcheck.grade.check import Checked, Prepared, check_submission, finish
-from derivcheck.grade.export import grade_dict
+from derivcheck.grade.check import (
+    Checked,
+    Prepared,
+    cache_hits_since,
+    check_submission,
+    decided_since,
+    finish,
+    forget_proofs,
+    learn,
+    proofs_known,
+)
+from derivcheck.grade.export import Rendered, grade_dict, render
 from derivcheck.grade.score import SubmissionGrade
 from derivcheck.load import read_text
 
@@ -57,6 +69,12 @@ class BatchOptions:
     resume: bool = False
     journal_dir: str | None = None  # where the journal lives (the output folder)
     progress: Callable[[int, int, str], None] | None = None
+    # the students' Markdown feedback is made by the workers at this detail
+    # (``export.DETAILS``); None: no feedback text is made
+    feedback_detail: str | None = None
+    # the folder of the feedback files, ``<student>.md``: each is written as its
+    # submission is graded (by the local worker that graded it), not all at the end
+    feedback_dir: str | None = None
 
 
 def student_id(name: str) -> str:
@@ -219,13 +237,16 @@ class Journal:
         return done
 
     def _write(self, obj: dict) -> None:
+        # keys in the order the grade was built (sort_keys would reorder a counterexample's
+        # sizes, and a resumed batch would write other outputs); unsafe characters escaped
+        self._write_line(json_dumps(obj))
+
+    def _write_line(self, line: str) -> None:
         """One line, flushed at once (a killed process loses nothing written); synced to
         the disk at most every ``SYNC_SECONDS`` (a machine crash loses at most those
         lines, which ``--resume`` grades again) and when the journal is closed."""
         assert self.handle is not None
-        # keys in the order the grade was built (sort_keys would reorder a counterexample's
-        # sizes, and a resumed batch would write other outputs); unsafe characters escaped
-        self.handle.write(json_dumps(obj) + "\n")
+        self.handle.write(line + "\n")
         self.handle.flush()
         now = time.monotonic()
         if now - self.synced >= SYNC_SECONDS:
@@ -248,18 +269,25 @@ class Journal:
         value = self.done.get(sub.student, {}).get("seconds", 0.0)
         return float(value) if isinstance(value, (int, float)) else 0.0
 
-    def add(self, sub: Submission, fingerprint: str, grade: dict,
+    def add(self, sub: Submission, fingerprint: str, grade: str,
             seconds: float = 0.0) -> None:
+        """Journal a graded submission; ``grade`` is its grade dictionary as ``json_dumps``
+        wrote it (the line is the ``json_dumps`` of the whole entry, built from it)."""
         if self.handle is not None:
-            self._write({"student": sub.student, "path": sub.path,
-                         "fingerprint": fingerprint, "grade": grade,
-                         "seconds": round(seconds, 3)})
+            self._write_line(journal_line(sub, fingerprint, grade, seconds))
 
     def close(self) -> None:
         if self.handle is not None:
             self._sync()
             self.handle.close()
             self.handle = None
+
+
+def journal_line(sub: Submission, fingerprint: str, grade: str, seconds: float) -> str:
+    """``json_dumps`` of a journal entry, with the grade already written as ``grade``."""
+    return (f'{{"student": {json_dumps(sub.student)}, "path": {json_dumps(sub.path)}, '
+            f'"fingerprint": {json_dumps(fingerprint)}, "grade": {grade}, '
+            f'"seconds": {json_dumps(round(seconds, 3))}}}')
 
 
 # -- running ------------------------------------------------------------------------
@@ -306,41 +334,70 @@ def grade_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
     Raises:
         KeyboardInterrupt: interrupted (the journal keeps what was finished).
     """
+    return [r.data() for r in run_batch(prepared, subs, batch, runner, dask_address, timings)]
+
+
+class _Collector:
+    """The graded submissions of a batch, journalled as they come in."""
+
+    def __init__(self, prepared: Prepared, batch: BatchOptions, total: int,
+                 journal: Journal, seconds: dict[str, float]) -> None:
+        self.prepared = prepared
+        self.batch = batch
+        self.total = total
+        self.journal = journal
+        self.seconds = seconds
+        self.out: dict[str, Rendered] = {}
+
+    def rendered(self, sub: Submission, fingerprint: str, r: Rendered, seconds: float) -> None:
+        """A submission graded (and its outputs rendered) in a worker."""
+        self.journal.add(sub, fingerprint, r.grade, seconds)
+        self.out[sub.student] = _written(r, self.batch.feedback_dir)
+        self.seconds[sub.student] = seconds
+        _tick(self.batch, len(self.out), self.total, sub.student)
+
+    def graded(self, sub: Submission, fingerprint: str, grade: SubmissionGrade) -> None:
+        """A submission graded here (its proofs came in after its checks, or it failed)."""
+        r = render(grade_dict(grade, self.prepared), self.prepared, self.batch.feedback_detail)
+        self.rendered(sub, fingerprint, r, grade.seconds)
+
+
+def run_batch(prepared: Prepared, subs: list[Submission], batch: BatchOptions,
+              runner: str = "local", dask_address: str | None = None,
+              timings: dict[str, float] | None = None,
+              stats: dict[str, int] | None = None) -> list[Rendered]:
+    """``grade_batch``, each grade's outputs as text (``Rendered``), in the order of ``subs``.
+
+    ``stats``, if given, receives the counts of ``STATS`` (for benchmarks; they depend on
+    the order work was done in, the grades never do).
+    """
     journal = Journal(batch.journal_dir, prepared, batch.resume)
-    grades: dict[str, dict] = {}
     seconds: dict[str, float] = timings if timings is not None else {}
+    into = _Collector(prepared, batch, len(subs), journal, seconds)
+    detail = batch.feedback_detail
     try:
         todo: list[tuple[Submission, str, str]] = []
         for sub in subs:
             text, fingerprint, problem = _read(sub)
             old = journal.reuse(sub, fingerprint)
             if old is not None:
-                grades[sub.student] = old
+                into.out[sub.student] = _written(render(old, prepared, detail),
+                                                 batch.feedback_dir)
                 seconds[sub.student] = journal.seconds(sub)
             elif problem is not None or text is None:
-                g = grade_dict(_failed(prepared, sub, problem or "not read"), prepared)
-                journal.add(sub, fingerprint, g)
-                grades[sub.student] = g
+                into.graded(sub, fingerprint, _failed(prepared, sub, problem or "not read"))
             else:
                 todo.append((sub, fingerprint, text))
-        _tick(batch, len(grades), len(subs), "")
-
-        def done(sub: Submission, fingerprint: str, grade: SubmissionGrade) -> None:
-            g = grade_dict(grade, prepared)
-            journal.add(sub, fingerprint, g, grade.seconds)
-            grades[sub.student] = g
-            seconds[sub.student] = grade.seconds
-            _tick(batch, len(grades), len(subs), sub.student)
-
+        _tick(batch, len(into.out), len(subs), "")
         if runner == "dask":
             from derivcheck.grade.dask_runner import run_dask
 
-            run_dask(prepared, todo, batch, dask_address or "", done)
+            run_dask(prepared, todo, batch, dask_address or "", into, stats)
         else:
-            _run_local(prepared, todo, batch, done)
+            _run_local(prepared, todo, batch, into, stats)
     finally:
         journal.close()
-    return [grades[s.student] for s in subs]
+    return [into.out[s.student] for s in subs]
 
 
 def _tick(batch: BatchOptions, n: int, total: int, student: str) -> None:
@@ -348,21 +405,99 @@ def _tick(batch: BatchOptions, n: int, total: int, student: str) -> None:
         batch.progress(n, total, student)
 
 
+def _written(r: Rendered, folder: str | None) -> Rendered:
+    """``r`` with its feedback written to ``folder/<student>.md`` (if a folder is given and
+    it is not written yet): the text is not kept."""
+    if folder is None or r.feedback is None or r.feedback_written:
+        return r
+    write_text(Path(folder) / f"{r.student}.md", r.feedback)
+    return replace(r, feedback=None, feedback_written=True)
+
+
+# -- in a worker ----------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(prepared: Prepared, detail: str | None,
+                  feedback_dir: str | None = None) -> None:
+    """A batch's worker starts: what every job shares; nothing learnt from another batch."""
+    _WORKER["prepared"] = prepared
+    _WORKER["detail"] = detail
+    _WORKER["feedback_dir"] = feedback_dir
+    decided_since()  # the key's own decisions (inherited): the other workers have them
+    forget_proofs()
+    # what the parent built (SymPy, the key; a Dask worker's own state) stays as it is:
+    # the collector no longer walks it, nor writes to its pages (copy on write)
+    gc.freeze()
+
+
+def grade_job(student: str, path: str, text: str) -> tuple:
+    """One submission in a worker: its checks; if every proof they want is known here,
+    its score and its outputs as text (the main process only writes them).
+
+    Returns ``("rendered", Rendered, seconds, hits, decided)`` or ``("checked",
+    Checked, hits, decided)``: ``decided`` the equations this worker decided meanwhile
+    (for the other workers), ``hits`` how many it took from its cache.
+    """
+    prepared: Prepared = _WORKER["prepared"]
+    checked = check_submission(prepared, student, path, text)
+    decided = decided_since()
+    known = proofs_known()
+    if prepared.options.symbolic and any(k not in known for k in checked.proofs):
+        return ("checked", checked, cache_hits_since(), decided)
+    grade = _finish(prepared, Submission(student, path), checked, known)
+    rendered = _written(render(grade_dict(grade, prepared), prepared, _WORKER["detail"]),
+                        _WORKER["feedback_dir"])
+    return ("rendered", rendered, grade.seconds, cache_hits_since(), decided)
+
+
+# -- in the main process --------------------------------------------------------------
+class Shared:
+    """The decided equations of a batch, passed on to every worker once; and counts."""
+
+    def __init__(self, stats: dict[str, int] | None = None) -> None:
+        self.keys: set[tuple] = set()
+        self.stats = stats if stats is not None else {}
+        for name in STATS:
+            self.stats.setdefault(name, 0)
+
+    def new(self, decided: list[tuple], hits: int = 0) -> list[tuple]:
+        """Of ``decided`` (from one worker), the entries no worker has been sent yet."""
+        self.stats["decisions"] += len(decided)
+        self.stats["cache_hits"] += hits
+        fresh = []
+        for key, hit in decided:
+            if key not in self.keys:
+                self.keys.add(key)
+                fresh.append((key, hit))
+        self.stats["equations"] = len(self.keys)
+        return fresh
+
+
+# what ``run_batch(stats=...)`` counts: equations decided (distinct), decisions made by
+# the workers (an equation two workers met at once is decided twice), decisions taken
+# from a worker's cache, submissions finished in a worker / here (proofs came later)
+STATS = ("equations", "decisions", "cache_hits", "finished_in_workers", "finished_here")
+
+
 def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
-               batch: BatchOptions,
-               done: Callable[[Submission, str, SubmissionGrade], None]) -> None:
+               batch: BatchOptions, into: _Collector,
+               stats: dict[str, int] | None = None) -> None:
     options = prepared.options
     if options.symbolic and todo:
         from derivcheck.decide.instantiate import preload
 
         preload()  # SymPy once, before the workers fork: they share it
-    with WorkerPool(batch.workers, seconds=batch.time_limit,
-                    memory_mb=batch.memory_mb) as pool:
+    forget_proofs()
+    with WorkerPool(batch.workers, seconds=batch.time_limit, memory_mb=batch.memory_mb,
+                    init=(_start_worker, prepared, batch.feedback_detail,
+                          batch.feedback_dir), prefetch=True) as pool:
         check_jobs: dict[int, _Pending] = {}
         for sub, fingerprint, text in todo:
-            job = pool.submit(check_submission, prepared, sub.student, sub.path, text)
+            job = pool.submit(grade_job, sub.student, sub.path, text)
             check_jobs[job] = _Pending(sub, fingerprint, text)
         book = Proofs()
+        shared = Shared(stats)
         waiting: list[_Pending] = []
         pending = set(check_jobs)
 
@@ -373,27 +508,37 @@ def _run_local(prepared: Prepared, todo: list[tuple[Submission, str, str]],
 
         while pending or waiting:
             for job in pool.wait(pending) if pending else []:
-                if book.got(job, pool.result(job)):
+                result = pool.take(job)
+                if book.got(job, result):
+                    pool.broadcast(learn, [], [(book.key_of[job], result)])
                     continue
-                p = check_jobs[job]
-                result = pool.result(job)
+                p = check_jobs.pop(job)
                 if not result.ok and _worth_retrying(result) and not p.retried:
                     # the worker died (killed from outside, or it crashed): once more
                     p.retried = True
-                    retry = pool.submit(check_submission, prepared, p.sub.student, p.sub.path,
-                                        p.text)
+                    retry = pool.submit(grade_job, p.sub.student, p.sub.path, p.text)
                     check_jobs[retry] = p
                     pending.add(retry)
                     continue
                 if not result.ok:
-                    done(p.sub, p.fingerprint, not_graded(prepared, p.sub, result))
+                    into.graded(p.sub, p.fingerprint, not_graded(prepared, p.sub, result))
                     continue
-                book.want(p, result.value, options.symbolic, submit_proof)
+                kind, value, *rest = result.value
+                fresh = shared.new(rest[-1], rest[-2])
+                if fresh:
+                    pool.broadcast(learn, fresh)
+                if kind == "rendered":
+                    into.rendered(p.sub, p.fingerprint, value, rest[0])
+                    shared.stats["finished_in_workers"] += 1
+                    continue
+                shared.stats["finished_here"] += 1
+                book.want(p, value, options.symbolic, submit_proof)
                 waiting.append(p)
-            waiting = finish_ready(prepared, waiting, book.results, done)
+            waiting = finish_ready(prepared, waiting, book.results, into.graded)
             if not pending and waiting:  # cannot happen: every awaited proof is a job
                 for p in waiting:
-                    done(p.sub, p.fingerprint, _finish(prepared, p, book.results))
+                    into.graded(p.sub, p.fingerprint, _finish_pending(prepared, p,
+                                                                      book.results))
                 waiting = []
 
 
@@ -445,16 +590,22 @@ def finish_ready(prepared: Prepared, waiting: list[_Pending], proofs: dict[tuple
         if p.waiting:
             still.append(p)
         else:
-            done(p.sub, p.fingerprint, _finish(prepared, p, proofs))
+            done(p.sub, p.fingerprint, _finish_pending(prepared, p, proofs))
     return still
 
 
-def _finish(prepared: Prepared, p: _Pending, proofs: dict[tuple, Limited]) -> SubmissionGrade:
+def _finish_pending(prepared: Prepared, p: _Pending,
+                    proofs: dict[tuple, Limited]) -> SubmissionGrade:
     assert p.checked is not None
+    return _finish(prepared, p.sub, p.checked, proofs)
+
+
+def _finish(prepared: Prepared, sub: Submission, checked: Checked,
+            proofs: dict[tuple, Limited]) -> SubmissionGrade:
     try:
-        return finish(prepared, p.checked, proofs)
+        return finish(prepared, checked, proofs)
     except Exception as exc:  # a bug in derivcheck never stops a batch
-        return _failed(prepared, p.sub, f"derivcheck failed on this submission "
+        return _failed(prepared, sub, f"derivcheck failed on this submission "
                        f"({type(exc).__name__}: {str(exc)[:200]}); please report it")
 
 

@@ -11,8 +11,12 @@ Every equation is decided by ``Decider``: its random points depend only on the
 seed and the equation itself (never on the student or the order of grading),
 and the engine it uses is a fresh copy of the prepared one, so a cached answer
 is exactly what a fresh computation would give.  Identical equations across a
-class are therefore decided once per process, and results do not depend on the
-number of workers or on resuming.
+class are therefore decided once, and results do not depend on the number of
+workers or on resuming.  The cache is shared by the workers of a batch: what one
+decides is sent to the others (``decided_since``, ``learn``).  Its key is everything
+a decision depends on (``Decider.key``): the declarations and definitions
+(``context_of``), both sides as trees and as the text the random points are drawn
+from, the layout, whether a diagnosis is wanted, and every check option (the seed).
 """
 
 from __future__ import annotations
@@ -38,10 +42,16 @@ from derivcheck.printer import to_text
 from derivcheck.results import StepResult, Verdict
 from derivcheck.verify import _check_links, _Draft, _step_result, decide_equation
 
-# (context, lhs, rhs, layout, with_diagnosis) -> (outcome without samples, diagnoses).
-# One per process: pool workers keep it between submissions.
+# Decider.key -> (outcome without samples, diagnoses).  One per process: pool workers
+# keep it between submissions, and learn what the other workers decided (``learn``).
 _CACHE: dict[tuple, tuple[Outcome, tuple[Diagnosis, ...]]] = {}
 _CACHE_LIMIT = 50_000
+# the entries this process decided itself and has not yet given away (``decided_since``)
+_DECIDED: list[tuple[tuple, tuple[Outcome, tuple[Diagnosis, ...]]]] = []
+# counts of this process's lookups, for the benchmark: [hits, decided here]
+CACHE_COUNTS = [0, 0]
+# proof key -> result: the symbolic proofs of the batch known to this process
+_PROOFS: dict[tuple, Limited] = {}
 # context -> engine with the key's (or a submission's) definitions, derivatives computed
 _ENGINES: dict[str, Engine] = {}
 
@@ -100,20 +110,32 @@ class Decider:
         self.options = options
         self.base = engine_for(derivation, context)
 
+    def key(self, lhs: E, rhs: E, lhs_text: str, rhs_text: str, layout: str,
+            with_diagnosis: bool) -> tuple:
+        """What the decision of ``lhs = rhs`` depends on, all of it: two equal keys give
+        the same verdict and evidence.  The texts are there because the random points
+        are drawn from them (two trees equal as trees always print alike today, but
+        the key does not rest on that)."""
+        return (self.context, lhs, rhs, lhs_text, rhs_text, layout, with_diagnosis,
+                self.options)
+
     def __call__(self, lhs: E, rhs: E, layout: str, what: tuple = (),
                  with_diagnosis: bool = True) -> tuple[Outcome, list[Diagnosis]]:
-        key = (self.context, lhs, rhs, layout, with_diagnosis)
+        lhs_text, rhs_text = to_text(lhs), to_text(rhs)
+        key = self.key(lhs, rhs, lhs_text, rhs_text, layout, with_diagnosis)
         hit = _CACHE.get(key)
         if hit is None:
             engine = self.base.clone()
-            rng = rng_for(self.options, "grade", to_text(lhs), to_text(rhs), layout)
+            rng = rng_for(self.options, "grade", lhs_text, rhs_text, layout)
             out, found = decide_equation(engine, lhs, rhs, layout, self.options, rng,
                                          with_diagnosis)
             out = replace(out, samples=[])
             hit = (out, tuple(found))
-            if len(_CACHE) >= _CACHE_LIMIT:
-                _CACHE.clear()
-            _CACHE[key] = hit
+            _remember(key, hit)
+            _DECIDED.append((key, hit))
+            CACHE_COUNTS[1] += 1
+        else:
+            CACHE_COUNTS[0] += 1
         return replace(hit[0]), list(hit[1])
 
     def proof_key(self, out: Outcome) -> tuple | None:
@@ -125,6 +147,54 @@ class Decider:
         engine = self.base
         return prove_call(self.derivation, out.lhs, out.rhs, out.free,
                           proof_setting(self.derivation.dims, self.derivation.size_floor), dict(engine.index_range))
+
+
+def _remember(key: tuple, hit: tuple[Outcome, tuple[Diagnosis, ...]]) -> None:
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    _CACHE[key] = hit
+
+
+def decided_since() -> list[tuple[tuple, tuple[Outcome, tuple[Diagnosis, ...]]]]:
+    """The decisions this process made since the last call (to share with other workers)."""
+    out = list(_DECIDED)
+    _DECIDED.clear()
+    return out
+
+
+def cache_hits_since() -> int:
+    """How many decisions this process took from its cache since the last call."""
+    hits = CACHE_COUNTS[0]
+    CACHE_COUNTS[0] = 0
+    return hits
+
+
+def learn(decided: list[tuple[tuple, tuple[Outcome, tuple[Diagnosis, ...]]]],
+          proofs: list[tuple[tuple, Limited]] = ()) -> None:  # type: ignore[assignment]
+    """Take decisions and proof results another process made (``decided_since``): each is
+    exactly what this process would compute for that key."""
+    for key, hit in decided:
+        if key not in _CACHE:
+            _remember(key, hit)
+    for key, result in proofs:
+        _PROOFS[key] = result
+
+
+def proofs_known() -> dict[tuple, Limited]:
+    """The proof results this process has learnt (``learn``): proof key -> result."""
+    return _PROOFS
+
+
+def forget_proofs() -> None:
+    """A new batch: proofs are asked again (their time limit may differ)."""
+    _PROOFS.clear()
+
+
+def forget() -> None:
+    """Empty this process's caches (a test of fresh decisions; a new batch's proofs)."""
+    _CACHE.clear()
+    _DECIDED.clear()
+    _PROOFS.clear()
 
 
 def prepare(key: AnswerKey, options: Options) -> Prepared:

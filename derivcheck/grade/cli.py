@@ -26,6 +26,7 @@ from typing import Any
 from derivcheck.cli import CHECK_OPTIONS_RULE, add_check_options, check_options
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPT = 0, 2, 3, 130
+FEEDBACK_SUFFIXES = (".md", ".tex", ".pdf")
 
 
 def add_parser(sub: Any) -> None:
@@ -119,7 +120,7 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
     if out.exists() and not out.is_dir():
         return _problem(args, out, started, f"{out}: exists and is not a folder")
     from derivcheck.errors import InputError
-    from derivcheck.grade.batch import BatchOptions, Progress, discover, grade_batch
+    from derivcheck.grade.batch import BatchOptions, Progress, discover, run_batch
     from derivcheck.grade.check import prepare
     from derivcheck.grade.key import load_key
 
@@ -153,12 +154,21 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
     progress = Progress(enabled=False if args.quiet else None)
     batch = BatchOptions(workers=args.workers, time_limit=args.submission_time_limit,
                          memory_mb=args.memory_limit, resume=args.resume,
-                         journal_dir=str(out), progress=progress)
+                         journal_dir=str(out), progress=progress,
+                         feedback_detail=args.feedback_detail,
+                         feedback_dir=str(out / "feedback"))
+    (out / "feedback").mkdir(exist_ok=True)
+    from derivcheck.atomic import remove_partial
+
+    # workers write the feedback files as they go: one killed mid-write (a batch
+    # interrupted, kill -9) leaves its temporary file, removed before and after a run
+    remove_partial(out / "feedback", FEEDBACK_SUFFIXES)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         timings: dict[str, float] = {}
-        grades = grade_batch(prepared, subs, batch, "dask" if args.dask else "local",
-                             args.dask, timings)
+        stats: dict[str, int] = {}
+        graded = run_batch(prepared, subs, batch, "dask" if args.dask else "local",
+                           args.dask, timings, stats)
     except InputError as exc:
         return _problem(args, out, started, exc.format())
     except ImportError as exc:
@@ -169,18 +179,26 @@ def _run(args: argparse.Namespace, out: Path, started: float) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
-    _write_outputs(args, out, prepared, grades, time.monotonic() - started, timings)
+    from derivcheck.grade.export import summary_of
+
+    class_summary = summary_of([r.tally for r in graded], prepared)
+    _write_outputs(args, out, prepared, graded, class_summary, time.monotonic() - started,
+                   timings)
     if not args.quiet:
         from derivcheck.escape import term_text
-        from derivcheck.grade.export import summary, summary_text
+        from derivcheck.grade.export import summary_text
 
         for line in skipped:
             print(f"derivcheck: skipped {term_text(line)}", file=sys.stderr)
-        print(summary_text(summary(grades, prepared)), file=sys.stderr)
+        print(summary_text(class_summary), file=sys.stderr)
+        if stats.get("decisions") or stats.get("cache_hits"):
+            print(f"equations decided: {stats['equations']} distinct ({stats['decisions']} "
+                  f"decisions in the workers, {stats['cache_hits']} answers from their "
+                  "caches)", file=sys.stderr)
         written = [str(out / "gradebook.csv"), str(out / "grades.json"), f"{out / 'feedback'}/"]
         if args.format == "gradescope":
             written.append(str(out / "results.json"))
-            if len(grades) > 1:
+            if len(graded) > 1:
                 written.append(f"{out / 'gradescope'}/<student>/results.json")
         print("written: " + ", ".join(written), file=sys.stderr)
     return EXIT_OK
@@ -190,24 +208,31 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated()
 
 
-def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: list[dict],
-                   seconds: float, timings: dict[str, float] | None = None) -> None:
+def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, graded: list[Any],
+                   class_summary: dict, seconds: float,
+                   timings: dict[str, float] | None = None) -> None:
+    """Every output file, from each student's ``Rendered`` outputs (made in the workers)."""
     import json
 
-    from derivcheck.atomic import write_text
+    from derivcheck.atomic import remove_partial, write_text
     from derivcheck.grade.export import (
         feedback_markdown,
-        gradebook_csv,
-        grades_json,
+        gradebook_csv_of,
+        grades_json_of,
         gradescope_crash,
         gradescope_results,
     )
 
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
-    for g in grades:
-        write_text(feedback / f"{g['student']}.md",
-                   feedback_markdown(g, prepared, args.feedback_detail))
+    for r in graded:
+        if r.feedback_written:  # by the worker that graded it
+            continue
+        text = r.feedback if r.feedback is not None else feedback_markdown(
+            r.data(), prepared, args.feedback_detail)
+        write_text(feedback / f"{r.student}.md", text)
+    if args.feedback_latex or args.format == "gradescope":
+        grades = [r.data() for r in graded]
     if args.feedback_latex:
         _latex_feedback(feedback, prepared, grades, args.pdf, args.feedback_detail)
     if args.format == "gradescope":
@@ -231,8 +256,10 @@ def _write_outputs(args: argparse.Namespace, out: Path, prepared: Any, grades: l
                 f"{', ...' if len(grades) > 10 else ''}), one was expected: upload a "
                 "single .yaml file. Each one's results are in gradescope/<name>/results.json.",
                 seconds, prepared.key.rubric.max_points), indent=2) + "\n")
-    write_text(out / "grades.json", grades_json(grades, prepared))
-    write_text(out / "gradebook.csv", gradebook_csv(grades, prepared))
+    write_text(out / "grades.json", grades_json_of([r.grade for r in graded], class_summary,
+                                                   prepared))
+    write_text(out / "gradebook.csv", gradebook_csv_of([r.row for r in graded], prepared))
+    remove_partial(feedback, FEEDBACK_SUFFIXES)
 
 
 def _latex_feedback(folder: Path, prepared: Any, grades: list[dict], pdf: bool,

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from derivcheck.escape import csv_cell, json_dumps, md_block, md_code, md_text
@@ -60,30 +61,58 @@ def _no_timing(step: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the class ------------------------------------------------------------------------
-def summary(grades: list[dict], prepared: Prepared) -> dict[str, Any]:
-    """How the class did: counts, the average, and the most common mistakes."""
-    read = [g for g in grades if g["error"] is None]
-    mistakes: Counter[str] = Counter()
-    students: dict[str, set[str]] = {}
-    for g in read:
+@dataclass(frozen=True)
+class Tally:
+    """What the class summary needs of one grade (computed where the grade is made)."""
+
+    student: str
+    read: bool
+    score: float
+    needs_review: bool
+    points: dict[str, float]  # item id -> points
+    mistakes: tuple[str, ...]  # the named mistakes of its wrong links, one per link and code
+
+
+def tally(g: dict) -> Tally:
+    points: dict[str, float] = {}
+    for i in g["items"]:
+        points.setdefault(i["id"], float(i["points"]))
+    mistakes: list[str] = []
+    if g["error"] is None:
         for step in g["steps"]:
             for link in step["links"]:
                 if link["verdict"] in ("refuted", "ill_formed"):
-                    for code in _named_mistakes(link["diagnosis"]):
-                        mistakes[code] += 1
-                        students.setdefault(code, set()).add(g["student"])
-    scores = [g["score"] for g in grades]
+                    mistakes.extend(_named_mistakes(link["diagnosis"]))
+    return Tally(g["student"], g["error"] is None, g["score"], bool(g["needs_review"]),
+                 points, tuple(mistakes))
+
+
+def summary(grades: list[dict], prepared: Prepared) -> dict[str, Any]:
+    """How the class did: counts, the average, and the most common mistakes."""
+    return summary_of([tally(g) for g in grades], prepared)
+
+
+def summary_of(tallies: list[Tally], prepared: Prepared) -> dict[str, Any]:
+    """``summary`` from each grade's ``tally``."""
+    read = [t for t in tallies if t.read]
+    mistakes: Counter[str] = Counter()
+    students: dict[str, set[str]] = {}
+    for t in read:
+        for code in t.mistakes:
+            mistakes[code] += 1
+            students.setdefault(code, set()).add(t.student)
+    scores = [t.score for t in tallies]
     return {
-        "submissions": len(grades),
+        "submissions": len(tallies),
         "graded": len(read),
-        "failed_to_read": len(grades) - len(read),
-        "needs_review": sum(1 for g in grades if g["needs_review"]),
+        "failed_to_read": len(tallies) - len(read),
+        "needs_review": sum(1 for t in tallies if t.needs_review),
         "max_score": prepared.key.rubric.max_points,
         "average": round(sum(scores) / len(scores), 4) if scores else None,
-        "average_of_graded": (round(sum(g["score"] for g in read) / len(read), 4)
+        "average_of_graded": (round(sum(t.score for t in read) / len(read), 4)
                               if read else None),
-        "items": {item.id: round(sum(_item_points(g, item.id) for g in grades)
-                                 / max(1, len(grades)), 4)
+        "items": {item.id: round(sum(t.points.get(item.id, 0.0) for t in tallies)
+                                 / max(1, len(tallies)), 4)
                   for item in prepared.key.rubric.items},
         "common_mistakes": [{"code": code, "links": n, "students": len(students[code])}
                             for code, n in sorted(mistakes.items(),
@@ -106,14 +135,13 @@ def _named_mistakes(codes: list[str]) -> list[str]:
     return specific or codes
 
 
-def _item_points(g: dict, item_id: str) -> float:
-    for i in g["items"]:
-        if i["id"] == item_id:
-            return float(i["points"])
-    return 0.0
-
-
 def grades_json(grades: list[dict], prepared: Prepared) -> str:
+    return grades_json_of([json_dumps(g) for g in grades], summary(grades, prepared), prepared)
+
+
+def grades_json_of(lines: list[str], class_summary: dict[str, Any],
+                   prepared: Prepared) -> str:
+    """``grades.json`` from each grade as ``json_dumps`` wrote it, and the summary."""
     key = prepared.key
     head = {
         "schema_version": GRADE_SCHEMA_VERSION,
@@ -122,16 +150,16 @@ def grades_json(grades: list[dict], prepared: Prepared) -> str:
                            "via": i.via_text or None} for i in key.rubric.items],
                 "policy": key.rubric.policy.as_dict(), "max_score": key.rubric.max_points},
         "seed": prepared.options.seed,
-        "summary": summary(grades, prepared),
+        "summary": class_summary,
     }
     # one student per line: readable, and json's fast encoder (indent= is pure Python,
     # about 10 s for a class of 1,000)
-    lines = ["{" + ",\n".join(f" {json.dumps(k)}: {json_dumps(v)}"
-                               for k, v in head.items()) + ","]
-    lines.append(' "students": [')
-    lines.append(",\n".join("  " + json_dumps(g) for g in grades))
-    lines.append(" ]\n}")
-    return "\n".join(lines) + "\n"
+    out = ["{" + ",\n".join(f" {json.dumps(k)}: {json_dumps(v)}"
+                             for k, v in head.items()) + ","]
+    out.append(' "students": [')
+    out.append(",\n".join("  " + line for line in lines))
+    out.append(" ]\n}")
+    return "\n".join(out) + "\n"
 
 
 def summary_text(s: dict[str, Any]) -> str:
@@ -158,21 +186,58 @@ def points_text(x: float) -> str:
 _num = points_text
 
 
+GRADEBOOK_HEAD = ("student", "path", "score", "max_score")
+
+
 def gradebook_csv(grades: list[dict], prepared: Prepared) -> str:
+    return gradebook_csv_of([gradebook_row(g, prepared) for g in grades], prepared)
+
+
+def gradebook_csv_of(rows: list[str], prepared: Prepared) -> str:
+    """``gradebook.csv`` from each grade's ``gradebook_row``."""
     items = [i.id for i in prepared.key.rubric.items]
     out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(["student", "path", "score", "max_score", *items, "needs_review", "error",
-                "seed"])
-    for g in grades:
-        by = {i["id"]: i["points"] for i in g["items"]}
-        first_error = (g["error"] or "").splitlines()[0] if g["error"] else ""
-        w.writerow([csv_cell(g["student"]), csv_cell(g["path"]), _num(g["score"]),
-                    _num(g["max_score"]),
-                    *(_num(by.get(i, 0.0)) for i in items),
-                    "yes" if g["needs_review"] else "no", csv_cell(first_error),
-                    str(g["seed"])])
+    csv.writer(out, lineterminator="\n").writerow(
+        [*GRADEBOOK_HEAD, *items, "needs_review", "error", "seed"])
+    return out.getvalue() + "".join(rows)
+
+
+def gradebook_row(g: dict, prepared: Prepared) -> str:
+    """One student's line of ``gradebook.csv`` (with its line end)."""
+    by = {i["id"]: i["points"] for i in g["items"]}
+    first_error = (g["error"] or "").splitlines()[0] if g["error"] else ""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(
+        [csv_cell(g["student"]), csv_cell(g["path"]), _num(g["score"]), _num(g["max_score"]),
+         *(_num(by.get(i.id, 0.0)) for i in prepared.key.rubric.items),
+         "yes" if g["needs_review"] else "no", csv_cell(first_error), str(g["seed"])])
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One student's outputs as text, made where the grade is made (in a worker): the
+    main process of a batch only writes them.  ``grade`` is ``json_dumps`` of the grade
+    dictionary (its line in grades.json and in the journal); ``feedback`` the Markdown
+    at the batch's detail (None: not asked for)."""
+
+    student: str
+    grade: str
+    row: str
+    feedback: str | None
+    tally: Tally
+    feedback_written: bool = False  # written to its file where it was made
+
+    def data(self) -> dict[str, Any]:
+        """The grade dictionary (read back from ``grade``, as a resumed batch reads it)."""
+        return json.loads(self.grade)  # type: ignore[no-any-return]
+
+
+def render(g: dict, prepared: Prepared, detail: str | None) -> Rendered:
+    """``g``'s outputs as text (``Rendered``); its feedback at ``detail`` if given."""
+    return Rendered(g["student"], json_dumps(g), gradebook_row(g, prepared),
+                    feedback_markdown(g, prepared, detail) if detail is not None else None,
+                    tally(g))
 
 
 # -- Markdown -------------------------------------------------------------------------
