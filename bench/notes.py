@@ -71,8 +71,11 @@ def measure(path: Path, options: Options) -> Row:
     row = Row(path.name)
     found = read_document(path.read_text(), str(path), "markdown")
     equations = [e for e in found.entries if e.line]
-    row.found = len(equations)
-    row.read = sum(1 for e in equations if e.kind in ("definition", "step"))
+    # an equation is a place (line, column): a chain partly read has an unread entry and
+    # step entries for its readable runs, at one place; it counts once, as read (partly)
+    places = {(e.line, e.col) for e in equations}
+    row.found = len(places)
+    row.read = len({(e.line, e.col) for e in equations if e.kind in ("definition", "step")})
     row.definitions = sum(1 for e in equations if e.kind == "definition")
     row.repaired = _read_after_repairs(path.read_text(), str(path), found, row.read)
     links: dict[tuple[str, str], Verdict] = {}
@@ -124,7 +127,8 @@ def _read_after_repairs(text: str, path: str, found, read: int) -> int:  # type:
             break
         text = "\n".join(lines)
         found = read_document(text, path, "markdown")
-        read = sum(1 for e in found.entries if e.line and e.kind in ("definition", "step"))
+        read = len({(e.line, e.col) for e in found.entries
+                    if e.line and e.kind in ("definition", "step")})
     return read
 
 

@@ -292,8 +292,9 @@ NOT_SCALARS = {
     "quadratic form": ("$$ \\frac{\\partial}{\\partial x} (x^\\top A x) = 2 A x $$\n",
                        "x is written transposed"),
     "a group transposed": ("$$ (A + B)^T = A + B $$\n", "A is written transposed"),
-    "transposed on another line": ("$$ A^T = C $$\n$$ A B = B A $$\n",
+    "transposed on another line": ("$$ A^T = C $$\n$$ A + B = B + A $$\n",
                                    "A is written transposed (line 1)"),
+    "capitals side by side": ("$$ A B = B A $$\n", "A is written beside another capital"),
 }
 
 

@@ -741,9 +741,10 @@ def _infer(state: _State, message: str, at: InputError, blocked: set[str],
                 dims = []
         if not dims:
             why = f"{written} written without a subscript"
-            where = _transposed_at(state, name)
-            if where:  # x^T A x, (A B)^T: nobody transposes a scalar
-                raise replace(at, message=f"{at.message}: {written} is written transposed "
+            found = _not_scalar_at(state, name)
+            if found:  # x^T A x, (A B)^T, A B: nobody transposes a scalar
+                where, how = found
+                raise replace(at, message=f"{at.message}: {written} is written {how} "
                               f"(line {where}), so it is not a scalar, and its shape cannot "
                               "be inferred", hint=f"declare it in a ```derivcheck block "
                               f"(e.g. {name.ident}: matrix n n, or {name.ident}: vector n)"
@@ -757,16 +758,26 @@ def _infer(state: _State, message: str, at: InputError, blocked: set[str],
 _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*)?(?:\\top|\\intercal|\\mathsf\{T\}|T)(?![A-Za-z])")
 
 
-def _transposed_at(state: _State, name: _Name) -> int | None:
-    """The first line where the document transposes ``name`` or a bracket holding it
-    (``x^\\top``, ``A^T``, ``(A B)^\\top``), or None."""
+# two capitals side by side (A B, W_1 X): the notation of a matrix product
+_CAPITALS = re.compile(r"(?<![\\A-Za-z])([A-Z](?:_\{?\w+\}?)?)\s*([A-Z](?:_\{?\w+\}?)?)(?![A-Za-z])")
+
+
+def _not_scalar_at(state: _State, name: _Name) -> tuple[int, str] | None:
+    """(line, how) of the first place the document writes ``name`` as no scalar is
+    written: transposed, or a bracket holding it transposed (``x^\\top``, ``A^T``,
+    ``(A B)^\\top``), or a capital beside another capital (``A B``); else None."""
     for eq in state.equations:
         for piece in eq.pieces:
             text = piece.text
             for m in _TRANSPOSE.finditer(text):
                 operand = _operand_before(text, m.start())
                 if operand and _mentions(operand, name):
-                    return state.doc.position(piece.offset(m.start()))[0]
+                    return state.doc.position(piece.offset(m.start()))[0], "transposed"
+            if name.ident[:1].isupper():
+                for m in _CAPITALS.finditer(text):
+                    if any(_mentions(g, name) for g in m.groups()):
+                        return (state.doc.position(piece.offset(m.start()))[0],
+                                "beside another capital, as a matrix product is")
     return None
 
 
