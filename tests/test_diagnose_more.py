@@ -27,6 +27,10 @@ TEMPERATURE = {"symbols": {"z": "vector K", "tau": "posscalar", "Z": "matrix K N
 TANH = {"symbols": {"x": "vector D", "W": "matrix H D", "V": "matrix K H", "t": "vector K",
                     "s": "scalar", "r": "scalar"},
         "define": {"h": "W @ x", "g": "tanh(h)", "o": "V @ g", "L": "sum((o - t) ** 2) / 2"}}
+LSTM = {"symbols": {"xh": "vector M", "Wf": "matrix H M", "ig": "vector H", "gt": "vector H",
+                    "og": "vector H", "cp": "vector H", "gh": "vector H"},
+        "define": {"f": "sigmoid(Wf @ xh)", "c": "f * cp + ig * gt", "h": "og * tanh(c)",
+                   "L": "sum(gh * h)", "dc": "gh * og * (1 - tanh(c) ** 2)"}}
 SIGMOID_SQ = {"symbols": {"w": "vector D", "x": "vector D", "y": "scalar"},
               "define": {"s": "sigmoid(w.T @ x)", "E": "(s - y) ** 2 / 2"}}
 SIZES = {"symbols": {"X": "matrix N D", "w": "vector D", "r": "vector N", "q": "vector E",
@@ -133,6 +137,12 @@ CASES = [
     ("1/N on one term only", SIZES,
      "d(sum(X @ w) / N + sum(w ** 2) / N)/d(w) = X.T @ (r * 0 + 1) / N + 2 * w", None,
      "refuted", ("missing-factor",), "the term `2 * w` of the claim lacks the factor `1/N`"),
+    # a name of the file missing as an elementwise factor (a newcomer's LSTM cell: the
+    # forget gate f; it was residual)
+    ("forget gate missing", LSTM, "d(L)/d(cp) = dc", None, "refuted", ("missing-factor",),
+     "the claim lacks the factor `f`"),
+    ("forget gate extra", LSTM, "d(L)/d(cp) = dc * f * f", None, "refuted", ("extra-factor",),
+     "the claim multiplies by `f`"),
     # two mistakes in one term: its sign and its 1/N (a ridge gradient, data term)
     ("sign and 1/N in one term", "linreg", "d(Lr)/d(w) = -2 * X.T @ r + 2 * lam * w", None,
      "refuted", ("sign-error", "missing-factor"), "its sign corrected, lacks the factor `1/N`"),

@@ -11,7 +11,10 @@ missing one is ``missing-relu-mask``).  A power of a dimension missing from one 
 
 A factor of the reference's products in general is not tried: the engine's
 products are not the author's (``softmax(z) * (...)`` would make ``a2`` "lack" the
-other factor of ``a2 - y``).
+other factor of ``a2 - y``). The file's own names are: a symbol or a defined name
+the reference is written with, of the claim's shape, as an elementwise factor of the
+whole claim (``gamma`` of a batch norm, the forget gate ``f`` of an LSTM cell; a
+scalar name is a ``scale-factor``).
 
 A factor is tried only where it has the claim's shape or is a scalar (an elementwise
 or scalar product), so every candidate is a well-formed edit of the claim; a missing
@@ -126,6 +129,18 @@ def factor(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
         if probe.equals(ir.mul(ref, f), "claim"):
             return diagnosis("extra-factor", detail=f"the claim multiplies by `{to_text(f)}` "
                              f"({what}), which the reference does not")
+    # A name of the file (a symbol or a definition the reference uses: gamma in a batch
+    # norm, the forget gate f of an LSTM cell) as the whole factor: the author's own
+    # names, not the engine's products
+    for f in _named_factors(probe, ref)[:MAX_FACTORS]:
+        if probe.shape(f) != want or want in ((), (1, 1)):
+            continue  # a scalar name is a scale-factor ("`tau` times"), found later
+        if probe.equals(ir.mul(claim, f), "ref"):
+            return diagnosis("missing-factor", detail=f"the claim lacks the factor "
+                             f"`{to_text(f)}`")
+        if probe.equals(ir.mul(ref, f), "claim"):
+            return diagnosis("extra-factor", detail=f"the claim multiplies by `{to_text(f)}`, "
+                             "which the reference does not")
     # The factor of one operand of a matrix product: ((W2.T @ d) * (1 - a1**2)) @ x.T
     # written W2.T @ d @ x.T.  Each operand it fits is tried, the claim's own nodes.
     places = 0
@@ -143,6 +158,31 @@ def factor(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                 return diagnosis("missing-factor", detail=f"the claim lacks the factor "
                                  f"`{to_text(f)}` ({what}) on `{to_text(operand)}`")
     return None
+
+
+def _named_factors(probe: Probe, ref: E) -> list[E]:
+    """The symbols and defined names the reference is written with, through the
+    definitions it uses (not indices), in the order first met."""
+    engine = probe.engine
+    out: list[E] = []
+    seen: set[tuple[str, str]] = set()
+    visited: set[int] = set()
+    stack = [ref]
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if node.op in ("sym", "ref") and (node.op, str(node.val)) not in seen:
+            seen.add((node.op, str(node.val)))
+            sym = engine.symbols.get(str(node.val)) if node.op == "sym" else None
+            if sym is None or not sym.is_index:
+                out.append(E(node.op, val=node.val))
+            if node.op == "ref" and node.val in engine.definitions:
+                stack.append(engine.definitions[str(node.val)])
+            continue
+        stack.extend(reversed(node.args))
+    return out
 
 
 def _operands(claim: E) -> list[tuple[tuple[int, ...], E]]:
