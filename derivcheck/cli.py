@@ -13,6 +13,7 @@ report is written (whatever the verdicts), 2 for an input, output or TeX problem
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -130,10 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("derivcheck: interrupted", file=sys.stderr)
         return EXIT_INTERRUPT
     except BrokenPipeError:  # `derivcheck verify ... | head`: the reader left, not a bug
-        try:  # no second error when Python flushes stdout at exit
+        with contextlib.suppress(OSError, ValueError):  # no second error at exit's flush
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
         return EXIT_INTERRUPT
     except Exception as exc:  # a bug in derivcheck: say so, never a bare traceback
         print(f"derivcheck: internal error: {type(exc).__name__}: {exc} (please report it)",

@@ -539,7 +539,8 @@ DEFINITION_REPAIRS = {
                          "it 1 more equation"),
     # the square of a lost transpose: x^7 for x^T in a quadratic form
     "transpose as a digit": ("```derivcheck\nsymbols:\n  x: vector D\n  A: matrix D D\n```\n"
-                             "$$q = x^7 A x$$\n$$\\frac{\\partial q}{\\partial x} = (A + A^T) x$$\n",
+                             "$$q = x^7 A x$$\n"
+                             "$$\\frac{\\partial q}{\\partial x} = (A + A^T) x$$\n",
                              "reading `x^T` for `x^7` makes the definition of q readable"),
     # a mathematical mistake in a definition that reads is no transcription error: none
 

@@ -50,7 +50,7 @@ def _oracle(first: int, last_off: int, n: int, values: np.ndarray) -> float:
 @pytest.mark.parametrize("n", SIZES)
 def test_the_evaluator_sums_exactly_the_positions_kept(n: int) -> None:
     rng = np.random.default_rng(n)
-    for first in range(0, 4):
+    for first in range(4):
         for off in range(1, 4):
             engine, left, _ = _sides(f"Sum(k, span(k, {first}, n - {off}) * x[k]) = 0")
             x = rng.normal(size=n)

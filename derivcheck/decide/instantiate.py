@@ -82,7 +82,8 @@ def prove(engine: Engine, lhs: E, rhs: E, free: frozenset[str], time_limit: floa
 
 def proof_job(engine: Engine, lhs: E, rhs: E, free: frozenset[str]) -> tuple:
     """``(function, *arguments)`` of a proof, to run in a worker process."""
-    return prove_call(engine.derivation, lhs, rhs, free, proof_setting(engine.derivation.dims, engine.derivation.size_floor),
+    d = engine.derivation
+    return prove_call(d, lhs, rhs, free, proof_setting(d.dims, d.size_floor),
                       dict(engine.index_range))
 
 

@@ -146,7 +146,8 @@ class Decider:
         assert out.lhs is not None and out.rhs is not None
         engine = self.base
         return prove_call(self.derivation, out.lhs, out.rhs, out.free,
-                          proof_setting(self.derivation.dims, self.derivation.size_floor), dict(engine.index_range))
+                          proof_setting(self.derivation.dims, self.derivation.size_floor),
+                          dict(engine.index_range))
 
 
 def _remember(key: tuple, hit: tuple[Outcome, tuple[Diagnosis, ...]]) -> None:

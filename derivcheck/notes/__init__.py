@@ -93,7 +93,7 @@ def as_derivation(found: Extraction) -> Derivation:
                              "in a ```derivcheck block (docs/notes.md)"]))
     defined = tuple(f"defined: {d.name} = {d.text} (line {d.loc.line})"
                     for d in found.derivation.definitions if d.loc is not None and d.loc.line)
-    read_as = ()
+    read_as: tuple[str, ...] = ()
     if str(found.path).lower().endswith(TEXT_SUFFIXES):
         kind = kind_of(str(found.path))
         read_as = (f"read as a {'LaTeX' if kind == 'latex' else 'Markdown'} document "

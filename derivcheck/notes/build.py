@@ -28,9 +28,8 @@ document; nothing is dropped.
 
 from __future__ import annotations
 
-import dataclasses
-
 import contextlib
+import dataclasses
 import re
 import time
 from collections.abc import Iterator
@@ -759,7 +758,8 @@ _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*)?(?:\\top|\\intercal|\\mathsf\{T\}|T)(?!
 
 
 # two capitals side by side (A B, W_1 X): the notation of a matrix product
-_CAPITALS = re.compile(r"(?<![\\A-Za-z])([A-Z](?:_\{?\w+\}?)?)\s*([A-Z](?:_\{?\w+\}?)?)(?![A-Za-z])")
+_CAPITAL = r"([A-Z](?:_\{?\w+\}?)?)"
+_CAPITALS = re.compile(r"(?<![\\A-Za-z])" + _CAPITAL + r"\s*" + _CAPITAL + r"(?![A-Za-z])")
 
 
 def _not_scalar_at(state: _State, name: _Name) -> tuple[int, str] | None:

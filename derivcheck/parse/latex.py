@@ -1295,7 +1295,7 @@ class _Reader:
         if one_based:
             _refuse_index_as_number(body, var, lower, upper, sub_start, bound.name)
         self.notes.append(note)
-        body = self.restrict(body, bound.name, span, other, sub_start, var, bound.dim)
+        body = self.restrict(body, bound.name, span, other, sub_start, var, bound.dim or "")
         return E("Sum", (body,), bound.name, pos=pos)
 
     def restrict(self, body: E, name: str, span: tuple[int, int, str] | None,
