@@ -21,6 +21,8 @@ CODES: dict[str, str] = {
     "extra-factor": "an extra factor: {detail}",
     "wrong-dimension": "two dimensions are confused: {detail}",
     "missing-sum": "a sum is missing: the claim holds summed over `{index}`, as `{fixed}`",
+    "partial-sum": "a sum leaves out terms: it runs over the positions {kept} of `{index}`; "
+                   "over the whole range the step holds, with `{fixed}`",
     "missing-relu-mask": "the ReLU mask is missing: the reference multiplies by {mask}",
     "wrong-symbol": "a wrong symbol: {detail}; the claim holds as `{fixed}`",
     "wrong-index": "a wrong index: {detail}; the claim holds as `{fixed}`",

@@ -143,6 +143,13 @@ CASES = [
      "the claim lacks the factor `f`"),
     ("forget gate extra", LSTM, "d(L)/d(cp) = dc * f * f", None, "refuted", ("extra-factor",),
      "the claim multiplies by `f`"),
+    # a sum over part of its range where the whole is meant (a newcomer's partial sum:
+    # it was scale-factor "varies with the point" or residual)
+    ("partial sum in the claim", "softmax",
+     "d(L)/d(z[i]) = a[i] - Sum(k, span(k, 0, K - 2) * t[k] * delta(k, i))", None, "refuted",
+     ("partial-sum",), "positions 0..K-2 of `k`"),
+    ("partial sum on the left", "softmax", "Sum(k, span(k, 1, K - 1) * a[k]) = 1", "none",
+     "refuted", ("partial-sum",), "with `Sum(k, a[k])`"),
     # two mistakes in one term: its sign and its 1/N (a ridge gradient, data term)
     ("sign and 1/N in one term", "linreg", "d(Lr)/d(w) = -2 * X.T @ r + 2 * lam * w", None,
      "refuted", ("sign-error", "missing-factor"), "its sign corrected, lacks the factor `1/N`"),

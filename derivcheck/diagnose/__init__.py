@@ -12,7 +12,7 @@ fits is the diagnosis: the whole side (``whole``: sign, factor, a dimension for
 another, transpose, minus the transpose), one transposed factor, an assumption (an
 index swap first when symmetry would also explain it), a ReLU mask, a log base
 (``assume``, ``edits``), an activation's derivative missing or extra (``factors``), a
-sum left out (``edits``),
+sum left out, or run over part of its range (``edits``),
 terms (``terms``, with a dimension missing from one term), a factor that varies with
 the point, which components differ, then one edit of a product's order, a symbol or
 an index (``edits``), then a wrong sign or a transposed factor together with one of
@@ -92,7 +92,8 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
             return [index, d]
     d = d or missing_mask(probe, ref) or edits.relu_input(probe, ref) or \
         edits.log_base(probe, claim) or factors.factor(probe, ref, claim) or \
-        edits.missing_sum(probe, ref, claim) or terms(probe, ref, claim) or \
+        edits.missing_sum(probe, ref, claim) or edits.partial_sum(probe, ref, claim) or \
+        terms(probe, ref, claim) or \
         whole.scale(samples, probe, ref, claim, varying=True)
     if d:
         return [d]

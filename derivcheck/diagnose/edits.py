@@ -279,6 +279,27 @@ def missing_sum(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
     return None
 
 
+def partial_sum(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """A sum over part of its range (``\\sum_{k=1}^{K-1}``: ``span`` in the IR) that, run
+    over the whole range, makes the step hold: in the claim, or in the reference where
+    that is the other side as written (``\\sum_{k=1}^{K-1} y_k = 1``)."""
+    want = probe.shape(claim)
+    for side, node in (("claim", claim), ("ref", ref)):
+        for path, sub in positions(node):
+            if sub.op != "mul" or not any(a.op == "span" for a in sub.args):
+                continue
+            span, body = sub.args if sub.args[0].op == "span" else sub.args[::-1]
+            fixed = replace_at(node, path, body)
+            holds = _holds(probe, fixed, want) if side == "claim" else \
+                probe.equals(fixed, "claim")
+            if holds:
+                first, dropped, dim = span.val  # type: ignore[misc]
+                return diagnosis("partial-sum", kept=f"{first}..{dim}-{dropped + 1}",
+                                 index=to_text_bounded(span.args[0]),
+                                 fixed=to_text_bounded(fixed))
+    return None
+
+
 # -- two mistakes: a transposed factor and one more edit -----------------------------
 
 MAX_FIRST_EDITS = 4  # transposes tried as the first of two mistakes
