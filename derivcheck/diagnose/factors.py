@@ -166,22 +166,18 @@ def _named_factors(probe: Probe, ref: E) -> list[E]:
     engine = probe.engine
     out: list[E] = []
     seen: set[tuple[str, str]] = set()
-    visited: set[int] = set()
-    stack = [ref]
-    while stack:
-        node = stack.pop()
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        if node.op in ("sym", "ref") and (node.op, str(node.val)) not in seen:
-            seen.add((node.op, str(node.val)))
+    roots = [ref]
+    while roots:
+        for node in roots.pop(0).walk():
+            key = (node.op, str(node.val))
+            if node.op not in ("sym", "ref") or key in seen:
+                continue
+            seen.add(key)
             sym = engine.symbols.get(str(node.val)) if node.op == "sym" else None
             if sym is None or not sym.is_index:
                 out.append(E(node.op, val=node.val))
             if node.op == "ref" and node.val in engine.definitions:
-                stack.append(engine.definitions[str(node.val)])
-            continue
-        stack.extend(reversed(node.args))
+                roots.append(engine.definitions[str(node.val)])
     return out
 
 
