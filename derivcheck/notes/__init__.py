@@ -95,8 +95,7 @@ def as_derivation(found: Extraction) -> Derivation:
                     for d in found.derivation.definitions if d.loc is not None and d.loc.line)
     read_as: tuple[str, ...] = ()
     if str(found.path).lower().endswith(TEXT_SUFFIXES):
-        kind = kind_of(str(found.path))
-        read_as = (f"read as a {'LaTeX' if kind == 'latex' else 'Markdown'} document "
+        read_as = (f"read as a {'LaTeX' if found.kind == 'latex' else 'Markdown'} document "
                    "(a plain-text file with display math)",)
     return replace(found.derivation, step_errors=unread,
                    warnings=read_as + found.inferred + defined)

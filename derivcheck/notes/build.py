@@ -90,6 +90,7 @@ class Extraction:
     entries: tuple[Entry, ...]
     inferred: tuple[str, ...]
     error: InputError | None = None  # the declarations could not be read: nothing is
+    kind: str = "markdown"  # how it was read: "markdown" or "latex"
 
     @property
     def unread(self) -> tuple[Entry, ...]:
@@ -157,7 +158,7 @@ def read_document(text: str, path: str, kind: str, *, repairs: bool = True) -> E
     try:
         state = _state(doc)
     except InputError as exc:
-        return Extraction(path, "", None, (), (), exc)
+        return Extraction(path, "", None, (), (), exc, kind)
     state.repairs = repairs
     items = split_items(doc.blocks)
     entries: list[Entry] = []
@@ -187,12 +188,13 @@ def read_document(text: str, path: str, kind: str, *, repairs: bool = True) -> E
     if not steps:
         entries.append(Entry(0, 0, "unread", "", "", "no equation of the document could be "
                              "read as a step: nothing to check"))
-        return Extraction(path, yaml, None, tuple(entries), _inferred(state))
+        return Extraction(path, yaml, None, tuple(entries), _inferred(state), kind=kind)
     try:
         derivation = _relocate(load_text(yaml, path), marks, doc)
     except InputError as exc:  # each step was read alone; together they should be too
         entries.append(Entry(0, 0, "unread", "", "", _mapped(exc, marks, doc).format()))
-    return Extraction(path, yaml, derivation, tuple(entries), _inferred(state))
+    return Extraction(path, yaml, derivation, tuple(entries), _inferred(state),
+                      kind=kind)
 
 
 def _inferred(state: _State) -> tuple[str, ...]:
