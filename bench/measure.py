@@ -75,7 +75,15 @@ def whole_process(repeat: int) -> dict:
     startup = _wall([py, "-c", "import derivcheck.cli"], repeat)
     help_run = _wall([py, "-m", "derivcheck", "--help"], repeat)
     verify = [py, "-m", "derivcheck", "verify", "derivations/"]
-    whole = _wall(verify, repeat)
+    # issue 11's yardstick: a bare `import sympy` process, timed pair by pair with the
+    # whole run (each pair back to back, so both see the same load)
+    sympy_s, whole, ratios = [], [], []
+    for _ in range(repeat):
+        bare = _wall([py, "-c", "import sympy"], 1)[0]
+        run = _wall(verify, 1)[0]
+        sympy_s.append(bare)
+        whole.append(run)
+        ratios.append(run / bare)
     numeric = _wall([*verify, "--no-symbolic"], repeat)
     rss = subprocess.run([py, "-c", _RSS, *verify], cwd=ROOT, capture_output=True, text=True)
     maxrss_kb = int(rss.stdout.strip() or 0)
@@ -83,6 +91,8 @@ def whole_process(repeat: int) -> dict:
         "startup_import_s": _stats(startup),
         "startup_help_s": _stats(help_run),
         "verify_derivations_s": _stats(whole),
+        "import_sympy_s": _stats(sympy_s),
+        "verify_over_import_sympy": round(statistics.median(ratios), 2),
         "verify_derivations_no_symbolic_s": _stats(numeric),
         "peak_memory_mb": round(maxrss_kb / 1024, 1),
         "repeat": repeat,

@@ -136,9 +136,13 @@ def markdown(results: dict) -> str:
         lines += ["", "## derivcheck as a whole process", "",
                   "| measure | median | best |", "|---|---|---|"]
         for key in ("startup_import_s", "startup_help_s", "verify_derivations_s",
-                    "verify_derivations_no_symbolic_s"):
-            lines.append(f"| {key[:-2].replace('_', ' ')} | {w[key]['median']:.3f} s | "
-                         f"{w[key]['best']:.3f} s |")
+                    "verify_derivations_no_symbolic_s", "import_sympy_s"):
+            if key in w:
+                lines.append(f"| {key[:-2].replace('_', ' ')} | {w[key]['median']:.3f} s | "
+                             f"{w[key]['best']:.3f} s |")
+        if "verify_over_import_sympy" in w:
+            lines.append("| verify derivations / a bare `import sympy` process, median of the "
+                         f"pairs | {w['verify_over_import_sympy']}x | |")
         lines.append(f"| peak memory of `derivcheck verify derivations/` (maxrss) | "
                      f"{w['peak_memory_mb']} MB | |")
     extra = results.get("speed")

@@ -87,32 +87,45 @@ class _Budget:
                                  f"{MAX_OPERATIONS:,} operations")
 
 
-def _values(engine: Engine, node: E, point: Any, indices: list[dict[str, int]],
-            digits: int, budget: _Budget, *, track: bool = True
-            ) -> tuple[list[np.ndarray] | None, Any, Any]:
-    """``node`` at ``point`` for each index setting, at ``digits`` digits (None: undefined),
-    the largest magnitude of any value computed on the way, and the smallest ratio of
-    two terms added (``Evaluator.smallest_ratio``)."""
+def _sides(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict[str, int]],
+           digits: int, budget: _Budget, *, track: bool = True
+           ) -> tuple[list[np.ndarray] | None, list[np.ndarray] | None, Any, Any]:
+    """Both sides at ``point`` for each index setting, at ``digits`` digits (None: that
+    side is undefined), the largest magnitude of any value computed on the way, and the
+    smallest ratio of two terms added (``Evaluator.smallest_ratio``), over both sides.
+
+    One evaluator for both: what they share (the definitions) is computed once, and
+    its magnitudes and ratios are those either side's own evaluation would record.
+    """
     import mpmath
 
     with mpmath.workdps(digits):
         ev = engine.evaluator(exact_point(engine, point), dtype=object)
         ev.tracking = track
         try:
-            out = [np.asarray(v, dtype=object) for v in ev.values(node, indices)]
-        except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
-            return None, ev.largest, ev.smallest_ratio
+            out = (_side(ev, lhs, indices), _side(ev, rhs, indices))
         finally:
             budget.spend(ev.operations)
+    return out[0], out[1], ev.largest, ev.smallest_ratio
+
+
+def _side(ev: Any, node: E, indices: list[dict[str, int]]) -> list[np.ndarray] | None:
+    """``node``'s values from ``ev`` (at its working precision); None if undefined."""
+    import mpmath
+
+    try:
+        out = [np.asarray(v, dtype=object) for v in ev.values(node, indices)]
+    except (ZeroDivisionError, ValueError, TypeError, ArithmeticError):
+        return None
     for v in out:
         for x in v.flat:
             # an mpmath real (by its interface: a second import of mpmath, as pytest's
             # in-process runs make, has another class) or a plain number; not a complex
             if not hasattr(x, "_mpf_") and not isinstance(x, (float, int)):
-                return None, ev.largest, ev.smallest_ratio
+                return None
             if not mpmath.isfinite(x):
-                return None, ev.largest, ev.smallest_ratio
-    return out, ev.largest, ev.smallest_ratio
+                return None
+    return out
 
 
 def exact_point(engine: Engine, point: Any) -> Any:
@@ -171,14 +184,12 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
     for level, digits in enumerate(LEVELS):
         # The magnitudes and the ratios of terms added hardly depend on the precision:
         # they are measured at the first level only.
-        a, big_a, ratio_a = _values(engine, lhs, point, indices, digits, budget,
-                                    track=level == 0)
-        b, big_b, ratio_b = _values(engine, rhs, point, indices, digits, budget,
-                                    track=level == 0)
+        a, b, big_ab, ratio_ab = _sides(engine, lhs, rhs, point, indices, digits, budget,
+                                        track=level == 0)
         with mpmath.workdps(digits):
             if level == 0:
-                big = max(big_a, big_b, mpmath.mpf(1) / 10 ** 300)
-                ratio = min(ratio_a, ratio_b)
+                big = max(big_ab, mpmath.mpf(1) / 10 ** 300)
+                ratio = ratio_ab
             # what rounding at this precision can explain (see the module docstring)
             unit = mpmath.mpf(10) ** (NOISE_DIGITS - digits)
             noise = big * unit

@@ -33,6 +33,9 @@ class BudgetExceeded(EvalError):
 # Operations one evaluator may perform (all index settings of one point): bounds the
 # time of pathological inputs such as deeply nested Sum(i, Sum(j, ...)) expressions.
 MAX_OPERATIONS = 300_000
+# Levels of nesting ``_eval`` recurses through without ``_warm`` first: a few frames
+# each, well inside Python's recursion limit (1,000) from any caller's depth.
+_SHALLOW = 40
 
 
 @dataclass
@@ -238,6 +241,7 @@ class Evaluator:
         self.smallest_ratio: Any = 1.0  # and the smallest |small term| / |large term| added
         self._cache: dict[tuple, np.ndarray] = {}
         self._memo: dict[Any, np.ndarray] = {}
+        self._heights: dict[int, tuple[E, int]] = {}  # see _shallow
         # id(kink argument) -> (the argument, (its entries > 0, < 0) or None): see _kink
         self._kink_args: dict[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = {}
         self.shared = shared
@@ -288,9 +292,11 @@ class Evaluator:
         plan = self._start(node)
         with np.errstate(all="ignore"):
             out = []
+            deep = not self._shallow(node)
             for idx in indices:
                 idx = dict(idx)
-                self._warm(node, idx)
+                if deep:
+                    self._warm(node, idx)
                 out.append(self._out(self._eval(node, idx)))
         if plan is not None:
             self._add_shared_kinks(plan)
@@ -328,6 +334,34 @@ class Evaluator:
             elif seen[1] is not pos and seen[1].shape == pos.shape:
                 self.cover[key] = (node, seen[1] | pos, seen[2] | neg)
 
+    def _shallow(self, root: E) -> bool:
+        """Whether ``_eval`` can evaluate ``root`` recursively without warming first:
+        its height, through definitions (as ``_eval`` follows them) and the bodies of
+        sums and Jacobians, is below ``_SHALLOW`` levels.
+
+        Heights are kept per node for the evaluator's life (with the node, so its id is
+        not reused); the walk is on the DAG, once per node.
+        """
+        heights = self._heights
+        hit = heights.get(id(root))
+        if hit is None:
+            stack: list[tuple[E, bool]] = [(root, False)]
+            while stack:
+                node, expanded = stack.pop()
+                if id(node) in heights:
+                    continue
+                kids: tuple[E, ...] = node.args
+                if node.op == "ref" and node.val not in self.overrides:
+                    kids = (*kids, self.defs[node.val])  # type: ignore[index]
+                if expanded:
+                    heights[id(node)] = (node, 1 + max((heights[id(k)][1] for k in kids),
+                                                       default=0))
+                    continue
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids if id(k) not in heights)
+            hit = heights[id(root)]
+        return hit[1] < _SHALLOW
+
     def _warm(self, root: E, idx: dict[str, int]) -> None:
         """Evaluate the nodes below ``root`` bottom-up, without recursion, into the memo.
 
@@ -343,6 +377,7 @@ class Evaluator:
             return
         done: set[int] = set()
         shared = self._shared_memo if self._shared_memo is not None else {}
+        memo = self._memo
         stack: list[tuple[E, bool]] = [(root, False)]
         while stack:
             node, expanded = stack.pop()
@@ -354,6 +389,13 @@ class Evaluator:
                 continue
             free = free_info(node, self.def_free)[1]  # type: ignore[arg-type]
             if any(k not in idx for k in free):
+                done.add(id(node))
+                continue
+            # Already computed at these index values (an earlier setting or call):
+            # ``_eval`` finds it in the memo, and everything below it was computed
+            # with it, so the walk need not go down there again.
+            if (((id(node), tuple([idx[k] for k in free])) if free else id(node))
+                    in memo):
                 done.add(id(node))
                 continue
             stack.append((node, True))
