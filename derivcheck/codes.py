@@ -19,6 +19,7 @@ CODES: dict[str, str] = {
     "extra-term": "an extra term: the claim adds {term}",
     "missing-factor": "a factor is missing: {detail}",
     "extra-factor": "an extra factor: {detail}",
+    "wrong-factor": "a factor is wrong: {detail}",
     "wrong-dimension": "two dimensions are confused: {detail}",
     "missing-sum": "a sum is missing: the claim holds summed over `{index}`, as `{fixed}`",
     "partial-sum": "a sum leaves out terms: it runs over the positions {kept} of `{index}`; "

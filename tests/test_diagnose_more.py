@@ -31,6 +31,10 @@ LSTM = {"symbols": {"xh": "vector M", "Wf": "matrix H M", "ig": "vector H", "gt"
                     "og": "vector H", "cp": "vector H", "gh": "vector H"},
         "define": {"f": "sigmoid(Wf @ xh)", "c": "f * cp + ig * gt", "h": "og * tanh(c)",
                    "L": "sum(gh * h)", "dc": "gh * og * (1 - tanh(c) ** 2)"}}
+TANH2 = {"symbols": {"x": "vector D", "W1": "matrix H D", "b1": "vector H", "W2": "matrix K H",
+                     "b2": "vector K", "y": "vector K"},
+         "define": {"z1": "W1 @ x + b1", "a1": "tanh(z1)", "z2": "W2 @ a1 + b2",
+                    "a2": "tanh(z2)", "L": "sum((a2 - y) ** 2) / 2"}}
 SIGMOID_SQ = {"symbols": {"w": "vector D", "x": "vector D", "y": "scalar"},
               "define": {"s": "sigmoid(w.T @ x)", "E": "(s - y) ** 2 / 2"}}
 SIZES = {"symbols": {"X": "matrix N D", "w": "vector D", "r": "vector N", "q": "vector E",
@@ -173,8 +177,22 @@ CASES = [
     ("a transpose and the wrong matrix", ALGEBRA,
      "d(x.T @ A @ B @ u)/d(x) = A.T @ G @ u", None,
      "refuted", ("transpose", "wrong-symbol"), "`G` where `B` fits"),
-    # nothing fits: the difference
+    # an activation's derivative in place of another (written before the rule: it was
+    # residual for each of these)
     ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", None,
+     "refuted", ("wrong-factor",), "has `1 - p ** 2` where `p * (1 - p)` (sigmoid'(z))"),
+    ("sigmoid derivative for tanh, hidden layer", TANH2,
+     "d(L)/d(z1) = (W2.T @ ((a2 - y) * (1 - a2 ** 2))) * (a1 * (1 - a1))", None, "refuted",
+     ("wrong-factor",), "has `a1 * (1 - a1)` where `1 - a1 ** 2` (tanh'(z1))"),
+    ("tanh derivative without its square", TANH2, "d(L)/d(z2) = (a2 - y) * (1 - a2)", None,
+     "refuted", ("wrong-factor",), "has `1 - a2` where `1 - a2 ** 2` (tanh'(z2))"),
+    ("tanh for its derivative", TANH2, "d(L)/d(z2) = (a2 - y) * a2", None,
+     "refuted", ("wrong-factor",), "has `a2` where `1 - a2 ** 2` (tanh'(z2))"),
+    ("output layer's derivative on the hidden layer", TANH2,
+     "d(L)/d(z1) = (W2.T @ ((a2 - y) * (1 - a2 ** 2))) * (1 - a2 ** 2)", None, "ill_formed",
+     ("shape-mismatch", "wrong-factor"), "has `1 - a2 ** 2` where `1 - a1 ** 2` (tanh'(z1))"),
+    # nothing fits: the difference
+    ("sigmoid derivative of the wrong sign", "sigmoid", "d(p)/d(z) = p ** 3 + z", None,
      "refuted", ("residual",), "differ by"),
 ]
 
@@ -225,6 +243,10 @@ HOLDS = [
     ("multi-hot", MULTIHOT, "d(L)/d(z) = a * sum(m) - m", None),
     ("bilinear gradient", ALGEBRA, "d(x.T @ A @ u)/d(A) = x @ u.T", None),
     ("gradient through two matrices", ALGEBRA, "d(x.T @ A @ B @ u)/d(x) = A @ B @ u", None),
+    ("sigmoid's derivative", "sigmoid", "d(p)/d(z) = p * (1 - p)", None),
+    ("two tanh layers", TANH2,
+     "d(L)/d(z1) = (W2.T @ ((a2 - y) * (1 - a2 ** 2))) * (1 - a1 ** 2)", None),
+    ("output tanh layer", TANH2, "d(L)/d(z2) = (a2 - y) * (1 - a2 ** 2)", None),
 ]
 
 

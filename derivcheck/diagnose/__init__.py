@@ -11,7 +11,8 @@ The rules are tried from the most specific to the least, and the first that
 fits is the diagnosis: the whole side (``whole``: sign, factor, a dimension for
 another, transpose, minus the transpose), one transposed factor, an assumption (an
 index swap first when symmetry would also explain it), a ReLU mask, a log base
-(``assume``, ``edits``), an activation's derivative missing or extra (``factors``), a
+(``assume``, ``edits``), an activation's derivative missing, extra or in place of
+another factor (``factors``), a
 sum left out, or run over part of its range (``edits``),
 terms (``terms``, with a dimension missing from one term), a factor that varies with
 the point, which components differ, then one edit of a product's order, a symbol or
@@ -136,11 +137,13 @@ def _edit(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
 
 def _ill_formed(engine: Engine, ref: E, claim: E, outcome: Outcome, options: Options,
                 rng: np.random.Generator) -> list[Diagnosis]:
-    """A claim whose shapes do not fit: the whole claim transposed, or one factor of it."""
+    """A claim whose shapes do not fit: the whole claim transposed, or one factor of it,
+    or an activation's derivative of another layer."""
     sl, sr = outcome.shapes or ((), ())
     if len(sl) == 2 and len(sr) == 2 and (sl[1], sl[0]) == sr:
         d = edits.transposed_whole(engine, ref, claim, outcome.free, options, rng)
         if d:
             return [d]
-    d = edits.transposed_factor_shapes(engine, ref, claim, outcome.free, options, rng)
+    d = edits.transposed_factor_shapes(engine, ref, claim, outcome.free, options, rng) or \
+        factors.wrong_factor_shapes(engine, ref, claim, outcome.free, options, rng)
     return [d] if d else []

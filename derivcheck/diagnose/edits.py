@@ -77,8 +77,8 @@ def transposed_factor(probe: Probe, claim: E) -> Diagnosis | None:
     return None
 
 
-def _agrees(engine: Engine, ref: E, edited: E, free: frozenset[str], options: Options,
-            rng: np.random.Generator) -> bool:
+def agrees_at_fresh_points(engine: Engine, ref: E, edited: E, free: frozenset[str],
+                           options: Options, rng: np.random.Generator) -> bool:
     """``edited`` equals ``ref`` at fresh points (2 size settings, 3 points each)."""
     quick = Options(options.seed, 2, 3, False)
     try:
@@ -93,7 +93,7 @@ def _agrees(engine: Engine, ref: E, edited: E, free: frozenset[str], options: Op
 def transposed_whole(engine: Engine, ref: E, claim: E, free: frozenset[str], options: Options,
                      rng: np.random.Generator) -> Diagnosis | None:
     """For an ill-formed claim of the transposed shape: its transpose holds."""
-    if _agrees(engine, ref, ir.transpose(claim), free, options, rng):
+    if agrees_at_fresh_points(engine, ref, ir.transpose(claim), free, options, rng):
         return diagnosis("transpose", detail="the claimed side is the transpose of the "
                                              "reference side")
     return None
@@ -116,7 +116,7 @@ def transposed_factor_shapes(engine: Engine, ref: E, claim: E, free: frozenset[s
         tried += 1
         if tried > 4:
             break
-        if _agrees(engine, ref, edited, free, options, rng):
+        if agrees_at_fresh_points(engine, ref, edited, free, options, rng):
             return diagnosis("transpose", detail=_transposed_text(node))
     return None
 

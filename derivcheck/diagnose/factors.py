@@ -16,6 +16,11 @@ the reference is written with, of the claim's shape, as an elementwise factor of
 whole claim (``gamma`` of a batch norm, the forget gate ``f`` of an LSTM cell; a
 scalar name is a ``scale-factor``).
 
+``wrong-factor`` means the claim holds with one of its elementwise factors replaced by
+such a derivative: sigmoid' written for tanh' (``a1 * (1 - a1)`` for ``1 - a1 ** 2``),
+the derivative of another layer (``1 - a2 ** 2`` for ``1 - a1 ** 2``, often ill-formed
+as well, then checked at fresh points), ``1 - a1`` or ``a1`` for ``1 - a1 ** 2``.
+
 A factor is tried only where it has the claim's shape or is a scalar (an elementwise
 or scalar product), so every candidate is a well-formed edit of the claim; a missing
 factor is also tried on each operand of the claim's matrix products that it fits
@@ -25,14 +30,20 @@ every diagnosis, a fit is checked at all the compared points, never guessed.
 
 from __future__ import annotations
 
+import numpy as np
+
 from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
+from derivcheck.decide import Options
 from derivcheck.diagnose.probe import Probe, positions, replace_at
+from derivcheck.engine.core import Engine
 from derivcheck.ir import E
 from derivcheck.printer import to_text_bounded as to_text
 
 MAX_FACTORS = 40  # candidate factors tried (each costs up to two evaluations per point)
 MAX_PLACES = 40  # operands of a product a factor is tried on, inside the claim
+MAX_SWAPS = 200  # (factor of the claim, derivative) pairs tried for wrong-factor
+MAX_SWAPS_FRESH = 6  # the same for an ill-formed claim (each checked at fresh points)
 
 
 def _ref(name: str) -> E:
@@ -157,6 +168,109 @@ def factor(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
             if probe.equals(replace_at(claim, path, ir.mul(operand, f)), "ref"):
                 return diagnosis("missing-factor", detail=f"the claim lacks the factor "
                                  f"`{to_text(f)}` ({what}) on `{to_text(operand)}`")
+    return wrong_factor(probe, ref, claim)
+
+
+def _swaps(probe: Probe, ref: E, claim: E) -> list[tuple[tuple[int, ...], E, E, str]]:
+    """(path, the claim's factor there, a derivative factor, its name): each elementwise
+    factor of the claim (an operand of ``*``, or the whole claim: ``1 - p ** 2`` for
+    sigmoid') against each activation derivative of the
+    file that is not the same expression, the claim's smaller factors first."""
+    factors_ = _activation_factors(probe, (ref, claim))
+    places: list[tuple[int, tuple[int, ...], E]] = \
+        [(ir.tree_size(claim, 10_000), (), claim)] if _derivative_like(claim) else []
+    for path, node in positions(claim):
+        if node.op == "mul":
+            for k, arg in enumerate(node.args):
+                if arg.op != "num":
+                    places.append((ir.tree_size(arg, 10_000), (*path, k), arg))
+    places.sort(key=lambda c: c[0])
+    out: list[tuple[tuple[int, ...], E, E, str]] = []
+    for _, path, arg in places[:MAX_PLACES]:
+        for f, what in factors_:
+            if f != arg:
+                out.append((path, arg, f, what))
+    return out
+
+
+def _derivative_like(node: E) -> bool:
+    """``node`` is written as an activation's derivative is: ``1 - u ** 2``, ``1 - u``,
+    ``u * (1 - u)``, ``sigmoid(u)``, ``tanh(u)``, ``relu_prime(u)`` (a whole claim that
+    is a wrong derivative, not any wrong claim whose reference happens to be one)."""
+    def one_minus(n: E) -> bool:
+        return n.op == "sub" and ir.is_num(n.args[0], 1)
+
+    if one_minus(node):
+        return True
+    if node.op == "mul" and len(node.args) == 2:
+        return any(one_minus(a) for a in node.args)
+    return node.op == "fn" and node.val in ("sigmoid", "tanh", "relu_prime")
+
+
+def _swap_text(arg: E, f: E, what: str) -> str:
+    return f"the claim has `{to_text(arg)}` where `{to_text(f)}` ({what}) makes it hold"
+
+
+def wrong_factor(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """One elementwise factor of the claim in place of an activation's derivative (see
+    the module docstring): the claim with that factor replaced equals the reference at
+    every compared point."""
+    want = probe.shape(claim)
+    if want is None:
+        return None
+    swaps = _swaps(probe, ref, claim)[:MAX_SWAPS]
+    # ``1 - a1 ** 2`` for ``1 - a2 ** 2``: a wrong symbol, which edits.wrong_symbol names
+    # (the derivative is also tried written out, ``1 - tanh(z2) ** 2``: skipped with it)
+    symbol_slips = {(path, what) for path, arg, f, what in swaps if _one_name_apart(arg, f)}
+    for path, arg, f, what in swaps:
+        if (path, what) in symbol_slips:
+            continue
+        edited = replace_at(claim, path, f)
+        if probe.shape(edited) == want and probe.equals(edited, "ref"):
+            return diagnosis("wrong-factor", detail=_swap_text(arg, f, what))
+    return None
+
+
+def _one_name_apart(a: E, b: E) -> bool:
+    """``a`` and ``b`` are the same but for one name (a symbol or a definition) written
+    for another, wherever it occurs: the smaller edit ``edits.wrong_symbol`` names."""
+    pairs: set[tuple[tuple[str, str], tuple[str, str]]] = set()
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x.op in ("sym", "ref") and y.op in ("sym", "ref"):
+            if (x.op, x.val) != (y.op, y.val):
+                pairs.add(((x.op, str(x.val)), (y.op, str(y.val))))
+            continue
+        if x.op != y.op or x.val != y.val or len(x.args) != len(y.args):
+            return False
+        stack.extend(zip(x.args, y.args))
+    return len(pairs) == 1
+
+
+def wrong_factor_shapes(engine: Engine, ref: E, claim: E, free: frozenset[str],
+                        options: Options, rng: np.random.Generator) -> Diagnosis | None:
+    """For an ill-formed claim: replacing one elementwise factor by an activation's
+    derivative makes the shapes fit and the claim hold at fresh points (``1 - a2 ** 2``
+    of the output layer written for the hidden layer's ``1 - a1 ** 2``)."""
+    from derivcheck.diagnose.edits import agrees_at_fresh_points
+
+    probe = Probe(engine, [])
+    want = probe.shape(ref)
+    if want is None:
+        return None
+    tried = 0
+    for path, arg, f, what in _swaps(probe, ref, claim):
+        if probe.shape(arg) == probe.shape(f):
+            continue  # the shapes would not fit after it either
+        edited = replace_at(claim, path, f)
+        if probe.shape(edited) != want:
+            continue
+        tried += 1
+        if tried > MAX_SWAPS_FRESH:
+            break
+        if agrees_at_fresh_points(engine, ref, edited, free, options, rng):
+            return diagnosis("wrong-factor", detail=_swap_text(arg, f, what))
     return None
 
 
