@@ -10,7 +10,9 @@ document given on the command line:
   checked or refuted (ill-formed and undecided steps are read, not decided);
 - counterparts: links of the hand encoding in ``derivations/`` (its ``latex:``
   forms, matched to the document's links after normalising spacing, ``\\left``/
-  ``\\right`` and braces) and whether the verdicts agree with its ``expect:``;
+  ``\\right`` and braces) that the document's reading decides, and whether the
+  verdicts agree with its ``expect:``; also on the document with derivcheck's
+  proposed definition repairs made (as a reader taking them would);
 - genuine errors: links the hand encoding expects refuted, and how many of them
   the document reading refutes.
 
@@ -36,7 +38,7 @@ from derivcheck import Options  # noqa: E402
 from derivcheck.load import load_file  # noqa: E402
 from derivcheck.notes.build import read_document  # noqa: E402
 from derivcheck.results import Verdict, matches  # noqa: E402
-from derivcheck.verify import verify_derivation  # noqa: E402
+from derivcheck.verify import verify_document  # noqa: E402
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 DERIVATIONS = ROOT / "derivations"
@@ -56,6 +58,10 @@ class Row:
     errors_found: int = 0
     seconds: float = 0.0
     repaired: int = 0  # read once the definition repairs derivcheck proposes are made
+    # the same counterpart comparison on the document with those repairs made
+    repaired_counterparts: int = 0
+    repaired_agree: int = 0
+    repaired_errors_found: int = 0
 
 
 def normal(latex: str) -> str:
@@ -77,44 +83,68 @@ def measure(path: Path, options: Options) -> Row:
     row.found = len(places)
     row.read = len({(e.line, e.col) for e in equations if e.kind in ("definition", "step")})
     row.definitions = sum(1 for e in equations if e.kind == "definition")
-    row.repaired = _read_after_repairs(path.read_text(), str(path), found, row.read)
-    links: dict[tuple[str, str], Verdict] = {}
-    if found.derivation is not None:
-        results = verify_derivation(found.derivation, options)
+    row.repaired, repaired = _read_after_repairs(path.read_text(), str(path), found, row.read)
+    links, results = _links(found, options)
+    if results is not None:
         row.steps = len(results)
         row.decided = sum(1 for r in results
                           if r.verdict in (Verdict.PROVED, Verdict.CHECKED, Verdict.REFUTED))
-        for step, r in zip(found.derivation.steps, results):
-            if step.latex is None:
-                continue
-            for k, link in enumerate(r.links):
-                key = (normal(step.latex[k].latex), normal(step.latex[k + 1].latex))
-                links.setdefault(key, link.verdict)
     hand = _hand_encoding(path)
     if hand is not None:
-        for step in hand.steps:
-            if step.latex is None or step.expect is None:
-                continue
-            for k, expect in enumerate(step.expect):
-                key = (normal(step.latex[k].latex), normal(step.latex[k + 1].latex))
-                wrong = expect == "refuted"
-                row.errors += wrong
-                if key in links:
-                    row.counterparts += 1
-                    ok = matches(expect, links[key])
-                    row.agree += ok
-                    row.errors_found += wrong and links[key] == Verdict.REFUTED
+        row.errors, row.counterparts, row.agree, row.errors_found = _compare(hand, links)
+        if repaired is not found:
+            again, _ = _links(repaired, options)
+            _, row.repaired_counterparts, row.repaired_agree, row.repaired_errors_found = \
+                _compare(hand, again)
+        else:
+            row.repaired_counterparts, row.repaired_agree, row.repaired_errors_found = \
+                row.counterparts, row.agree, row.errors_found
     row.seconds = time.perf_counter() - started
     return row
+
+
+def _links(found, options: Options):  # type: ignore[no-untyped-def]
+    """The document's links by their normalised LaTeX (first verdict of each), and the
+    step results (None: nothing read)."""
+    links: dict[tuple[str, str], Verdict] = {}
+    if found.derivation is None:
+        return links, None
+    results = verify_document(found, options).steps  # as `derivcheck verify notes.md`
+    for step, r in zip(found.derivation.steps, results):
+        if step.latex is None:
+            continue
+        for k, link in enumerate(r.links):
+            key = (normal(step.latex[k].latex), normal(step.latex[k + 1].latex))
+            links.setdefault(key, link.verdict)
+    return links, results
+
+
+def _compare(hand, links: dict[tuple[str, str], Verdict]  # type: ignore[no-untyped-def]
+             ) -> tuple[int, int, int, int]:
+    """(genuine errors of the hand encoding, its links with a counterpart in ``links``,
+    those whose verdicts agree with its ``expect:``, genuine errors refuted there)."""
+    errors = counterparts = agree = found = 0
+    for step in hand.steps:
+        if step.latex is None or step.expect is None:
+            continue
+        for k, expect in enumerate(step.expect):
+            key = (normal(step.latex[k].latex), normal(step.latex[k + 1].latex))
+            wrong = expect == "refuted"
+            errors += wrong
+            if key in links and links[key] != Verdict.UNDECIDED:  # a verdict to compare
+                counterparts += 1
+                agree += matches(expect, links[key])
+                found += wrong and links[key] == Verdict.REFUTED
+    return errors, counterparts, agree, found
 
 
 _PROPOSAL = re.compile(r"reading `([^`]*)` for `([^`]*)` makes the definition")
 
 
-def _read_after_repairs(text: str, path: str, found, read: int) -> int:  # type: ignore[no-untyped-def]
+def _read_after_repairs(text: str, path: str, found, read: int):  # type: ignore[no-untyped-def]
     """Equations read once every proposed definition repair is made, as a reader who
     takes derivcheck's proposals would (each is applied on its line, first occurrence;
-    repeated while new proposals appear, at most 5 rounds)."""
+    repeated while new proposals appear, at most 5 rounds), and that reading."""
     for _ in range(5):
         lines = text.split("\n")
         changed = False
@@ -129,7 +159,7 @@ def _read_after_repairs(text: str, path: str, found, read: int) -> int:  # type:
         found = read_document(text, path, "markdown")
         read = len({(e.line, e.col) for e in found.entries
                     if e.line and e.kind in ("definition", "step")})
-    return read
+    return read, found
 
 
 def _hand_encoding(path: Path):  # type: ignore[no-untyped-def]
@@ -154,18 +184,21 @@ def main() -> int:
     total = Row("all")
     for r in rows:
         for field in ("found", "read", "definitions", "steps", "decided", "counterparts",
-                      "agree", "errors", "errors_found", "repaired", "seconds"):
+                      "agree", "errors", "errors_found", "repaired", "repaired_counterparts",
+                      "repaired_agree", "repaired_errors_found", "seconds"):
             setattr(total, field, getattr(total, field) + getattr(r, field))
     head = ("| document | equations found | read (definitions) | steps | decided | "
             "counterparts agreeing | genuine errors found | read after the proposed "
-            "definition repairs | seconds |")
+            "definition repairs | there: counterparts agreeing | there: genuine errors "
+            "found | seconds |")
     print(head)
-    print("|" + "---|" * 9)
+    print("|" + "---|" * 11)
     for r in [*rows, total]:
         pct = f" ({100 * (r.read) / r.found:.0f}%)" if r.found else ""
         print(f"| {r.name} | {r.found} | {r.read}{pct} ({r.definitions}) | {r.steps} | "
               f"{r.decided} | {r.agree} of {r.counterparts} | {r.errors_found} of {r.errors} | "
-              f"{r.repaired} | {r.seconds:.1f} |")
+              f"{r.repaired} | {r.repaired_agree} of {r.repaired_counterparts} | "
+              f"{r.repaired_errors_found} of {r.errors} | {r.seconds:.1f} |")
     return 0
 
 

@@ -9,7 +9,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,14 @@ from derivcheck.errors import InputError
 from derivcheck.ir import E
 from derivcheck.load import load_file
 from derivcheck.model import Derivation, Step
-from derivcheck.notes import as_derivation, is_document, load_notes, read_notes, unread_of
+from derivcheck.notes import (
+    as_derivation,
+    is_document,
+    load_notes,
+    loose_names,
+    read_notes,
+    unread_of,
+)
 from derivcheck.notes.build import Extraction
 from derivcheck.printer import to_text_bounded
 from derivcheck.results import (
@@ -42,6 +49,7 @@ from derivcheck.results import (
     FileResult,
     LinkResult,
     Report,
+    Scope,
     StepResult,
     Verdict,
     combine,
@@ -161,6 +169,21 @@ def verify_derivation(derivation: Derivation, options: Options | None = None, *,
     return run.steps(proofs)
 
 
+def verify_document(found: Extraction, options: Options | None = None) -> FileResult:
+    """Check a document already read (``notes.read_notes`` or ``build.read_document``),
+    as ``derivcheck verify notes.md`` does: its steps, what was not read, the proposed
+    transcription repairs.
+
+    Raises:
+        InputError: no equation of it could be read as a step.
+    """
+    options = options or Options()
+    with _pool(options) as own:
+        run = _FileRun(found.path, options, own, extraction=found)
+        proofs = own.results() if own else {}
+    return run.finish(proofs)
+
+
 def proof_pool(options: Options | None = None) -> WorkerPool:
     """Worker processes for symbolic proofs, to pass to ``verify_derivation`` again and
     again (use as a context manager).  The CAS is imported here first, so every worker
@@ -205,20 +228,27 @@ class _FileRun:
     """One file: numeric checks done at construction; proofs submitted to a pool."""
 
     def __init__(self, path: str, options: Options, pool: WorkerPool | None,
-                 derivation: Derivation | None = None) -> None:
+                 derivation: Derivation | None = None,
+                 extraction: Extraction | None = None) -> None:
         started = time.perf_counter()
         self.path = path
         self.error: str | None = None
         self.latex = options.latex
         self.options = options
-        self.extraction: Extraction | None = None  # a Markdown/LaTeX document, as read
-        if derivation is None and is_document(path):
+        # a Markdown/LaTeX document, as read
+        self.extraction: Extraction | None = extraction
+        if extraction is not None:
+            derivation = as_derivation(extraction)
+        elif derivation is None and is_document(path):
             self.extraction = read_notes(path, repairs=options.repairs)
             derivation = as_derivation(self.extraction)
         self.derivation: Derivation | None = derivation or load_file(
             path, second_reader=options.second_reader)
         engine = Engine(self.derivation)
         self.drafts = [_check_links(engine, step, options) for step in self.derivation.steps]
+        if self.extraction is not None:
+            for step, links in zip(self.derivation.steps, self.drafts):
+                _about_loose_names(loose_names(self.extraction, step), links)
         # names of indices the engine introduced while differentiating, for the proofs
         self.index_range = dict(engine.index_range)
         self.seconds = time.perf_counter() - started
@@ -276,6 +306,26 @@ class _FileRun:
             steps, unread = with_repairs(d, steps, unread, self.options)
         return FileResult(self.path, d.title, d.source, steps, seconds=self.seconds,
                           unread=unread_of(unread), inferred=d.warnings)
+
+
+def _about_loose_names(names: tuple[str, ...], links: list[_Draft]) -> None:
+    """A document's link that fails for some value of a name the document never says
+    (``notes.loose_names``) is undecided, not refuted: the value meant may not be one
+    of those tried.  Links that hold (for every value) keep their verdict."""
+    if not names:
+        return
+    listed = ", ".join(names)
+    for d in links:
+        if d.outcome.verdict != Verdict.REFUTED:
+            continue
+        reason = (f"it fails for some values of {listed}, which the document neither "
+                  "declares nor defines and no definition uses: the value meant may not be "
+                  f"one of them; declare {names[0]} in a derivcheck block (e.g. "
+                  f"`{names[0]}: onehot K` for a label) or define it")
+        d.outcome = Outcome(Verdict.UNDECIDED, [], replace(d.outcome.evidence, reason=reason,
+                                                           scope=Scope.NONE),
+                            reference=d.outcome.reference)
+        d.found = [diagnosis("unsupported", reason=reason)]
 
 
 def load_any(path: str | Path, *, second_reader: bool = False) -> Derivation:

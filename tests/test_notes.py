@@ -651,3 +651,39 @@ def test_a_definition_written_as_a_function_of_its_arguments(tmp_path: Path) -> 
     d = load_notes(path)
     assert [x.name for x in d.definitions] == ["L"]
     assert [r.verdict.holds for r in verify_derivation(d, FAST)] == [True, False]
+
+
+# A name the document never says (no definition uses it, nothing declares it) beside
+# its model: 002's `B_j [\mathbb{I}(k = c) - P_k] = B_j [y_k - P_k]` was refuted at a
+# random y although the author means the one-hot label.  Failing for some value says
+# nothing about the value meant: undecided, with what to declare.  Holding for every
+# value holds for it too; algebra about inferred names alone is untouched.
+LOOSE = ("```derivcheck\nsymbols:\n  x: vector D\n  W: matrix K D\n```\n"
+         "$$ z = W x $$\n$$ L = \\sum_k e^{z_k} $$\n")
+LOOSE_CASES = {
+    "fails for some value: undecided": (
+        r"$$\frac{\partial L}{\partial z} = e^{z} \odot q$$", Verdict.UNDECIDED,
+        "which the document neither declares nor defines"),
+    "holds for every value: kept": (
+        r"$$\frac{\partial L}{\partial z} + q - q = e^{z}$$", Verdict.CHECKED, ""),
+    "wrong without a loose name: refuted": (
+        r"$$\frac{\partial L}{\partial z} = 2 e^{z}$$", Verdict.REFUTED, ""),
+}
+
+
+@pytest.mark.parametrize("name", LOOSE_CASES)
+def test_a_name_the_document_never_says_cannot_refute(name: str, tmp_path: Path) -> None:
+    step, verdict, reason = LOOSE_CASES[name]
+    path = tmp_path / "n.md"
+    path.write_text(LOOSE + step + "\n")
+    result = verify_paths([path], FAST).files[0]
+    (s,) = result.steps
+    assert s.verdict == verdict, s
+    assert reason in s.message, s.message
+
+
+def test_algebra_about_inferred_names_alone_is_still_refuted(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text("$$ (a + b)^2 = a^2 + b^2 $$\n")
+    (s,) = verify_paths([path], FAST).files[0].steps
+    assert s.verdict == Verdict.REFUTED

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from derivcheck.errors import InputError
-from derivcheck.model import Derivation
+from derivcheck.model import Derivation, Step
 from derivcheck.notes.document import NOTE_SUFFIXES, TEXT_SUFFIXES, kind_of
 
 if TYPE_CHECKING:
     from derivcheck.notes.build import Entry, Extraction
 
-__all__ = ["NOTE_SUFFIXES", "as_derivation", "is_document", "load_notes", "read_notes"]
+__all__ = ["NOTE_SUFFIXES", "as_derivation", "is_document", "load_notes", "loose_names",
+           "read_notes"]
 
 
 def is_document(path: str | Path) -> bool:
@@ -72,6 +73,29 @@ def _unplaced(message: str, path: str) -> str:
         if len(rest) == 3 and rest[0].isdigit() and rest[1].isdigit():
             return rest[2].strip()
     return message
+
+
+def loose_names(found: Extraction, step: Step) -> tuple[str, ...]:
+    """The names a document's step relates its model to without saying what they are.
+
+    A step that uses a defined name (it is about the document's model) and a name only
+    inferred that no definition uses (``B_j [y_k - P_k]`` where the document never says
+    what ``y`` is): it can hold for every value of such a name (a proof or a check is
+    about all of them, the one meant included), but failing for some value says
+    nothing about the value meant.  A step about inferred names only (algebra, no
+    definition involved) has none.
+    """
+    d = found.derivation
+    if d is None or not found.inferred_names or not d.definitions:
+        return ()
+    anchored = {str(n.val) for definition in d.definitions for n in definition.expr.walk()
+                if n.op == "sym"}
+    defined = {definition.name for definition in d.definitions}
+    nodes = [n for expr in step.exprs for n in expr.node.walk()]
+    if not any(n.op == "ref" and n.val in defined for n in nodes):
+        return ()
+    return tuple(sorted({str(n.val) for n in nodes if n.op == "sym"
+                         and n.val in found.inferred_names and n.val not in anchored}))
 
 
 def as_derivation(found: Extraction) -> Derivation:

@@ -91,6 +91,8 @@ class Extraction:
     inferred: tuple[str, ...]
     error: InputError | None = None  # the declarations could not be read: nothing is
     kind: str = "markdown"  # how it was read: "markdown" or "latex"
+    # the names inferred (neither declared nor defined), indices left out
+    inferred_names: frozenset[str] = frozenset()
 
     @property
     def unread(self) -> tuple[Entry, ...]:
@@ -188,13 +190,19 @@ def read_document(text: str, path: str, kind: str, *, repairs: bool = True) -> E
     if not steps:
         entries.append(Entry(0, 0, "unread", "", "", "no equation of the document could be "
                              "read as a step: nothing to check"))
-        return Extraction(path, yaml, None, tuple(entries), _inferred(state), kind=kind)
+        return Extraction(path, yaml, None, tuple(entries), _inferred(state), kind=kind,
+                          inferred_names=_inferred_names(state))
     try:
         derivation = _relocate(load_text(yaml, path), marks, doc)
     except InputError as exc:  # each step was read alone; together they should be too
         entries.append(Entry(0, 0, "unread", "", "", _mapped(exc, marks, doc).format()))
     return Extraction(path, yaml, derivation, tuple(entries), _inferred(state),
-                      kind=kind)
+                      kind=kind, inferred_names=_inferred_names(state))
+
+
+def _inferred_names(state: _State) -> frozenset[str]:
+    return frozenset(n for n, s in state.symbols.items()
+                     if s.why and not s.spec.startswith("index"))
 
 
 def _inferred(state: _State) -> tuple[str, ...]:
