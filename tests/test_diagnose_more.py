@@ -35,6 +35,8 @@ TANH2 = {"symbols": {"x": "vector D", "W1": "matrix H D", "b1": "vector H", "W2"
                      "b2": "vector K", "y": "vector K"},
          "define": {"z1": "W1 @ x + b1", "a1": "tanh(z1)", "z2": "W2 @ a1 + b2",
                     "a2": "tanh(z2)", "L": "sum((a2 - y) ** 2) / 2"}}
+SOFTMAX_CE = {"symbols": {"z": "vector K", "y": "onehot K", "i": "index K"},
+              "define": {"a": "softmax(z)", "L": "-sum(y * log(a))"}}
 SIGMOID_SQ = {"symbols": {"w": "vector D", "x": "vector D", "y": "scalar"},
               "define": {"s": "sigmoid(w.T @ x)", "E": "(s - y) ** 2 / 2"}}
 SIZES = {"symbols": {"X": "matrix N D", "w": "vector D", "r": "vector N", "q": "vector E",
@@ -191,6 +193,15 @@ CASES = [
     ("output layer's derivative on the hidden layer", TANH2,
      "d(L)/d(z1) = (W2.T @ ((a2 - y) * (1 - a2 ** 2))) * (1 - a2 ** 2)", None, "ill_formed",
      ("shape-mismatch", "wrong-factor"), "has `1 - a2 ** 2` where `1 - a1 ** 2` (tanh'(z1))"),
+    # a sum reduced to its diagonal term (two corpus labels, missing-term, written before
+    # the rule; each was residual)
+    ("chain rule through softmax, diagonal only", SOFTMAX_CE,
+     "d(L)/d(z[i]) = -y[i] * (1 - a[i])", None, "refuted", ("missing-term",),
+     "off-diagonal terms of `sum("),
+    ("index sum, diagonal only", ALGEBRA, "Sum(j, A[i, j] * x[j]) = A[i, i] * x[i]", "none",
+     "refuted", ("missing-term",), "the terms j != i of `Sum(j, A[i, j] * x[j])`"),
+    ("trace of a product, diagonal only", ALGEBRA, "tr(A @ B) = Sum(i, A[i, i] * B[i, i])",
+     "none", "refuted", ("missing-term",), "sum_k sum_j A[k, j] B[j, k]"),
     # nothing fits: the difference
     ("sigmoid derivative of the wrong sign", "sigmoid", "d(p)/d(z) = p ** 3 + z", None,
      "refuted", ("residual",), "differ by"),
@@ -244,6 +255,9 @@ HOLDS = [
     ("bilinear gradient", ALGEBRA, "d(x.T @ A @ u)/d(A) = x @ u.T", None),
     ("gradient through two matrices", ALGEBRA, "d(x.T @ A @ B @ u)/d(x) = A @ B @ u", None),
     ("sigmoid's derivative", "sigmoid", "d(p)/d(z) = p * (1 - p)", None),
+    ("chain rule through softmax", SOFTMAX_CE, "d(L)/d(z[i]) = a[i] - y[i]", None),
+    ("index sum", ALGEBRA, "Sum(j, A[i, j] * x[j]) = (A @ x)[i]", "none"),
+    ("trace of a product", ALGEBRA, "tr(A @ B) = Sum(i, Sum(j, A[i, j] * B[j, i]))", "none"),
     ("two tanh layers", TANH2,
      "d(L)/d(z1) = (W2.T @ ((a2 - y) * (1 - a2 ** 2))) * (1 - a1 ** 2)", None),
     ("output tanh layer", TANH2, "d(L)/d(z2) = (a2 - y) * (1 - a2 ** 2)", None),
@@ -266,8 +280,10 @@ def test_no_wrong_components_from_tiny_values(check) -> None:
 
 
 def test_wrong_components_at_the_true_class(check) -> None:
-    # right exactly where y[i] = 1: shown at a point where only that index agrees
-    result = check("d(L)/d(z[i]) = -t[i] * (1 - a[i])", model="softmax")
+    # right exactly where y[i] = 1: shown at a point where only that index agrees (the
+    # diagonal term alone, -t[i] * (1 - a[i]), is now missing-term: a**2 off the class)
+    result = check("d(L)/d(z[i]) = -t[i] * (1 - a[i]) + (1 - t[i]) * a[i] ** 2",
+                   model="softmax")
     assert result.codes[0] == "wrong-components"
     assert "holds for (i=" in result.message and ") (i=" not in result.message.split(
         "fails")[0]

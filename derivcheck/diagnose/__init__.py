@@ -94,7 +94,7 @@ def _explain(engine: Engine, probe: Probe, ref: E, claim: E, outcome: Outcome,
     d = d or missing_mask(probe, ref) or edits.relu_input(probe, ref) or \
         edits.log_base(probe, claim) or factors.factor(probe, ref, claim) or \
         edits.missing_sum(probe, ref, claim) or edits.partial_sum(probe, ref, claim) or \
-        terms(probe, ref, claim) or \
+        edits.diagonal_only(probe, ref, claim) or terms(probe, ref, claim) or \
         whole.scale(samples, probe, ref, claim, varying=True)
     if d:
         return [d]

@@ -19,6 +19,7 @@ from derivcheck import ir
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide import AGREE, Options, sample_both
 from derivcheck.diagnose.probe import Path, Probe, positions, replace_all, replace_at
+from derivcheck.display import readable
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import EvalError
 from derivcheck.errors import ShapeError, Unsupported
@@ -297,6 +298,71 @@ def partial_sum(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                 return diagnosis("partial-sum", kept=f"{first}..{dim}-{dropped + 1}",
                                  index=to_text_bounded(span.args[0]),
                                  fixed=to_text_bounded(fixed))
+    return None
+
+
+# -- the diagonal term of a sum kept ------------------------------------------------
+
+MAX_DIAGONAL_EDITS = 12  # sums of the reference tried
+
+
+def diagonal_only(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
+    """The claim is the reference with one sum reduced to its diagonal term: the chain
+    rule through a softmax written ``dL/da_i da_i/dz_i`` (the terms k != i left out),
+    ``tr(A B)`` written ``sum_k A_kk B_kk``.  Tried on the reference: ``Sum(k, body)``
+    with ``k`` set to a free index of the same range; a column sum ``sum(X, 0)`` that
+    is broadcast back over the entries of ``X`` replaced by ``X`` (entry i for entry i);
+    ``tr(X @ Y)`` as ``tr(X * Y)``.  Named as the terms that are missing."""
+    engine = probe.engine
+    want = probe.shape(ref)
+    if want is None:
+        return None
+
+    def shown(node: E) -> str:
+        """The sum as written for people, its summand simplified for display (the sum
+        itself may simplify to a number: ``sum(softmax(z) * y / s) = -1``)."""
+        try:
+            args = tuple(readable(a, engine) for a in node.args)
+        except (ShapeError, Unsupported, RecursionError):
+            args = node.args
+        return to_text_bounded(E(node.op, args, node.val))
+
+    ranges = dict(engine.index_range)
+    free = sorted(engine.free_indices(ref) | engine.free_indices(claim))
+    tried = 0
+    for path, node in positions(ref):
+        candidates: list[tuple[E, str]] = []
+        if node.op == "Sum" and node.val in ranges:
+            body = node.args[0]
+            nested = any(n.op == "Sum" and n.val == node.val for n in body.walk())
+            for i in free:
+                if not nested and i != node.val and ranges.get(i) == ranges[node.val]:
+                    kept = replace_all(body, E("idx", val=node.val), E("idx", val=i))
+                    candidates.append((kept, f"the terms {node.val} != {i} of "
+                                             f"`{shown(node)}` (only {node.val} = {i} is "
+                                             "kept: a sum reduced to its diagonal term)"))
+        elif node.op == "sum" and node.val == 0 and len(node.args) == 1:
+            inner = probe.shape(node.args[0])
+            if inner is not None and len(inner) == 2 and inner[1] == 1:
+                candidates.append((node.args[0], f"the off-diagonal terms of "
+                                                 f"`{shown(node)}` (each entry keeps only "
+                                                 "its own term: a sum of the chain rule "
+                                                 "reduced to its diagonal term)"))
+        elif node.op == "fn" and node.val == "tr" and len(node.args) == 1 and \
+                node.args[0].op == "matmul":
+            x, y = node.args[0].args
+            xs, ys = (to_text_bounded(a) if a.op in ("sym", "ref") else
+                      f"({to_text_bounded(a)})" for a in (x, y))
+            candidates.append((ir.fn("tr", ir.mul(x, y)),
+                               f"the terms j != k of `{shown(node)}` = sum_k sum_j "
+                               f"{xs}[k, j] {ys}[j, k] (only the diagonal j = k is kept)"))
+        for kept, text in candidates:
+            tried += 1
+            if tried > MAX_DIAGONAL_EDITS:
+                return None
+            edited = replace_at(ref, path, kept)
+            if probe.shape(edited) == want and probe.equals(edited, "claim"):
+                return diagnosis("missing-term", term=text)
     return None
 
 
