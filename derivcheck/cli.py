@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("paths", nargs="+", help="derivation files (.yaml) or folders, or "
                         "Markdown/LaTeX documents (.md, .tex; .txt with display math)")
     verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument("--json", dest="format", action="store_const", const="json",
+                        help="the same as --format json")
     verify.add_argument("--check-expected", action="store_true",
                         help="compare verdicts with each step's expect: (exit 0 only if all agree)")
     add_check_options(verify)

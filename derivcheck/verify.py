@@ -351,9 +351,12 @@ class _Draft:
 
     def apply_proof(self, result: Limited) -> None:
         """The outcome with what a proof job gave (a time or memory limit: no proof)."""
+        before = self.outcome.verdict
         self.outcome = with_proof(self.outcome, as_proof(result))
-        if self.outcome.verdict == Verdict.PROVED:  # the proof decided it
-            self.found = [f for f in self.found if f.code != "unsupported"]
+        if self.outcome.verdict != before and self.outcome.verdict.holds:
+            # the proof decided it: what said why it was undecided no longer applies
+            self.found = [f for f in self.found
+                          if f.code not in ("unsupported", "unreached-branch")]
 
 
 # decide(lhs, rhs, layout, what, with_diagnosis) -> (outcome, diagnoses); ``what``

@@ -65,6 +65,12 @@ def test_all_steps_hold_exits_0(good: Path, capsys) -> None:
     assert "good.yaml" in out
 
 
+def test_json_is_a_short_form_of_format_json(good: Path, capsys) -> None:
+    code, out, _ = run(["verify", str(good), "--no-symbolic", "--json"], capsys)
+    assert code == 0
+    assert out.lstrip().startswith("{") and '"schema_version"' in out
+
+
 def test_refuted_step_exits_1(wrong: Path, capsys) -> None:
     code, out, _ = run(["verify", str(wrong), "--no-symbolic"], capsys)
     assert code == 1

@@ -383,6 +383,10 @@ def test_with_latex_option_the_latex_forms_are_checked() -> None:
 AMBIGUOUS = [
     ("symbol or element", ("  S: symmatrix D", "  S: symmatrix D\n  x2: vector D"),
      r"x_2", "read as the symbol x2, not as an element of x"),
+    # a symbol named x_2 reads the same way (it was read as the element, silently)
+    ("symbol with an underscore or element",
+     ("  S: symmatrix D", "  S: symmatrix D\n  x_2: vector D"),
+     r"x_2", "read as the symbol x_2, not as an element of x"),
     ("indicator and the convention at 0",
      ("steps:", "conventions: {relu_prime_at_zero: 1}\nsteps:"),
      r"\mathbb{1}[z_1 > 0]", "relu_prime_at_zero (1)"),

@@ -104,6 +104,12 @@ def test_yaml_syntax_errors_have_a_position(text: str, line: int, col: int) -> N
 STRUCTURE = [
     ("unknown top-level key", GOOD + "extra: 1\n", "unknown key 'extra'", 9, 1),
     ("unknown step key", GOOD + "    foo: 1\n", "unknown step key 'foo'", 9, 5),
+    # the misspelt key first, not the key it leaves missing
+    ("misspelt claim", GOOD + "  - id: b\n    claims: x = x\n", "unknown step key 'claims'",
+     10, 5),
+    ("the constant e", GOOD + "  - id: b\n    claim: e * x = x\n", "'e' is not a constant",
+     10, 12),
+    ("the constant pi", GOOD + "  - id: b\n    claim: pi * x = x\n", "no constant pi", 10, 12),
     ("unknown kind", GOOD.replace("y: vector n", "y: tensor n"), "unknown kind 'tensor'", 4, 6),
     ("too few dims", GOOD.replace("y: vector n", "y: matrix n"),
      "kind 'matrix' takes 2 dimensions, got 1", 4, 6),

@@ -200,6 +200,58 @@ CASES = [
 ]
 
 
+# An outside tester's probes (bench/outside2/, session 5): each was reported proved or
+# checked at some seeds.  Worked out: det(-A) = (-1)^n det(A), so det(-A) = det(A) fails
+# for every odd n and det(-A) = -det(A) for every even n (the first two size settings
+# gave each dimension one parity); det(x x^T) = x_0^2 at n = 1, and relu(2 - n) s = s at
+# n = 1 (the sizes started at 2); relu'(s - 1000) relu(s - t) = s - t > 0 where
+# s > 1000 > t, and there the Huber loss is linear in |r|, not r^2 / 2 (each kink's
+# sides were reached, never both conditions at one point).
+PARITY = """
+title: parity
+symbols: {A: "matrix n n", x: "vector D"}
+conventions: {layout: none}
+steps:
+"""
+PARITY_SECOND = """
+title: parity, second dimension
+symbols: {x: "vector D", A: "matrix n n"}
+conventions: {layout: none}
+steps:
+"""
+SIZE_ONE = """
+title: size one
+symbols: {x: "vector n", s: scalar}
+conventions: {layout: none}
+steps:
+"""
+TAIL = """
+title: two conditions
+symbols: {s: scalar, t: scalar, r: scalar, dl: posscalar}
+conventions: {layout: none, relu_prime_at_zero: 0}
+define:
+  h: 0.5 * (abs(r) - relu(abs(r) - dl))**2 + dl * relu(abs(r) - dl)
+steps:
+"""
+OUTSIDE = [
+    ("det-of-minus-even-only", _doc(PARITY, "det(-A) = det(A)")),
+    ("det-of-minus-even-only-two-dims", _doc(PARITY, "det(-A) * sum(x) = det(A) * sum(x)")),
+    ("det-of-minus-odd-only", _doc(PARITY_SECOND, "det(-A) = -det(A)")),
+    ("det-of-minus-identity", _doc(PARITY, "det(-eye(n)) * sum(x) = sum(x)")),
+    ("rank-one-determinant", _doc(SIZE_ONE, "det(x @ x.T) = 0")),
+    ("relu-of-a-dimension", _doc(SIZE_ONE, "relu(2 - n) * s = 0")),
+    ("two-conditions-at-once", _doc(TAIL, "relu_prime(s - 1000) * relu(s - t) = 0")),
+    ("huber-far-tail", _doc(TAIL, "relu_prime(r - 1000) * h = relu_prime(r - 1000) * 0.5 * r**2")),
+]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize(("name", "text"), OUTSIDE, ids=[c[0] for c in OUTSIDE])
+def test_outside_probe_is_refuted(name: str, text: str, seed: int) -> None:
+    (step,) = verify_derivation(load_text(text, "<case>"), Options(seed=seed))
+    assert step.verdict == Verdict.REFUTED, f"{name} at seed {seed}: {step.message}"
+
+
 def _verdict(text: str) -> str:
     try:
         derivation = load_text(text, "<case>")

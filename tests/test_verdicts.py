@@ -332,8 +332,11 @@ DIAGNOSES = [
      "`sum(exp(z))` times"),
     ("wrong inverse order", "cookbook", "inv(G @ H) = inv(G) @ inv(H)", ("wrong-order",),
      "`inv(H) @ inv(G)`"),
+    # an activation's derivative for another (it was residual before wrong-factor)
+    ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", ("wrong-factor",),
+     "where `p * (1 - p)` (sigmoid'(z)) makes it hold"),
     # what no rule explains
-    ("tanh derivative for the sigmoid", "sigmoid", "d(p)/d(z) = 1 - p ** 2", ("residual",),
+    ("an unrelated expression", "sigmoid", "d(p)/d(z) = p ** 3 + z", ("residual",),
      "differ by"),
 ]
 

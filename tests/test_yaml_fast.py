@@ -147,7 +147,10 @@ def test_mutated_files_agree_or_go_to_ruamel() -> None:
     ruamel.yaml reads the same tree at the same positions, and it never reads a text
     ruamel.yaml refuses.  (500 cases here; 13,000 were run when it was written.)"""
     rng = random.Random(12)
-    texts = [p.read_text(encoding="utf-8") for p in _corpus()[:25]]
+    # the project's own files (not folders that grow, such as outside testers' probes)
+    own = sorted([*ROOT.glob("derivations/*.yaml"), *ROOT.glob("bench/corpus/*.yaml"),
+                  *ROOT.glob("examples/**/*.yaml")])
+    texts = [p.read_text(encoding="utf-8") for p in own[:25]]
     read = 0
     for case in range(500):
         text = rng.choice(texts)

@@ -183,7 +183,7 @@ def _prove_at(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
                 if not _is_zero(r, _MEMORY):
                     return Proof(False, reason="the residual did not reduce to 0")
     where = ", ".join(f"{k}={v}" for k, v in sizes.items()) or "all sizes (no dimensions)"
-    parts = [f"for sizes {where}" if sizes else "exactly (no dimensions)"]
+    parts = [f"for sizes {where}" if sizes else "(no dimensions: for every value)"]
     if len(cases) > 1:
         parts.append(f"every one of the {len(cases)} values of the finite kinds")
     if total_branches:

@@ -21,7 +21,7 @@ from derivcheck.decide.crosscheck import crosscheck_derivatives
 from derivcheck.decide.exact import Confirmation, PointCheck, confirm, judge
 from derivcheck.decide.instantiate import Proof
 from derivcheck.decide.options import Options
-from derivcheck.decide.points import Sample, find_counterexample, sample
+from derivcheck.decide.points import Sample, find_counterexample, sample, size_one
 from derivcheck.decide.pool import point_pool
 from derivcheck.decide.sampling import readable, stream
 from derivcheck.decide.tolerance import AGREE, DISAGREE
@@ -125,6 +125,17 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         cex = find_counterexample(engine, lhs_f, rhs_f, free, bad, rng)
         return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE), cex,
                        reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
+    # a child stream: the draws of ``rng`` (counterexamples, rays) are as before
+    one = size_one(engine, lhs_f, rhs_f, free, rng.spawn(1)[0])
+    if one is not None:  # agrees from size 2 up, differs where every dimension is 1
+        cex = find_counterexample(engine, lhs_f, rhs_f, free, one, rng)
+        dims = ", ".join(f"{d}=1" for d in engine.derivation.dims)
+        explained = [diagnosis("size-one", detail=f"the sides agree at the sizes tried from 2 up, "
+                                              f"and differ at {dims}")]
+        # no samples for the diagnose stage: one point, at another size, explains nothing
+        return Outcome(Verdict.REFUTED, explained,
+                       replace(evidence(), scope=Scope.NONE, worst_error=max(one.errors)), cex,
+                       reference, lhs=lhs_f, rhs=rhs_f, free=free)
     # Float64 agreement is a candidate, never the last word: points float64 could not
     # judge (one side undefined or overflowing, rounding-dominated) and the points that
     # agree only roughly are judged in high precision, then one point per size setting.

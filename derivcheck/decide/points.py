@@ -17,8 +17,9 @@ from derivcheck.decide.sampling import draw_batch, readable, size_settings, smal
 from derivcheck.decide.signs import SignAnalysis
 from derivcheck.decide.tolerance import AGREE, DISAGREE, ROUNDING_CEILING, batch_errors
 from derivcheck.engine.core import Engine, index_assignments
-from derivcheck.engine.numeric import Point
+from derivcheck.engine.numeric import EvalError, Point, stack
 from derivcheck.engine.shared import SharedValues
+from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.printer import to_text
 from derivcheck.results import Counterexample
@@ -258,12 +259,50 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             cover = _possible(cover, signs)
         extra, unreached = cover_kinks(engine, ctx.lhs, ctx.rhs, names, sizes, indices, taken,
                                        cover, rng, constraints, pool=ctx.rays(sizes))
+        if len(cover) >= 2:
+            extra += cover_pairs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
+                                 taken + extra, rng, constraints, signs)
         out.samples.extend(taken + extra)
         out.unreached.extend(u for u in unreached if u not in out.unreached)
         if stop_at_disagreement and any(max(s.errors) > AGREE for s in extra):
             return out
     out.kinks = len(kink_nodes)
     return out
+
+
+SIZE_ONE_POINTS = 8  # points drawn with every dimension of size 1 (``size_one``)
+
+
+def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+             rng: np.random.Generator) -> Sample | None:
+    """A usable point with every dimension of size 1 where the sides differ, if any.
+
+    The size settings start at 2 (pairwise different sizes need room), and a claim can
+    fail only at size 1 (``det(x @ x.T) = 0``, ``relu(2 - n) * s = 0``): a few points
+    there can refute it.  They never count towards ``checked``: a point that cannot be
+    evaluated at size 1 (a kind with no size-1 value, ``1 / (N - 1)``) says nothing.
+    Skipped where an expression writes an integer index past 0 (``x[1]``).
+    """
+    if not engine.derivation.size_one_allowed:
+        return None
+    sizes = dict.fromkeys(engine.derivation.dims, 1)
+    names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
+    scales = [SCALES[j % len(SCALES)] for j in range(SIZE_ONE_POINTS)]
+    try:
+        indices = index_assignments(free, engine.index_range, sizes)
+        point = _draw_batch(engine, names, sizes, rng, scales)
+        batch = evaluate(engine, lhs, rhs, point, indices)
+        errors = batch_errors(batch.lhs, batch.rhs)
+        rounding = rounding_dominated(engine, lhs, rhs, point, indices, errors)
+    except (EvalError, ShapeError, Unsupported, ArithmeticError, ValueError, IndexError,
+            KeyError):
+        return None
+    mags = _batch_magnitudes(batch.lhs, batch.rhs)
+    for p in np.flatnonzero(batch.ok & ~rounding):
+        found = _sample(sizes, point, indices, batch, errors, mags, p, scales[p])
+        if max(found.errors) >= DISAGREE:
+            return found
+    return None
 
 
 def pool_rounds(points: int) -> list[int]:
@@ -523,6 +562,93 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
 
 
 TARGETED = 8  # kinks still unreached after the RAYS that get a ray of their own
+PAIR_KINKS = 6  # scalar kinks whose sign combinations are searched pair by pair
+PAIR_RAYS = 24  # rays (each moving one symbol) spent on unreached combinations
+
+
+def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                indices: list[dict[str, int]], points: list[Sample], rng: np.random.Generator,
+                constraints: dict[str, frozenset[str]] | None, signs: SignAnalysis | None
+                ) -> list[Sample]:
+    """Points for the sign combinations of two scalar kinks that no point reached.
+
+    ``cover_kinks`` reaches each side of each kink, not each combination: a claim
+    wrong only where ``s > 1000`` and ``s > t`` (``relu_prime(s - 1000) * relu(s - t)
+    = 0``, a Huber loss claimed quadratic in its far tail) agrees wherever one of them
+    fails.  For up to ``PAIR_KINKS`` scalar kinks (``relu``, ``relu_prime``, ``abs``,
+    ``sign`` of a scalar), every pair's four sign combinations that their arguments can
+    take (``SignAnalysis``) and no point took are searched for, along rays that move
+    one symbol each (a symbol the pair's arguments are written with), from the points,
+    until each is reached or ``PAIR_RAYS`` rays are spent.  A combination still not
+    reached may not exist (``abs(r) < d`` and ``r > 1000`` for a small ``d``): it
+    blocks nothing; the points found are usable points, compared like any other.
+    """
+    if len(points) == 0:
+        return []
+    base = stack([s.point for s in points])
+    batch = evaluate(engine, lhs, rhs, base, indices, cover=True)
+    kinks = [(key, node, pos[:, 0, 0], neg[:, 0, 0])
+             for key, (node, pos, neg) in (batch.cover or {}).items()
+             if pos.shape[1:] == (1, 1)]
+    if not 2 <= len(kinks) <= PAIR_KINKS:
+        return []
+    possible = {}
+    for key, node, _, _ in kinks:
+        can = signs.of(node.args[0]) if signs is not None else {1, -1}
+        possible[key] = [s for s in (1, -1) if s in can]
+
+    def combos(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray]) -> set[tuple]:
+        """The (kink, sign, kink, sign) combinations some point of these reached."""
+        found = set()
+        for (ka, _, _, _), (kb, _, _, _) in _pairs(kinks):
+            for sa in possible[ka]:
+                for sb in possible[kb]:
+                    a = pos[ka] if sa > 0 else neg[ka]
+                    b = pos[kb] if sb > 0 else neg[kb]
+                    if (a & b).any():
+                        found.add((ka, sa, kb, sb))
+        return found
+
+    reached = combos({k: p for k, _, p, _ in kinks}, {k: n for k, _, _, n in kinks})
+    wanted = [(ka, sa, kb, sb) for (ka, na, _, _), (kb, nb, _, _) in _pairs(kinks)
+              for sa in possible[ka] for sb in possible[kb]
+              if (ka, sa, kb, sb) not in reached]
+    nodes = {key: node for key, node, _, _ in kinks}
+    extra: list[Sample] = []
+    rays = 0
+    for ka, sa, kb, sb in wanted:
+        if (ka, sa, kb, sb) in reached:
+            continue
+        own = _own_symbols(engine, nodes[ka].args[0], names) + \
+            _own_symbols(engine, nodes[kb].args[0], names)
+        for name in dict.fromkeys(own):
+            if rays >= PAIR_RAYS or (ka, sa, kb, sb) in reached:
+                break
+            rays += 1
+            start = points[rays % len(points)]
+            point = _rays(engine, names, [start.point], rng, constraints, [[name]])
+            got = evaluate(engine, lhs, rhs, point, indices, cover=True)
+            errors = batch_errors(got.lhs, got.rhs)
+            mags = _batch_magnitudes(got.lhs, got.rhs)
+            pos = {k: v[1][:, 0, 0] for k, v in (got.cover or {}).items() if k in nodes
+                   and v[1].shape[1:] == (1, 1)}
+            neg = {k: v[2][:, 0, 0] for k, v in (got.cover or {}).items() if k in nodes
+                   and v[2].shape[1:] == (1, 1)}
+            if len(pos) < len(nodes):
+                continue
+            for p in np.flatnonzero(got.ok):
+                new = combos({k: v[p:p + 1] for k, v in pos.items()},
+                             {k: v[p:p + 1] for k, v in neg.items()}) - reached
+                if new:
+                    reached |= new
+                    extra.append(_sample(sizes, point, indices, got, errors, mags, int(p)))
+        if rays >= PAIR_RAYS:
+            break
+    return extra
+
+
+def _pairs(items: list) -> list[tuple]:
+    return [(a, b) for i, a in enumerate(items) for b in items[i + 1:]]
 
 
 def _search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],

@@ -19,7 +19,8 @@ from derivcheck.model import Symbol
 # different sizes, so a lost transpose cannot hide behind a square shape and ``1/N``
 # cannot stand in for ``1/D``.  Across settings every difference of two sizes changes
 # sign and every sum and product of sizes changes, so no relation between sizes
-# (``N + D + K = 9``, ``N * K = 12``, ``D - K = 1``) holds in all of them; and one
+# (``N + D + K = 9``, ``N * K = 12``, ``D - K = 1``) holds in all of them, and every
+# size changes parity between the first two (``det(-A) = det(A)`` needs n even); and one
 # setting uses larger sizes drawn from the equation's random stream, so an identity
 # that holds only at the few sizes someone guessed (``(D - 2) * (D - 3) * x = 0``)
 # cannot be arranged in advance.
@@ -43,7 +44,8 @@ def size_settings(dims: tuple[str, ...], count: int = 3,
     """``count`` settings of the dimension sizes (see the comment above).
 
     1. ``2, 3, ..., n + 1`` in the declared order (the smallest distinct sizes);
-    2. ``n + 2, n + 1, ..., 3``: every difference changes sign, sums and products grow;
+    2. ``n + 2, n + 1, ..., 3`` (from ``n + 3`` when ``n`` is even): every difference
+       changes sign, sums and products grow, and every size changes parity;
     3. and beyond: distinct sizes drawn from ``rng`` in ``5 .. large_to(n) - 1`` (each
        later one from a wider range).  Without ``rng`` a fixed stream stands in (seed 0).
     """
@@ -54,7 +56,10 @@ def size_settings(dims: tuple[str, ...], count: int = 3,
         if s == 0:
             sizes = [2 + k for k in range(n)]
         elif s == 1:
-            sizes = [n + 2 - k for k in range(n)]
+            # from n + 2 down for n odd, from n + 3 for n even: each dimension's size
+            # changes parity from the first setting (2 + k), so a claim true only for
+            # even (or odd) sizes, det(-A) = det(A), cannot hold at both
+            sizes = [n + 2 + (n % 2 == 0) - k for k in range(n)]
         else:
             top = large_to(n) + 3 * (s - 2)
             sizes = [int(v) for v in stream.choice(np.arange(LARGE_FROM, top), size=n,

@@ -52,7 +52,8 @@ def _point_ratios(samples: list[Sample]) -> list[float] | None:
     """For each point, the c that best gives ``claim = c * reference`` (least squares).
 
     NaN at a point where both sides are zero (any c fits there); None if the
-    reference alone is zero at some point, or the shapes differ.
+    reference alone is zero at some point, or the shapes differ, or c is determined at
+    fewer than three points (fewer than all, with fewer points).
     """
     out = []
     for s in samples:
@@ -69,9 +70,19 @@ def _point_ratios(samples: list[Sample]) -> list[float] | None:
             out.append(float("nan"))
             continue
         out.append(dot / norm)
-    if all(np.isnan(out)):
+    # the factor must be seen: at one point any c fits (a claim wrong only in a far
+    # tail, both sides 0 elsewhere, is not "c times" the reference)
+    seen = {_point_key(s) for s, r in zip(samples, out) if not np.isnan(r)}
+    if len(seen) < min(3, len({_point_key(s) for s in samples})):
         return None
     return out
+
+
+def _point_key(sample: Sample) -> tuple:
+    """A point by its sizes and values (settings without dimensions repeat points)."""
+    values = sample.point.values
+    return (tuple(sorted(sample.sizes.items())),
+            tuple((n, np.asarray(values[n], dtype=float).tobytes()) for n in sorted(values)))
 
 
 def scale(samples: list[Sample], probe: Probe, ref: E, claim: E, *,

@@ -248,6 +248,13 @@ class _Reader:
             return E("idx", val=bound.name, pos=pos)
         if ident in FUNCTIONS:
             raise self.fail(node, f"'{ident}' is a function: call it, e.g. {ident}(x)")
+        if ident == "e":
+            raise self.fail(node, "'e' is not a constant here", "write exp(1) for e, "
+                            "exp(x) for e**x")
+        if ident == "pi":
+            raise self.fail(node, "derivcheck has no constant pi", "declare a positive "
+                            "scalar (PI: posscalar): a step then holds for every value of it, "
+                            "pi included")
         known = [*self.scope.symbols, *self.scope.defined, *self.scope.dims]
         raise self.fail(node, f"unknown name '{ident}'{_did_you_mean(ident, known)}",
                         f"declared {self.scope.declared()}")

@@ -143,6 +143,9 @@ class LatexNames:
 
 def _default_keys(name: str) -> list[tuple[str, str]]:
     keys = [(name, "")]
+    m = re.fullmatch(r"([A-Za-z]+)_([A-Za-z0-9]+)", name)
+    if m:  # x_0 reads x_0 (as x0 does: beside a vector x, with a note saying which)
+        keys.append((m.group(1), m.group(2)))
     m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
     if m:  # W2 reads W_2, and as a layer W^{(2)} or W^{[2]}
         keys.extend([(m.group(1), m.group(2)), (m.group(1), f"^({m.group(2)})"),

@@ -144,7 +144,7 @@ def counterexample_lines(c: Counterexample) -> list[str]:
 
 def _counterexample(c: Counterexample) -> list[str]:
     sizes = ", ".join(f"{k}={v}" for k, v in c.sizes.items())
-    lines = [f"counterexample at sizes {sizes}"
+    lines = [("counterexample" + (f" at sizes {sizes}" if sizes else ""))
              + ("" if c.readable else " (values rounded for display)") + ":"]
     for name, value in c.values.items():
         lines.append(f"  {name} = {_fmt(value)}")

@@ -60,9 +60,18 @@ def problems(doc: Any, name: str) -> list[Problem]:
     """Every place where ``doc`` breaks the schema ``name``, in the order of the document."""
     raw = _Validator(load_schema(name)).check(doc, load_schema(name), (), ())
     found = [_describe(r, doc, name) for r in raw]
-    # a missing top-level key last: an unknown key is often its misspelling
-    return sorted(found, key=lambda p: (p.keyword == "required" and not p.path,
-                                        position(doc, p.path, at_key=p.at_key)))
+    unknown = [p.path for p in found if p.keyword == "additionalProperties"]
+
+    def later(p: Problem) -> bool:
+        """A key missing from a step that has an unknown key (often its misspelling:
+        ``claims:`` for ``claim:``), or a missing top-level key: after the others."""
+        if p.keyword == "required" and not p.path:
+            return True
+        step = p.keyword in ("required", "anyOf") and len(p.path) == 2 and \
+            p.path[0] == "steps"  # a step needs claim, chain or latex
+        return step and any(u[:2] == p.path and len(u) <= 3 for u in unknown)
+
+    return sorted(found, key=lambda p: (later(p), position(doc, p.path, at_key=p.at_key)))
 
 
 @dataclass(frozen=True)
