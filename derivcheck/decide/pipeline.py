@@ -126,7 +126,7 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE), cex,
                        reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
     # a child stream: the draws of ``rng`` (counterexamples, rays) are as before
-    one = size_one(engine, lhs_f, rhs_f, free, rng.spawn(1)[0])
+    one = size_one(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool)
     if one is not None:  # agrees from size 2 up, differs where every dimension is 1
         cex = find_counterexample(engine, lhs_f, rhs_f, free, one, rng)
         dims = ", ".join(f"{d}=1" for d in engine.derivation.dims)

@@ -259,7 +259,7 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             cover = _possible(cover, signs)
         extra, unreached = cover_kinks(engine, ctx.lhs, ctx.rhs, names, sizes, indices, taken,
                                        cover, rng, constraints, pool=ctx.rays(sizes))
-        if len(cover) >= 2:
+        if sum(1 for _, p, _ in cover.values() if p.shape == (1, 1)) >= 2:  # scalar kinks
             extra += cover_pairs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
                                  taken + extra, rng, constraints, signs)
         out.samples.extend(taken + extra)
@@ -274,14 +274,16 @@ SIZE_ONE_POINTS = 8  # points drawn with every dimension of size 1 (``size_one``
 
 
 def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
-             rng: np.random.Generator) -> Sample | None:
+             rng: np.random.Generator, pool: PointPool | None = None) -> Sample | None:
     """A usable point with every dimension of size 1 where the sides differ, if any.
 
     The size settings start at 2 (pairwise different sizes need room), and a claim can
     fail only at size 1 (``det(x @ x.T) = 0``, ``relu(2 - n) * s = 0``): a few points
     there can refute it.  They never count towards ``checked``: a point that cannot be
     evaluated at size 1 (a kind with no size-1 value, ``1 / (N - 1)``) says nothing.
-    Skipped where an expression writes an integer index past 0 (``x[1]``).
+    Skipped where an expression writes an integer index past 0 (``x[1]``).  With a
+    ``pool`` the points are the derivation's (drawn once, their values shared by the
+    steps, as ``sample``'s are); else drawn from ``rng``.
     """
     if not engine.derivation.size_one_allowed:
         return None
@@ -290,18 +292,30 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     scales = [SCALES[j % len(SCALES)] for j in range(SIZE_ONE_POINTS)]
     try:
         indices = index_assignments(free, engine.index_range, sizes)
-        point = _draw_batch(engine, names, sizes, rng, scales)
-        batch = evaluate(engine, lhs, rhs, point, indices)
+        shared = None
+        if pool is None:
+            point = _draw_batch(engine, names, sizes, rng, scales)
+        else:
+            lhs, rhs = pool.intern(lhs), pool.intern(rhs)
+            key = (tuple(names), "size one")
+            drawn = pool.batch(key, lambda: _draw_batch(engine, names, sizes,
+                                                        pool.stream(*key), scales))
+            point = drawn.point
+            if pool.plan(lhs).shareable and pool.plan(rhs).shareable:
+                shared = drawn.values
+        batch = evaluate(engine, lhs, rhs, point, indices, shared=shared)
         errors = batch_errors(batch.lhs, batch.rhs)
+        differ = batch.ok & (errors.max(axis=0) >= DISAGREE)
+        if not differ.any():
+            return None
+        # rounding is judged only where a difference was seen (an extended-precision pass)
         rounding = rounding_dominated(engine, lhs, rhs, point, indices, errors)
     except (EvalError, ShapeError, Unsupported, ArithmeticError, ValueError, IndexError,
             KeyError):
         return None
     mags = _batch_magnitudes(batch.lhs, batch.rhs)
-    for p in np.flatnonzero(batch.ok & ~rounding):
-        found = _sample(sizes, point, indices, batch, errors, mags, p, scales[p])
-        if max(found.errors) >= DISAGREE:
-            return found
+    for p in np.flatnonzero(differ & ~rounding):
+        return _sample(sizes, point, indices, batch, errors, mags, p, scales[p])
     return None
 
 
