@@ -37,6 +37,8 @@ TANH2 = {"symbols": {"x": "vector D", "W1": "matrix H D", "b1": "vector H", "W2"
                     "a2": "tanh(z2)", "L": "sum((a2 - y) ** 2) / 2"}}
 SOFTMAX_CE = {"symbols": {"z": "vector K", "y": "onehot K", "i": "index K"},
               "define": {"a": "softmax(z)", "L": "-sum(y * log(a))"}}
+MEAN_SIGMOID = {"symbols": {"u": "vector N", "c": "vector N", "b": "scalar"},
+                "define": {"p": "sigmoid(u + b)"}}
 SIGMOID_SQ = {"symbols": {"w": "vector D", "x": "vector D", "y": "scalar"},
               "define": {"s": "sigmoid(w.T @ x)", "E": "(s - y) ** 2 / 2"}}
 SIZES = {"symbols": {"X": "matrix N D", "w": "vector D", "r": "vector N", "q": "vector E",
@@ -193,6 +195,15 @@ CASES = [
     ("output layer's derivative on the hidden layer", TANH2,
      "d(L)/d(z1) = (W2.T @ ((a2 - y) * (1 - a2 ** 2))) * (1 - a2 ** 2)", None, "ill_formed",
      ("shape-mismatch", "wrong-factor"), "has `1 - a2 ** 2` where `1 - a1 ** 2` (tanh'(z1))"),
+    # one dimension for another in one term (an outside tester's 1/D for 1/N beside a
+    # weight decay, labelled before the rule; it was residual)
+    ("1/D for 1/N in one term", SIZES,
+     "d(sum(X @ w) / N + sum(w ** 2))/d(w) = X.T @ (r * 0 + 1) / D + 2 * w", None,
+     "refuted", ("wrong-dimension",), "has `D` where `N` fits"),
+    # an activation's derivative missing inside a mean (the same tester, labelled first)
+    ("sigmoid derivative missing inside a mean", MEAN_SIGMOID,
+     "d(mean(c * p))/d(b) = mean(c)", None, "refuted", ("missing-factor",),
+     "lacks the factor `p * (1 - p)` (sigmoid'(u + b)) on `c`"),
     # a sum reduced to its diagonal term (two corpus labels, missing-term, written before
     # the rule; each was residual)
     ("chain rule through softmax, diagonal only", SOFTMAX_CE,
@@ -256,6 +267,8 @@ HOLDS = [
     ("gradient through two matrices", ALGEBRA, "d(x.T @ A @ B @ u)/d(x) = A @ B @ u", None),
     ("sigmoid's derivative", "sigmoid", "d(p)/d(z) = p * (1 - p)", None),
     ("chain rule through softmax", SOFTMAX_CE, "d(L)/d(z[i]) = a[i] - y[i]", None),
+    ("sigmoid inside a mean", MEAN_SIGMOID, "d(mean(c * p))/d(b) = mean(c * p * (1 - p))",
+     None),
     ("index sum", ALGEBRA, "Sum(j, A[i, j] * x[j]) = (A @ x)[i]", "none"),
     ("trace of a product", ALGEBRA, "tr(A @ B) = Sum(i, Sum(j, A[i, j] * B[j, i]))", "none"),
     ("two tanh layers", TANH2,

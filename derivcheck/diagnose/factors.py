@@ -76,8 +76,8 @@ def _derivative_factor(node: E, written: E | None = None) -> tuple[E, str] | Non
 
 def _activation_factors(probe: Probe, roots: tuple[E, ...]) -> list[tuple[E, str]]:
     """The derivative factor of every activation reachable from ``roots``: through the
-    definitions they use (named by the definition), then written inline, then those of
-    the other definitions."""
+    definitions they use (named by the definition), then those of the other definitions,
+    then the activations written inline."""
     engine = probe.engine
     out: list[tuple[E, str]] = []
     seen_defs: set[str] = set()
@@ -101,17 +101,18 @@ def _activation_factors(probe: Probe, roots: tuple[E, ...]) -> list[tuple[E, str
         if _derivative_factor(node):
             inline.append(node)
         stack.extend(node.args)
-    for node in inline:
-        found = _derivative_factor(node)
-        if found:
-            out.append(found)
     # then the activations of the definitions the sides do not name (the reference is
-    # often written without them: the derivative of a softplus is not the softplus)
+    # often written without them: the derivative of a softplus is not the softplus), in
+    # the file's names before the same written out (``p * (1 - p)`` for p: sigmoid(u + b))
     for name, expr in engine.definitions.items():
         if name not in seen_defs:
             found = _derivative_factor(expr, _ref(name))
             if found:
                 out.append(found)
+    for node in inline:
+        found = _derivative_factor(node)
+        if found:
+            out.append(found)
     return out
 
 
@@ -296,12 +297,14 @@ def _named_factors(probe: Probe, ref: E) -> list[E]:
 
 
 def _operands(claim: E) -> list[tuple[tuple[int, ...], E]]:
-    """The operands of the claim's matrix products, smallest first (the factor most
-    often belongs on the innermost one)."""
+    """The operands of the claim's matrix products and the summands of its sums and
+    means, smallest first (the factor most often belongs on the innermost one)."""
     found = []
     for path, node in positions(claim):
         if node.op == "matmul":
             for k, arg in enumerate(node.args):
                 found.append((ir.tree_size(arg, 10_000), (*path, k), arg))
+        elif node.op in ("sum", "mean", "Sum"):  # the summand: mean(x * (p - y)) lacks p (1-p)
+            found.append((ir.tree_size(node.args[0], 10_000), (*path, 0), node.args[0]))
     found.sort(key=lambda c: c[0])
     return [(p, a) for _, p, a in found[:MAX_PLACES]]

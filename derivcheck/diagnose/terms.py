@@ -220,6 +220,29 @@ def _term_size_factor(probe: Probe, sp: _Split, i: int) -> Diagnosis | None:
             if _fits_each(probe, sp, i, coefs):
                 return diagnosis("missing-factor", detail=f"the term `{sp.text(i)}` of the "
                                  f"claim lacks the factor `{label}`")
+    return _term_dimension_pair(probe, sp, i)
+
+
+def _term_dimension_pair(probe: Probe, sp: _Split, i: int) -> Diagnosis | None:
+    """``ref = claim + ((a / b) ** p - 1) * t``, one dimension written for another in one
+    term of the claim (``X.T @ r / D + lam * w`` for ``X.T @ r / N + lam * w``): the term
+    names ``b`` and not ``a`` (or the reverse).  The sizes of a setting are pairwise
+    different, so the ratio is never 1."""
+    samples = probe.samples
+    term = sp.terms[i][1]
+    written = {str(n.val) for n in term.walk() if n.op == "dim"}
+    dims = sorted(samples[0].sizes)
+    for a in dims:
+        for b in dims:
+            if a == b or (a in written) == (b in written):
+                continue
+            for power, shown in ((1.0, "{}"), (0.5, "sqrt({})")):
+                coefs = [(s.sizes[a] / s.sizes[b]) ** power - 1 for s in samples]
+                if _fits_each(probe, sp, i, coefs):
+                    wrong, right = (b, a) if b in written else (a, b)
+                    return diagnosis("wrong-dimension", detail=f"the term `{sp.text(i)}` of "
+                                     f"the claim has `{shown.format(wrong)}` where "
+                                     f"`{shown.format(right)}` fits")
     return None
 
 
