@@ -113,8 +113,30 @@ class _Readable:
             out = E(node.op, args, node.val) if args != node.args else node
             if out.op == "jac":
                 out = self.jacobian(out)
+            elif out.op == "matmul":
+                out = self._without_unit(out)
+            elif out.op == "T" and out.args[0].op in ("T", "matmul"):
+                inside = _transposed(out.args[0])
+                if _transposes(inside) < _transposes(out):  # only where it reads simpler
+                    out = inside
         self.memo[node] = out
         return out
+
+    def _without_unit(self, node: E) -> E:
+        """``1 @ X`` and ``X @ 1`` (a 1 x 1 one, the seed of a scalar's gradient) as ``X``;
+        ``(X @ Y).T`` left to the caller.  Not valid syntax as the engine writes it."""
+        a, b = node.args
+        for unit, other in ((a, b), (b, a)):
+            if (unit.op == "num" and unit.val == 1) or \
+                    (unit.op == "ones" and self._shape_is(unit, (1, 1))):
+                return other
+        return node
+
+    def _shape_is(self, node: E, shape: tuple) -> bool:
+        try:
+            return tuple(self.shape(node)) == shape
+        except (ShapeError, Unsupported, KeyError):
+            return False
 
     def jacobian(self, node: E) -> E:
         """``jacobian(f(e_j))`` as the matrix ``M`` when ``f(e) = M @ e`` is linear in the
@@ -188,6 +210,19 @@ class _Readable:
             args = tuple(self.run(a) for a in root.args)
             return E(root.op, args, root.val) if args != root.args else root
         return out
+
+
+def _transposed(node: E) -> E:
+    """``node.T`` with the transpose taken inside: ``(x.T @ A.T).T`` is ``A @ x``."""
+    if node.op == "T":
+        return node.args[0]
+    if node.op == "matmul":
+        return ir.matmul(_transposed(node.args[1]), _transposed(node.args[0]))
+    return E("T", (node,))
+
+
+def _transposes(node: E) -> int:
+    return sum(1 for n in node.walk() if n.op == "T")
 
 
 def _has_seed(node: E) -> bool:

@@ -49,7 +49,7 @@ MODEL = """
 title: display
 symbols: {x: "vector D", w: "vector D", X: "matrix N D", t: "binary N", y: "binary K",
           W: "matrix K D", ty: "vector K", V: "matrix K H", U: "matrix H D",
-          A: "matrix M D", r: "vector M", lam: posscalar, c: "vector M"}
+          A: "matrix M D", r: "vector M", lam: posscalar, c: "vector M", S: "matrix D D"}
 define:
   z: "W @ x"
   p: "sigmoid(z)"
@@ -62,6 +62,7 @@ define:
   Q: "sum((o - ty) ** 2) / 2"
   R: "sum((A @ w - r) ** 2) / 2 + lam * sum(w ** 2) / 2"
   C: "sum(c * (A @ w) ** 2) / 2"
+  qf: "x.T @ S @ x"
 steps:
   - {id: s, claim: "x = x"}
 """
@@ -76,6 +77,9 @@ SHOWN = [
     # a Jacobian linear in its seed is that matrix (jacobian(... e_j ...) before)
     ("Hessian of ridge regression", "d(d(R)/d(w))/d(w)", "(A.T @ A + lam * eye(D)).T"),
     ("Hessian with weights", "d(d(C)/d(w))/d(w)", "(A.T @ diag(c) @ A).T"),
+    # the 1 x 1 seed of a scalar's gradient was shown as `1 @ ...` (not valid syntax) and
+    # the transposes of products left outside: (1 @ x.T @ S.T).T + (x.T @ S).T @ 1
+    ("quadratic form", "d(qf)/d(x)", "S @ x + S.T @ x"),
 ]
 
 
