@@ -115,6 +115,10 @@ class _Readable:
                 out = self.jacobian(out)
             elif out.op == "matmul":
                 out = self._without_unit(out)
+            elif out.op == "elem" and len(out.args) == 2 and out.args[0].op == "Sum":
+                entry = _entry_of_sum(out)
+                if entry is not None:
+                    out = self.run(entry)  # an elementwise region again, made readable
             elif out.op == "T" and out.args[0].op in ("T", "matmul"):
                 inside = _transposed(out.args[0])
                 if _transposes(inside) < _transposes(out):  # only where it reads simpler
@@ -219,6 +223,54 @@ def _transposed(node: E) -> E:
     if node.op == "matmul":
         return ir.matmul(_transposed(node.args[1]), _transposed(node.args[0]))
     return E("T", (node,))
+
+
+def _entry_of_sum(node: E) -> E | None:
+    """``Sum(k, onehot(k, n) * f(k))[j]`` (a vector built entry by entry, then one entry
+    of it) as ``f(j)``; None if the sum is not of that form (one one-hot factor of the
+    bound index, the rest a product or quotient around it)."""
+    total, j = node.args
+    k = str(total.val)
+    if j.op != "idx" or any(n.op == "Sum" and n.val == j.val for n in total.args[0].walk()):
+        return None
+
+    def pick(n: E) -> E | None:
+        if n.op == "onehot" and n.args and n.args[0].op == "idx" and n.args[0].val == k:
+            return ir.num(1)
+        if n.op == "neg":
+            inner = pick(n.args[0])
+            return None if inner is None else ir.neg(inner)
+        if n.op in ("mul", "div"):
+            for side in ((0, 1) if n.op == "mul" else (0,)):
+                inner = pick(n.args[side])
+                if inner is not None:
+                    args = list(n.args)
+                    args[side] = inner
+                    return ir.mul(*args) if n.op == "mul" else ir.div(*args)
+        return None
+
+    rest = pick(total.args[0])
+    if rest is None or any(n.op == "onehot" for n in rest.walk()):
+        return None
+    return _renamed(rest, k, j)
+
+
+def _renamed(node: E, k: str, j: E) -> E:
+    """``node`` with the index ``k`` written ``j`` (each shared node rebuilt once)."""
+    memo: dict[int, E] = {}
+
+    def go(n: E) -> E:
+        hit = memo.get(id(n))
+        if hit is None:
+            if n.op == "idx" and n.val == k:
+                hit = j
+            else:
+                args = tuple(go(a) for a in n.args)
+                hit = E(n.op, args, n.val) if args != n.args else n
+            memo[id(n)] = hit
+        return hit
+
+    return go(node)
 
 
 def _transposes(node: E) -> int:

@@ -49,7 +49,8 @@ MODEL = """
 title: display
 symbols: {x: "vector D", w: "vector D", X: "matrix N D", t: "binary N", y: "binary K",
           W: "matrix K D", ty: "vector K", V: "matrix K H", U: "matrix H D",
-          A: "matrix M D", r: "vector M", lam: posscalar, c: "vector M", S: "matrix D D"}
+          A: "matrix M D", r: "vector M", lam: posscalar, c: "vector M", S: "matrix D D",
+          j: "index D", k: "index D"}
 define:
   z: "W @ x"
   p: "sigmoid(z)"
@@ -80,6 +81,10 @@ SHOWN = [
     # the 1 x 1 seed of a scalar's gradient was shown as `1 @ ...` (not valid syntax) and
     # the transposes of products left outside: (1 @ x.T @ S.T).T + (x.T @ S).T @ 1
     ("quadratic form", "d(qf)/d(x)", "S @ x + S.T @ x"),
+    # a vector built entry by entry, then one entry of it (an outside tester's Gaussian
+    # NLL showed Sum(j, onehot(j, D) * (...))[j])
+    ("one entry of a vector built by entries", "Sum(k, onehot(k, D) * x[k] / (2 * w[k]))[j]",
+     "x[j] / (2 * w[j])"),
 ]
 
 
