@@ -387,6 +387,9 @@ AMBIGUOUS = [
     ("symbol with an underscore or element",
      ("  S: symmatrix D", "  S: symmatrix D\n  x_2: vector D"),
      r"x_2", "read as the symbol x_2, not as an element of x"),
+    # 1/2s: (1/2) s as read, 1/(2s) in many handwritten notes (an outside tester's)
+    ("a factor after a division", ("steps:", "steps:"), r"1/2 a_2",
+     "a / b c read as (a / b) c"),
     ("indicator and the convention at 0",
      ("steps:", "conventions: {relu_prime_at_zero: 1}\nsteps:"),
      r"\mathbb{1}[z_1 > 0]", "relu_prime_at_zero (1)"),

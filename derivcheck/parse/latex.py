@@ -657,6 +657,7 @@ class _Reader:
 
     def term(self) -> E:
         node = self.unary()
+        slash = False  # the last operator was / (a juxtaposed factor after it is ambiguous)
         while True:
             tok = self.peek()
             if tok is None:
@@ -665,16 +666,24 @@ class _Reader:
                 self.next()
                 right = self.unary()
                 node = self.product(node, right, _PRODUCT_CMDS[tok.text], tok.pos)
+                slash = False
             elif tok.kind == "char" and tok.text in "*":
                 self.next()
                 right = self.unary()
                 node = self.product(node, right, "hadamard", tok.pos)
+                slash = False
             elif (tok.kind == "char" and tok.text == "/") or (tok.kind == "cmd" and
                                                               tok.text == "div"):
                 self.next()
                 right = self.unary()
                 node = E("div", (node, right), pos=tok.pos)
+                slash = True
             elif self.starts_primary(tok):
+                if slash:  # 1/2s: (1/2) s here, 1/(2s) in many handwritten notes
+                    note = ("a / b c read as (a / b) c, the factor after the division "
+                            "multiplying the quotient; write \\frac{a}{b c} for a / (b c)")
+                    if note not in self.notes:
+                        self.notes.append(note)
                 right = self.unary()
                 node = self.product(node, right, "juxtaposition", tok.pos)
             else:
