@@ -382,8 +382,10 @@ def decide_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Option
             return out, list(out.diagnoses)
         ref_is_rhs = _has_derivative(rhs) and not _has_derivative(lhs)
         found = list(out.diagnoses)
-        # The float64 rules cannot see a difference only high precision found.
-        if not any(d.code == "tiny-difference" for d in found):
+        # The float64 rules cannot see a difference only high precision found: their
+        # points are those where the sides agree (a domain difference is at a point
+        # where one side is undefined, so any edit "fits" the others: A.T for A).
+        if not any(d.code in ("tiny-difference", "domain") for d in found):
             try:
                 with budget.stage("diagnosis", limit):
                     found += diagnose(engine, out, options, rng, reference_is_rhs=ref_is_rhs)

@@ -199,9 +199,7 @@ def _precision_verdict(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
         sample = confirmed.sample
         cex = _precise_counterexample(engine, lhs, rhs, sample, check)
         if confirmed.status == "domain":
-            found = [diagnosis("domain", side=check.undefined,
-                               fix="declare the assumption that keeps it defined (a "
-                                   "posscalar, posvector, prob ... kind, or assume:)")]
+            found = [diagnosis("domain", side=check.undefined, fix=_domain_fix(engine, lhs, rhs))]
         else:
             found = [diagnosis("tiny-difference", difference=check.difference,
                                digits=check.digits)]
@@ -214,6 +212,22 @@ def _precision_verdict(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
                        replace(evidence, reason=detail, scope=Scope.NONE),
                        reference=reference)
     return None
+
+
+def _domain_fix(engine: Engine, lhs: E, rhs: E) -> str:
+    """What to declare so that the sides stay defined, by the shapes of the symbols they
+    use: posscalar for a scalar, posvector or prob for a vector, spdmatrix for a matrix."""
+    kinds: list[str] = []
+    for name in sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs)):
+        sym = engine.symbols.get(name)
+        if sym is None or sym.is_index:
+            continue
+        rank = len(sym.shape)
+        for kind in ({0: ("posscalar",), 1: ("posvector", "prob")}.get(rank, ("spdmatrix",))):
+            if kind not in kinds:
+                kinds.append(kind)
+    shown = ", ".join(kinds) if kinds else "a positive kind"
+    return f"declare the assumption that keeps it defined (a kind such as {shown}, or assume:)"
 
 
 def _precise_counterexample(engine: Engine, lhs: E, rhs: E, sample: Sample,
