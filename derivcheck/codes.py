@@ -33,7 +33,7 @@ CODES: dict[str, str] = {
     "follows-from-error": "correct from the previous expression, which was already wrong "
                           "(link {first_wrong})",
     "residual": "the two sides differ by {residual}",
-    "size-one": "fails only where the dimensions have size 1: {detail}",
+    "size-one": "fails only where dimensions have size 1: {detail}",
     "tiny-difference": "the sides differ by {difference} at this point, a difference "
                        "float64 cannot see (found in {digits}-digit arithmetic)",
     "domain": "the {side} side is undefined at this point while the other is defined: the "

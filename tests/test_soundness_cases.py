@@ -233,6 +233,18 @@ define:
   h: 0.5 * (abs(r) - relu(abs(r) - dl))**2 + dl * relu(abs(r) - dl)
 steps:
 """
+TWO = """
+title: two scalars
+symbols: {s: scalar, t: scalar}
+conventions: {layout: none}
+steps:
+"""
+RANK = """
+title: rank one
+symbols: {x: "vector K", z: "vector D"}
+conventions: {layout: none}
+steps:
+"""
 OUTSIDE = [
     ("det-of-minus-even-only", _doc(PARITY, "det(-A) = det(A)")),
     ("det-of-minus-even-only-two-dims", _doc(PARITY, "det(-A) * sum(x) = det(A) * sum(x)")),
@@ -242,14 +254,42 @@ OUTSIDE = [
     ("relu-of-a-dimension", _doc(SIZE_ONE, "relu(2 - n) * s = 0")),
     ("two-conditions-at-once", _doc(TAIL, "relu_prime(s - 1000) * relu(s - t) = 0")),
     ("huber-far-tail", _doc(TAIL, "relu_prime(r - 1000) * h = relu_prime(r - 1000) * 0.5 * r**2")),
+    # a second outside tester (bench/outside3): sides of 1e-60 (or s exp(-1000)) that
+    # differ in every digit agreed below RESOLUTION (absolute); a difference of 1e-9
+    # relative on one side of a kink agreed to AGREE and the confirmed point was on the
+    # other side; an x[1] in the same equation (on another dimension) or in another
+    # step kept every dimension from size 1, where det(G) with G = z z^T is z_0^2
+    ("sides-of-1e-60", _doc(TWO, "s * 1e-60 = t * 1e-60")),
+    ("sides-of-exp-minus-1000", _doc(TWO, "s * exp(-1000) = t * exp(-1000)")),
+    ("gaussian-far-tail-is-not-zero", _doc(TWO, "exp(-s ** 2 - 200) = 0")),
+    ("one-side-of-a-kink-1e-9", _doc(TWO, "s * (1 + 1e-9 * relu_prime(t - 5)) = s")),
+    ("leaky-relu-1e-9-is-not-relu", _doc(TWO, "relu(s) - 1e-9 * relu(-s) = relu(s)")),
+    ("size-one-beside-an-index", _doc(RANK, "det(z @ z.T) * x[1] = 0")),
+    ("size-one-despite-another-step", RANK + "  - id: s\n    claim: det(z @ z.T) = 0\n"
+     "  - id: t\n    claim: x[1] + x[0] = x[0] + x[1]\n"),
 ]
 
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize(("name", "text"), OUTSIDE, ids=[c[0] for c in OUTSIDE])
 def test_outside_probe_is_refuted(name: str, text: str, seed: int) -> None:
-    (step,) = verify_derivation(load_text(text, "<case>"), Options(seed=seed))
+    step = verify_derivation(load_text(text, "<case>"), Options(seed=seed))[0]
     assert step.verdict == Verdict.REFUTED, f"{name} at seed {seed}: {step.message}"
+
+
+# and what must still hold next to them (exact ties, cancellations, tiny true sides)
+OUTSIDE_TRUE = [
+    ("tiny-sides-equal", _doc(TWO, "s * exp(-1000) = exp(-1000) * s")),
+    ("tiny-sides-sum", _doc(TWO, "s * 1e-60 + t * 1e-60 = (s + t) * 1e-60")),
+    ("cancellation-to-zero", _doc(TWO, "(s + 1000000) - 1000000 - s = 0")),
+    ("zero-times-tiny", _doc(TWO, "exp(-s ** 2 - 200) * 0 = 0")),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), OUTSIDE_TRUE, ids=[c[0] for c in OUTSIDE_TRUE])
+def test_next_to_the_outside_probes_true_claims_hold(name: str, text: str) -> None:
+    (step,) = verify_derivation(load_text(text, "<case>"), Options(seed=0, symbolic=False))
+    assert step.verdict == Verdict.CHECKED, f"{name}: {step.message}"
 
 
 def _verdict(text: str) -> str:

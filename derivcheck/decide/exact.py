@@ -22,11 +22,17 @@ allows for their accumulation):
   softmax entry within ``1e-5000`` of 1 rounds to 1 at every level, so a difference
   of ``1e-5208`` made by that rounding is the same at 30 and 240 digits.);
 * **rounding**: ``d_p <= noise_p`` and ``d_2p <= noise_2p`` (0 included), at the
-  higher level ``noise_2p <= RESOLUTION`` (rounding could not hide a difference above
-  ``RESOLUTION``), and at neither level was a term lost entirely in a sum (the
-  smallest ratio of two terms added stays above ``10^(NOISE_DIGITS - p)``) -> the
-  sides agree.  (The last conditions matter: ``exp(200) + s`` and ``exp(200)`` round
-  to the same 60-digit number, and only at 120 digits does ``s`` show.)
+  higher level ``noise_2p <= RESOLUTION`` and ``noise_2p <= RESOLUTION * S`` for ``S``
+  the sides' largest magnitude (rounding could not hide a difference above
+  ``RESOLUTION``, absolutely or relative to the sides: two sides of 1e-60 are judged
+  at a level where the noise is far below 1e-60; sides at rounding level up to the last
+  level are 0 there, and two exact zeros agree at once), and at neither level was a
+  term lost entirely in a sum (the smallest ratio of two terms added stays above
+  ``10^(NOISE_DIGITS - p)``) -> the sides agree.  (The last conditions matter:
+  ``exp(200) + s`` and ``exp(200)`` round to the same 60-digit number, and only at 120
+  digits does ``s`` show.)  A difference below the noise is real too where the sides'
+  magnitude and the difference, relative to it above ``RESOLUTION``, are the same at
+  two levels and no term was lost (``s exp(-1000)`` against ``t exp(-1000)``).
 * anything else at the last level is inconclusive (never "agree").
 
 A side that is undefined (NaN: outside a function's domain) where the other is
@@ -167,6 +173,20 @@ def _difference(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[Any, int]:
     return best, where
 
 
+def _largest(a: list[np.ndarray], b: list[np.ndarray]) -> Any:
+    """The largest magnitude of any entry of either side, at the working precision."""
+    import mpmath
+
+    best: Any = mpmath.mpf(0)
+    for values in (a, b):
+        for v in values:
+            for x in np.asarray(v, dtype=object).flat:
+                m = abs(x) if hasattr(x, "_mpf_") else abs(mpmath.mpf(x))
+                if m > best:
+                    best = m
+    return best
+
+
 def _floats(values: list[np.ndarray], k: int) -> object:
     arr = np.asarray(values[k], dtype=float)
     return float(arr) if arr.ndim == 0 else arr
@@ -178,6 +198,7 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
     import mpmath
 
     prev: tuple[Any, bool] | None = None  # (difference, at rounding level) one level down
+    prev_scale: Any = None  # the sides' largest magnitude one level down
     undefined_run: list[str] = []
     big: Any = 0
     ratio: Any = 1
@@ -219,17 +240,35 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
         with mpmath.workdps(digits):  # the difference at the working precision
             d, where = _difference(a, b)
             text = mpmath.nstr(d, 5)
+            scale = _largest(a, b)
         rounding = d <= noise and not lossy
+        # Agreement is relative to the sides as well: two sides of 1e-60 that differ in
+        # every digit are far below RESOLUTION and below the noise of the inputs' (1)
+        # magnitude at 30 and 60 digits; only a level whose noise is below RESOLUTION
+        # times the sides' own magnitude can tell.  Sides that stay at rounding level up
+        # to the last level are 0 there (a cancellation), and two exact zeros agree.
+        # A magnitude the same at two levels is a value, not rounding (rounding shrinks
+        # with the precision): 5e-435 from s * exp(-1000) is real at every level.
+        real = scale > 0 and prev_scale is not None and abs(scale - prev_scale) <= STABLE * scale
+        resolved = noise <= RESOLUTION * scale or (d == 0 and scale == 0) or \
+            (real and d <= RESOLUTION * scale) or (level == len(LEVELS) - 1 and not real)
         if prev is not None:
             before, before_rounding = prev
-            if d > noise and abs(d - before) <= STABLE * d:
+            stable = abs(d - before) <= STABLE * d
+            if d > noise and stable:
                 return PointCheck("differ", digits, text, _floats(a, where), _floats(b, where),
                                   indices[where] if indices else {})
-            if rounding and before_rounding and trusted:
+            if real and not lossy and d > RESOLUTION * scale and stable:
+                # below the noise of the inputs' magnitude, but the sides are values that
+                # do not move with the precision, and so is their difference (relative)
+                return PointCheck("differ", digits, text, _floats(a, where), _floats(b, where),
+                                  indices[where] if indices else {})
+            if rounding and before_rounding and trusted and resolved:
                 return PointCheck("agree", digits)
             if hopeless:  # a real difference would have shown as stable by now
                 return PointCheck("inconclusive", digits)
         prev = (d, rounding)
+        prev_scale = scale
     return PointCheck("inconclusive", LEVELS[-1])
 
 

@@ -281,13 +281,20 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     fail only at size 1 (``det(x @ x.T) = 0``, ``relu(2 - n) * s = 0``): a few points
     there can refute it.  They never count towards ``checked``: a point that cannot be
     evaluated at size 1 (a kind with no size-1 value, ``1 / (N - 1)``) says nothing.
-    Skipped where an expression writes an integer index past 0 (``x[1]``).  With a
+    A dimension an integer index of the equation needs larger (``x[1]``) keeps that
+    size; the others are 1.  With a
     ``pool`` the points are the derivation's (drawn once, their values shared by the
     steps, as ``sample``'s are); else drawn from ``rng``.
     """
-    if not engine.derivation.size_one_allowed:
+    if not engine.derivation.dims:
         return None
-    sizes = dict.fromkeys(engine.derivation.dims, 1)
+    floors = _index_floors(engine, (lhs, rhs))
+    if floors is None:
+        return None
+    # every dimension at 1, but for those an integer index needs larger (x[1]: 2)
+    sizes = {d: floors.get(d, 1) for d in engine.derivation.dims}
+    if all(v > 1 for v in sizes.values()):
+        return None
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     scales = [SCALES[j % len(SCALES)] for j in range(SIZE_ONE_POINTS)]
     try:
@@ -317,6 +324,35 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     for p in np.flatnonzero(differ & ~rounding):
         return _sample(sizes, point, indices, batch, errors, mags, p, scales[p])
     return None
+
+
+def _index_floors(engine: Engine, roots: tuple[E, ...]) -> dict[str, int] | None:
+    """The size each dimension needs for the integer indices the equation writes
+    (through the definitions it uses): ``x[1]`` with ``x: vector K`` needs K >= 2.  None
+    where an integer index past 0 is written on something that is not a declared
+    symbol (its dimension is not known here).  The equation's own: an ``x[1]`` in
+    another step of the file does not keep this one from size 1."""
+    floors: dict[str, int] = {}
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.op == "elem":
+            base, *idx = node.args
+            sym = engine.symbols.get(str(base.val)) if base.op == "sym" else None
+            for k, i in enumerate(idx):
+                if i.op != "int" or not isinstance(i.val, int) or i.val <= 0:
+                    continue
+                if sym is None or k >= len(sym.dims) or not isinstance(sym.dims[k], str):
+                    return None
+                floors[sym.dims[k]] = max(floors.get(sym.dims[k], 1), i.val + 1)
+        if node.op == "ref" and node.val in engine.definitions:
+            stack.append(engine.definitions[str(node.val)])
+        stack.extend(node.args)
+    return floors
 
 
 def pool_rounds(points: int) -> list[int]:
