@@ -674,6 +674,11 @@ STATEMENTS = {
     "times a scalar, wrong": (steps('{id: s1, claim: "2 * d(L)/d(z) = a - y"}', *OK[1:]),
                               {"dz": "wrong"}),
     "negated": (steps('{id: s1, claim: "-d(L)/d(z) = y - a"}', *OK[1:]), {"dz": "correct"}),
+    # an outside tester's full marks for (c - c) * d(L)/d(v) = (c - c) * anything (true:
+    # 0 = 0): a scaled statement is graded as the derivative against final / factor
+    "times zero is not a statement of it": (
+        steps('{id: s1, claim: "(2 - 2) * d(L)/d(z) = (2 - 2) * a"}', *OK[1:]),
+        {"dz": "wrong"}),
     "times a vector does not state it": (
         steps('{id: s1, claim: "d(L)/d(z) * a = (a - y) * a"}', *OK[1:]), {"dz": "missing"}),
 }

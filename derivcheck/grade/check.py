@@ -353,7 +353,12 @@ def analyse_items(prepared: Prepared, deriv: Derivation, decide: Decider) -> lis
             checks[item.id] = ItemCheck(item.id, k, step.id, text, own, closed_form=False,
                                         first_link=first)
             continue
-        outcome, diags = decide(stated, final, layout, (), True)
+        # a scaled statement is graded as the derivative itself against the student's
+        # value of it (final over the factor): (c - c) * d(L)/d(v) = (c - c) * w is
+        # true, 0 = 0, and states nothing about d(L)/d(v) (w * 0/0 is defined nowhere)
+        plain = _plain_form(stated)
+        outcome, diags = decide(plain, own, layout, (), True) if plain is not stated \
+            else decide(stated, final, layout, (), True)
         checks[item.id] = ItemCheck(item.id, k, step.id, text, own, outcome=outcome,
                                     diagnoses=tuple(diags), first_link=first)
     # follow-through: a wrong result that follows correctly from the student's own
@@ -413,6 +418,18 @@ def _states(node: E, item: Item, scalar: Callable[[E], bool]) -> bool:
             return True
         return node.op == "mul" and plain(b) and not _has_derivative(a) and scalar(a)
     return False
+
+
+def _plain_form(stated: E) -> E:
+    """The derivative a stated end is a multiple of (``N * d(L)/d(z2)``: ``d(L)/d(z2)``),
+    or the end itself when it is not scaled (negation included: ``-d = r`` is ``d = -r``
+    exactly, so it is decided as written)."""
+    if stated.op == "mul":
+        a, b = stated.args
+        return b if _has_derivative(b) else a
+    if stated.op == "div":
+        return stated.args[0]
+    return stated
 
 
 def _own_result(stated: E, final: E) -> E:
