@@ -295,6 +295,15 @@ NOT_SCALARS = {
     "transposed on another line": ("$$ A^T = C $$\n$$ A + B = B + A $$\n",
                                    "A is written transposed (line 1)"),
     "capitals side by side": ("$$ A B = B A $$\n", "A is written beside another capital"),
+    # a second outside tester's: det(2M) = 2 det(M), W x = x W in bold, Sigma^{-1} mu =
+    # mu Sigma^{-1} were checked or proved as scalar algebra
+    "inside a determinant": ("$$ \\det(2 A) = 2 \\det(A) $$\n",
+                             "A is written inside a determinant or a trace"),
+    "inside a trace": ("$$ \\operatorname{tr}(A) = A $$\n",
+                       "A is written inside a determinant or a trace"),
+    "in bold": ("$$ \\mathbf{A}\\mathbf{x} = \\mathbf{x}\\mathbf{A} $$\n",
+                "A is written in bold"),
+    "an inverted capital": ("$$ A^{-1} u = u A^{-1} $$\n", "A is written a capital inverted"),
 }
 
 

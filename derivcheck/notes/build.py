@@ -788,7 +788,49 @@ def _not_scalar_at(state: _State, name: _Name) -> tuple[int, str] | None:
                     if any(_mentions(g, name) for g in m.groups()):
                         return (state.doc.position(piece.offset(m.start()))[0],
                                 "beside another capital, as a matrix product is")
+                for m in _INVERSE.finditer(text):
+                    operand = _operand_before(text, m.start())
+                    if operand and _mentions(operand, name):
+                        return (state.doc.position(piece.offset(m.start()))[0],
+                                "a capital inverted (^{-1}), as a matrix is")
+            for m in _BOLD.finditer(text):
+                if _mentions(m.group(1), name):
+                    return (state.doc.position(piece.offset(m.start()))[0],
+                            "in bold, as vectors and matrices are written")
+            for m in _OF_A_MATRIX.finditer(text):
+                if _mentions(_argument_after(text, m.end()), name):
+                    return (state.doc.position(piece.offset(m.start()))[0],
+                            "inside a determinant or a trace, which take a matrix")
     return None
+
+
+# \mathbf{W}, \boldsymbol{x}, \bm{x}: the notation of vectors and matrices
+_BOLD = re.compile(r"\\(?:mathbf|boldsymbol|bm)\s*\{([^{}]*)\}")
+# \det, \operatorname{tr}, \mathrm{Tr}: functions of a matrix
+_OF_A_MATRIX = re.compile(r"\\det(?![A-Za-z])|\\(?:operatorname|mathrm|text)\s*\{\s*(?:tr|Tr|trace)"
+                          r"\s*\}|\\(?:tr|Tr)(?![A-Za-z])")
+_INVERSE = re.compile(r"\^\s*\{\s*-\s*1\s*\}|\^\s*-\s*1")
+
+
+def _argument_after(text: str, start: int) -> str:
+    """The argument written after a function name at ``start``: a bracket group
+    (``(2 M)``, ``\\left( ... \\right)``, ``{...}``), else the next name."""
+    rest = text[start:]
+    stripped = rest.lstrip()
+    stripped = re.sub(r"^\\(?:left|big|Big|bigg|Bigg)\s*", "", stripped)
+    if stripped[:1] in "({[":
+        close = {"(": ")", "{": "}", "[": "]"}[stripped[0]]
+        depth = 0
+        for k, ch in enumerate(stripped):
+            if ch == stripped[0]:
+                depth += 1
+            elif ch == close:
+                depth -= 1
+                if depth == 0:
+                    return stripped[1:k]
+        return stripped[1:]
+    m = re.match(r"(\\?[A-Za-z]+)(\s*[_^]\s*(\{[^{}]*\}|\w))*", stripped)
+    return m.group(0) if m else ""
 
 
 def _operand_before(text: str, end: int) -> str:
