@@ -304,6 +304,10 @@ NOT_SCALARS = {
     "in bold": ("$$ \\mathbf{A}\\mathbf{x} = \\mathbf{x}\\mathbf{A} $$\n",
                 "A is written in bold"),
     "an inverted capital": ("$$ A^{-1} u = u A^{-1} $$\n", "A is written a capital inverted"),
+    # g(x) read as g * x proved E[g(x)] = g(E[x]) and f(s + t) = f(s) + f(t)
+    "a function applied": ("$$ A(s + t) = A(s) + A(t) $$\n",
+                           "A is written right before a bracket"),
+    "an expectation": ("$$ A[g + x] = A[g] + A[x] $$\n", "A is written right before a bracket"),
 }
 
 
@@ -696,3 +700,14 @@ def test_algebra_about_inferred_names_alone_is_still_refuted(tmp_path: Path) -> 
     path.write_text("$$ (a + b)^2 = a^2 + b^2 $$\n")
     (s,) = verify_paths([path], FAST).files[0].steps
     assert s.verdict == Verdict.REFUTED
+
+
+def test_a_declared_sigma_before_a_bracket_is_ambiguous(tmp_path: Path) -> None:
+    # sigma declared a scalar: sigma(s + t) = sigma(s) + sigma(t) was proved as a product
+    path = tmp_path / "n.md"
+    path.write_text("```derivcheck\nsymbols:\n  sigma: posscalar\n  s: scalar\n  t: scalar\n```\n"
+                    "$$ \\sigma(s + t) = \\sigma(s) + \\sigma(t) $$\n"
+                    "$$ \\sigma \\cdot (s + t) = \\sigma s + \\sigma t $$\n")
+    found = read_document(path.read_text(), str(path), "markdown")
+    assert any("is ambiguous here" in e.reason for e in found.unread)
+    assert found.derivation is not None and len(found.derivation.steps) == 1

@@ -758,6 +758,13 @@ def _infer(state: _State, message: str, at: InputError, blocked: set[str],
                               "be inferred", hint=f"declare it in a ```derivcheck block "
                               f"(e.g. {name.ident}: matrix n n, or {name.ident}: vector n)"
                               ) from None
+    applied = _applied_at(state, name) if not name.indices else None
+    if applied:  # g(x), E[x], q(x^2): a function applied, or a product
+        raise replace(at, message=f"{at.message}: {written} is written right before a "
+                      f"bracket (line {applied}), as a function applied to it is (g(x)), or a "
+                      "product: which is not said", hint=f"declare {name.ident} in a "
+                      "```derivcheck block if it is a factor (and write \\cdot before the "
+                      "bracket), or define it") from None
     kind = {0: "scalar", 1: "vector", 2: "matrix"}[len(dims)]
     spec_text = " ".join([kind, *dims])
     state.symbols[name.ident] = _Symbol(name.ident, spec_text, name.latex, why, origin)
@@ -770,6 +777,28 @@ _TRANSPOSE = re.compile(r"\^\s*(?:\{\s*)?(?:\\top|\\intercal|\\mathsf\{T\}|T)(?!
 # two capitals side by side (A B, W_1 X): the notation of a matrix product
 _CAPITAL = r"([A-Z](?:_\{?\w+\}?)?)"
 _CAPITALS = re.compile(r"(?<![\\A-Za-z])" + _CAPITAL + r"\s*" + _CAPITAL + r"(?![A-Za-z])")
+
+
+_NAME_TOKEN = re.compile(r"(\\?[A-Za-z]+)(\s*[_^]\s*(\{[^{}]*\}|\w))*")
+_BRACKET_NEXT = re.compile(r"\s*(?:\\(?:left|big|Big|bigg|Bigg)\s*)?[(\[]")
+
+
+def _applied_at(state: _State, name: _Name) -> int | None:
+    """The line where ``name``, written bare (no subscript), is followed at once by a
+    bracket, as a function applied is (``g(x)``, ``E[x]``); None if nowhere."""
+    for eq in state.equations:
+        for piece in eq.pieces:
+            text = piece.text
+            for m in _NAME_TOKEN.finditer(text):
+                if m.group(2) or (m.start() > 0 and text[m.start() - 1] in "\\_^"):
+                    continue
+                key = latex_name_key(m.group(0))
+                other = _name_of(*key) if key is not None else None
+                if other is None or other.ident != name.ident:
+                    continue
+                if _BRACKET_NEXT.match(text, m.end()):
+                    return state.doc.position(piece.offset(m.start()))[0]
+    return None
 
 
 def _not_scalar_at(state: _State, name: _Name) -> tuple[int, str] | None:

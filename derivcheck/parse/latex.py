@@ -902,6 +902,15 @@ class _Reader:
         if name in FUNCTIONS or (name == "sigma" and self.scope.names.lookup("\\sigma") is None):
             self.next()
             return self.apply_named(name, tok.pos)
+        if name == "sigma" and self.i + 1 < len(self.toks):
+            after = self.toks[self.i + 1]
+            if (after.kind == "char" and after.text in "([") or \
+                    (after.kind == "cmd" and after.text in ("left", "big", "Big")):
+                # \sigma declared as a symbol, and \sigma(...) how the sigmoid is written
+                raise LatexError("\\sigma(...) is ambiguous here: \\sigma is a declared symbol, "
+                                 "and \\sigma(...) is how the sigmoid is written", tok.pos,
+                                 "write \\sigma \\cdot (...) for the product, or "
+                                 "\\operatorname{sigmoid}(...) for the function")
         if name in GREEK or name in FONT_COMMANDS or name in ACCENTS:
             return self.name_or_element()
         if name in _AMBIGUOUS_COMMANDS:
