@@ -245,6 +245,12 @@ symbols: {x: "vector K", z: "vector D"}
 conventions: {layout: none}
 steps:
 """
+EQUAL = """
+title: equal dimensions
+symbols: {x: "vector D", z: "vector H"}
+conventions: {layout: none}
+steps:
+"""
 OUTSIDE = [
     ("det-of-minus-even-only", _doc(PARITY, "det(-A) = det(A)")),
     ("det-of-minus-even-only-two-dims", _doc(PARITY, "det(-A) * sum(x) = det(A) * sum(x)")),
@@ -265,6 +271,8 @@ OUTSIDE = [
     ("one-side-of-a-kink-1e-9", _doc(TWO, "s * (1 + 1e-9 * relu_prime(t - 5)) = s")),
     ("leaky-relu-1e-9-is-not-relu", _doc(TWO, "relu(s) - 1e-9 * relu(-s) = relu(s)")),
     ("size-one-beside-an-index", _doc(RANK, "det(z @ z.T) * x[1] = 0")),
+    # two dimensions are never equal in the size settings (D = H, worked out: relu(1) x[1])
+    ("equal-dimensions", _doc(EQUAL, "relu(1 - (D - H) ** 2) * x[1] = 0")),
     ("size-one-despite-another-step", RANK + "  - id: s\n    claim: det(z @ z.T) = 0\n"
      "  - id: t\n    claim: x[1] + x[0] = x[0] + x[1]\n"),
 ]

@@ -21,7 +21,13 @@ from derivcheck.decide.crosscheck import crosscheck_derivatives
 from derivcheck.decide.exact import Confirmation, PointCheck, confirm, judge
 from derivcheck.decide.instantiate import Proof
 from derivcheck.decide.options import Options
-from derivcheck.decide.points import Sample, find_counterexample, sample, size_one
+from derivcheck.decide.points import (
+    Sample,
+    equal_sizes,
+    find_counterexample,
+    sample,
+    size_one,
+)
 from derivcheck.decide.pool import point_pool
 from derivcheck.decide.sampling import readable, stream
 from derivcheck.decide.tolerance import DISAGREE
@@ -130,12 +136,17 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE), cex,
                        reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
     # a child stream: the draws of ``rng`` (counterexamples, rays) are as before
-    one = size_one(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool)
-    if one is not None:  # agrees from size 2 up, differs where every dimension is 1
+    one, code = size_one(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool), "size-one"
+    if one is None:
+        one, code = equal_sizes(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool), \
+            "equal-sizes"
+    if one is not None:  # agrees at pairwise different sizes from 2, not at these
         cex = find_counterexample(engine, lhs_f, rhs_f, free, one, rng)
         dims = ", ".join(f"{d}={n}" for d, n in one.sizes.items())
-        explained = [diagnosis("size-one", detail=f"the sides agree at the sizes tried from 2 up, "
-                                              f"and differ at {dims}")]
+        tried = "pairwise different sizes from 2 up" if code == "equal-sizes" else \
+            "sizes tried from 2 up"
+        explained = [diagnosis(code, detail=f"the sides agree at the {tried}, and differ at "
+                                            f"{dims}")]
         # no samples for the diagnose stage: one point, at another size, explains nothing
         return Outcome(Verdict.REFUTED, explained,
                        replace(evidence(), scope=Scope.NONE, worst_error=max(one.errors)), cex,

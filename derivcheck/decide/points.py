@@ -282,9 +282,9 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     there can refute it.  They never count towards ``checked``: a point that cannot be
     evaluated at size 1 (a kind with no size-1 value, ``1 / (N - 1)``) says nothing.
     A dimension an integer index of the equation needs larger (``x[1]``) keeps that
-    size; the others are 1.  With a
-    ``pool`` the points are the derivation's (drawn once, their values shared by the
-    steps, as ``sample``'s are); else drawn from ``rng``.
+    size; the others are 1.  With a ``pool`` the points are the derivation's (drawn
+    once, their values shared by the steps, as ``sample``'s are); else drawn from
+    ``rng``.
     """
     if not engine.derivation.dims:
         return None
@@ -295,6 +295,29 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     sizes = {d: floors.get(d, 1) for d in engine.derivation.dims}
     if all(v > 1 for v in sizes.values()):
         return None
+    return _refuting_point(engine, lhs, rhs, free, sizes, rng, pool)
+
+
+def equal_sizes(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+                rng: np.random.Generator, pool: PointPool | None = None) -> Sample | None:
+    """A usable point with every dimension of one size (3, or what the equation's integer
+    indices need) where the sides differ, if any: the size settings keep dimensions
+    pairwise different, and a claim can fail only where two are equal
+    (``relu(1 - (D - H)**2) * x = 0``).  Refutes only, as ``size_one``."""
+    if len(engine.derivation.dims) < 2:
+        return None
+    floors = _index_floors(engine, (lhs, rhs))
+    if floors is None:
+        return None
+    n = max([3, *floors.values()])
+    return _refuting_point(engine, lhs, rhs, free,
+                           dict.fromkeys(engine.derivation.dims, n), rng, pool)
+
+
+def _refuting_point(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+                    sizes: dict[str, int], rng: np.random.Generator,
+                    pool: PointPool | None) -> Sample | None:
+    """A usable point at ``sizes`` where the sides differ beyond rounding, if any."""
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
     scales = [SCALES[j % len(SCALES)] for j in range(SIZE_ONE_POINTS)]
     try:
@@ -304,7 +327,7 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
             point = _draw_batch(engine, names, sizes, rng, scales)
         else:
             lhs, rhs = pool.intern(lhs), pool.intern(rhs)
-            key = (tuple(names), "size one")
+            key = (tuple(names), "refuting sizes", tuple(sorted(sizes.items())))
             drawn = pool.batch(key, lambda: _draw_batch(engine, names, sizes,
                                                         pool.stream(*key), scales))
             point = drawn.point
