@@ -180,26 +180,6 @@ class Derivation:
             stack.extend(node.args)
         return top + 1 if top + 1 <= MAX_FLOOR else 2
 
-    @functools.cached_property
-    def size_one_allowed(self) -> bool:
-        """Whether every dimension can have size 1: no expression writes an integer index
-        past 0 (``x[1]`` needs size 2), and there is a dimension."""
-        if not self.dims:
-            return False
-        roots = [e.node for s in self.steps for e in (*s.exprs, *(s.latex or ()))]
-        roots += [d.expr for d in self.definitions]
-        seen: set[int] = set()
-        stack = list(roots)
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if node.op == "int" and isinstance(node.val, int) and node.val > 0:
-                return False
-            stack.extend(node.args)
-        return True
-
     def definition(self, name: str) -> Definition:
         for d in self.definitions:
             if d.name == name:
