@@ -18,9 +18,10 @@ from derivcheck.decide import Options
 from derivcheck.decide.points import pool_rounds
 from derivcheck.decide.pool import point_pool
 from derivcheck.decide.sampling import draw_batch, size_settings
-from derivcheck.engine.shared import SharedValues
+from derivcheck.engine.shared import SharedValues, hidden_kink
 from derivcheck.ir import E, intern
 from derivcheck.load import load_text
+from derivcheck.parse.expr import Scope, parse_expression
 from derivcheck.printer import to_text
 from derivcheck.results import Verdict
 from derivcheck.verify import verify_derivation
@@ -181,3 +182,33 @@ def test_a_deep_network_is_checked_at_every_size_setting(tmp_path: Path) -> None
                                                    if not r.verdict.holds]
     last = {r.id: r for r in results}["dloss_dz12"].links[0]
     assert last.evidence.points >= 15 and len(last.evidence.sizes) == 3
+
+
+TWO_SCALARS = """
+title: two scalars
+symbols: {s: scalar, t: scalar}
+steps:
+  - id: a
+    claim: s = s
+"""
+# A root of an even power is abs in disguise; each row: expression, the kink argument
+# recorded (None: no hidden kink)
+HIDDEN_KINKS = [
+    ("sqrt-of-square", "sqrt((s - 1) ** 2)", "s - 1"),
+    ("sqrt-of-fourth-power", "sqrt(s ** 4)", "s"),
+    ("sqrt-of-product-with-itself", "sqrt((s + t) * (s + t))", "s + t"),
+    ("quarter-power-of-fourth-power", "(s ** 4) ** 0.25", "s"),
+    ("sqrt-of-odd-power", "sqrt(s ** 3)", None),
+    ("integer-power-of-square", "(s ** 2) ** 3", None),
+    ("sqrt-of-two-factors", "sqrt(s * t)", None),
+    ("sqrt-of-plain-symbol", "sqrt(s)", None),
+    ("square-itself", "s ** 2", None),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "kink"), HIDDEN_KINKS,
+                         ids=[c[0] for c in HIDDEN_KINKS])
+def test_hidden_kink_of_a_root(name: str, text: str, kink: str | None) -> None:
+    symbols = load_text(TWO_SCALARS, "<case>").symbols
+    found = hidden_kink(parse_expression(text, Scope(symbols, frozenset(), frozenset())))
+    assert (None if found is None else to_text(found.args[0])) == kink, name

@@ -273,6 +273,11 @@ OUTSIDE = [
     ("size-one-beside-an-index", _doc(RANK, "det(z @ z.T) * x[1] = 0")),
     # two dimensions are never equal in the size settings (D = H, worked out: relu(1) x[1])
     ("equal-dimensions", _doc(EQUAL, "relu(1 - (D - H) ** 2) * x[1] = 0")),
+    # a root of an even power is abs in disguise: its kink (q = 0) was not searched
+    ("root-of-a-square-far-kink", _doc(TWO, "sqrt((s - 1000) ** 2) = 1000 - s")),
+    ("root-of-a-square-derivative", _doc(TWO, "d(sqrt((s - 1000) ** 2))/d(s) = -1")),
+    ("root-of-a-product-far-kink", _doc(TWO, "sqrt((s - 1000) * (s - 1000)) = 1000 - s")),
+    ("power-of-a-fourth-power", _doc(TWO, "((t - 1000) ** 4) ** 0.25 = 1000 - t")),
     ("size-one-despite-another-step", RANK + "  - id: s\n    claim: det(z @ z.T) = 0\n"
      "  - id: t\n    claim: x[1] + x[0] = x[0] + x[1]\n"),
 ]
@@ -291,6 +296,7 @@ OUTSIDE_TRUE = [
     ("tiny-sides-sum", _doc(TWO, "s * 1e-60 + t * 1e-60 = (s + t) * 1e-60")),
     ("cancellation-to-zero", _doc(TWO, "(s + 1000000) - 1000000 - s = 0")),
     ("zero-times-tiny", _doc(TWO, "exp(-s ** 2 - 200) * 0 = 0")),
+    ("root-of-a-square-is-abs", _doc(TWO, "sqrt((s - 1000) ** 2) = abs(s - 1000)")),
 ]
 
 

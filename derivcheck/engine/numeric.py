@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from derivcheck.engine import budget
-from derivcheck.engine.shared import SharedValues
+from derivcheck.engine.shared import SharedValues, hidden_kink
 from derivcheck.ir import E, free_info
 
 
@@ -474,6 +474,12 @@ class Evaluator:
         elif seen[1].shape == pos.shape:  # another index setting: new arrays (pos is shared)
             self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
+    def _hidden_kink(self, node: E, idx: dict[str, int]) -> None:
+        """Record the kink of a root of an even power (``shared.hidden_kink``)."""
+        base = hidden_kink(node)
+        if base is not None:
+            self._kink(self._eval(base.args[0], idx), base)
+
     def _shared_kink(self, arg: np.ndarray, node: E) -> None:
         """``_kink`` for a plain kink: its record is kept with the shared values (added
         to this evaluator's by ``_add_shared_kinks``)."""
@@ -534,6 +540,8 @@ class Evaluator:
                 a, b = node.args
                 x, y = self._eval(a, idx), self._eval(b, idx)
                 hit = binary(x, y)
+                if node.op == "pow":
+                    self._hidden_kink(node, idx)
                 if self.tracking and node.op in ("add", "sub"):
                     self._track_sum(x, y)
                 elif self.tracking and node.op == "matmul" and x.ndim == y.ndim == 3:
@@ -555,6 +563,8 @@ class Evaluator:
         if binary is not None:
             a, b = node.args
             out = binary(self._eval(a, idx), self._eval(b, idx))
+            if node.op == "pow":
+                self._hidden_kink(node, idx)
         else:
             rule = _RULES.get(node.op)
             if rule is None:
@@ -626,6 +636,8 @@ class Evaluator:
 
     def _binary(self, node: E, idx: dict[str, int]) -> np.ndarray:
         a, b = node.args
+        if node.op == "pow":
+            self._hidden_kink(node, idx)
         return self._binary_ops[node.op](self._eval(a, idx), self._eval(b, idx))  # type: ignore[no-any-return]
 
     def _num(self, node: E, idx: dict[str, int]) -> np.ndarray:
@@ -703,6 +715,8 @@ class Evaluator:
         if name in _UNARY:
             if name in ("abs", "sign"):
                 self._kink(a, node)
+            elif name == "sqrt":
+                self._hidden_kink(node, idx)
             return self._unary(name)(a)  # type: ignore[no-any-return]
         exp = self._unary("exp")
         if name == "sigmoid":

@@ -9,11 +9,12 @@ definitions too), so its value depends on the points alone: each is computed onc
 batch, whichever equation asks first, and the same in every case.
 
 What an evaluation also records must not depend on what was computed before: for the
-plain kinks (``relu``, ``relu_prime``, ``abs``, ``sign``) the record of their arguments
-(how close to the kink, which side each entry was on) is kept with the values, and an
-evaluator adds the record of every plain kink its expression reaches (``Plan.kinks``,
-found by walking the expression, not by what it computed).  Its operation count adds
-every plain node its expression reaches (``Plan.plain``), as if it had computed them.
+plain kinks (``relu``, ``relu_prime``, ``abs``, ``sign``, a root of an even power) the
+record of their arguments (how close to the kink, which side each entry was on) is kept
+with the values, and an evaluator adds the record of every plain kink its expression
+reaches (``Plan.kinks``, found by walking the expression, not by what it computed).  Its
+operation count adds every plain node its expression reaches (``Plan.plain``), as if it
+had computed them.
 So values, kink records and operation counts are those of an evaluator with no shared
 values (``tests/test_shared_points.py``).
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -31,6 +33,30 @@ from derivcheck.ir import E
 Cover = dict[int, tuple[E, np.ndarray, np.ndarray]]  # id(kink) -> (kink, > 0, < 0)
 KINK_FUNCTIONS = frozenset({"relu", "relu_prime", "abs", "sign"})
 _NOT_PLAIN = frozenset({"idx", "Sum", "jac", "seed"})
+
+
+def hidden_kink(node: E) -> E | None:
+    """The even power a root is taken of, if ``node`` is such a root, else None.
+
+    ``sqrt(q**2)`` is ``abs(q)``, kinked where ``q = 0`` although its argument ``q**2``
+    never changes sign: for ``sqrt(b)`` or ``b**r`` with ``r`` not an integer, where
+    ``b`` is ``q**(2k)`` or ``q * q``, ``b`` is recorded as a kink of ``q`` (its first
+    argument), so points are sought on both sides of ``q = 0``.
+    """
+    if not ((node.op == "fn" and node.val == "sqrt")
+            or (node.op == "pow" and not _integer(node.args[1]))):
+        return None
+    base = node.args[0]
+    if base.op == "pow":
+        power = base.args[1]
+        return base if _integer(power) and power.val % 2 == 0 else None
+    if base.op == "mul" and base.args[0] == base.args[1]:
+        return base
+    return None
+
+
+def _integer(node: E) -> bool:
+    return node.op == "num" and isinstance(node.val, Fraction) and node.val.denominator == 1
 
 
 def evaluated_args(node: E) -> tuple[E, ...]:
@@ -118,6 +144,7 @@ class Plans:
         plain: set[int] = set()
         kinks: list[E] = []
         seen: set[int] = set()
+        hidden_seen: set[int] = set()
         shareable = True
         stack = [root]
         while stack:
@@ -131,6 +158,10 @@ class Plans:
                 plain.add(id(node))
                 if node.op == "fn" and node.val in KINK_FUNCTIONS:
                     kinks.append(node)
+            hidden = hidden_kink(node)
+            if hidden is not None and self._is_plain(hidden) and id(hidden) not in hidden_seen:
+                hidden_seen.add(id(hidden))
+                kinks.append(hidden)
             below = ((self.definitions[node.val],) if node.op == "ref"  # type: ignore[index]
                      and node.val in self.definitions else evaluated_args(node))
             stack.extend(reversed(below))
