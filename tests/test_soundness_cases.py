@@ -278,6 +278,13 @@ OUTSIDE = [
     ("root-of-a-square-derivative", _doc(TWO, "d(sqrt((s - 1000) ** 2))/d(s) = -1")),
     ("root-of-a-product-far-kink", _doc(TWO, "sqrt((s - 1000) * (s - 1000)) = 1000 - s")),
     ("power-of-a-fourth-power", _doc(TWO, "((t - 1000) ** 4) ** 0.25 = 1000 - t")),
+    # a piece between two kinks, narrower than the rays' steps (third outside tester,
+    # bench/outside4; failed at seeds 1-7 before cover_pairs bisected lines)
+    ("clip-derivative-window", _doc(TWO, "relu_prime(s - 3) - relu_prime(s - 5) = 0")),
+    ("narrow-window", _doc(TWO, "relu_prime(s - 3) * relu_prime(3.01 - s) = 0")),
+    ("window-of-abs", _doc(TWO, "relu(1 - abs(s - 7)) = 0")),
+    ("window-and-a-third-kink",
+     _doc(TWO, "relu_prime(s - 3) * relu_prime(t - 5) * relu_prime(5.1 - t) = 0")),
     ("size-one-despite-another-step", RANK + "  - id: s\n    claim: det(z @ z.T) = 0\n"
      "  - id: t\n    claim: x[1] + x[0] = x[0] + x[1]\n"),
 ]
@@ -297,6 +304,9 @@ OUTSIDE_TRUE = [
     ("cancellation-to-zero", _doc(TWO, "(s + 1000000) - 1000000 - s = 0")),
     ("zero-times-tiny", _doc(TWO, "exp(-s ** 2 - 200) * 0 = 0")),
     ("root-of-a-square-is-abs", _doc(TWO, "sqrt((s - 1000) ** 2) = abs(s - 1000)")),
+    # float64 cancels r - relu(r - 0.1) to 0 at the far end of a bisected line
+    ("clip-two-ways", _doc(TWO, "s - relu(s - 0.1) + relu(-s - 0.1) = "
+                                "relu(s + 0.1) - relu(s - 0.1) - 0.1")),
 ]
 
 

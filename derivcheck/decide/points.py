@@ -259,7 +259,8 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
             cover = _possible(cover, signs)
         extra, unreached = cover_kinks(engine, ctx.lhs, ctx.rhs, names, sizes, indices, taken,
                                        cover, rng, constraints, pool=ctx.rays(sizes))
-        if sum(1 for _, p, _ in cover.values() if p.shape == (1, 1)) >= 2:  # scalar kinks
+        shapes = [p.shape for _, p, _ in cover.values()]
+        if len(set(shapes)) < len(shapes):  # two kinks of the same shape
             extra += cover_pairs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
                                  taken + extra, rng, constraints, signs)
         out.samples.extend(taken + extra)
@@ -643,37 +644,49 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
                 indices: list[dict[str, int]], points: list[Sample], rng: np.random.Generator,
                 constraints: dict[str, frozenset[str]] | None, signs: SignAnalysis | None
                 ) -> list[Sample]:
-    """Points for the sign combinations of two scalar kinks that no point reached.
+    """Points for the sign combinations of two kinks that no point reached.
 
     ``cover_kinks`` reaches each side of each kink, not each combination: a claim
     wrong only where ``s > 1000`` and ``s > t`` (``relu_prime(s - 1000) * relu(s - t)
-    = 0``, a Huber loss claimed quadratic in its far tail) agrees wherever one of them
-    fails.  For up to ``PAIR_KINKS`` scalar kinks (``relu``, ``relu_prime``, ``abs``,
-    ``sign`` of a scalar), every pair's four sign combinations that their arguments can
-    take (``SignAnalysis``) and no point took are searched for, along rays that move
-    one symbol each (a symbol the pair's arguments are written with), from the points,
-    until each is reached or ``PAIR_RAYS`` rays are spent.  A combination still not
-    reached may not exist (``abs(r) < d`` and ``r > 1000`` for a small ``d``): it
-    blocks nothing; the points found are usable points, compared like any other.
+    = 0``, a Huber loss claimed quadratic in its far tail), or only between two kinks
+    (the derivative of a clip, ``relu_prime(s - 3) - relu_prime(s - 5)``, claimed 0),
+    agrees wherever one of them fails.  For up to ``PAIR_KINKS`` kinks (``relu``,
+    ``relu_prime``, ``abs``, ``sign``; scalars first), every pair of the same shape
+    (entry by entry: ``relu_prime(x - 3) * relu_prime(5 - x)`` for a vector ``x``) with
+    different arguments gets its four sign combinations that the arguments can take
+    (``SignAnalysis``) and no point took searched for: first along rays that move one
+    symbol each (a symbol the pair's arguments are written with), from the points,
+    until each is reached or ``PAIR_RAYS`` rays are spent; then, for those still
+    unreached, by bisecting up to ``PAIR_LINES`` lines (``_line_search``), which finds a
+    piece between two kinks however narrow it is next to the rays' steps.  A
+    combination still not reached may not exist (``abs(r) < d`` and ``r > 1000`` for a
+    small ``d``): it blocks nothing; the points found are usable points, compared like
+    any other.  On the lines, a point in a combination of the sides of all the kinks
+    that no point had is taken as well (three kinks: ``s > 3`` with ``t`` between 5 and
+    5.1), but such combinations are not searched for.
     """
     if len(points) == 0:
         return []
     base = stack([s.point for s in points])
     batch = evaluate(engine, lhs, rhs, base, indices, cover=True)
-    kinks = [(key, node, pos[:, 0, 0], neg[:, 0, 0])
-             for key, (node, pos, neg) in (batch.cover or {}).items()
-             if pos.shape[1:] == (1, 1)]
-    if not 2 <= len(kinks) <= PAIR_KINKS:
+    every = sorted((pos.shape[1:] != (1, 1), i, key, node, pos, neg)
+                   for i, (key, (node, pos, neg)) in enumerate((batch.cover or {}).items()))
+    kinks = [(key, node, pos, neg) for _, _, key, node, pos, neg in every][:PAIR_KINKS]
+    pairs = [(a, b) for a, b in _pairs(kinks)
+             if a[2].shape[1:] == b[2].shape[1:] and a[1].args[0] != b[1].args[0]]
+    if not pairs:
         return []
+    shapes = {key: pos.shape[1:] for key, _, pos, _ in kinks}
     possible = {}
     for key, node, _, _ in kinks:
         can = signs.of(node.args[0]) if signs is not None else {1, -1}
         possible[key] = [s for s in (1, -1) if s in can]
 
     def combos(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray]) -> set[tuple]:
-        """The (kink, sign, kink, sign) combinations some point of these reached."""
+        """The (kink, sign, kink, sign) combinations some point (and entry) of these
+        reached."""
         found = set()
-        for (ka, _, _, _), (kb, _, _, _) in _pairs(kinks):
+        for (ka, _, _, _), (kb, _, _, _) in pairs:
             for sa in possible[ka]:
                 for sb in possible[kb]:
                     a = pos[ka] if sa > 0 else neg[ka]
@@ -682,8 +695,17 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
                         found.add((ka, sa, kb, sb))
         return found
 
+    def sides(cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None
+              ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]] | None:
+        """The sides of the kinks at a batch of points (None if some kink is missing)."""
+        got = {k: v for k, v in (cover or {}).items() if k in shapes
+               and v[1].shape[1:] == shapes[k]}
+        if len(got) < len(shapes):
+            return None
+        return {k: v[1] for k, v in got.items()}, {k: v[2] for k, v in got.items()}
+
     reached = combos({k: p for k, _, p, _ in kinks}, {k: n for k, _, _, n in kinks})
-    wanted = [(ka, sa, kb, sb) for (ka, na, _, _), (kb, nb, _, _) in _pairs(kinks)
+    wanted = [(ka, sa, kb, sb) for (ka, _, _, _), (kb, _, _, _) in pairs
               for sa in possible[ka] for sb in possible[kb]
               if (ka, sa, kb, sb) not in reached]
     nodes = {key: node for key, node, _, _ in kinks}
@@ -701,14 +723,12 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
             start = points[rays % len(points)]
             point = _rays(engine, names, [start.point], rng, constraints, [[name]])
             got = evaluate(engine, lhs, rhs, point, indices, cover=True)
+            found = sides(got.cover)
+            if found is None:
+                continue
+            pos, neg = found
             errors = batch_errors(got.lhs, got.rhs)
             mags = _batch_magnitudes(got.lhs, got.rhs)
-            pos = {k: v[1][:, 0, 0] for k, v in (got.cover or {}).items() if k in nodes
-                   and v[1].shape[1:] == (1, 1)}
-            neg = {k: v[2][:, 0, 0] for k, v in (got.cover or {}).items() if k in nodes
-                   and v[2].shape[1:] == (1, 1)}
-            if len(pos) < len(nodes):
-                continue
             for p in np.flatnonzero(got.ok):
                 new = combos({k: v[p:p + 1] for k, v in pos.items()},
                              {k: v[p:p + 1] for k, v in neg.items()}) - reached
@@ -717,7 +737,189 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
                     extra.append(_sample(sizes, point, indices, got, errors, mags, int(p)))
         if rays >= PAIR_RAYS:
             break
+    if all(w in reached for w in wanted):
+        return extra
+    known = sides(batch.cover)
+    states = set() if known is None else {_state(*known, p) for p in range(len(points))}
+
+    def take(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray]) -> bool:
+        nonlocal reached
+        new = combos(pos, neg) - reached
+        reached |= new
+        state = _state(pos, neg, 0)
+        if state in states:
+            return bool(new)
+        states.add(state)
+        return True
+
+    lines = 0
+    on_lines: list[tuple[Sample, str]] = []  # points the lines found, and what they moved
+    for ka, sa, kb, sb in wanted:
+        if (ka, sa, kb, sb) in reached:
+            continue
+        own = _own_symbols(engine, nodes[ka].args[0], names) + \
+            _own_symbols(engine, nodes[kb].args[0], names)
+        for name in dict.fromkeys(own):
+            if lines >= PAIR_LINES or (ka, sa, kb, sb) in reached:
+                break
+            lines += 1
+            start = points[lines % len(points)]
+            hits = _line_search(engine, lhs, rhs, names, sizes, indices, start.point, name,
+                                rng, constraints, list(nodes), shapes, take)
+            extra += hits
+            on_lines += [(h, name) for h in hits]
+        if lines >= PAIR_LINES:
+            break
+    # From the points the lines found (in a piece no point was in), lines moving the
+    # other symbols the kinks are written with: the other kinks' sides there.
+    movable = list(dict.fromkeys(n for node in nodes.values()
+                                 for n in _own_symbols(engine, node.args[0], names)))
+    for sample, moved in on_lines:
+        for name in movable:
+            if lines >= PAIR_LINES + PAIR_FOLLOW or name == moved:
+                continue
+            lines += 1
+            extra += _line_search(engine, lhs, rhs, names, sizes, indices, sample.point,
+                                  name, rng, constraints, list(nodes), shapes, take)
     return extra
+
+
+def _state(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray], p: int) -> bytes:
+    """The sides of every scalar kink at point ``p``, as a key (a vector's entries would
+    make a state of every entry's sides: far too many to take a point for each)."""
+    return b"".join(np.packbits(np.concatenate([pos[k][p].ravel(), neg[k][p].ravel()])).tobytes()
+                    for k in sorted(pos) if pos[k][p].size == 1)
+
+
+PAIR_LINES = 4  # lines (each moving one symbol) bisected for combinations still unreached
+PAIR_FOLLOW = 2  # lines more, from the points the lines found, moving another symbol
+LINE_LEVELS = 48  # bisection steps along a line (``_line_search``)
+LINE_INTERVALS = 32  # intervals of a line bisected at once
+
+
+def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                 indices: list[dict[str, int]], base: Point, name: str,
+                 rng: np.random.Generator, constraints: dict[str, frozenset[str]] | None,
+                 keys: list[int], shapes: dict[int, tuple[int, ...]], take: Any
+                 ) -> list[Sample]:
+    """Points in the pieces of a line that the kinks ``keys`` cut it into.
+
+    The line moves ``name`` alone from ``base`` (along a random direction; a positive
+    kind multiplicatively, by powers of ten): a kink splits it where its argument
+    changes sign, so the sides of several kinks combine in pieces, and a piece can be
+    far narrower than the steps of a ray (``relu_prime(s - 3) * relu_prime(3.01 - s)``:
+    ``s`` between 3 and 3.01).  The line is evaluated at the ray distances; every
+    interval whose ends have different sides of some kink is bisected (``LINE_LEVELS``
+    steps, ``LINE_INTERVALS`` intervals at a time), so every piece wider than what
+    bisection resolves is reached.  ``take(pos, neg)`` gets the sides of each usable
+    point in turn (one-point arrays per key, of the kink's ``shapes``: the entries of a
+    vector's kink cut the line each at its own place) and says whether the point is
+    wanted.
+    """
+    kind = _ray_kinds(engine, [name], constraints)[name]
+    if kind == "fixed":
+        return []
+    x = np.asarray(base.values[name], dtype=float)
+    entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
+    x = x.reshape(entry)
+    if kind == "scaled":
+        grid = np.linspace(-12.0, 12.0, 25)  # powers of ten
+        direction = np.ones(entry)
+    else:
+        steps = np.array(RAY_STEPS)
+        grid = np.concatenate([-steps[::-1], [0.0], steps])
+        direction = rng.normal(size=entry)
+        if kind == "symmetric":
+            direction = direction + direction.T
+        elif kind == "zerosum":
+            direction = direction - direction.mean()
+        direction = direction / max(float(np.abs(direction).max()), 1e-300)
+    others = {n: np.asarray(base.values[n], dtype=float) for n in names if n != name}
+
+    def at(u: np.ndarray) -> Point:
+        values = {}
+        for n, v in others.items():
+            shape = (1, 1) if v.ndim == 0 else (v.shape[0], 1) if v.ndim == 1 else v.shape
+            values[n] = np.broadcast_to(v.reshape(shape)[None], (len(u), *shape))
+        values[name] = (x[None] * 10.0 ** u[:, None, None] if kind == "scaled"
+                        else x[None] + u[:, None, None] * direction[None])
+        return Point(dict(base.sizes), values, batched=True)
+
+    extra: list[Sample] = []
+
+    def run(u: np.ndarray) -> np.ndarray:
+        """The sides of every kink's entries at the points ``u`` of the line, one row a
+        point (taking the wanted points)."""
+        point = at(u)
+        got = evaluate(engine, lhs, rhs, point, indices, cover=True)
+        cover = got.cover or {}
+        pos, neg = {}, {}
+        for key in keys:
+            if key in cover and cover[key][1].shape[1:] == shapes[key]:
+                pos[key], neg[key] = cover[key][1], cover[key][2]
+            else:  # not reached at these points: neither side
+                pos[key] = neg[key] = np.zeros((len(u), *shapes[key]), dtype=bool)
+        state = np.concatenate([a.reshape(len(u), -1) for key in keys
+                                for a in (pos[key], neg[key])], axis=1)
+        usable = np.flatnonzero(got.ok)
+        if len(usable):
+            errors = batch_errors(got.lhs, got.rhs)
+            mags = _batch_magnitudes(got.lhs, got.rhs)
+        for p in usable:
+            candidate = _sample(sizes, point, indices, got, errors, mags, int(p))
+            if max(candidate.errors) > AGREE and _rounding_only(engine, lhs, rhs, candidate):
+                continue
+            if take({k: v[p:p + 1] for k, v in pos.items()},
+                    {k: v[p:p + 1] for k, v in neg.items()}):
+                extra.append(candidate)
+        return state
+
+    state = run(grid)
+    intervals = [(grid[i], grid[i + 1], state[i], state[i + 1]) for i in range(len(grid) - 1)
+                 if not np.array_equal(state[i], state[i + 1])]
+    for _ in range(LINE_LEVELS):
+        intervals = [iv for iv in intervals if iv[0] < (iv[0] + iv[1]) / 2 < iv[1]]
+        if not intervals:
+            break
+        intervals = intervals[:LINE_INTERVALS]
+        mids = np.array([(a + b) / 2 for a, b, _, _ in intervals])
+        got = run(mids)
+        nxt = []
+        for (a, b, sa, sb), m, sm in zip(intervals, mids, got):
+            if not np.array_equal(sa, sm):
+                nxt.append((a, m, sa, sm))
+            if not np.array_equal(sm, sb):
+                nxt.append((m, b, sm, sb))
+        intervals = nxt
+    return extra
+
+
+def _rounding_only(engine: Engine, lhs: E, rhs: E, sample: Sample) -> bool:
+    """Whether high precision finds the sides equal at a point where float64 does not: a
+    line's far end (values of 1e12 and more) cancels terms float64 cannot (``r - relu(r -
+    d)`` at ``r = 1e25`` is 0, not ``d``).  Such a point says nothing about the claim."""
+    from derivcheck.decide.exact import judge
+
+    judged = judge(engine, lhs, rhs, [sample])
+    return judged.status == "agree" and judged.points == 1
+
+
+def _ray_kinds(engine: Engine, names: list[str], constraints: dict[str, frozenset[str]] | None
+               ) -> dict[str, str]:
+    """How a ray moves each symbol: ``fixed`` (a kind it cannot move and keep), ``scaled``
+    (positive kinds, by powers of ten), ``symmetric``, ``zerosum`` (entries summing to 1,
+    a condition ``needs-assumption`` tries: along a direction whose entries sum to 0)
+    or ``free``."""
+    kinds = {}
+    for name in names:
+        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
+        zero_sum = "sum1" in tags and not tags & _FIXED_ON_RAYS - {"sum1"} \
+            and bool(engine.symbols[name].shape)
+        kinds[name] = ("zerosum" if zero_sum and not tags & {"positive", "spd", "symmetric"}
+                       else "fixed" if tags & _FIXED_ON_RAYS else "scaled"
+                       if tags & {"positive", "spd"} else "symmetric"
+                       if "symmetric" in tags else "free")
+    return kinds
 
 
 def _pairs(items: list) -> list[tuple]:
@@ -790,12 +992,7 @@ def _rays(engine: Engine, names: list[str], bases: list[Point],
     be a list: a stream for each ray.
     """
     count = len(_STEPS)
-    kinds = {}
-    for name in names:
-        tags = (constraints or {}).get(name, engine.symbols[name].constraints)
-        kinds[name] = ("fixed" if tags & _FIXED_ON_RAYS else "scaled"
-                       if tags & {"positive", "spd"} else "symmetric"
-                       if "symmetric" in tags else "free")
+    kinds = _ray_kinds(engine, names, constraints)
     values: dict[str, np.ndarray] = {}
     for name in names:
         x = np.asarray(bases[0].values[name], dtype=float)
@@ -806,7 +1003,7 @@ def _rays(engine: Engine, names: list[str], bases: list[Point],
         at = slice(r * count, (r + 1) * count)
         entries = {n: np.asarray(base.values[n], dtype=float).reshape(values[n].shape[1:])
                    for n in names}
-        free = [n for n in names if n in moves and kinds[n] in ("free", "symmetric")]
+        free = [n for n in names if n in moves and kinds[n] in ("free", "symmetric", "zerosum")]
         size = sum(entries[n].size for n in free)
         stream = rng[r] if isinstance(rng, list) else rng
         direction = stream.normal(size=size) if size else np.zeros(0)
@@ -822,6 +1019,8 @@ def _rays(engine: Engine, names: list[str], bases: list[Point],
                 start += x.size
                 if how == "symmetric":
                     v = v + v.T
+                elif how == "zerosum":
+                    v = v - v.mean()
                 v = v / max(float(np.abs(v).max()), 1e-300)
                 values[name][at] = x[None] + _STEPS[:, None, None] * v[None]
     return Point(dict(bases[0].sizes), values, batched=True)
