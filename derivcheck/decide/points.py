@@ -7,11 +7,13 @@ dominated by float64 rounding.  The comparison itself is ``tolerance``'s.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from derivcheck.decide.exact import judge
 from derivcheck.decide.options import Options
 from derivcheck.decide.sampling import draw_batch, readable, size_settings, smallest_setting
 from derivcheck.decide.signs import SignAnalysis
@@ -709,34 +711,41 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
               for sa in possible[ka] for sb in possible[kb]
               if (ka, sa, kb, sb) not in reached]
     nodes = {key: node for key, node, _, _ in kinks}
+
+    def aims(limit: int) -> Iterator[tuple[int, str]]:
+        """(searches so far, the symbol to move): for each wanted combination, the
+        symbols its pair is written with, while it is unreached (looked at before each
+        search: ``reached`` grows as they find points), up to ``limit`` searches."""
+        count = 0
+        for combo in wanted:
+            ka, _, kb, _ = combo
+            own = _own_symbols(engine, nodes[ka].args[0], names) + \
+                _own_symbols(engine, nodes[kb].args[0], names)
+            for name in dict.fromkeys(own):
+                if count >= limit or combo in reached:
+                    break
+                count += 1
+                yield count, name
+            if count >= limit:
+                return
+
     extra: list[Sample] = []
-    rays = 0
-    for ka, sa, kb, sb in wanted:
-        if (ka, sa, kb, sb) in reached:
+    for rays, name in aims(PAIR_RAYS):
+        start = points[rays % len(points)]
+        point = _rays(engine, names, [start.point], rng, constraints, [[name]])
+        got = evaluate(engine, lhs, rhs, point, indices, cover=True)
+        found = sides(got.cover)
+        if found is None:
             continue
-        own = _own_symbols(engine, nodes[ka].args[0], names) + \
-            _own_symbols(engine, nodes[kb].args[0], names)
-        for name in dict.fromkeys(own):
-            if rays >= PAIR_RAYS or (ka, sa, kb, sb) in reached:
-                break
-            rays += 1
-            start = points[rays % len(points)]
-            point = _rays(engine, names, [start.point], rng, constraints, [[name]])
-            got = evaluate(engine, lhs, rhs, point, indices, cover=True)
-            found = sides(got.cover)
-            if found is None:
-                continue
-            pos, neg = found
-            errors = batch_errors(got.lhs, got.rhs)
-            mags = _batch_magnitudes(got.lhs, got.rhs)
-            for p in np.flatnonzero(got.ok):
-                new = combos({k: v[p:p + 1] for k, v in pos.items()},
-                             {k: v[p:p + 1] for k, v in neg.items()}) - reached
-                if new:
-                    reached |= new
-                    extra.append(_sample(sizes, point, indices, got, errors, mags, int(p)))
-        if rays >= PAIR_RAYS:
-            break
+        pos, neg = found
+        errors = batch_errors(got.lhs, got.rhs)
+        mags = _batch_magnitudes(got.lhs, got.rhs)
+        for p in np.flatnonzero(got.ok):
+            new = combos({k: v[p:p + 1] for k, v in pos.items()},
+                         {k: v[p:p + 1] for k, v in neg.items()}) - reached
+            if new:
+                reached |= new
+                extra.append(_sample(sizes, point, indices, got, errors, mags, int(p)))
     if all(w in reached for w in wanted):
         return extra
     known = sides(batch.cover)
@@ -754,22 +763,12 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
 
     lines = 0
     on_lines: list[tuple[Sample, str]] = []  # points the lines found, and what they moved
-    for ka, sa, kb, sb in wanted:
-        if (ka, sa, kb, sb) in reached:
-            continue
-        own = _own_symbols(engine, nodes[ka].args[0], names) + \
-            _own_symbols(engine, nodes[kb].args[0], names)
-        for name in dict.fromkeys(own):
-            if lines >= PAIR_LINES or (ka, sa, kb, sb) in reached:
-                break
-            lines += 1
-            start = points[lines % len(points)]
-            hits = _line_search(engine, lhs, rhs, names, sizes, indices, start.point, name,
-                                rng, constraints, list(nodes), shapes, take)
-            extra += hits
-            on_lines += [(h, name) for h in hits]
-        if lines >= PAIR_LINES:
-            break
+    for lines, name in aims(PAIR_LINES):
+        start = points[lines % len(points)]
+        hits = _line_search(engine, lhs, rhs, names, sizes, indices, start.point, name,
+                            rng, constraints, list(nodes), shapes, take)
+        extra += hits
+        on_lines += [(h, name) for h in hits]
     # From the points the lines found (in a piece no point was in), lines moving the
     # other symbols the kinks are written with: the other kinks' sides there.
     movable = list(dict.fromkeys(n for node in nodes.values()
@@ -898,8 +897,6 @@ def _rounding_only(engine: Engine, lhs: E, rhs: E, sample: Sample) -> bool:
     """Whether high precision finds the sides equal at a point where float64 does not: a
     line's far end (values of 1e12 and more) cancels terms float64 cannot (``r - relu(r -
     d)`` at ``r = 1e25`` is 0, not ``d``).  Such a point says nothing about the claim."""
-    from derivcheck.decide.exact import judge
-
     judged = judge(engine, lhs, rhs, [sample])
     return judged.status == "agree" and judged.points == 1
 
