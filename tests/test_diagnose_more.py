@@ -213,6 +213,12 @@ CASES = [
      "refuted", ("missing-term",), "the terms j != i of `Sum(j, A[i, j] * x[j])`"),
     ("trace of a product, diagonal only", ALGEBRA, "tr(A @ B) = Sum(i, A[i, i] * B[i, i])",
      "none", "refuted", ("missing-term",), "sum_k sum_j A[k, j] B[j, k]"),
+    # the claimed side replaced by the other side's own name (`r` for `-q` in `r = -q`)
+    # is no repair: it said "sign-error, wrong-symbol ... the claim holds as `r`"
+    # (bench/outside4 fa06)
+    ("the other side's own name is no repair",
+     {"symbols": {"s": "scalar"}, "define": {"q": "s - 1000", "u": "q**2", "r": "sqrt(u)"}},
+     "r = -q", "none", "refuted", ("residual",), "differ by"),
     # nothing fits: the difference
     ("sigmoid derivative of the wrong sign", "sigmoid", "d(p)/d(z) = p ** 3 + z", None,
      "refuted", ("residual",), "differ by"),

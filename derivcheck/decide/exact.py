@@ -30,7 +30,11 @@ allows for their accumulation):
   term lost entirely in a sum (the smallest ratio of two terms added stays above
   ``10^(NOISE_DIGITS - p)``) -> the sides agree.  (The last conditions matter:
   ``exp(200) + s`` and ``exp(200)`` round to the same 60-digit number, and only at 120
-  digits does ``s`` show.)  A difference below the noise is real too where the sides'
+  digits does ``s`` show.)  A difference that shrinks from one level to the next by
+  nearly the precision gained (``SHRINK_SLACK`` decades short of it), to below
+  ``RESOLUTION`` of the sides, is rounding too where the other conditions hold: sums
+  of many terms of 1e13 accumulate errors a few times the noise estimate.  A
+  difference below the noise is real too where the sides'
   magnitude and the difference, relative to it above ``RESOLUTION``, are the same at
   two levels and no term was lost (``s exp(-1000)`` against ``t exp(-1000)``).
 * anything else at the last level is inconclusive (never "agree").
@@ -60,6 +64,7 @@ from derivcheck.ir import E
 LEVELS = (30, 60, 120, 240)  # working precisions, in decimal digits
 STABLE = 1e-3  # d_p and d_2p this close (relative): the difference is real
 NOISE_DIGITS = 10  # rounding at p digits: up to largest magnitude * 10^(NOISE_DIGITS - p)
+SHRINK_SLACK = 5  # rounding: the difference shrinks by 10^(digits gained - SHRINK_SLACK)
 RESOLUTION = 1e-20  # agreement only where rounding cannot hide a difference above this
 MAX_OPERATIONS = 400_000  # evaluator operations for every confirmation of one equation
 
@@ -263,7 +268,13 @@ def confirm_point(engine: Engine, lhs: E, rhs: E, point: Any, indices: list[dict
                 # do not move with the precision, and so is their difference (relative)
                 return PointCheck("differ", digits, text, _floats(a, where), _floats(b, where),
                                   indices[where] if indices else {})
-            if rounding and before_rounding and trusted and resolved:
+            # Rounding shrinks with the precision, a value does not: a difference that
+            # fell by (nearly) the precision gained, to below RESOLUTION of the sides, is
+            # rounding even where it is a few times the noise estimate (the errors of
+            # sums of many terms of 1e13 accumulate past NOISE_DIGITS).
+            shrunk = d <= before * mpmath.mpf(10) ** (LEVELS[level - 1] - digits + SHRINK_SLACK) \
+                and d <= RESOLUTION * scale and not lossy
+            if ((rounding and before_rounding) or shrunk) and trusted and resolved:
                 return PointCheck("agree", digits)
             if hopeless:  # a real difference would have shown as stable by now
                 return PointCheck("inconclusive", digits)
@@ -344,6 +355,44 @@ def judge(engine: Engine, lhs: E, rhs: E, samples: list[Any]) -> Confirmation:
             return Confirmation(check.status, judged, digits, check, sample)
         judged += check.status == "agree"
     return Confirmation("agree", judged, digits)
+
+
+REFUTE_TRIES = 12  # float64 disagreements of one equation judged, the most moderate first
+
+
+def disagreements(engine: Engine, lhs: E, rhs: E, samples: list[Any]
+                  ) -> tuple[Confirmation, list[Any]]:
+    """High precision at the points where float64 finds the sides different, before
+    they refute: float64 cancels at large values (``relu(m) - relu(m - 0.002)`` at ``m
+    = 1e13`` is 0 or 0.0039, not 0.002), and an exact gradient was refuted there.
+
+    The points are judged the most moderate first (a real difference shows at most
+    points, so the first judged decides as a rule).  Status ``differ`` or ``domain``:
+    the point (``sample``, ``failed``) where it is real; ``agree``: every one of them
+    is rounding (they are returned, and say nothing against the claim); ``float64``:
+    some point could not be judged (inconclusive, or the budget ran out), and float64's
+    verdict stands there (``sample``).  The second value: the points found rounding.
+    """
+    budget = _Budget(MAX_OPERATIONS)
+    rounding: list[Any] = []
+    digits = 0
+    ordered = sorted(samples, key=_magnitude)
+    for sample in ordered[:REFUTE_TRIES]:
+        try:
+            check = confirm_point(engine, lhs, rhs, sample.point, sample.indices, budget)
+        except (BudgetExceeded, EvalError) as exc:
+            return Confirmation("float64", len(rounding), digits, sample=sample,
+                                reason=str(exc)), rounding
+        digits = max(digits, check.digits)
+        if check.status in ("differ", "domain"):
+            return Confirmation(check.status, len(rounding), digits, check, sample), rounding
+        if check.status != "agree":
+            return Confirmation("float64", len(rounding), digits, check, sample), rounding
+        rounding.append(sample)
+    if len(ordered) > REFUTE_TRIES:  # more than were judged: float64 stands at the next
+        return Confirmation("float64", len(rounding), digits, sample=ordered[REFUTE_TRIES]), \
+            rounding
+    return Confirmation("agree", len(rounding), digits), rounding
 
 
 def _magnitude(sample: Any) -> tuple[bool, float, float]:

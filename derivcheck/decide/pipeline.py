@@ -18,7 +18,7 @@ import numpy as np
 from derivcheck.codes import Diagnosis, diagnosis
 from derivcheck.decide.canonical import same_canonical_form
 from derivcheck.decide.crosscheck import crosscheck_derivatives
-from derivcheck.decide.exact import Confirmation, PointCheck, confirm, judge
+from derivcheck.decide.exact import Confirmation, PointCheck, confirm, disagreements, judge
 from derivcheck.decide.instantiate import Proof
 from derivcheck.decide.options import Options
 from derivcheck.decide.points import (
@@ -114,6 +114,15 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     except Unsupported as exc:
         return _undecided("unsupported", str(exc), reason=str(exc))
     samples = got.samples
+    # A float64 difference refutes only where high precision finds it real: points where
+    # it is rounding (cancellation at large values) are set aside, as unusable.
+    refuting: Confirmation | None = None
+    differing = [s for s in samples if max(s.errors) >= DISAGREE]
+    if differing:
+        refuting, rounding = disagreements(engine, lhs_f, rhs_f, differing)
+        if refuting.status == "agree":
+            samples = [s for s in samples if all(s is not r for r in rounding)]
+            refuting = None
     sizes = tuple(s.sizes for s in _unique_sizes(samples))
     if len(samples) < options.points * max(options.settings, 1):
         detail = (f"only {len(samples)} valid points in {got.tries} tries (both sides must be "
@@ -130,9 +139,17 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
                         seconds=time.perf_counter() - started, scope=scope, branches=branches,
                         **extra)  # type: ignore[arg-type]
 
-    if worst >= DISAGREE:
-        bad = max(samples, key=lambda s: max(s.errors))
+    if refuting is not None:
+        check = refuting.failed
+        if refuting.status == "domain":
+            refuted = _precision_verdict(engine, lhs_f, rhs_f, free, refuting, samples,
+                                         evidence(), reference)
+            if refuted is not None:
+                return refuted
+        bad = refuting.sample
         cex = find_counterexample(engine, lhs_f, rhs_f, free, bad, rng)
+        if not cex.readable and check is not None and refuting.status == "differ":
+            cex = _precise_counterexample(engine, lhs_f, rhs_f, bad, check)  # not float64's
         return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE), cex,
                        reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
     # a child stream: the draws of ``rng`` (counterexamples, rays) are as before

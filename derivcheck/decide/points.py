@@ -102,8 +102,10 @@ class Batch:
 
     ``ok``: both sides finite and away from kinks (usable); ``one_sided``: away from
     kinks, one side finite and the other not (NaN or inf: outside a domain, or float64
-    overflow; the high-precision check tells which); ``cover``: the evaluator's record
-    of which side of each kink every point was on (``Evaluator.cover``).
+    overflow; the high-precision check tells which); ``near``: both sides finite, but
+    closer to a kink than the margin (usable only once high precision has judged it,
+    ``_line_search``); ``cover``: the evaluator's record of which side of each kink
+    every point was on (``Evaluator.cover``).
     """
 
     lhs: list[np.ndarray]
@@ -111,6 +113,7 @@ class Batch:
     ok: np.ndarray
     one_sided: np.ndarray
     cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
+    near: np.ndarray | None = None
 
 
 def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
@@ -139,7 +142,8 @@ def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[st
         right &= np.isfinite(b).all(axis=(1, 2))
     ok = np.broadcast_to(away & left & right, (point.size,)).copy()
     one_sided = np.broadcast_to(away & (left != right), (point.size,)).copy()
-    return Batch(lv, rv, ok, one_sided, ev.cover)
+    near = np.broadcast_to(~away & left & right, (point.size,)).copy()
+    return Batch(lv, rv, ok, one_sided, ev.cover, near)
 
 
 def _one(value: np.ndarray) -> Any:
@@ -751,15 +755,17 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
     known = sides(batch.cover)
     states = set() if known is None else {_state(*known, p) for p in range(len(points))}
 
-    def take(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray]) -> bool:
+    def take(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray], keep: bool = True
+             ) -> bool:
+        """Whether a point with these sides is wanted (and, with ``keep``, taken)."""
         nonlocal reached
         new = combos(pos, neg) - reached
-        reached |= new
         state = _state(pos, neg, 0)
-        if state in states:
-            return bool(new)
-        states.add(state)
-        return True
+        wanted = bool(new) or state not in states
+        if keep:
+            reached |= new
+            states.add(state)
+        return wanted
 
     lines = 0
     on_lines: list[tuple[Sample, str]] = []  # points the lines found, and what they moved
@@ -860,16 +866,21 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
                 pos[key] = neg[key] = np.zeros((len(u), *shapes[key]), dtype=bool)
         state = np.concatenate([a.reshape(len(u), -1) for key in keys
                                 for a in (pos[key], neg[key])], axis=1)
-        usable = np.flatnonzero(got.ok)
+        near = got.near if got.near is not None else np.zeros(len(u), dtype=bool)
+        usable = np.flatnonzero(got.ok | near)
         if len(usable):
             errors = batch_errors(got.lhs, got.rhs)
             mags = _batch_magnitudes(got.lhs, got.rhs)
         for p in usable:
+            sides = ({k: v[p:p + 1] for k, v in pos.items()},
+                     {k: v[p:p + 1] for k, v in neg.items()})
             candidate = _sample(sizes, point, indices, got, errors, mags, int(p))
-            if max(candidate.errors) > AGREE and _rounding_only(engine, lhs, rhs, candidate):
-                continue
-            if take({k: v[p:p + 1] for k, v in pos.items()},
-                    {k: v[p:p + 1] for k, v in neg.items()}):
+            if got.ok[p]:
+                if max(candidate.errors) > AGREE and _rounding_only(engine, lhs, rhs, candidate):
+                    continue
+            elif not take(*sides, keep=False) or not _judged_alike(engine, lhs, rhs, candidate):
+                continue  # closer to a kink than the margin: high precision must agree
+            if take(*sides):
                 extra.append(candidate)
         return state
 
@@ -899,6 +910,20 @@ def _rounding_only(engine: Engine, lhs: E, rhs: E, sample: Sample) -> bool:
     d)`` at ``r = 1e25`` is 0, not ``d``).  Such a point says nothing about the claim."""
     judged = judge(engine, lhs, rhs, [sample])
     return judged.status == "agree" and judged.points == 1
+
+
+def _judged_alike(engine: Engine, lhs: E, rhs: E, sample: Sample) -> bool:
+    """Whether high precision judges a point closer to a kink than ``KINK_MARGIN`` as
+    float64 does: the sides differ in both (a real difference), or agree in both.  A
+    piece between two kinks narrower than the margin (``relu(s) - relu(s - 0.001)``
+    claimed ``0.001 * relu_prime(s)``, false only for ``s`` in (0, 0.001)) has no point
+    away from the margin; its points are usable once high precision, which takes the
+    point exactly and decides each kink's side in exact arithmetic, agrees."""
+    judged = judge(engine, lhs, rhs, [sample])
+    worst = max(sample.errors)
+    if judged.status == "differ":
+        return worst >= DISAGREE
+    return judged.status == "agree" and judged.points == 1 and worst <= AGREE
 
 
 def _ray_kinds(engine: Engine, names: list[str], constraints: dict[str, frozenset[str]] | None

@@ -177,6 +177,8 @@ def wrong_symbol(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                 continue
             tried += 1
             edited = replace_at(claim, path, other)
+            if _is_the_reference(engine, edited, ref):
+                continue  # `r` for the claim of `r = -q`: says nothing
             if tried <= MAX_CANDIDATES and _holds(probe, edited, want):
                 return _symbol(node, other, edited, "")
     for node in dict.fromkeys(n for _, n, _ in sites):  # one name for another everywhere
@@ -200,6 +202,19 @@ def wrong_symbol(probe: Probe, ref: E, claim: E) -> Diagnosis | None:
                              detail=f"`{to_text_bounded(n1)}` and `{to_text_bounded(n2)}` "
                                     "are swapped")
     return None
+
+
+def _is_the_reference(engine: Engine, edited: E, ref: E) -> bool:
+    """Whether an edited claim is the reference itself (through defined names): a
+    repair that replaces the whole claim by the other side explains nothing."""
+    def body(node: E) -> E:
+        seen: set[str] = set()
+        while node.op == "ref" and str(node.val) in engine.definitions \
+                and str(node.val) not in seen:
+            seen.add(str(node.val))
+            node = engine.definitions[str(node.val)]
+        return node
+    return edited == ref or body(edited) == body(ref)
 
 
 def _symbol(node: E, other: E, edited: E, where: str) -> Diagnosis:

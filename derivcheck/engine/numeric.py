@@ -475,8 +475,8 @@ class Evaluator:
             self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
     def _hidden_kink(self, node: E, idx: dict[str, int]) -> None:
-        """Record the kink of a root of an even power (``shared.hidden_kink``)."""
-        base = hidden_kink(node)
+        """Record the kink of a root (or log) of an even power (``shared.hidden_kink``)."""
+        base = hidden_kink(node, self.defs)
         if base is not None:
             self._kink(self._eval(base.args[0], idx), base)
 
@@ -715,7 +715,7 @@ class Evaluator:
         if name in _UNARY:
             if name in ("abs", "sign"):
                 self._kink(a, node)
-            elif name == "sqrt":
+            elif name in ("sqrt", "log"):
                 self._hidden_kink(node, idx)
             return self._unary(name)(a)  # type: ignore[no-any-return]
         exp = self._unary("exp")

@@ -35,18 +35,26 @@ KINK_FUNCTIONS = frozenset({"relu", "relu_prime", "abs", "sign"})
 _NOT_PLAIN = frozenset({"idx", "Sum", "jac", "seed"})
 
 
-def hidden_kink(node: E) -> E | None:
-    """The even power a root is taken of, if ``node`` is such a root, else None.
+def hidden_kink(node: E, definitions: Mapping[str, E] | None = None) -> E | None:
+    """The even power a root (or a log) is taken of, if ``node`` is such a node, else
+    None.
 
     ``sqrt(q**2)`` is ``abs(q)``, kinked where ``q = 0`` although its argument ``q**2``
-    never changes sign: for ``sqrt(b)`` or ``b**r`` with ``r`` not an integer, where
-    ``b`` is ``q**(2k)`` or ``q * q``, ``b`` is recorded as a kink of ``q`` (its first
-    argument), so points are sought on both sides of ``q = 0``.
+    never changes sign: for ``sqrt(b)``, ``b**r`` with ``r`` not an integer, or
+    ``log(b)`` (``exp(log(q**2) / 2)`` is ``abs(q)`` too), where ``b`` is ``q**(2k)``
+    or ``q * q`` (written there, or the body of a defined name: ``u: q**2``, ``r:
+    sqrt(u)``), ``b`` is recorded as a kink of ``q`` (its first argument), so points
+    are sought on both sides of ``q = 0``.
     """
-    if not ((node.op == "fn" and node.val == "sqrt")
+    if not ((node.op == "fn" and node.val in ("sqrt", "log"))
             or (node.op == "pow" and not _integer(node.args[1]))):
         return None
     base = node.args[0]
+    seen: set[str] = set()
+    while base.op == "ref" and definitions is not None and str(base.val) in definitions \
+            and str(base.val) not in seen:
+        seen.add(str(base.val))
+        base = definitions[str(base.val)]
     if base.op == "pow":
         power = base.args[1]
         return base if _integer(power) and power.val % 2 == 0 else None
@@ -158,7 +166,7 @@ class Plans:
                 plain.add(id(node))
                 if node.op == "fn" and node.val in KINK_FUNCTIONS:
                     kinks.append(node)
-            hidden = hidden_kink(node)
+            hidden = hidden_kink(node, self.definitions)
             if hidden is not None and self._is_plain(hidden) and id(hidden) not in hidden_seen:
                 hidden_seen.add(id(hidden))
                 kinks.append(hidden)
