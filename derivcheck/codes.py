@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "residual": "the two sides differ by {residual}",
     "size-one": "fails only where dimensions have size 1: {detail}",
     "equal-sizes": "fails only where dimensions have equal sizes: {detail}",
+    "size-dependent": "fails at a size the settings do not reach: {detail}",
     "tiny-difference": "the sides differ by {difference} at this point, a difference "
                        "float64 cannot see (found in {digits}-digit arithmetic)",
     "domain": "the {side} side is undefined at this point while the other is defined: the "

@@ -251,6 +251,12 @@ symbols: {x: "vector D", z: "vector H"}
 conventions: {layout: none}
 steps:
 """
+SIZED = """
+title: sizes as values
+symbols: {s: scalar, x: vector K, v: vector D, k: index K}
+conventions: {layout: none, relu_prime_at_zero: 0}
+steps:
+"""
 DEFINED_ROOT = """
 title: a root of a defined square
 symbols: {s: scalar}
@@ -318,6 +324,16 @@ OUTSIDE = [
     # fa06: checked at seeds 0-3 before hidden_kink looked through both)
     ("exp-of-log-of-a-square", _doc(TWO, "exp(log((s - 1000) ** 2) / 2) = 1000 - s")),
     ("root-of-a-defined-square", DEFINED_ROOT + "  - id: s\n    claim: r = -q\n"),
+    # a size used as a value, agreeing at the three settings' sizes (bench/outside4
+    # fa13-fa18: checked at seeds 0-3 before size_sweep)
+    ("size-at-least-10", _doc(SIZED, "sum(x) * relu_prime(K - 9.5) = 0")),
+    ("span-from-9", _doc(SIZED, "Sum(k, span(k, 9, K - 1) * x[k]) = 0")),
+    ("mean-capped-at-10", _doc(SIZED, "mean(x) * K = sum(x) * relu_prime(10.5 - K)")),
+    ("root-of-a-square-of-a-size", _doc(SIZED, "sqrt((K - 9) ** 2) * s = (9 - K) * s")),
+    ("difference-of-two-sizes", _doc(SIZED, "relu(K - D - 4.5) * s * sum(v) = 0")),
+    ("polynomial-in-a-size",
+     _doc(SIZED, "(K - 1) * (K - 2) * (K - 3) * (K - 4) * (K - 5) * (K - 6) * (K - 7) * "
+                 "(K - 8) * s = 0")),
     ("huber-gradient-as-sign", _doc(HUBER, "d(Lhub)/d(r) = 0.001 * (relu_prime(r) - "
                                            "relu_prime(-r))")),
 ]
@@ -337,6 +353,11 @@ OUTSIDE_TRUE = [
     ("cancellation-to-zero", _doc(TWO, "(s + 1000000) - 1000000 - s = 0")),
     ("zero-times-tiny", _doc(TWO, "exp(-s ** 2 - 200) * 0 = 0")),
     ("root-of-a-square-is-abs", _doc(TWO, "sqrt((s - 1000) ** 2) = abs(s - 1000)")),
+    # sizes as values, true at every size (size_sweep must not refute them)
+    ("mean-times-size", _doc(SIZED, "mean(x) * K = sum(x)")),
+    ("partial-span-and-first-entry", _doc(SIZED, "Sum(k, span(k, 1, K - 1) * x[k]) + x[0] = "
+                                                 "sum(x)")),
+    ("size-minus-one", _doc(SIZED, "(K - 1) * s = K * s - s")),
     # float64 cancels r - relu(r - 0.1) to 0 at the far end of a bisected line
     ("clip-two-ways", _doc(TWO, "s - relu(s - 0.1) + relu(-s - 0.1) = "
                                 "relu(s + 0.1) - relu(s - 0.1) - 0.1")),

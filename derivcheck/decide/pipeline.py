@@ -27,6 +27,7 @@ from derivcheck.decide.points import (
     find_counterexample,
     sample,
     size_one,
+    size_sweep,
 )
 from derivcheck.decide.pool import point_pool
 from derivcheck.decide.sampling import readable, stream
@@ -153,15 +154,19 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
         return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE), cex,
                        reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
     # a child stream: the draws of ``rng`` (counterexamples, rays) are as before
-    one, code = size_one(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool), "size-one"
-    if one is None:
-        one, code = equal_sizes(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool), \
-            "equal-sizes"
+    one, code = None, ""
+    for name, search in (("size-one", size_one), ("equal-sizes", equal_sizes),
+                         ("size-dependent", size_sweep)):
+        one, code = search(engine, lhs_f, rhs_f, free, rng.spawn(1)[0], pool), name
+        if one is not None and disagreements(engine, lhs_f, rhs_f, [one])[0].status == "agree":
+            one = None  # rounding, as high precision shows
+        if one is not None:
+            break
     if one is not None:  # agrees at pairwise different sizes from 2, not at these
         cex = find_counterexample(engine, lhs_f, rhs_f, free, one, rng)
         dims = ", ".join(f"{d}={n}" for d, n in one.sizes.items())
-        tried = "pairwise different sizes from 2 up" if code == "equal-sizes" else \
-            "sizes tried from 2 up"
+        tried = {"equal-sizes": "pairwise different sizes from 2 up",
+                 "size-one": "sizes tried from 2 up"}.get(code, "size settings tried")
         explained = [diagnosis(code, detail=f"the sides agree at the {tried}, and differ at "
                                             f"{dims}")]
         # no samples for the diagnose stage: one point, at another size, explains nothing

@@ -321,6 +321,71 @@ def equal_sizes(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
                            dict.fromkeys(engine.derivation.dims, n), rng, pool)
 
 
+SWEEP_SIZES = (*range(1, 17), 20, 24, 32, 48, 64)  # sizes of a dimension used as a value
+SWEEP_DIMS = 4  # dimensions swept, at most
+SWEEP_ENTRIES = 20_000  # entries of every symbol at one point: larger settings are skipped
+
+
+def size_sweep(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
+               rng: np.random.Generator, pool: PointPool | None = None) -> Sample | None:
+    """A usable point where the sides differ, at a size of a dimension that the sides
+    use as a value (``relu_prime(K - 9.5)``, ``(K - 1) * ... * (K - 8) * s``, ``1 / N``,
+    a ``span`` ending at ``K - 1``), if any.
+
+    The three size settings give each dimension three values: a claim whose sides
+    depend on a size as a number can agree at those and fail elsewhere (from K = 10,
+    or at any K where a polynomial of degree 8 is not 0).  Each such dimension in
+    turn (up to ``SWEEP_DIMS``) takes every size of ``SWEEP_SIZES`` (1 to 64), the
+    others at the smallest setting's; settings with more than ``SWEEP_ENTRIES`` entries
+    are skipped.  Refutes only, as ``size_one``: sizes beyond 64 are not reached, and a
+    dimension used only through a shape (``sum(x * 0 + 1)``) is not swept.
+    """
+    valued = _valued_dims(engine, (lhs, rhs))
+    if not valued:
+        return None
+    floors = _index_floors(engine, (lhs, rhs))
+    if floors is None:
+        return None
+    dims = engine.derivation.dims
+    base = smallest_setting(dims, engine.derivation.size_floor)
+    names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
+    for dim in valued[:SWEEP_DIMS]:
+        for size in SWEEP_SIZES:
+            if size < floors.get(dim, 1) or size == base[dim]:
+                continue
+            sizes = {**base, dim: size}
+            entries = sum(int(np.prod([sizes[d] if isinstance(d, str) else d
+                                       for d in engine.symbols[n].shape] or [1]))
+                          for n in names)
+            if entries > SWEEP_ENTRIES:
+                break
+            found = _refuting_point(engine, lhs, rhs, free, sizes, rng, pool)
+            if found is not None:
+                return found
+    return None
+
+
+def _valued_dims(engine: Engine, roots: tuple[E, ...]) -> list[str]:
+    """The dimensions the expressions use as values (``dim`` nodes), through the
+    definitions they use, in the order of the declared dimensions."""
+    used: set[str] = set()
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.op == "dim":
+            used.add(str(node.val))
+        elif node.op == "span" and isinstance(node.val, tuple) and any(node.val[:2]):
+            used.add(str(node.val[2]))  # a partial range: empty or not by the size
+        if node.op == "ref" and node.val in engine.definitions:
+            stack.append(engine.definitions[str(node.val)])
+        stack.extend(node.args)
+    return [d for d in engine.derivation.dims if d in used]
+
+
 def _refuting_point(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
                     sizes: dict[str, int], rng: np.random.Generator,
                     pool: PointPool | None) -> Sample | None:
