@@ -275,3 +275,33 @@ def test_a_ray_aimed_at_a_kink_moves_the_symbols_its_argument_is_written_with(
                              "zz": "z2"})
     names = sorted(["x", "W1", "b1", "W2", "b2"])
     assert _own_symbols(m.engine, m.parse(arg), names) == sorted(want)
+
+
+# (claim, whether domain_search must find a point where exactly one side is undefined)
+DOMAIN_WINDOWS = [
+    ("sqrt(s ** 2 - 0.000001) ** 2 = s ** 2 - 0.000001", True),
+    ("log((s - 5) ** 2 - 0.0001) * 0 = 0", True),
+    ("sqrt(s ** 2 + 0.000001) = sqrt(s ** 2 + 0.000001) + 0", False),  # never outside
+    ("sqrt(s ** 2 - 0.000001) = sqrt(s ** 2 - 0.000001) + 0", False),  # both sides alike
+]
+
+
+@pytest.mark.parametrize(("claim", "found"), DOMAIN_WINDOWS, ids=[c[0] for c in DOMAIN_WINDOWS])
+def test_domain_search_reaches_a_small_region_outside(claim: str, found: bool) -> None:
+    """``points.domain_search`` directly (no verdict in front of it): the doubtful points
+    of the sampling hold a point inside the small region, where one side is NaN."""
+    import numpy as np
+
+    from derivcheck.decide.options import Options
+    from derivcheck.decide.points import sample
+    from derivcheck.decide.sampling import stream
+
+    d = load_text(f"title: w\nsymbols: {{s: scalar}}\nsteps:\n  - {{id: s, claim: '{claim}'}}\n",
+                  "w.yaml")
+    engine = Engine(d)
+    lhs, rhs = (engine.resolve(e.node, "none") for e in d.steps[0].exprs)
+    got = sample(engine, lhs, rhs, frozenset(), Options(seed=0), stream(0, "w"))
+    outside = [s for s in got.doubtful
+               if np.isnan(np.asarray(s.lhs[0], dtype=float)).any()
+               != np.isnan(np.asarray(s.rhs[0], dtype=float)).any()]
+    assert bool(outside) == found, [s.point.values for s in got.doubtful]

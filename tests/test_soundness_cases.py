@@ -334,6 +334,13 @@ OUTSIDE = [
     ("polynomial-in-a-size",
      _doc(SIZED, "(K - 1) * (K - 2) * (K - 3) * (K - 4) * (K - 5) * (K - 6) * (K - 7) * "
                  "(K - 8) * s = 0")),
+    # a side undefined only in a small region (bench/outside4 fa08-fa10: checked at
+    # seeds 0-3 before domain_search descended on the domain functions' arguments)
+    ("sqrt-undefined-near-0", _doc(TWO, "sqrt(s ** 2 - 0.000001) ** 2 = s ** 2 - 0.000001")),
+    ("log-undefined-near-0", _doc(TWO, "exp(log(s ** 2 - 0.000001)) = s ** 2 - 0.000001")),
+    ("norm-undefined-in-a-ball", _doc(SIZED, "sqrt(x.T @ x - 0.01) ** 2 = x.T @ x - 0.01")),
+    ("power-undefined-off-centre", _doc(TWO, "((s - 3) ** 2 + (t + 2) ** 2 - 0.0001) ** 0.5 "
+                                             "* 0 = 0")),
     ("huber-gradient-as-sign", _doc(HUBER, "d(Lhub)/d(r) = 0.001 * (relu_prime(r) - "
                                            "relu_prime(-r))")),
 ]
@@ -358,6 +365,12 @@ OUTSIDE_TRUE = [
     ("partial-span-and-first-entry", _doc(SIZED, "Sum(k, span(k, 1, K - 1) * x[k]) + x[0] = "
                                                  "sum(x)")),
     ("size-minus-one", _doc(SIZED, "(K - 1) * s = K * s - s")),
+    # a domain that is never left, and one left by both sides at once (domain_search
+    # must not refute them)
+    ("sqrt-of-a-positive-quadratic", _doc(TWO, "sqrt(s ** 2 + 0.000001) ** 2 = "
+                                               "s ** 2 + 0.000001")),
+    ("undefined-on-both-sides-alike", _doc(TWO, "sqrt(s ** 2 - 0.000001) * 2 = "
+                                                "2 * sqrt(s ** 2 - 0.000001)")),
     # float64 cancels r - relu(r - 0.1) to 0 at the far end of a bisected line
     ("clip-two-ways", _doc(TWO, "s - relu(s - 0.1) + relu(-s - 0.1) = "
                                 "relu(s + 0.1) - relu(s - 0.1) - 0.1")),

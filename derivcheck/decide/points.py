@@ -114,6 +114,7 @@ class Batch:
     one_sided: np.ndarray
     cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
     near: np.ndarray | None = None
+    domains: dict[int, tuple[E, np.ndarray]] | None = None  # Evaluator.domains
 
 
 def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
@@ -132,6 +133,7 @@ def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[st
     ev = engine.evaluator(point, shared=shared)
     if cover:
         ev.cover = {}
+        ev.domains = {}
     lv = ev.values(lhs, indices)
     rv = ev.values(rhs, indices)
     away = np.asarray(ev.min_kink) >= min_kink
@@ -143,7 +145,7 @@ def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[st
     ok = np.broadcast_to(away & left & right, (point.size,)).copy()
     one_sided = np.broadcast_to(away & (left != right), (point.size,)).copy()
     near = np.broadcast_to(~away & left & right, (point.size,)).copy()
-    return Batch(lv, rv, ok, one_sided, ev.cover, near)
+    return Batch(lv, rv, ok, one_sided, ev.cover, near, ev.domains)
 
 
 def _one(value: np.ndarray) -> Any:
@@ -269,6 +271,11 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         if len(set(shapes)) < len(shapes):  # two kinks of the same shape
             extra += cover_pairs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
                                  taken + extra, rng, constraints, signs)
+        if sizes is ctx.settings[0]:  # the first setting only: the windows seldom depend on sizes
+            if signs is None:
+                signs = ctx.pool.signs if ctx.pool is not None else SignAnalysis(engine)
+            out.doubtful += domain_search(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
+                                          taken + extra, constraints, signs)
         out.samples.extend(taken + extra)
         out.unreached.extend(u for u in unreached if u not in out.unreached)
         if stop_at_disagreement and any(max(s.errors) > AGREE for s in extra):
@@ -852,6 +859,131 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
             extra += _line_search(engine, lhs, rhs, names, sizes, indices, sample.point,
                                   name, rng, constraints, list(nodes), shapes, take)
     return extra
+
+
+DOMAIN_NODES = 4  # domain functions (sqrt, log, fractional powers) searched outside
+DESCENT_STEPS = 6  # steps of the descent on a domain function's argument
+ZOOM_POINTS = 16  # points of each zoom of a line minimisation
+ZOOM_LEVELS = 16  # zooms per line (each narrows the bracket eightfold)
+_LINE_T = np.concatenate([[0.0], 10.0 ** np.arange(-6, 7)])  # distances along a descent
+
+
+def domain_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                  indices: list[dict[str, int]], points: list[Sample],
+                  constraints: dict[str, frozenset[str]] | None, signs: SignAnalysis | None
+                  ) -> list[Sample]:
+    """Points where one side is outside a function's domain and the other is defined,
+    where no point of ``points`` was outside it (for the high-precision check, which
+    refutes with ``domain``).
+
+    A side undefined only in a small region (``sqrt(s**2 - 1e-6)``, |s| < 0.001; ``x.T
+    @ x < 0.01``) is missed by random points, and rays and lines cross it only by
+    chance: its argument is not monotone along them.  For each of up to
+    ``DOMAIN_NODES`` functions defined only where their argument is not negative
+    (``sqrt``, ``log``, a power with an exponent that is not an integer) whose argument
+    can be negative (``SignAnalysis``) and was not at any point, the smallest entry of
+    the argument is minimised from the point where it is smallest: ``DESCENT_STEPS``
+    steps along the negative finite-difference gradient in the symbols the argument is
+    written with (free kinds as they are, positive kinds through their logarithm), each
+    a line minimisation (``ZOOM_LEVELS`` zooms of ``ZOOM_POINTS`` points).  The first
+    point of a search where the argument is negative and exactly one side is finite is
+    returned; a point where both sides are undefined says nothing and ends that search.
+    """
+    if not points:
+        return []
+    base = stack([s.point for s in points])
+    batch = evaluate(engine, lhs, rhs, base, indices, cover=True)
+    kinds = _ray_kinds(engine, names, constraints)
+    found: list[Sample] = []
+    for key, (node, low) in list((batch.domains or {}).items())[:DOMAIN_NODES]:
+        if not np.all(np.isfinite(low)) or (low < 0).any():
+            continue  # some point was outside (the draws judge it) or not evaluated
+        if signs is not None and -1 not in signs.of(node.args[0]):
+            continue
+        movable = [n for n in _own_symbols(engine, node.args[0], names)
+                   if kinds[n] in ("free", "scaled")]
+        if not movable:
+            continue
+        start = points[int(np.argmin(low))].point
+        hit = _descend(engine, lhs, rhs, sizes, indices, start, movable, kinds, key)
+        if hit is not None:
+            found.append(hit)
+    return found
+
+
+def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
+             indices: list[dict[str, int]], start: Point, movable: list[str],
+             kinds: dict[str, str], key: int) -> Sample | None:
+    """``domain_search``'s descent on the argument of the domain node ``key``."""
+    values = {n: np.asarray(v, dtype=float) for n, v in start.values.items()}
+    shapes = {n: values[n].shape for n in movable}
+    sizes_of = [int(np.prod(shapes[n])) if shapes[n] else 1 for n in movable]
+    y = np.concatenate([(np.log(values[n]) if kinds[n] == "scaled" else values[n]).ravel()
+                        for n in movable])
+    if not np.all(np.isfinite(y)):
+        return None
+
+    def point(rows: np.ndarray) -> Point:
+        out: dict[str, Any] = {}
+        for n, v in values.items():
+            if n not in shapes:
+                shape = (1, 1) if v.ndim == 0 else (v.shape[0], 1) if v.ndim == 1 else v.shape
+                out[n] = np.broadcast_to(v.reshape(shape)[None], (len(rows), *shape))
+        at = 0
+        for n, k in zip(movable, sizes_of):
+            part = rows[:, at:at + k]
+            at += k
+            if kinds[n] == "scaled":
+                with np.errstate(over="ignore"):
+                    part = np.exp(part)
+            shape = shapes[n]
+            full = (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else shape
+            out[n] = part.reshape(len(rows), *full)
+        return Point(dict(start.sizes), out, batched=True)
+
+    def look(rows: np.ndarray) -> tuple[np.ndarray, Sample | None, bool]:
+        """The argument's smallest entry at each row, a point outside the domain with one
+        side finite (if any), and whether some row was outside with both undefined."""
+        pt = point(rows)
+        got = evaluate(engine, lhs, rhs, pt, indices, cover=True)
+        entry = (got.domains or {}).get(key)
+        low = entry[1] if entry is not None else np.full(len(rows), np.inf)
+        low = np.where(np.isfinite(low), low, np.inf)
+        outside = low < 0
+        for p in np.flatnonzero(outside & got.one_sided):
+            errors = batch_errors(got.lhs, got.rhs)
+            mags = _batch_magnitudes(got.lhs, got.rhs)
+            return low, _sample(sizes, pt, indices, got, errors, mags, int(p)), False
+        return low, None, bool((outside & ~got.ok & ~got.one_sided).any())
+
+    for _ in range(DESCENT_STEPS):
+        h = 1e-6 * np.maximum(1.0, np.abs(y))
+        rows = np.vstack([y, y + np.diag(h)])
+        low, hit, dead = look(rows)
+        if hit is not None or dead:
+            return hit
+        grad = (low[1:] - low[0]) / h
+        norm = float(np.linalg.norm(grad))
+        if not np.isfinite(norm) or norm == 0.0:
+            return None
+        d = -grad / norm
+        ts = _LINE_T
+        low, hit, dead = look(y + ts[:, None] * d)
+        if hit is not None or dead:
+            return hit
+        i = int(np.argmin(low))
+        lo, hi = ts[max(i - 1, 0)], ts[min(i + 1, len(ts) - 1)]
+        best = ts[i]
+        for _ in range(ZOOM_LEVELS):
+            tz = np.linspace(lo, hi, ZOOM_POINTS)
+            low, hit, dead = look(y + tz[:, None] * d)
+            if hit is not None or dead:
+                return hit
+            j = int(np.argmin(low))
+            best = tz[j]
+            lo, hi = tz[max(j - 1, 0)], tz[min(j + 1, ZOOM_POINTS - 1)]
+        y = y + best * d
+    return None
 
 
 def _state(pos: dict[int, np.ndarray], neg: dict[int, np.ndarray], p: int) -> bytes:

@@ -90,6 +90,12 @@ def _batch1(value: object) -> np.ndarray:
     return arr[None]
 
 
+def _integer_power(exponent: E) -> bool:
+    """An exponent written as an integer (``q**2``: defined for every q)."""
+    return exponent.op == "num" and isinstance(exponent.val, Fraction) \
+        and exponent.val.denominator == 1
+
+
 def _unbatch(value: np.ndarray) -> Any:
     return np.float64(value[0, 0]) if value.shape == (1, 1) else value
 
@@ -235,6 +241,10 @@ class Evaluator:
         # id(kink node) -> (node, positive, negative): per point and entry of its argument,
         # whether it was ever on that side (over every index setting); None: not recorded
         self.cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
+        # id(node) -> (node, the smallest entry of its argument per point): the arguments
+        # of the functions defined only where they are >= 0 or > 0 (sqrt, log, a power
+        # with an exponent that is not an integer); recorded where cover is
+        self.domains: dict[int, tuple[E, np.ndarray]] | None = None
         # high precision only, with ``tracking``: the largest magnitude computed
         self.tracking = self.mp
         self.largest: Any = 0.0
@@ -474,6 +484,18 @@ class Evaluator:
         elif seen[1].shape == pos.shape:  # another index setting: new arrays (pos is shared)
             self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
+    def _domain(self, arg: np.ndarray, node: E) -> None:
+        """Record the smallest entry of a domain function's argument, per point (for the
+        search of points outside its domain, ``decide.points.domain_search``)."""
+        if self.domains is None or np.asarray(arg).dtype == object:
+            return
+        flat = np.asarray(arg, dtype=float).reshape(np.shape(arg)[0], -1)
+        with np.errstate(invalid="ignore"):
+            low = np.broadcast_to(flat.min(axis=1) if flat.shape[1] else np.inf,
+                                  (self.batch,))
+        seen = self.domains.get(id(node))
+        self.domains[id(node)] = (node, low if seen is None else np.fmin(seen[1], low))
+
     def _hidden_kink(self, node: E, idx: dict[str, int]) -> None:
         """Record the kink of a root (or log) of an even power (``shared.hidden_kink``)."""
         base = hidden_kink(node, self.defs)
@@ -542,6 +564,8 @@ class Evaluator:
                 hit = binary(x, y)
                 if node.op == "pow":
                     self._hidden_kink(node, idx)
+                    if not _integer_power(b):
+                        self._domain(x, node)
                 if self.tracking and node.op in ("add", "sub"):
                     self._track_sum(x, y)
                 elif self.tracking and node.op == "matmul" and x.ndim == y.ndim == 3:
@@ -562,9 +586,12 @@ class Evaluator:
         binary = self._binary_ops.get(node.op)
         if binary is not None:
             a, b = node.args
-            out = binary(self._eval(a, idx), self._eval(b, idx))
+            x = self._eval(a, idx)
+            out = binary(x, self._eval(b, idx))
             if node.op == "pow":
                 self._hidden_kink(node, idx)
+                if not _integer_power(b):
+                    self._domain(x, node)
         else:
             rule = _RULES.get(node.op)
             if rule is None:
@@ -638,6 +665,10 @@ class Evaluator:
         a, b = node.args
         if node.op == "pow":
             self._hidden_kink(node, idx)
+            if not _integer_power(b):
+                x = self._eval(a, idx)
+                self._domain(x, node)
+                return self._binary_ops["pow"](x, self._eval(b, idx))  # type: ignore[no-any-return]
         return self._binary_ops[node.op](self._eval(a, idx), self._eval(b, idx))  # type: ignore[no-any-return]
 
     def _num(self, node: E, idx: dict[str, int]) -> np.ndarray:
@@ -717,6 +748,8 @@ class Evaluator:
                 self._kink(a, node)
             elif name in ("sqrt", "log"):
                 self._hidden_kink(node, idx)
+            if name in ("sqrt", "log", "log2", "log10"):
+                self._domain(a, node)
             return self._unary(name)(a)  # type: ignore[no-any-return]
         exp = self._unary("exp")
         if name == "sigmoid":
