@@ -305,3 +305,30 @@ def test_domain_search_reaches_a_small_region_outside(claim: str, found: bool) -
                if np.isnan(np.asarray(s.lhs[0], dtype=float)).any()
                != np.isnan(np.asarray(s.rhs[0], dtype=float)).any()]
     assert bool(outside) == found, [s.point.values for s in got.doubtful]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_entry_of_a_vector_kink_on_one_side(seed: int) -> None:
+    """``points.cover_uniform`` directly: at every size setting some point has every
+    entry of ``x - 2`` positive (the whole ReLU mask 1), and some point every entry
+    negative, although random points put the entries on both sides."""
+    import numpy as np
+
+    from derivcheck.decide.options import Options
+    from derivcheck.decide.points import sample
+    from derivcheck.decide.sampling import stream
+
+    claim = "det(diag(relu_prime(x - 2))) * s = s * 0"
+    d = load_text("title: m\nsymbols: {s: scalar, x: vector K}\nsteps:\n"
+                  f"  - {{id: s, claim: '{claim}'}}\n", "m.yaml")
+    engine = Engine(d)
+    lhs, rhs = (engine.resolve(e.node, "none") for e in d.steps[0].exprs)
+    got = sample(engine, lhs, rhs, frozenset(), Options(seed=seed), stream(seed, "m"),
+                 stop_at_disagreement=False)
+    by_size: dict[int, list[np.ndarray]] = {}
+    for s in got.samples:
+        by_size.setdefault(s.sizes["K"], []).append(np.asarray(s.point.values["x"]).ravel())
+    assert len(by_size) == 3
+    for size, xs in by_size.items():
+        assert any((x > 2).all() for x in xs), f"K={size}: no point with every x_k > 2"
+        assert any((x < 2).all() for x in xs), f"K={size}: no point with every x_k < 2"

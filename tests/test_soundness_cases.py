@@ -341,6 +341,11 @@ OUTSIDE = [
     ("norm-undefined-in-a-ball", _doc(SIZED, "sqrt(x.T @ x - 0.01) ** 2 = x.T @ x - 0.01")),
     ("power-undefined-off-centre", _doc(TWO, "((s - 3) ** 2 + (t + 2) ** 2 - 0.0001) ** 0.5 "
                                              "* 0 = 0")),
+    # a vector kink with every entry on one side (bench/outside4 w6, mask2: checked at
+    # some seeds before cover_uniform; at K = 5 one random point in 10^4 has it)
+    ("whole-mask-one", _doc(SIZED, "det(diag(relu_prime(x - 1))) * s = 0")),
+    ("whole-mask-one-from-2", _doc(SIZED, "det(diag(relu_prime(x - 2))) * s = 0")),
+    ("whole-mask-summed", _doc(SIZED, "relu(Sum(k, relu_prime(x[k] - 1)) - K + 0.5) = 0")),
     ("huber-gradient-as-sign", _doc(HUBER, "d(Lhub)/d(r) = 0.001 * (relu_prime(r) - "
                                            "relu_prime(-r))")),
 ]

@@ -227,6 +227,7 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         indices = index_assignments(free, engine.index_range, sizes)
         taken: list[Sample] = []
         cover: dict[int, tuple[E, np.ndarray, np.ndarray]] = {}
+        uniform: set[tuple[int, int]] = set()  # (kink, side): a point had every entry there
         attempts = 0
         rounds = 0
         found_at: dict[float, int] = {}  # usable points per scale, in this setting
@@ -250,6 +251,7 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
                 found_at[scales[p]] = found_at.get(scales[p], 0) + 1
             usable = usable[:need]
             _merge_cover(cover, batch.cover, usable)
+            _merge_uniform(uniform, batch.cover, usable)
             for p in usable:
                 taken.append(_sample(sizes, point, indices, batch, errors, mags, p, scales[p],
                                      None if block is None else (block, int(p))))
@@ -271,6 +273,9 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         if len(set(shapes)) < len(shapes):  # two kinks of the same shape
             extra += cover_pairs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
                                  taken + extra, rng, constraints, signs)
+        if any(int(np.prod(p)) > 1 for p in shapes):  # a vector kink
+            extra += cover_uniform(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
+                                   taken, cover, uniform, constraints, signs)
         if sizes is ctx.settings[0]:  # the first setting only: the windows seldom depend on sizes
             if signs is None:
                 signs = ctx.pool.signs if ctx.pool is not None else SignAnalysis(engine)
@@ -858,6 +863,98 @@ def cover_pairs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
             lines += 1
             extra += _line_search(engine, lhs, rhs, names, sizes, indices, sample.point,
                                   name, rng, constraints, list(nodes), shapes, take)
+    return extra
+
+
+UNIFORM_KINKS = 4  # vector kinks whose entries are searched all on one side at once
+UNIFORM_LINES = 4  # lines (one symbol each, along the all-ones direction) for them
+
+
+def _merge_uniform(into: set[tuple[int, int]],
+                   found: dict[int, tuple[E, np.ndarray, np.ndarray]] | None,
+                   points: np.ndarray) -> None:
+    """Add to ``into`` the (kink, side) pairs of vector kinks that some point of
+    ``points`` had with every entry on that side (``cover_uniform``)."""
+    if not len(points):
+        return
+    for key, (_, pos, neg) in (found or {}).items():
+        if pos[0].size < 2:
+            continue
+        for side, seen in ((1, pos), (-1, neg)):
+            if (key, side) not in into and \
+                    seen[points].reshape(len(points), -1).all(axis=1).any():
+                into.add((key, side))
+
+
+def cover_uniform(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                  indices: list[dict[str, int]], points: list[Sample],
+                  cover: dict[int, tuple[E, np.ndarray, np.ndarray]],
+                  uniform: set[tuple[int, int]],
+                  constraints: dict[str, frozenset[str]] | None, signs: SignAnalysis | None
+                  ) -> list[Sample]:
+    """Points where every entry of a vector kink is on the same side, where no point was.
+
+    ``cover_kinks`` reaches each side of each entry, and random points put a vector's
+    entries on both sides: a claim wrong only where the whole mask is 1 (``det(diag(
+    relu_prime(x - 1))) * s = 0``, false where every ``x_k > 1``: one point in 10^4 at
+    K = 5) agrees everywhere else.  For up to ``UNIFORM_KINKS`` vector kinks missing
+    "all positive" or "all negative" (where the argument can take that sign), the
+    symbols the argument is written with move along the all-ones direction (positive
+    kinds by powers of ten), by 1, 10, 100 and 1e4 each way (``UNIFORM_LINES`` lines,
+    evaluated in one batch): every entry of an argument linear in them moves the same
+    way.  Which combinations the drawn points had is ``uniform`` (``_merge_uniform``).
+    """
+    if not points:
+        return []
+    wanted: list[tuple[int, int, E]] = []
+    for key, (node, pos, _) in cover.items():
+        if pos.size < 2 or len({k for k, _, _ in wanted}) >= UNIFORM_KINKS:
+            continue
+        can = signs.of(node.args[0]) if signs is not None else {1, -1}
+        wanted += [(key, side, node) for side in (1, -1)
+                   if side in can and (key, side) not in uniform]
+    if not wanted:
+        return []
+    kinds = _ray_kinds(engine, names, constraints)
+    steps = np.array([1.0, -1.0, 10.0, -10.0, 100.0, -100.0, 1e4, -1e4])
+    scaled = np.array([10.0, 0.1, 1e3, 1e-3, 1e6, 1e-6, 1e12, 1e-12])  # positive kinds
+    start = points[0].point
+    lines = [(key, side, name) for key, side, node in wanted
+             for name in _own_symbols(engine, node.args[0], names)
+             if kinds[name] in ("free", "scaled", "symmetric")][:UNIFORM_LINES]
+    if not lines:
+        return []
+    # every line in one batch: ``len(steps)`` points per line, in turn
+    n = len(steps)
+    values: dict[str, Any] = {}
+    for name, v in start.values.items():
+        v = np.asarray(v, dtype=float)
+        shape = (1, 1) if v.ndim == 0 else (v.shape[0], 1) if v.ndim == 1 else v.shape
+        values[name] = np.repeat(v.reshape(shape)[None], n * len(lines), axis=0)
+    for i, (_, _, name) in enumerate(lines):
+        block = values[name][i * n:(i + 1) * n]
+        if kinds[name] == "scaled":
+            block *= scaled[:, None, None]
+        else:
+            block += steps[:, None, None]
+    point = Point(dict(start.sizes), values, batched=True)
+    got = evaluate(engine, lhs, rhs, point, indices, cover=True)
+    errors = batch_errors(got.lhs, got.rhs)
+    mags = _batch_magnitudes(got.lhs, got.rhs)
+    extra: list[Sample] = []
+    done: set[tuple[int, int]] = set()
+    for i, (key, side, _) in enumerate(lines):
+        record = (got.cover or {}).get(key)
+        if record is None or (key, side) in done:
+            continue
+        seen = (record[1] if side > 0 else record[2])[i * n:(i + 1) * n]
+        for p in np.flatnonzero(seen.reshape(n, -1).all(axis=1) & got.ok[i * n:(i + 1) * n]):
+            candidate = _sample(sizes, point, indices, got, errors, mags, i * n + int(p))
+            if max(candidate.errors) > AGREE and _rounding_only(engine, lhs, rhs, candidate):
+                continue
+            extra.append(candidate)
+            done.add((key, side))
+            break
     return extra
 
 
