@@ -33,8 +33,8 @@ CODES: dict[str, str] = {
     "follows-from-error": "correct from the previous expression, which was already wrong "
                           "(link {first_wrong})",
     "residual": "the two sides differ by {residual}",
-    "size-one": "fails only where dimensions have size 1: {detail}",
-    "equal-sizes": "fails only where dimensions have equal sizes: {detail}",
+    "size-one": "fails where the dimensions have size 1: {detail}",
+    "equal-sizes": "fails where the dimensions have equal sizes: {detail}",
     "size-dependent": "fails at a size the settings do not reach: {detail}",
     "tiny-difference": "the sides differ by {difference} at this point, a difference "
                        "float64 cannot see (found in {digits}-digit arithmetic)",

@@ -387,3 +387,29 @@ def test_no_assumption_that_a_far_point_refutes(check, claim: str) -> None:
     result = check(claim, layout="none", model="softmax")
     assert result.verdict == Verdict.REFUTED
     assert "sum(z) = 1" not in result.message
+
+
+def test_an_assumption_is_tried_at_the_steps_own_sizes() -> None:
+    """'holds when v > 0' is never said of a claim that fails at the step's own sizes
+    with v > 0 (a polynomial in K - D, zero at the sizes the new points happened to
+    have; bench/outside4 z2_poly_KD said it at seeds 1 and 4)."""
+    from derivcheck.decide import Sample
+    from derivcheck.diagnose.assume import needs_assumption
+    from derivcheck.engine.core import Engine
+    from derivcheck.engine.numeric import Point
+    from derivcheck.load import load_text
+
+    claim = "(K - D) * (K - D - 1) * (K - D + 1) * (K - D - 2) * (K - D + 2) * s * sum(v) = 0"
+    d = load_text("title: t\nsymbols: {s: scalar, v: vector D, x: vector K}\nsteps:\n"
+                  f"  - {{id: a, claim: '{claim}'}}\n", "t.yaml")
+    engine = Engine(d)
+    ref, rhs = (engine.resolve(e.node, "none") for e in d.steps[0].exprs)
+    v = np.array([[0.5], [-2.0], [0.25], [0.1], [0.3]])  # K = 9, D = 5: the claim fails
+    point = Point({"K": 9, "D": 5}, {"s": np.asarray(1.5), "v": v})
+    lhs_value = 4 * 3 * 5 * 2 * 6 * 1.5 * float(v.sum())
+    compared = [Sample({"K": 9, "D": 5}, point, [{}], [np.asarray(lhs_value)],
+                       [np.asarray(0.0)], [1.0])]
+    for seed in range(8):
+        found = needs_assumption(engine, ref, rhs, frozenset(), Options(seed=seed),
+                                 np.random.default_rng(seed), compared)
+        assert found is None or "v > 0" not in dict(found.args)["condition"], seed

@@ -7,6 +7,7 @@ import pytest
 
 from derivcheck.decide.sampling import draw_batch, draw_point, size_settings
 from derivcheck.engine.numeric import stack
+from derivcheck.load import load_text
 
 KINDS = {"s": "scalar", "ps": "posscalar", "us": "unitscalar", "x": "vector D",
          "px": "posvector D", "p": "prob K", "y": "onehot K", "m": "multihot K",
@@ -154,3 +155,27 @@ def test_integer_indices_raise_the_sizes(name: str) -> None:
         step = verify_derivation(d, FAST)[0]
         assert step.verdict.value in ("refuted", "checked", "proved"), step.links[0].evidence
         assert all(min(s.values()) >= floor for s in step.links[0].evidence.sizes)
+
+
+# (claim, symbols, whether its sides can depend on the sizes): a difference found at
+# size one (or at equal sizes) is said to be about sizes only where they can
+SIZE_DEPENDENCE = [
+    ("s * t = t * s", {"s": "scalar", "t": "scalar"}, False),
+    ("relu(s) = s", {"s": "scalar", "x": "vector K"}, False),  # x declared, not used
+    ("sum(x) = 0", {"x": "vector K"}, True),
+    ("relu_prime(K - 9.5) * s = 0", {"s": "scalar", "x": "vector K"}, True),
+]
+
+
+@pytest.mark.parametrize(("claim", "symbols", "depends"), SIZE_DEPENDENCE,
+                         ids=[c[0] for c in SIZE_DEPENDENCE])
+def test_which_sides_depend_on_the_sizes(claim: str, symbols: dict, depends: bool) -> None:
+    from derivcheck.decide.pipeline import _depends_on_sizes
+    from derivcheck.engine.core import Engine
+
+    lines = ["title: z", "symbols:"] + [f"  {k}: {v}" for k, v in symbols.items()]
+    d = load_text("\n".join(lines + ["steps:", f"  - {{id: s, claim: '{claim}'}}"]) + "\n",
+                  "z.yaml")
+    engine = Engine(d)
+    lhs, rhs = (engine.resolve(e.node, "none") for e in d.steps[0].exprs)
+    assert _depends_on_sizes(engine, lhs, rhs) == depends

@@ -28,6 +28,7 @@ from derivcheck.decide.points import (
     sample,
     size_one,
     size_sweep,
+    valued_dims,
 )
 from derivcheck.decide.pool import point_pool
 from derivcheck.decide.sampling import readable, stream
@@ -162,6 +163,14 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
             one = None  # rounding, as high precision shows
         if one is not None:
             break
+    if one is not None and not free and not _depends_on_sizes(engine, lhs_f, rhs_f):
+        # no symbol has a dimension and no size is a value: the point is one more random
+        # point, and says nothing about sizes (the diagnose stage explains it)
+        samples = [*samples, one]
+        cex = find_counterexample(engine, lhs_f, rhs_f, free, one, rng)
+        return Outcome(Verdict.REFUTED, [], replace(evidence(), scope=Scope.NONE,
+                                                    worst_error=max(one.errors)), cex,
+                       reference, lhs=lhs_f, rhs=rhs_f, free=free, samples=samples)
     if one is not None:  # agrees at pairwise different sizes from 2, not at these
         cex = find_counterexample(engine, lhs_f, rhs_f, free, one, rng)
         dims = ", ".join(f"{d}={n}" for d, n in one.sizes.items())
@@ -219,6 +228,15 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     # An exact check at instantiated sizes is the orchestrator's next step (run in parallel).
     return Outcome(Verdict.CHECKED, [], checked, reference=reference,
                    lhs=lhs_f, rhs=rhs_f, free=free)
+
+
+def _depends_on_sizes(engine: Engine, lhs: E, rhs: E) -> bool:
+    """Whether the sides can depend on the sizes: a symbol with a dimension, or a size
+    used as a value (through the definitions they use)."""
+    if any(engine.symbols[n].shape for n in engine.used_symbols(lhs) | engine.used_symbols(rhs)
+           if n in engine.symbols):
+        return True
+    return bool(valued_dims(engine, (lhs, rhs)))
 
 
 def _high_precision(engine: Engine, lhs: E, rhs: E, free: frozenset[str],

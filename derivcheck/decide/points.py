@@ -352,7 +352,7 @@ def size_sweep(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     are skipped.  Refutes only, as ``size_one``: sizes beyond 64 are not reached, and a
     dimension used only through a shape (``sum(x * 0 + 1)``) is not swept.
     """
-    valued = _valued_dims(engine, (lhs, rhs))
+    valued = valued_dims(engine, (lhs, rhs))
     if not valued:
         return None
     floors = _index_floors(engine, (lhs, rhs))
@@ -377,7 +377,7 @@ def size_sweep(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     return None
 
 
-def _valued_dims(engine: Engine, roots: tuple[E, ...]) -> list[str]:
+def valued_dims(engine: Engine, roots: tuple[E, ...]) -> list[str]:
     """The dimensions the expressions use as values (``dim`` nodes), through the
     definitions they use, in the order of the declared dimensions."""
     used: set[str] = set()

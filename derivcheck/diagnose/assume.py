@@ -79,6 +79,8 @@ def needs_assumption(engine: Engine, ref: E, claim: E, free: frozenset[str], opt
             if len(samples) >= quick.points * quick.settings and \
                     max(e for s in samples for e in s.errors) <= AGREE and \
                     not _refuted_where_it_holds(compared or [], name, tag) and \
+                    not _refuted_at_its_sizes(engine, ref, claim, compared or [], name,
+                                              base | drawn, rng) and \
                     _holds_widely(engine, ref, claim, free, options, rng, {name: base | drawn}):
                 if multihot:
                     return diagnosis(
@@ -115,6 +117,39 @@ def _refuted_where_it_holds(compared: list[Sample], name: str, tag: str) -> bool
         if value is not None and _holds_at(value, tag) and \
                 max(s.errors, default=0.0) > AGREE:
             return True
+    return False
+
+
+AT_ITS_SIZES = 4  # the step's own refuting points where a condition is tried
+DRAWS_AT_ITS_SIZES = 3  # values drawn under the condition at each
+
+
+def _refuted_at_its_sizes(engine: Engine, ref: E, claim: E, compared: list[Sample],
+                          name: str, constraints: frozenset[str],
+                          rng: np.random.Generator) -> bool:
+    """The sides differ at one of the step's own refuting points with ``name`` drawn
+    again under the condition (the other symbols, the sizes, the indices kept): the
+    new points of ``sample_both`` are at sizes of its own, and a claim failing at the
+    step's K = 9, D = 5 whatever ``v`` is (a polynomial in K - D, zero at the others)
+    was said to hold when v > 0."""
+    from derivcheck.decide.sampling import draw
+    from derivcheck.engine.numeric import Point
+
+    sym = engine.symbols[name]
+    refuting = [c for c in compared if max(c.errors, default=0.0) > AGREE][:AT_ITS_SIZES]
+    for c in refuting:
+        for _ in range(DRAWS_AT_ITS_SIZES):
+            values = dict(c.point.values)
+            try:
+                values[name] = draw(sym, c.sizes, rng, constraints=constraints)
+                ev = engine.evaluator(Point(dict(c.point.sizes), values))
+                a, b = ev.values(ref, c.indices), ev.values(claim, c.indices)
+            except (EvalError, ShapeError, Unsupported, KeyError, ValueError):
+                continue
+            if not all(np.all(np.isfinite(np.asarray(x, dtype=float))) for x in (*a, *b)):
+                continue
+            if not all(close(x, y, strict=False) for x, y in zip(a, b)):
+                return True
     return False
 
 
