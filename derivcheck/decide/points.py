@@ -115,6 +115,7 @@ class Batch:
     cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
     near: np.ndarray | None = None
     domains: dict[int, tuple[E, np.ndarray]] | None = None  # Evaluator.domains
+    kink_values: dict[int, tuple[E, np.ndarray]] | None = None  # Evaluator.kink_values
 
 
 def evaluate_batch(engine: Engine, lhs: E, rhs: E, point: Point,
@@ -134,6 +135,7 @@ def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[st
     if cover:
         ev.cover = {}
         ev.domains = {}
+        ev.kink_values = {}
     lv = ev.values(lhs, indices)
     rv = ev.values(rhs, indices)
     away = np.asarray(ev.min_kink) >= min_kink
@@ -145,7 +147,7 @@ def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[st
     ok = np.broadcast_to(away & left & right, (point.size,)).copy()
     one_sided = np.broadcast_to(away & (left != right), (point.size,)).copy()
     near = np.broadcast_to(~away & left & right, (point.size,)).copy()
-    return Batch(lv, rv, ok, one_sided, ev.cover, near, ev.domains)
+    return Batch(lv, rv, ok, one_sided, ev.cover, near, ev.domains, ev.kink_values)
 
 
 def _one(value: np.ndarray) -> Any:
@@ -709,6 +711,9 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
             rays = range(RAYS, RAYS + len(aims))
             extra += _search(engine, lhs, rhs, names, sizes, indices, taken, sides, rng,
                              constraints, pool, rays, [list(a) for a in aims])
+    if sides.missing():
+        extra += _descend_sides(engine, lhs, rhs, names, sizes, indices, taken, sides,
+                                constraints)
     sides.store(cover)
     unreached = []
     for node, pos_seen, neg_seen in cover.values():
@@ -719,6 +724,41 @@ def cover_kinks(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[st
 
 
 TARGETED = 8  # kinks still unreached after the RAYS that get a ray of their own
+DESCENT_KINKS = 2  # scalar kinks still unreached after those that get a descent
+
+
+def _descend_sides(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                   indices: list[dict[str, int]], taken: list[Sample], sides: _Sides,
+                   constraints: dict[str, frozenset[str]] | None) -> list[Sample]:
+    """Points on the sides of up to ``DESCENT_KINKS`` scalar kinks that the rays did not
+    reach, by a descent on the argument (``_descend``, from the point nearest that
+    side): a side that exists only in a small region where the argument is not
+    monotone along a ray (``relu(1 - 1e6 (s - 3.3)**2)``, positive only for |s - 3.3|
+    < 0.001) is missed by the rays' steps and by bisection."""
+    kinds = _ray_kinds(engine, names, constraints)
+    batch = evaluate(engine, lhs, rhs, stack([s.point for s in taken]), indices, cover=True)
+    extra: list[Sample] = []
+    for key in sides.unreached()[:DESCENT_KINKS]:
+        first, end, _ = sides.spans[key]
+        if end - first != 1:
+            continue
+        movable = [n for n in _own_symbols(engine, sides.nodes[key].args[0], names)
+                   if kinds[n] in ("free", "scaled")]
+        if not movable:
+            continue
+        for sign, seen in ((1, sides.pos), (-1, sides.neg)):
+            if seen[first]:
+                continue
+            goal = _Side(key, sign)
+            start = taken[int(np.argmin(goal.value(batch, len(taken))))].point
+            hit = _descend(engine, lhs, rhs, sizes, indices, start, movable, kinds, goal)
+            if hit is None:
+                continue
+            got = evaluate(engine, lhs, rhs, stack([hit.point]), indices, cover=True)
+            pos, neg = sides.found(got.cover, 1)
+            sides.add(pos[0], neg[0])
+            extra.append(hit)
+    return extra
 PAIR_KINKS = 6  # scalar kinks whose sign combinations are searched pair by pair
 PAIR_RAYS = 24  # rays (each moving one symbol) spent on unreached combinations
 
@@ -1002,16 +1042,57 @@ def domain_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[
         if not movable:
             continue
         start = points[int(np.argmin(low))].point
-        hit = _descend(engine, lhs, rhs, sizes, indices, start, movable, kinds, key)
+        hit = _descend(engine, lhs, rhs, sizes, indices, start, movable, kinds, _Outside(key))
         if hit is not None:
             found.append(hit)
     return found
 
 
+class _Outside:
+    """``_descend``'s goal for ``domain_search``: the argument of the domain node ``key``
+    below 0, with exactly one side finite there."""
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+
+    def value(self, got: Batch, n: int) -> np.ndarray:
+        entry = (got.domains or {}).get(self.key)
+        low = entry[1] if entry is not None else np.full(n, np.inf)
+        return np.where(np.isfinite(low), low, np.inf)
+
+    def wanted(self, got: Batch, low: np.ndarray) -> tuple[np.ndarray, bool]:
+        """The rows wanted, and whether the search is over: outside with both sides
+        undefined (nothing to find there)."""
+        outside = low < 0
+        return outside & got.one_sided, bool((outside & ~got.ok & ~got.one_sided).any())
+
+
+class _Side:
+    """``_descend``'s goal for ``cover_kinks``: the argument of the kink ``key`` (a
+    scalar) on the side ``sign``, at a usable point (or one closer to a kink than the
+    margin that high precision judges as float64 does)."""
+
+    def __init__(self, key: int, sign: int) -> None:
+        self.key, self.sign = key, sign
+
+    def value(self, got: Batch, n: int) -> np.ndarray:
+        # the recorded smallest entry of -sign * arg (so that the goal is a value < 0)
+        entry = (got.kink_values or {}).get(-self.key if self.sign > 0 else self.key)
+        low = entry[1] if entry is not None else np.full(n, np.inf)
+        return np.where(np.isfinite(low), low, np.inf)
+
+    def wanted(self, got: Batch, low: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Usable points past the margin, or closer to a kink than the margin (a side
+        that exists only there: ``_descend`` has high precision judge them)."""
+        near = got.near if got.near is not None else np.zeros(len(low), dtype=bool)
+        return ((low < -KINK_MARGIN) & got.ok) | ((low < 0) & near), False
+
+
 def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
              indices: list[dict[str, int]], start: Point, movable: list[str],
-             kinds: dict[str, str], key: int) -> Sample | None:
-    """``domain_search``'s descent on the argument of the domain node ``key``."""
+             kinds: dict[str, str], goal: _Outside | _Side) -> Sample | None:
+    """A descent on ``goal.value`` (``domain_search``, ``cover_kinks``) from ``start``,
+    moving ``movable``, to a point ``goal`` wants."""
     values = {n: np.asarray(v, dtype=float) for n, v in start.values.items()}
     shapes = {n: values[n].shape for n in movable}
     sizes_of = [int(np.prod(shapes[n])) if shapes[n] else 1 for n in movable]
@@ -1039,19 +1120,20 @@ def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
         return Point(dict(start.sizes), out, batched=True)
 
     def look(rows: np.ndarray) -> tuple[np.ndarray, Sample | None, bool]:
-        """The argument's smallest entry at each row, a point outside the domain with one
-        side finite (if any), and whether some row was outside with both undefined."""
+        """The objective at each row, a wanted point (if any), and whether the search
+        is over (``Objective.wanted``)."""
         pt = point(rows)
         got = evaluate(engine, lhs, rhs, pt, indices, cover=True)
-        entry = (got.domains or {}).get(key)
-        low = entry[1] if entry is not None else np.full(len(rows), np.inf)
-        low = np.where(np.isfinite(low), low, np.inf)
-        outside = low < 0
-        for p in np.flatnonzero(outside & got.one_sided):
+        low = goal.value(got, len(rows))
+        want, dead = goal.wanted(got, low)
+        for p in np.flatnonzero(want)[:1]:
             errors = batch_errors(got.lhs, got.rhs)
             mags = _batch_magnitudes(got.lhs, got.rhs)
-            return low, _sample(sizes, pt, indices, got, errors, mags, int(p)), False
-        return low, None, bool((outside & ~got.ok & ~got.one_sided).any())
+            found = _sample(sizes, pt, indices, got, errors, mags, int(p))
+            if got.ok[p] or not isinstance(goal, _Side) or \
+                    _judged_alike(engine, lhs, rhs, found):
+                return low, found, False
+        return low, None, dead
 
     for _ in range(DESCENT_STEPS):
         h = 1e-6 * np.maximum(1.0, np.abs(y))

@@ -245,6 +245,9 @@ class Evaluator:
         # of the functions defined only where they are >= 0 or > 0 (sqrt, log, a power
         # with an exponent that is not an integer); recorded where cover is
         self.domains: dict[int, tuple[E, np.ndarray]] | None = None
+        # the same for the arguments of kinks (key id(node)) and their negations (key
+        # -id(node)): the smallest entry of each, per point
+        self.kink_values: dict[int, tuple[E, np.ndarray]] | None = None
         # high precision only, with ``tracking``: the largest magnitude computed
         self.tracking = self.mp
         self.largest: Any = 0.0
@@ -466,6 +469,9 @@ class Evaluator:
             self._kinks = np.minimum(self._kinks, mags.reshape(mags.shape[0], -1).min(axis=1))
             known = (arg, None)
             self._kink_args[id(arg)] = known
+        if self.kink_values is not None and node is not None:  # signed, for the descents
+            self._domain(arg, node, self.kink_values, id(node))
+            self._domain(-arg, node, self.kink_values, -id(node))
         if self.cover is None or node is None:
             return
         sides = known[1]
@@ -484,17 +490,22 @@ class Evaluator:
         elif seen[1].shape == pos.shape:  # another index setting: new arrays (pos is shared)
             self.cover[id(node)] = (node, seen[1] | pos, seen[2] | neg)
 
-    def _domain(self, arg: np.ndarray, node: E) -> None:
+    def _domain(self, arg: np.ndarray, node: E,
+                into: dict[int, tuple[E, np.ndarray]] | None = None, key: int | None = None
+                ) -> None:
         """Record the smallest entry of a domain function's argument, per point (for the
-        search of points outside its domain, ``decide.points.domain_search``)."""
-        if self.domains is None or np.asarray(arg).dtype == object:
+        search of points outside its domain, ``decide.points.domain_search``), or into
+        ``into`` at ``key`` (``kink_values``)."""
+        into = self.domains if into is None else into
+        if into is None or np.asarray(arg).dtype == object:
             return
         flat = np.asarray(arg, dtype=float).reshape(np.shape(arg)[0], -1)
         with np.errstate(invalid="ignore"):
             low = np.broadcast_to(flat.min(axis=1) if flat.shape[1] else np.inf,
                                   (self.batch,))
-        seen = self.domains.get(id(node))
-        self.domains[id(node)] = (node, low if seen is None else np.fmin(seen[1], low))
+        key = id(node) if key is None else key
+        seen = into.get(key)
+        into[key] = (node, low if seen is None else np.fmin(seen[1], low))
 
     def _hidden_kink(self, node: E, idx: dict[str, int]) -> None:
         """Record the kink of a root (or log) of an even power (``shared.hidden_kink``)."""
