@@ -1,0 +1,42 @@
+import numpy as np
+from npo import fd_grad, Tally
+T = Tally(); rng = np.random.default_rng(2)
+sm = lambda v: np.exp(v - v.max()) / np.exp(v - v.max()).sum()
+lse = lambda v: v.max() + np.log(np.exp(v - v.max()).sum())
+for trial in range(20):
+    E, Tn, F, K = [int(v) for v in rng.integers(2, 6, size=4)]
+    q = rng.normal(size=E); Km = rng.normal(size=(Tn, E)); V = rng.normal(size=(Tn, F)); g = rng.normal(size=F)
+    sc = Km@q/np.sqrt(E); a = sm(sc); vg = V@g
+    ds_true = a*vg - a*np.sum(a*vg)
+    T.add('att_da', fd_grad(lambda aa: np.sum(g*(V.T@aa)), a), vg)
+    ds = fd_grad(lambda s: np.sum(g*(V.T@sm(s))), sc)
+    T.add('att_ds', ds, ds_true); T.add('att_ds_missing_term', ds, a*vg)
+    Lq = lambda qq: np.sum(g*(V.T@sm(Km@qq/np.sqrt(E))))
+    dq = fd_grad(Lq, q)
+    T.add('att_dq', dq, Km.T@ds_true/np.sqrt(E)); T.add('att_dq_no_scale', dq, Km.T@ds_true)
+    T.add('att_dq_scale_E', dq, Km.T@ds_true/E)
+    dV = fd_grad(lambda VV: np.sum(g*(VV.T@a)), V)
+    T.add('att_dV', dV, np.outer(a, g))
+    T.add('att_dV_transposed', 1, 0)  # shape F x T vs T x F: cannot be equal (ill-formed)
+    dK = fd_grad(lambda KK: np.sum(g*(V.T@sm(KK@q/np.sqrt(E)))), Km)
+    T.add('att_dKm', dK, np.outer(ds_true, q)/np.sqrt(E))
+    z = rng.normal(size=K)*2; c = rng.normal()*2
+    T.add('lse_grad', fd_grad(lse, z), sm(z))
+    T.add('lse_shift', lse(z + c), lse(z) + c)
+    T.add('lse_scale', lse(c*z), c*lse(z))
+    y = np.eye(K)[rng.integers(K)]; alpha = rng.uniform(0.05, 1); yv = rng.normal(size=K)
+    p = rng.uniform(0.1, 1, size=K); p /= p.sum()
+    ysm = (1-alpha)*y + alpha/K
+    Lce = lambda zz: -np.sum(ysm*np.log(sm(zz)))
+    gce = fd_grad(Lce, z)
+    T.add('ce_ls_grad', gce, sm(z) - ysm); T.add('ce_ls_forgot', gce, sm(z) - y)
+    T.add('ce_ls_value', Lce(z), lse(z) - (1-alpha)*np.sum(y*z) - alpha*np.mean(z))
+    T.add('ce_ls_value_wrong', Lce(z), lse(z) - (1-alpha)*np.sum(y*z) - alpha*np.sum(z))
+    gy = fd_grad(lambda zz: -np.sum(yv*np.log(sm(zz))), z)
+    T.add('ce_general_y', gy, sm(z) - yv); T.add('ce_general_y_true', gy, sm(z)*yv.sum() - yv)
+    gkl = fd_grad(lambda zz: np.sum(p*np.log(p/sm(zz))), z)
+    T.add('kl_grad', gkl, sm(z) - p); T.add('kl_grad_sign', gkl, p - sm(z))
+    pz = sm(z)
+    mid = np.array([np.sum(-p*((np.arange(K) == k) - pz[k])) for k in range(K)])
+    T.add('kl_elem_chain.1', gkl, mid); T.add('kl_elem_chain.2', mid, pz - p)
+T.report()
