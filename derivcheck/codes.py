@@ -38,6 +38,9 @@ CODES: dict[str, str] = {
     "size-dependent": "fails at a size the settings do not reach: {detail}",
     "tiny-difference": "the sides differ by {difference} at this point, a difference "
                        "float64 cannot see (found in {digits}-digit arithmetic)",
+    "cancellation": "the sides differ by {difference} at this point (found in {digits}-digit "
+                    "arithmetic); float64 cancels in this claim, so its values are not "
+                    "shown and no mistake is named from them",
     "domain": "the {side} side is undefined at this point while the other is defined: the "
               "claim needs an assumption that is not declared ({fix})",
     "unreached-branch": "not decided: {detail}",

@@ -346,6 +346,11 @@ OUTSIDE = [
     ("whole-mask-one", _doc(SIZED, "det(diag(relu_prime(x - 1))) * s = 0")),
     ("whole-mask-one-from-2", _doc(SIZED, "det(diag(relu_prime(x - 2))) * s = 0")),
     ("whole-mask-summed", _doc(SIZED, "relu(Sum(k, relu_prime(x[k] - 1)) - K + 0.5) = 0")),
+    # float64 cancels at the moderate points and agrees by rounding at the far one
+    # (s = 1000001.47): only high precision at every point refutes it
+    ("cancellation-and-a-far-kink",
+     _doc(TWO, "(s + exp(40)) - exp(40) + relu(s - 1000000) = s")),
+    ("cancellation-and-a-tiny-term", _doc(TWO, "(s + exp(40)) - exp(40) + 1e-12 = s")),
     ("huber-gradient-as-sign", _doc(HUBER, "d(Lhub)/d(r) = 0.001 * (relu_prime(r) - "
                                            "relu_prime(-r))")),
 ]
@@ -390,6 +395,14 @@ FAR_TRUE = [
     ("smooth-hinge-gradient", _doc(HUBER, "d(Lsh)/d(w) = -X.T @ (tgt * (relu(m) - "
                                           "relu(m - 0.002)) / 0.002)")),
     ("huber-gradient", _doc(HUBER, "d(Lhub)/d(w) = X.T @ cl")),
+    # float64 cancels at every point, moderate ones included (bench/outside5: refuted at
+    # seeds 0-3 while more than 12 points needed judging)
+    ("shifted-by-exp-40", _doc(TWO, "(s + exp(40)) - exp(40) = s")),
+    ("square-shifted-by-exp-20",
+     _doc(TWO, "(exp(20) + s) ** 2 - exp(40) - 2 * exp(20) * s = s ** 2")),
+    ("variance-of-a-shifted-vector",
+     _doc(SIZED, "mean((x + exp(20)) ** 2) - mean(x + exp(20)) ** 2 = "
+                 "mean((x - mean(x)) ** 2)")),
 ]
 
 

@@ -357,7 +357,7 @@ def judge(engine: Engine, lhs: E, rhs: E, samples: list[Any]) -> Confirmation:
     return Confirmation("agree", judged, digits)
 
 
-REFUTE_TRIES = 12  # float64 disagreements of one equation judged, the most moderate first
+REFUTE_TRIES = 64  # float64 disagreements of one equation judged, the most moderate first
 
 
 def disagreements(engine: Engine, lhs: E, rhs: E, samples: list[Any]

@@ -116,15 +116,33 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     except Unsupported as exc:
         return _undecided("unsupported", str(exc), reason=str(exc))
     samples = got.samples
-    # A float64 difference refutes only where high precision finds it real: points where
-    # it is rounding (cancellation at large values) are set aside, as unusable.
+    # A float64 difference refutes only where high precision finds it real.  Points where
+    # it is rounding (cancellation at large values) agree in high precision: they stay,
+    # as points judged there (their float64 difference is not the claim's: not reported).
     refuting: Confirmation | None = None
     differing = [s for s in samples if max(s.errors) >= DISAGREE]
+    judged_equal = 0
     if differing:
         refuting, rounding = disagreements(engine, lhs_f, rhs_f, differing)
         if refuting.status == "agree":
-            samples = [s for s in samples if all(s is not r for r in rounding)]
+            judged_equal = len(rounding)
+            others = [s for s in samples if all(s is not r for r in rounding)]
+            samples = [replace(s, errors=[0.0] * len(s.errors))
+                       if any(s is r for r in rounding) else s for s in samples]
             refuting = None
+            # float64 cancels in this claim: its agreement elsewhere may be cancellation
+            # too ((s + exp(40)) - exp(40) + relu(s - 1e6) = s agrees in float64 at s =
+            # 1000001.47, by rounding), so every other point is judged as well
+            if others:
+                refuting, _ = disagreements(engine, lhs_f, rhs_f, others)
+                if refuting.status == "agree":
+                    judged_equal += len(others)
+                    refuting = None
+                elif refuting.status == "float64":
+                    detail = ("float64 cancels in this claim (high precision found the sides "
+                              f"equal at {len(rounding)} points where float64 differs), and "
+                              "high precision could not judge every other point")
+                    return _undecided("no-valid-points", detail, reason=detail)
     sizes = tuple(s.sizes for s in _unique_sizes(samples))
     if len(samples) < options.points * max(options.settings, 1):
         detail = (f"only {len(samples)} valid points in {got.tries} tries (both sides must be "
@@ -149,6 +167,16 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
             if refuted is not None:
                 return refuted
         bad = refuting.sample
+        if check is not None and refuting.status == "differ" and \
+                (judged_equal or not _float64_values_hold(bad, check)):
+            # float64 cancels in this claim: the point and the values are high
+            # precision's, and no diagnosis is drawn from float64's values
+            found = [diagnosis("cancellation", difference=check.difference,
+                               digits=check.digits)]
+            return Outcome(Verdict.REFUTED, found,
+                           replace(evidence(), scope=Scope.NONE, digits=check.digits),
+                           _precise_counterexample(engine, lhs_f, rhs_f, bad, check),
+                           reference, lhs=lhs_f, rhs=rhs_f, free=free)
         cex = find_counterexample(engine, lhs_f, rhs_f, free, bad, rng)
         if not cex.readable and check is not None and refuting.status == "differ":
             cex = _precise_counterexample(engine, lhs_f, rhs_f, bad, check)  # not float64's
@@ -207,7 +235,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
                                      evidence(), reference)
         if refuted is not None:
             return refuted
-    checked = replace(evidence(), precise=confirmed.points, digits=confirmed.digits)
+    checked = replace(evidence(), precise=min(len(samples), confirmed.points + judged_equal),
+                      digits=confirmed.digits)
     if got.short is not None:
         # checked rests on points at every size setting: the points added at the kinks of
         # one setting never stand in for another setting's (the large one, above all)
@@ -228,6 +257,28 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     # An exact check at instantiated sizes is the orchestrator's next step (run in parallel).
     return Outcome(Verdict.CHECKED, [], checked, reference=reference,
                    lhs=lhs_f, rhs=rhs_f, free=free)
+
+
+def _float64_values_hold(sample: Sample, check: PointCheck) -> bool:
+    """Whether float64's values at a refuting point are high precision's (to 1e-6
+    relative): where they are not, float64 cancels there (``(s + exp(40)) - exp(40)
+    + 1e-12 = s``: float64's left side is 0 or 32, not s + 1e-12), and a diagnosis
+    drawn from them would explain rounding."""
+    for k, idx in enumerate(sample.indices):
+        if dict(idx) != dict(check.index or {}):
+            continue
+        for ours, theirs in ((sample.lhs[k], check.lhs), (sample.rhs[k], check.rhs)):
+            if theirs is None:
+                return False
+            a = np.asarray(ours, dtype=float)
+            b = np.asarray(theirs, dtype=float)
+            if a.shape != b.shape and a.size != b.size:
+                return False
+            scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-300)
+            if float(np.max(np.abs(a.reshape(b.shape) - b), initial=0.0)) > 1e-6 * scale:
+                return False
+        return True
+    return False
 
 
 def _depends_on_sizes(engine: Engine, lhs: E, rhs: E) -> bool:
