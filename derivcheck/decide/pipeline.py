@@ -171,9 +171,9 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
                 (judged_equal or not _float64_values_hold(bad, check)):
             # float64 cancels in this claim: the point and the values are high
             # precision's, and no diagnosis is drawn from float64's values
-            found = [diagnosis("cancellation", difference=check.difference,
-                               digits=check.digits)]
-            return Outcome(Verdict.REFUTED, found,
+            cancelled = [diagnosis("cancellation", difference=check.difference,
+                                   digits=check.digits)]
+            return Outcome(Verdict.REFUTED, cancelled,
                            replace(evidence(), scope=Scope.NONE, digits=check.digits),
                            _precise_counterexample(engine, lhs_f, rhs_f, bad, check),
                            reference, lhs=lhs_f, rhs=rhs_f, free=free)
