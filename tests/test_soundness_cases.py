@@ -197,6 +197,9 @@ CASES = [
     ("logsumexp-of-two-lengths", _doc(LSE, "logsumexp(x - x) = logsumexp(z - z)"),
      NOT_HOLDING),
     ("logsumexp-of-zero", _doc(LSE, "logsumexp(x - x) = log(n)"), HOLDING),
+    # a kink of the sizes alone beyond every size swept: never checked (it was, through
+    # an exact check at K = 2, which says nothing of K >= 301)
+    ("size-kink-beyond-the-sweep", _doc(LSE, "relu(n - 300) * sum(x) = 0"), NOT_HOLDING),
 ]
 
 
@@ -254,6 +257,12 @@ steps:
 SIZED = """
 title: sizes as values
 symbols: {s: scalar, x: vector K, v: vector D, k: index K}
+conventions: {layout: none, relu_prime_at_zero: 0}
+steps:
+"""
+THREE_DIMS = """
+title: three dimensions
+symbols: {s: scalar, x: vector K, v: vector D, w: vector M}
 conventions: {layout: none, relu_prime_at_zero: 0}
 steps:
 """
@@ -351,6 +360,13 @@ OUTSIDE = [
     ("cancellation-and-a-far-kink",
      _doc(TWO, "(s + exp(40)) - exp(40) + relu(s - 1000000) = s")),
     ("cancellation-and-a-tiny-term", _doc(TWO, "(s + exp(40)) - exp(40) + 1e-12 = s")),
+    # sizes beyond the sweep's first 64, two sizes large at once, three equal from 4 on
+    # (bench/outside5: checked at seeds 0-3)
+    ("size-at-least-71", _doc(SIZED, "relu(K - 70) * s = 0")),
+    ("two-sizes-at-least-31", _doc(SIZED, "relu_prime(K - 30.5) * relu_prime(D - 30.5) * s = 0")),
+    ("three-equal-sizes-from-4",
+     _doc(THREE_DIMS, "relu_prime(0.5 - abs(K - D)) * relu_prime(0.5 - abs(D - M)) * "
+                      "relu_prime(K - 3.5) * s = 0")),
     ("huber-gradient-as-sign", _doc(HUBER, "d(Lhub)/d(r) = 0.001 * (relu_prime(r) - "
                                            "relu_prime(-r))")),
 ]

@@ -251,9 +251,13 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     if got.unreached:
         detail = ("some side of a kink was never reached by the points tried: "
                   + "; ".join(got.unreached[:4]) + ": the claim is not checked there")
+        if got.size_kinks:
+            detail += (" (its argument depends on the sizes alone: no size setting tried "
+                       "reaches that side, and the sizes swept found no difference)")
         return Outcome(Verdict.UNDECIDED, [diagnosis("unreached-branch", detail=detail)],
                        replace(checked, reason=detail, scope=Scope.NONE),
-                       reference=reference, lhs=lhs_f, rhs=rhs_f, free=free, await_proof=True)
+                       reference=reference, lhs=lhs_f, rhs=rhs_f, free=free,
+                       await_proof=not got.size_kinks)
     # An exact check at instantiated sizes is the orchestrator's next step (run in parallel).
     return Outcome(Verdict.CHECKED, [], checked, reference=reference,
                    lhs=lhs_f, rhs=rhs_f, free=free)

@@ -178,6 +178,7 @@ class Sampling:
     doubtful: list[Sample] = field(default_factory=list)
     kinks: int = 0  # kink nodes (relu, relu_prime, abs, sign) the sides evaluate
     unreached: list[str] = field(default_factory=list)
+    size_kinks: bool = False  # some unreached kink's argument depends on sizes alone
     # the size setting where fewer than ``options.points`` usable points were found (the
     # sampling stopped there), and how many: a verdict needs every setting's points
     short: tuple[dict[str, int], int] | None = None
@@ -285,6 +286,12 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
                                           taken + extra, constraints, signs)
         out.samples.extend(taken + extra)
         out.unreached.extend(u for u in unreached if u not in out.unreached)
+        # a kink whose argument is a function of the sizes alone (relu(K - 70)): its
+        # unreached side is a size no setting has, which no exact check at the
+        # instantiated sizes splits
+        out.size_kinks |= any(not (pos.all() and neg.all())
+                              and not engine.used_symbols(node.args[0])
+                              for node, pos, neg in cover.values())
         if stop_at_disagreement and any(max(s.errors) > AGREE for s in extra):
             return out
     out.kinks = len(kink_nodes)
@@ -319,23 +326,33 @@ def size_one(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     return _refuting_point(engine, lhs, rhs, free, sizes, rng, pool)
 
 
+EQUAL_SIZES = (3, 4, 6)  # the common size of every dimension in ``equal_sizes``
+
+
 def equal_sizes(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
                 rng: np.random.Generator, pool: PointPool | None = None) -> Sample | None:
-    """A usable point with every dimension of one size (3, or what the equation's integer
-    indices need) where the sides differ, if any: the size settings keep dimensions
-    pairwise different, and a claim can fail only where two are equal
-    (``relu(1 - (D - H)**2) * x = 0``).  Refutes only, as ``size_one``."""
+    """A usable point with every dimension of one size (``EQUAL_SIZES``: 3, 4 and 6, or
+    what the equation's integer indices need) where the sides differ, if any: the size
+    settings keep dimensions pairwise different, and a claim can fail only where two
+    are equal (``relu(1 - (D - H)**2) * x = 0``; from 4 on: ``relu(K - 3.5)`` times an
+    equality of sizes).  Refutes only, as ``size_one``."""
     if len(engine.derivation.dims) < 2:
         return None
     floors = _index_floors(engine, (lhs, rhs))
     if floors is None:
         return None
-    n = max([3, *floors.values()])
-    return _refuting_point(engine, lhs, rhs, free,
-                           dict.fromkeys(engine.derivation.dims, n), rng, pool)
+    for size in EQUAL_SIZES:
+        n = max([size, *floors.values()])
+        found = _refuting_point(engine, lhs, rhs, free,
+                                dict.fromkeys(engine.derivation.dims, n), rng, pool)
+        if found is not None:
+            return found
+    return None
 
 
-SWEEP_SIZES = (*range(1, 17), 20, 24, 32, 48, 64)  # sizes of a dimension used as a value
+# the sizes of a dimension used as a value (settings over SWEEP_ENTRIES entries skipped;
+# 256 at most: a K x K intermediate of 8 points stays small)
+SWEEP_SIZES = (*range(1, 17), 20, 24, 32, 48, 64, 96, 128, 256)
 SWEEP_DIMS = 4  # dimensions swept, at most
 SWEEP_ENTRIES = 20_000  # entries of every symbol at one point: larger settings are skipped
 
@@ -349,9 +366,11 @@ def size_sweep(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     The three size settings give each dimension three values: a claim whose sides
     depend on a size as a number can agree at those and fail elsewhere (from K = 10,
     or at any K where a polynomial of degree 8 is not 0).  Each such dimension in
-    turn (up to ``SWEEP_DIMS``) takes every size of ``SWEEP_SIZES`` (1 to 64), the
-    others at the smallest setting's; settings with more than ``SWEEP_ENTRIES`` entries
-    are skipped.  Refutes only, as ``size_one``: sizes beyond 64 are not reached, and a
+    turn (up to ``SWEEP_DIMS``) takes every size of ``SWEEP_SIZES`` (1 to 256), the
+    others at the smallest setting's, then all of them together (pairwise different,
+    then equal); settings with more than ``SWEEP_ENTRIES`` entries are skipped.
+    Refutes only, as ``size_one``: sizes beyond 256 are not reached (a kink of the sizes
+    alone left unreached keeps the claim undecided: ``Sampling.size_kinks``), and a
     dimension used only through a shape (``sum(x * 0 + 1)``) is not swept.
     """
     valued = valued_dims(engine, (lhs, rhs))
@@ -363,15 +382,22 @@ def size_sweep(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
     dims = engine.derivation.dims
     base = smallest_setting(dims, engine.derivation.size_floor)
     names = sorted(engine.used_symbols(lhs) | engine.used_symbols(rhs))
-    for dim in valued[:SWEEP_DIMS]:
+    def entries(sizes: dict[str, int]) -> int:
+        return sum(int(np.prod([sizes[d] if isinstance(d, str) else d
+                                for d in engine.symbols[n].shape] or [1])) for n in names)
+
+    # each dimension alone, then all of them together (pairwise different, and equal:
+    # relu_prime(K - 30.5) * relu_prime(D - 30.5) needs both large at once)
+    moves = [[dim] for dim in valued[:SWEEP_DIMS]]
+    if len(valued) > 1:
+        moves += [valued[:SWEEP_DIMS], valued[:SWEEP_DIMS]]
+    for m, dims_moved in enumerate(moves):
+        equal = m == len(moves) - 1 and len(dims_moved) > 1
         for size in SWEEP_SIZES:
-            if size < floors.get(dim, 1) or size == base[dim]:
+            sizes = {**base, **{d: size + (0 if equal else k) for k, d in enumerate(dims_moved)}}
+            if any(sizes[d] < floors.get(d, 1) for d in dims_moved) or sizes == base:
                 continue
-            sizes = {**base, dim: size}
-            entries = sum(int(np.prod([sizes[d] if isinstance(d, str) else d
-                                       for d in engine.symbols[n].shape] or [1]))
-                          for n in names)
-            if entries > SWEEP_ENTRIES:
+            if entries(sizes) > SWEEP_ENTRIES:
                 break
             found = _refuting_point(engine, lhs, rhs, free, sizes, rng, pool)
             if found is not None:
