@@ -367,6 +367,13 @@ OUTSIDE = [
     ("three-equal-sizes-from-4",
      _doc(THREE_DIMS, "relu_prime(0.5 - abs(K - D)) * relu_prime(0.5 - abs(D - M)) * "
                       "relu_prime(K - 3.5) * s = 0")),
+    # three kinks all positive only in a triangle inside the kink margin, and a domain
+    # hole inside the margin of an abs kink (bench/outside5: checked at seeds 0-3)
+    ("three-kinks-in-a-triangle",
+     _doc(TWO, "relu_prime(s) * relu_prime(t) * relu_prime(0.001 - s - t) = 0")),
+    ("sqrt-hole-inside-the-abs-margin", _doc(TWO, "sqrt(abs(s) - 0.001) ** 2 = abs(s) - 0.001")),
+    ("sqrt-hole-far-away",
+     _doc(TWO, "sqrt(abs(s - 1000) - 0.000000001) ** 2 = abs(s - 1000) - 0.000000001")),
     ("huber-gradient-as-sign", _doc(HUBER, "d(Lhub)/d(r) = 0.001 * (relu_prime(r) - "
                                            "relu_prime(-r))")),
 ]

@@ -114,6 +114,7 @@ class Batch:
     one_sided: np.ndarray
     cover: dict[int, tuple[E, np.ndarray, np.ndarray]] | None = None
     near: np.ndarray | None = None
+    near_one_sided: np.ndarray | None = None  # closer to a kink, one side finite
     domains: dict[int, tuple[E, np.ndarray]] | None = None  # Evaluator.domains
     kink_values: dict[int, tuple[E, np.ndarray]] | None = None  # Evaluator.kink_values
 
@@ -147,7 +148,9 @@ def evaluate(engine: Engine, lhs: E, rhs: E, point: Point, indices: list[dict[st
     ok = np.broadcast_to(away & left & right, (point.size,)).copy()
     one_sided = np.broadcast_to(away & (left != right), (point.size,)).copy()
     near = np.broadcast_to(~away & left & right, (point.size,)).copy()
-    return Batch(lv, rv, ok, one_sided, ev.cover, near, ev.domains, ev.kink_values)
+    near_one_sided = np.broadcast_to(~away & (left != right), (point.size,)).copy()
+    return Batch(lv, rv, ok, one_sided, ev.cover, near, near_one_sided, ev.domains,
+                 ev.kink_values)
 
 
 def _one(value: np.ndarray) -> Any:
@@ -276,6 +279,9 @@ def sample(engine: Engine, lhs: E, rhs: E, free: frozenset[str], options: Option
         if len(set(shapes)) < len(shapes):  # two kinks of the same shape
             extra += cover_pairs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
                                  taken + extra, rng, constraints, signs)
+        if sum(int(np.prod(p)) == 1 for p in shapes) >= 3:  # three scalar kinks
+            extra += cover_all_signs(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
+                                     taken + extra, constraints, signs)
         if any(int(np.prod(p)) > 1 for p in shapes):  # a vector kink
             extra += cover_uniform(engine, ctx.lhs, ctx.rhs, names, sizes, indices,
                                    taken, cover, uniform, constraints, signs)
@@ -1077,6 +1083,8 @@ class _Outside:
     """``_descend``'s goal for ``domain_search``: the argument of the domain node ``key``
     below 0, with exactly one side finite there."""
 
+    steps = DESCENT_STEPS
+
     def __init__(self, key: int) -> None:
         self.key = key
 
@@ -1089,13 +1097,21 @@ class _Outside:
         """The rows wanted, and whether the search is over: outside with both sides
         undefined (nothing to find there)."""
         outside = low < 0
-        return outside & got.one_sided, bool((outside & ~got.ok & ~got.one_sided).any())
+        # near a kink too (a hole inside the kink margin, sqrt(abs(s) - 0.001)): the
+        # point is judged in high precision like every doubtful point
+        none = np.zeros(len(low), dtype=bool)
+        near = got.near_one_sided if got.near_one_sided is not None else none
+        both_finite_near = got.near if got.near is not None else none
+        either = got.one_sided | near
+        return outside & either, bool((outside & ~got.ok & ~either & ~both_finite_near).any())
 
 
 class _Side:
     """``_descend``'s goal for ``cover_kinks``: the argument of the kink ``key`` (a
     scalar) on the side ``sign``, at a usable point (or one closer to a kink than the
     margin that high precision judges as float64 does)."""
+
+    steps = DESCENT_STEPS
 
     def __init__(self, key: int, sign: int) -> None:
         self.key, self.sign = key, sign
@@ -1111,6 +1127,78 @@ class _Side:
         that exists only there: ``_descend`` has high precision judge them)."""
         near = got.near if got.near is not None else np.zeros(len(low), dtype=bool)
         return ((low < -KINK_MARGIN) & got.ok) | ((low < 0) & near), False
+
+
+class _AllSides(_Side):
+    """``_descend``'s goal for ``cover_all_signs``: every scalar kink of ``keys`` on the
+    side ``sign`` at once (the largest of their ``-sign * arg`` below 0)."""
+
+    steps = 4 * DESCENT_STEPS  # a descent on several hinges zigzags between them
+
+    def __init__(self, keys: list[int], sign: int) -> None:
+        super().__init__(0, sign)
+        self.keys = keys
+
+    def largest(self, got: Batch, n: int) -> np.ndarray:
+        out = np.full(n, -np.inf)
+        for key in self.keys:
+            out = np.maximum(out, _Side(key, self.sign).value(got, n))
+        return out
+
+    def value(self, got: Batch, n: int) -> np.ndarray:
+        """A penalty the descent can follow (the largest of several is not smooth: a
+        descent on it zigzags): the squares of how far each kink is from its side,
+        plus the margin, summed."""
+        out = np.zeros(n)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for key in self.keys:
+                v = _Side(key, self.sign).value(got, n)
+                out = out + np.maximum(v + KINK_MARGIN, 0.0) ** 2
+        return np.where(np.isnan(out), np.inf, out)
+
+    def wanted(self, got: Batch, low: np.ndarray) -> tuple[np.ndarray, bool]:
+        return super().wanted(got, self.largest(got, len(low)))
+
+
+SIGN_KINKS = 6  # scalar kinks whose signs are sought all positive, then all negative
+
+
+def cover_all_signs(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[str, int],
+                    indices: list[dict[str, int]], points: list[Sample],
+                    constraints: dict[str, frozenset[str]] | None, signs: SignAnalysis | None
+                    ) -> list[Sample]:
+    """Points where three or more scalar kinks are all positive (or all negative) at
+    once, where no point was: ``cover_pairs`` reaches the combinations of two, and a
+    claim false only in a small triangle (``relu_prime(s) * relu_prime(t) *
+    relu_prime(0.001 - s - t) = 0``) agrees everywhere else.  A descent
+    (``_descend``) on the largest of the kinks' ``-sign * arg``, from the point where
+    it is smallest, moving the symbols the arguments are written with."""
+    if not points:
+        return []
+    batch = evaluate(engine, lhs, rhs, stack([s.point for s in points]), indices, cover=True)
+    keys = [key for key, (node, pos, _) in (batch.cover or {}).items()
+            if pos[0].size == 1][:SIGN_KINKS]
+    if len(keys) < 3:
+        return []
+    nodes = {key: (batch.cover or {})[key][0] for key in keys}
+    kinds = _ray_kinds(engine, names, constraints)
+    movable = [n for n in dict.fromkeys(m for key in keys
+                                        for m in _own_symbols(engine, nodes[key].args[0], names))
+               if kinds[n] in ("free", "scaled")]
+    if not movable:
+        return []
+    extra: list[Sample] = []
+    for sign in (1, -1):
+        if signs is not None and any(sign not in signs.of(nodes[k].args[0]) for k in keys):
+            continue
+        goal = _AllSides(keys, sign)
+        if (goal.largest(batch, len(points)) < 0).any():
+            continue  # some point has them all on that side already
+        start = points[int(np.argmin(goal.value(batch, len(points))))].point
+        hit = _descend(engine, lhs, rhs, sizes, indices, start, movable, kinds, goal)
+        if hit is not None:
+            extra.append(hit)
+    return extra
 
 
 def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
@@ -1155,12 +1243,12 @@ def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
             errors = batch_errors(got.lhs, got.rhs)
             mags = _batch_magnitudes(got.lhs, got.rhs)
             found = _sample(sizes, pt, indices, got, errors, mags, int(p))
-            if got.ok[p] or not isinstance(goal, _Side) or \
+            if got.ok[p] or isinstance(goal, _Outside) or \
                     _judged_alike(engine, lhs, rhs, found):
                 return low, found, False
         return low, None, dead
 
-    for _ in range(DESCENT_STEPS):
+    for _ in range(goal.steps):
         h = 1e-6 * np.maximum(1.0, np.abs(y))
         rows = np.vstack([y, y + np.diag(h)])
         low, hit, dead = look(rows)
