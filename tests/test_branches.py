@@ -355,3 +355,29 @@ def test_every_entry_of_a_vector_kink_on_one_side(seed: int) -> None:
     for size, xs in by_size.items():
         assert any((x > 2).all() for x in xs), f"K={size}: no point with every x_k > 2"
         assert any((x < 2).all() for x in xs), f"K={size}: no point with every x_k < 2"
+
+
+def test_a_line_never_takes_a_point_exactly_on_a_kink() -> None:
+    """``points._line_search`` directly: from s = 0.5 the line moves s by exactly 1 and
+    bisection lands on s = 1.0, where relu_prime(s - 1) and relu_prime(1 - abs(s)) are
+    at their kinks and the convention, not the claim, decides; such a point was taken
+    and refuted a true clip gradient (bench/outside5 kk_clip_grad at one seed)."""
+    import numpy as np
+
+    from derivcheck.decide.points import _line_search, evaluate
+    from derivcheck.decide.sampling import stream
+    from derivcheck.engine.numeric import Point, stack
+
+    claim = "relu_prime(s + 1) - relu_prime(s - 1) = relu_prime(1 - abs(s))"
+    d = load_text(f"title: c\nsymbols: {{s: scalar}}\nsteps:\n  - {{id: s, claim: '{claim}'}}\n",
+                  "c.yaml")
+    engine = Engine(d)
+    lhs, rhs = (engine.resolve(e.node, "none") for e in d.steps[0].exprs)
+    base = Point({}, {"s": np.asarray(0.5)})
+    cover = evaluate(engine, lhs, rhs, stack([base]), [{}], cover=True).cover or {}
+    shapes = {key: pos.shape[1:] for key, (_, pos, _) in cover.items()}
+    hits = _line_search(engine, lhs, rhs, ["s"], {}, [{}], base, "s", stream(0, "c"), None,
+                        list(cover), shapes, lambda pos, neg, keep=True: True)
+    assert hits, "the line found no piece"
+    values = [float(np.asarray(h.point.values["s"])) for h in hits]
+    assert all(abs(abs(v) - 1.0) > 0 and v != 0.0 for v in values), values

@@ -1340,6 +1340,8 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
         return Point(dict(base.sizes), values, batched=True)
 
     extra: list[Sample] = []
+    width = sum(int(np.prod(shapes[key])) for key in keys)
+    moving = np.zeros(width, dtype=bool)  # entries on some side somewhere on the line
 
     def run(u: np.ndarray) -> np.ndarray:
         """The sides of every kink's entries at the points ``u`` of the line, one row a
@@ -1355,8 +1357,16 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
                 pos[key] = neg[key] = np.zeros((len(u), *shapes[key]), dtype=bool)
         state = np.concatenate([a.reshape(len(u), -1) for key in keys
                                 for a in (pos[key], neg[key])], axis=1)
+        # An entry on neither side is exactly on its kink: by structure (a one-hot entry,
+        # the same all along the line) or because bisection landed on it (s = 1.0 for
+        # relu_prime(s - 1)), where the kink convention decides a value no neighbour has;
+        # the second kind is dropped (an entry that is on some side elsewhere on the line)
+        half = state.shape[1] // 2
+        sided = state[:, :half] | state[:, half:]
+        moving[:] = moving | sided.any(axis=0)
+        on_kink = (~sided & moving).any(axis=1)
         near = got.near if got.near is not None else np.zeros(len(u), dtype=bool)
-        usable = np.flatnonzero(got.ok | near)
+        usable = np.flatnonzero((got.ok | near) & ~on_kink)
         if len(usable):
             errors = batch_errors(got.lhs, got.rhs)
             mags = _batch_magnitudes(got.lhs, got.rhs)
