@@ -219,6 +219,11 @@ CASES = [
     ("the other side's own name is no repair",
      {"symbols": {"s": "scalar"}, "define": {"q": "s - 1000", "u": "q**2", "r": "sqrt(u)"}},
      "r = -q", "none", "refuted", ("residual",), "differ by"),
+    # a reference that is 0 everywhere has no sign: "sign-error, missing-term" was said
+    # (bench/outside5 al_syntax_grad, al_latex)
+    ("a zero reference has no sign", {"symbols": {"x": "vector n", "s": "scalar"},
+                                      "define": {}},
+     "d(sum(x ** 2))/d(s) = 2 * s", None, "refuted", ("residual",), "differ by"),
     # nothing fits: the difference
     ("sigmoid derivative of the wrong sign", "sigmoid", "d(p)/d(z) = p ** 3 + z", None,
      "refuted", ("residual",), "differ by"),

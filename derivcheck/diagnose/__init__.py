@@ -117,6 +117,8 @@ def _with_sign(engine: Engine, probe: Probe, ref: E, claim: E) -> list[Diagnosis
     """Two mistakes, one of them the sign: the negated claim is explained by one of the
     single repairs (a transposed factor, a mask, an activation factor, a term, an edit).
     Both are named; an edit's corrected claim is the negated one, so it holds as shown."""
+    if all(not np.any(np.asarray(v, dtype=float)) for s in probe.samples for v in s.lhs):
+        return []  # a reference that is 0 everywhere has no sign to get wrong
     negated = ir.neg(claim)
     flipped = Probe(engine, [Sample(s.sizes, s.point, s.indices, s.lhs,
                                     [-np.asarray(v, dtype=float) for v in s.rhs], s.errors)

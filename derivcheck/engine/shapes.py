@@ -111,7 +111,10 @@ class ShapeInference:
         if op == "ref":
             return self.def_shapes[node.val]  # type: ignore[index]
         if op in ("idx", "int"):
-            raise ShapeError(f"index `{to_text(node)}` used as a value", where=to_text(node))
+            # not a mistake in the claim: a construct derivcheck does not evaluate
+            raise Unsupported(f"the index `{to_text(node)}` is used as a number, which "
+                              "derivcheck does not support (use it only to index: for "
+                              "weights k + 1, declare a vector and index it)")
         if op in ("add", "sub", "mul", "div", "pow"):
             a, b = (self.of(x) for x in node.args)
             out = broadcast(a, b)
