@@ -1361,8 +1361,8 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
         # the same all along the line) or because bisection landed on it (s = 1.0 for
         # relu_prime(s - 1)), where the kink convention decides a value no neighbour has;
         # the second kind is dropped (an entry that is on some side elsewhere on the line)
-        half = state.shape[1] // 2
-        sided = state[:, :half] | state[:, half:]
+        sided = np.concatenate([(pos[key] | neg[key]).reshape(len(u), -1) for key in keys],
+                               axis=1)
         moving[:] = moving | sided.any(axis=0)
         on_kink = (~sided & moving).any(axis=1)
         near = got.near if got.near is not None else np.zeros(len(u), dtype=bool)
