@@ -77,3 +77,9 @@ class ShapeError(Exception):
         self.message = message
         self.where = where
         self.shapes = shapes
+
+
+class IndexAsNumber(ShapeError):
+    """An index used as a number (``Sum(k, k)``): not a shape mistake of the claim but
+    a construct derivcheck does not evaluate (the decide stage makes the step
+    undecided, ``unsupported``); a ``ShapeError`` for every other caller."""

@@ -36,7 +36,7 @@ from derivcheck.decide.tolerance import DISAGREE
 from derivcheck.engine.core import Engine
 from derivcheck.engine.numeric import BudgetExceeded, EvalError
 from derivcheck.engine.shapes import fmt_shape
-from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.errors import IndexAsNumber, ShapeError, Unsupported
 from derivcheck.ir import E
 from derivcheck.results import Counterexample, Evidence, Scope, Verdict
 
@@ -79,6 +79,8 @@ def check_equation(engine: Engine, lhs: E, rhs: E, layout: str, options: Options
     shapes = engine.shapes(layout)
     try:
         sl, sr = shapes.of(lhs), shapes.of(rhs)
+    except IndexAsNumber as exc:
+        return _undecided("unsupported", exc.message, reason=exc.message)
     except ShapeError as exc:
         out = Outcome(Verdict.ILL_FORMED, [diagnosis("shape-mismatch", detail=exc.message)],
                       Evidence("shape", reason=exc.message))

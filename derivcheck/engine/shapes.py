@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from derivcheck.errors import ShapeError, Unsupported
+from derivcheck.errors import IndexAsNumber, ShapeError, Unsupported
 from derivcheck.ir import E, Shape
 from derivcheck.printer import to_text
 
@@ -112,9 +112,10 @@ class ShapeInference:
             return self.def_shapes[node.val]  # type: ignore[index]
         if op in ("idx", "int"):
             # not a mistake in the claim: a construct derivcheck does not evaluate
-            raise Unsupported(f"the index `{to_text(node)}` is used as a number, which "
-                              "derivcheck does not support (use it only to index: for "
-                              "weights k + 1, declare a vector and index it)")
+            raise IndexAsNumber(f"the index `{to_text(node)}` is used as a number, which "
+                                "derivcheck does not support (use it only to index: for "
+                                "weights k + 1, declare a vector and index it)",
+                                where=to_text(node))
         if op in ("add", "sub", "mul", "div", "pow"):
             a, b = (self.of(x) for x in node.args)
             out = broadcast(a, b)
