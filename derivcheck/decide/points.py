@@ -415,6 +415,17 @@ def valued_dims(engine: Engine, roots: tuple[E, ...]) -> list[str]:
     """The dimensions the expressions use as values (``dim`` nodes), through the
     definitions they use, in the order of the declared dimensions."""
     used: set[str] = set()
+    for node in _through_definitions(engine, roots):
+        if node.op == "dim":
+            used.add(str(node.val))
+        elif node.op == "span" and isinstance(node.val, tuple) and any(node.val[:2]):
+            used.add(str(node.val[2]))  # a partial range: empty or not by the size
+    return [d for d in engine.derivation.dims if d in used]
+
+
+def _through_definitions(engine: Engine, roots: tuple[E, ...]) -> Iterator[E]:
+    """Every node of ``roots`` once, and of the definitions they use (a defined name is
+    followed into its body)."""
     seen: set[int] = set()
     stack = list(roots)
     while stack:
@@ -422,14 +433,10 @@ def valued_dims(engine: Engine, roots: tuple[E, ...]) -> list[str]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if node.op == "dim":
-            used.add(str(node.val))
-        elif node.op == "span" and isinstance(node.val, tuple) and any(node.val[:2]):
-            used.add(str(node.val[2]))  # a partial range: empty or not by the size
+        yield node
         if node.op == "ref" and node.val in engine.definitions:
             stack.append(engine.definitions[str(node.val)])
         stack.extend(node.args)
-    return [d for d in engine.derivation.dims if d in used]
 
 
 def _refuting_point(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
@@ -474,25 +481,17 @@ def _index_floors(engine: Engine, roots: tuple[E, ...]) -> dict[str, int] | None
     symbol (its dimension is not known here).  The equation's own: an ``x[1]`` in
     another step of the file does not keep this one from size 1."""
     floors: dict[str, int] = {}
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
+    for node in _through_definitions(engine, roots):
+        if node.op != "elem":
             continue
-        seen.add(id(node))
-        if node.op == "elem":
-            base, *idx = node.args
-            sym = engine.symbols.get(str(base.val)) if base.op == "sym" else None
-            for k, i in enumerate(idx):
-                if i.op != "int" or not isinstance(i.val, int) or i.val <= 0:
-                    continue
-                if sym is None or k >= len(sym.dims) or not isinstance(sym.dims[k], str):
-                    return None
-                floors[sym.dims[k]] = max(floors.get(sym.dims[k], 1), i.val + 1)
-        if node.op == "ref" and node.val in engine.definitions:
-            stack.append(engine.definitions[str(node.val)])
-        stack.extend(node.args)
+        base, *idx = node.args
+        sym = engine.symbols.get(str(base.val)) if base.op == "sym" else None
+        for k, i in enumerate(idx):
+            if i.op != "int" or not isinstance(i.val, int) or i.val <= 0:
+                continue
+            if sym is None or k >= len(sym.dims) or not isinstance(sym.dims[k], str):
+                return None
+            floors[sym.dims[k]] = max(floors.get(sym.dims[k], 1), i.val + 1)
     return floors
 
 
