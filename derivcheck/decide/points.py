@@ -19,7 +19,7 @@ from derivcheck.decide.sampling import draw_batch, readable, size_settings, smal
 from derivcheck.decide.signs import SignAnalysis
 from derivcheck.decide.tolerance import AGREE, DISAGREE, ROUNDING_CEILING, batch_errors
 from derivcheck.engine.core import Engine, index_assignments
-from derivcheck.engine.numeric import EvalError, Point, stack
+from derivcheck.engine.numeric import EvalError, Point, entry_of, stack
 from derivcheck.engine.shared import SharedValues
 from derivcheck.errors import ShapeError, Unsupported
 from derivcheck.ir import E
@@ -426,17 +426,15 @@ def valued_dims(engine: Engine, roots: tuple[E, ...]) -> list[str]:
 def _through_definitions(engine: Engine, roots: tuple[E, ...]) -> Iterator[E]:
     """Every node of ``roots`` once, and of the definitions they use (a defined name is
     followed into its body)."""
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        if node.op == "ref" and node.val in engine.definitions:
-            stack.append(engine.definitions[str(node.val)])
-        stack.extend(node.args)
+    entered: set[str] = set()
+    pending = list(roots)
+    while pending:
+        for node in pending.pop().walk():
+            yield node
+            name = str(node.val)
+            if node.op == "ref" and name in engine.definitions and name not in entered:
+                entered.add(name)
+                pending.append(engine.definitions[name])
 
 
 def _refuting_point(engine: Engine, lhs: E, rhs: E, free: frozenset[str],
@@ -999,9 +997,7 @@ def cover_uniform(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[
     n = len(steps)
     values: dict[str, Any] = {}
     for name, v in start.values.items():
-        v = np.asarray(v, dtype=float)
-        shape = (1, 1) if v.ndim == 0 else (v.shape[0], 1) if v.ndim == 1 else v.shape
-        values[name] = np.repeat(v.reshape(shape)[None], n * len(lines), axis=0)
+        values[name] = np.repeat(entry_of(v)[None], n * len(lines), axis=0)
     for i, (_, _, name) in enumerate(lines):
         block = values[name][i * n:(i + 1) * n]
         if kinds[name] == "scaled":
@@ -1206,19 +1202,16 @@ def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
     """A descent on ``goal.value`` (``domain_search``, ``cover_kinks``) from ``start``,
     moving ``movable``, to a point ``goal`` wants."""
     values = {n: np.asarray(v, dtype=float) for n, v in start.values.items()}
-    shapes = {n: values[n].shape for n in movable}
-    sizes_of = [int(np.prod(shapes[n])) if shapes[n] else 1 for n in movable]
+    shapes = {n: entry_of(values[n]).shape for n in movable}
+    sizes_of = [int(np.prod(shapes[n])) for n in movable]
     y = np.concatenate([(np.log(values[n]) if kinds[n] == "scaled" else values[n]).ravel()
                         for n in movable])
     if not np.all(np.isfinite(y)):
         return None
 
     def point(rows: np.ndarray) -> Point:
-        out: dict[str, Any] = {}
-        for n, v in values.items():
-            if n not in shapes:
-                shape = (1, 1) if v.ndim == 0 else (v.shape[0], 1) if v.ndim == 1 else v.shape
-                out[n] = np.broadcast_to(v.reshape(shape)[None], (len(rows), *shape))
+        out: dict[str, Any] = {n: _held(v, len(rows)) for n, v in values.items()
+                               if n not in shapes}
         at = 0
         for n, k in zip(movable, sizes_of):
             part = rows[:, at:at + k]
@@ -1226,9 +1219,7 @@ def _descend(engine: Engine, lhs: E, rhs: E, sizes: dict[str, int],
             if kinds[n] == "scaled":
                 with np.errstate(over="ignore"):
                     part = np.exp(part)
-            shape = shapes[n]
-            full = (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else shape
-            out[n] = part.reshape(len(rows), *full)
+            out[n] = part.reshape(len(rows), *shapes[n])
         return Point(dict(start.sizes), out, batched=True)
 
     def look(rows: np.ndarray) -> tuple[np.ndarray, Sample | None, bool]:
@@ -1312,9 +1303,8 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
     kind = _ray_kinds(engine, [name], constraints)[name]
     if kind == "fixed":
         return []
-    x = np.asarray(base.values[name], dtype=float)
-    entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
-    x = x.reshape(entry)
+    x = entry_of(base.values[name])
+    entry = x.shape
     if kind == "scaled":
         grid = np.linspace(-12.0, 12.0, 25)  # powers of ten
         direction = np.ones(entry)
@@ -1330,10 +1320,7 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
     others = {n: np.asarray(base.values[n], dtype=float) for n in names if n != name}
 
     def at(u: np.ndarray) -> Point:
-        values = {}
-        for n, v in others.items():
-            shape = (1, 1) if v.ndim == 0 else (v.shape[0], 1) if v.ndim == 1 else v.shape
-            values[n] = np.broadcast_to(v.reshape(shape)[None], (len(u), *shape))
+        values = {n: _held(v, len(u)) for n, v in others.items()}
         values[name] = (x[None] * 10.0 ** u[:, None, None] if kind == "scaled"
                         else x[None] + u[:, None, None] * direction[None])
         return Point(dict(base.sizes), values, batched=True)
@@ -1400,6 +1387,12 @@ def _line_search(engine: Engine, lhs: E, rhs: E, names: list[str], sizes: dict[s
                 nxt.append((m, b, sm, sb))
         intervals = nxt
     return extra
+
+
+def _held(value: object, count: int) -> np.ndarray:
+    """An unbatched value, the same at ``count`` points of a batch (a read-only view)."""
+    entry = entry_of(value)
+    return np.broadcast_to(entry[None], (count, *entry.shape))
 
 
 def _rounding_only(engine: Engine, lhs: E, rhs: E, sample: Sample) -> bool:
@@ -1515,9 +1508,7 @@ def _rays(engine: Engine, names: list[str], bases: list[Point],
     kinds = _ray_kinds(engine, names, constraints)
     values: dict[str, np.ndarray] = {}
     for name in names:
-        x = np.asarray(bases[0].values[name], dtype=float)
-        entry = (1, 1) if x.ndim == 0 else (x.shape[0], 1) if x.ndim == 1 else x.shape
-        values[name] = np.empty((len(bases) * count, *entry))
+        values[name] = np.empty((len(bases) * count, *entry_of(bases[0].values[name]).shape))
     for r, (base, move) in enumerate(zip(bases, moving)):
         moves = set(move)
         at = slice(r * count, (r + 1) * count)

@@ -78,6 +78,12 @@ def stack(points: list[Point]) -> Point:
     return Point(dict(first.sizes), values, overrides, batched=True)
 
 
+def entry_of(value: object) -> np.ndarray:
+    """An unbatched value in a batch's layout, without the batch axis: ``(rows, cols)``
+    (a scalar ``(1, 1)``, a vector ``(n, 1)``)."""
+    return _batch1(value)[0]
+
+
 def _batch1(value: object) -> np.ndarray:
     """An unbatched value as a batch of one: ``(1, rows, cols)`` (mpmath numbers are kept)."""
     arr = np.asarray(value)
